@@ -1,0 +1,15 @@
+/**
+ * Every error code the library raises, in one table. Codes are stable: match on
+ * `error.code`, never on the message text.
+ */
+export const EmailWorkflowErrorCode = {
+  InvalidOptions: 'EMAIL_WORKFLOW_INVALID_OPTIONS',
+  TemplateNotFound: 'EMAIL_WORKFLOW_TEMPLATE_NOT_FOUND',
+  TemplateInvalid: 'EMAIL_WORKFLOW_TEMPLATE_INVALID',
+  TemplateVariableMissing: 'EMAIL_WORKFLOW_TEMPLATE_VARIABLE_MISSING',
+  InvalidRecipient: 'EMAIL_WORKFLOW_INVALID_RECIPIENT',
+  DeliveryFailed: 'EMAIL_WORKFLOW_DELIVERY_FAILED',
+} as const;
+
+export type EmailWorkflowErrorCode =
+  (typeof EmailWorkflowErrorCode)[keyof typeof EmailWorkflowErrorCode];

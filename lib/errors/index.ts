@@ -1,0 +1,11 @@
+export { EmailWorkflowErrorCode } from './error-codes';
+export {
+  EmailWorkflowError,
+  InvalidOptionsError,
+  TemplateNotFoundError,
+  TemplateInvalidError,
+  TemplateVariableMissingError,
+  InvalidRecipientError,
+  EmailDeliveryError,
+} from './email-workflow.errors';
+export type { OptionsProblem } from './email-workflow.errors';

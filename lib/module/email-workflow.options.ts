@@ -1,0 +1,49 @@
+import type { EmailTransportOption } from '../transport/smtp-transport.options';
+
+/** Brand details the built-in templates show in their header and footer. */
+export interface BrandOptions {
+  /** Product name, shown in the header and in subjects. */
+  name: string;
+  /** Absolute https URL of a logo image, shown in the header instead of the name. */
+  logoUrl?: string;
+  /** Hex colour of buttons and the header rule. @default '#2563eb' */
+  primaryColor?: string;
+  /** Address shown in the footer for questions. */
+  supportEmail?: string;
+  /** Postal address shown in the footer (some jurisdictions require one). */
+  postalAddress?: string;
+}
+
+/** Absolute URL templates of the pages the emails link to. `{token}` is replaced per email. */
+export interface LinkOptions {
+  /** @example 'https://app.example.com/verify-email?token={token}' */
+  verifyEmail: string;
+  /** @example 'https://app.example.com/reset-password?token={token}' */
+  resetPassword: string;
+}
+
+export interface TemplateOptions {
+  /**
+   * Folder of your own `.mjml` templates. A file named like a built-in (`welcome.mjml`) replaces it;
+   * any other file is a new template, sendable by its name. `name.fr.mjml` is the French variant.
+   */
+  dir?: string;
+  /** Locale used when a recipient has none, or no variant exists for theirs. @default 'en' */
+  defaultLocale?: string;
+}
+
+/** Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`. */
+export interface EmailWorkflowModuleOptions {
+  /**
+   * SMTP server: a URL or an object. Pooled by default, certificate checks on.
+   * @example 'smtps://user:pass@smtp.example.com'
+   */
+  transport: EmailTransportOption;
+  /** Sender, with an optional display name. @example 'Acme <no-reply@acme.com>' */
+  from: string;
+  /** Address replies should go to, when not `from`. */
+  replyTo?: string;
+  brand: BrandOptions;
+  links: LinkOptions;
+  templates?: TemplateOptions;
+}

@@ -1,0 +1,305 @@
+import { plainToInstance, Type } from 'class-transformer';
+import {
+  Allow,
+  IsBoolean,
+  IsDefined,
+  IsEmail,
+  IsHexColor,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  registerDecorator,
+  validateSync,
+  ValidateNested,
+  ValidationError,
+  ValidationOptions,
+} from 'class-validator';
+import { InvalidOptionsError, OptionsProblem } from '../errors';
+import { toTransportObject } from '../transport/smtp-transport.resolver';
+import type { EmailWorkflowModuleOptions } from './email-workflow.options';
+import { isValidMailbox } from '../workflow/address';
+
+/** A rule's message and the fix we print beside it. Messages never include the value: it may be a secret. */
+function rule(problem: string, fix: string): ValidationOptions {
+  return { message: problem, context: { fix } };
+}
+
+function IsLinkTemplate(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isLinkTemplate',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: rule(
+        'must be an absolute https URL containing {token} (http is allowed only for localhost and 127.0.0.1)',
+        `use a URL such as "https://app.example.com/${String(propertyName)}?token={token}"`,
+      ),
+      validator: { validate: isLinkTemplate },
+    });
+}
+
+function IsMailbox(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isMailbox',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: rule(
+        'must be one email address, optionally with a display name',
+        'use "Acme <no-reply@acme.com>" or "no-reply@acme.com"',
+      ),
+      validator: { validate: (value: unknown) => typeof value === 'string' && isValidMailbox(value) },
+    });
+}
+
+function IsPoolOption(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isPoolOption',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: rule('must be true, false or an object', 'use `pool: false` or `pool: { maxConnections: 5 }`'),
+      validator: {
+        validate: (value: unknown) =>
+          value === undefined || typeof value === 'boolean' || (typeof value === 'object' && value !== null),
+      },
+    });
+}
+
+export function isLinkTemplate(value: unknown): boolean {
+  if (typeof value !== 'string' || !value.includes('{token}')) return false;
+  let url: URL;
+  try {
+    url = new URL(value.replace('{token}', 'token'));
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+class SmtpAuthDto {
+  @IsString(rule('must be a non-empty string', 'set the SMTP username'))
+  @IsNotEmpty(rule('must be a non-empty string', 'set the SMTP username'))
+  user!: string;
+
+  @IsString(rule('must be a string', 'set the SMTP password, or remove `auth` if the server needs none'))
+  pass!: string;
+}
+
+class SmtpPoolDto {
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  maxConnections?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 100'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 100'))
+  maxMessages?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 10 messages per rateDelta'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 10 messages per rateDelta'))
+  rateLimit?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 1000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 1000'))
+  rateDelta?: number;
+}
+
+class SmtpTlsDto {
+  @IsOptional()
+  @IsBoolean(rule('must be true or false', 'leave it true; trust a private CA with `tls.ca` instead'))
+  rejectUnauthorized?: boolean;
+
+  @IsOptional()
+  @IsString(rule('must be a host name', 'use the name on the server certificate'))
+  servername?: string;
+
+  @IsOptional()
+  @IsString({ ...rule('must be PEM text or a list of PEM texts', 'pass fs.readFileSync("ca.pem", "utf8")'), each: true })
+  ca?: string | string[];
+}
+
+class SmtpTransportDto {
+  @IsString(rule('must be a host name', 'set the SMTP server host, e.g. "smtp.example.com"'))
+  @IsNotEmpty(rule('must be a host name', 'set the SMTP server host, e.g. "smtp.example.com"'))
+  host!: string;
+
+  @IsOptional()
+  @IsInt(rule('must be a port number from 1 to 65535', 'use 465 (implicit TLS) or 587 (STARTTLS)'))
+  @Min(1, rule('must be a port number from 1 to 65535', 'use 465 (implicit TLS) or 587 (STARTTLS)'))
+  @Max(65535, rule('must be a port number from 1 to 65535', 'use 465 (implicit TLS) or 587 (STARTTLS)'))
+  port?: number;
+
+  @IsOptional()
+  @IsIn(['tls', 'starttls', 'none'], rule('must be "tls", "starttls" or "none"', 'use "tls" for port 465, "starttls" for 587'))
+  security?: string;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SmtpAuthDto)
+  auth?: SmtpAuthDto;
+
+  @IsPoolOption()
+  pool?: boolean | SmtpPoolDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SmtpTlsDto)
+  tls?: SmtpTlsDto;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 10000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 10000'))
+  connectionTimeout?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 10000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 10000'))
+  greetingTimeout?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 60000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 60000'))
+  socketTimeout?: number;
+}
+
+class BrandDto {
+  @IsString(rule('must be your product name', 'set brand.name, e.g. "Acme"'))
+  @IsNotEmpty(rule('must be your product name', 'set brand.name, e.g. "Acme"'))
+  name!: string;
+
+  @IsOptional()
+  @IsUrl({ protocols: ['https'], require_protocol: true }, rule('must be an absolute https URL', 'host the logo over https'))
+  logoUrl?: string;
+
+  @IsOptional()
+  @IsHexColor(rule('must be a hex colour', 'use e.g. "#2563eb"'))
+  primaryColor?: string;
+
+  @IsOptional()
+  @IsEmail({}, rule('must be an email address', 'use e.g. "support@acme.com"'))
+  supportEmail?: string;
+
+  @IsOptional()
+  @IsString(rule('must be text', 'use e.g. "1 Main St, Springfield"'))
+  postalAddress?: string;
+}
+
+class LinksDto {
+  @IsLinkTemplate()
+  verifyEmail!: string;
+
+  @IsLinkTemplate()
+  resetPassword!: string;
+}
+
+class TemplatesDto {
+  @IsOptional()
+  @IsString(rule('must be a folder path', 'use an absolute path, e.g. join(__dirname, "emails")'))
+  dir?: string;
+
+  @IsOptional()
+  @Matches(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, rule('must be a locale tag', 'use e.g. "en" or "pt-BR"'))
+  defaultLocale?: string;
+}
+
+class EmailWorkflowOptionsDto {
+  @Allow()
+  transport!: unknown;
+
+  @IsMailbox()
+  from!: string;
+
+  @IsOptional()
+  @IsMailbox()
+  replyTo?: string;
+
+  @IsDefined(rule('is required', 'set brand: { name: "Acme" }'))
+  @ValidateNested()
+  @Type(() => BrandDto)
+  brand!: BrandDto;
+
+  @IsDefined(rule('is required', 'set links: { verifyEmail, resetPassword } with {token} in each URL'))
+  @ValidateNested()
+  @Type(() => LinksDto)
+  links!: LinksDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TemplatesDto)
+  templates?: TemplatesDto;
+}
+
+function flatten(errors: ValidationError[], parentPath = ''): OptionsProblem[] {
+  return errors.flatMap((error) => {
+    const path = parentPath ? `${parentPath}.${error.property}` : error.property;
+    const own = Object.entries(error.constraints ?? {}).map(([name, message]) => ({
+      path,
+      problem: name === 'whitelistValidation' ? 'is not a known option' : message,
+      fix:
+        (error.contexts?.[name]?.fix as string | undefined) ??
+        (name === 'whitelistValidation' ? 'remove it or check its spelling' : 'see the options table in the README'),
+    }));
+    // Two rules failing on one field say the same thing; print it once.
+    const unique = own.filter((p, i) => own.findIndex((q) => q.problem === p.problem) === i);
+    return [...unique, ...flatten(error.children ?? [], path)];
+  });
+}
+
+function validateDto<T extends object>(dto: new () => T, value: unknown, path: string): OptionsProblem[] {
+  const instance = plainToInstance(dto, value);
+  return flatten(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true }), path);
+}
+
+function transportProblems(transport: unknown): OptionsProblem[] {
+  if (typeof transport === 'string') {
+    let url: URL;
+    try {
+      url = new URL(transport);
+    } catch {
+      return [{ path: 'transport', problem: 'is not a valid URL', fix: 'use "smtps://user:pass@smtp.example.com:465"' }];
+    }
+    if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+      return [
+        {
+          path: 'transport',
+          problem: `has the scheme "${url.protocol}"; only smtp: and smtps: are supported`,
+          fix: 'use "smtps://…:465" for implicit TLS or "smtp://…:587" for STARTTLS',
+        },
+      ];
+    }
+    return validateDto(SmtpTransportDto, toTransportObject(transport), 'transport');
+  }
+  if (typeof transport !== 'object' || transport === null) {
+    return [
+      {
+        path: 'transport',
+        problem: 'is required',
+        fix: 'set transport to an SMTP URL such as "smtps://user:pass@smtp.example.com" or to { host, port, auth }',
+      },
+    ];
+  }
+  return validateDto(SmtpTransportDto, transport, 'transport');
+}
+
+/** Validates options as given by the user; throws one InvalidOptionsError listing every problem. */
+export function validateEmailWorkflowOptions(options: EmailWorkflowModuleOptions): void {
+  const value: unknown = options;
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionsError([
+      { path: '(options)', problem: 'are missing', fix: 'pass an options object to EmailWorkflowModule.forRoot()' },
+    ]);
+  }
+  const problems = [...transportProblems(options.transport), ...validateDto(EmailWorkflowOptionsDto, value, '')];
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
+}

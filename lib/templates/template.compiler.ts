@@ -1,0 +1,105 @@
+import Handlebars from 'handlebars';
+import { convert } from 'html-to-text';
+import mjml2html from 'mjml';
+import { dirname } from 'node:path';
+import { TemplateInvalidError, TemplateVariableMissingError } from '../errors';
+import { LayoutBrand, wrapInLayout } from './template.layout';
+import type { TemplateSource } from './template.source';
+
+export type TemplateContext = Record<string, unknown>;
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}
+
+/** A template after its one-time compilation: sending only fills in variables. */
+export interface CompiledTemplate {
+  name: string;
+  locale: string;
+  file: string;
+  /** Variables every render must provide (those outside `{{#if}}`/`{{#each}}` blocks). */
+  requiredVariables: string[];
+  render(context: TemplateContext): RenderedEmail;
+}
+
+const handlebars = Handlebars.create();
+const CONTROL_CHARACTERS = /[\r\n\t\u0000-\u001f\u007f]+/g;
+const EXTRA_BLANK_LINES = /\n{3,}/g;
+
+type HandlebarsNode = { type: string; path?: { type: string; original: string; data?: boolean }; params?: unknown[] };
+
+/** Variables used outside any block: a render without them would print nothing where a value belongs. */
+function requiredVariables(source: string): string[] {
+  const program = handlebars.parse(source) as unknown as { body: HandlebarsNode[] };
+  return program.body
+    .filter(
+      (node) =>
+        node.type === 'MustacheStatement' &&
+        node.path?.type === 'PathExpression' &&
+        !node.path.data &&
+        node.params?.length === 0 &&
+        node.path.original !== 'this',
+    )
+    .map((node) => node.path!.original);
+}
+
+function lookup(context: TemplateContext, path: string): unknown {
+  return path.split(/[./]/).reduce<unknown>((value, key) => (value == null ? undefined : (value as TemplateContext)[key]), context);
+}
+
+async function compileMjml(source: TemplateSource, layout: LayoutBrand): Promise<string> {
+  const document = source.body.trimStart().startsWith('<mjml') ? source.body : wrapInLayout(source.body, layout);
+  try {
+    const result = await mjml2html(document, {
+      validationLevel: 'strict',
+      filePath: dirname(source.file),
+      ignoreIncludes: false,
+    });
+    return result.html;
+  } catch (error) {
+    throw new TemplateInvalidError(source.file, (error as Error).message.replace(/^ValidationError:\s*/, '').trim());
+  }
+}
+
+/** MJML → HTML with placeholders, and the plain text derived from it, both once; then cached delegates. */
+export async function compileTemplate(source: TemplateSource, layout: LayoutBrand): Promise<CompiledTemplate> {
+  const html = await compileMjml(source, layout);
+  const text = convert(html, {
+    wordwrap: false,
+    selectors: [
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+      { selector: 'img', format: 'skip' },
+    ],
+  });
+  let delegates: Record<keyof RenderedEmail, Handlebars.TemplateDelegate>;
+  let required: string[];
+  try {
+    delegates = {
+      subject: handlebars.compile(source.subject, { noEscape: true }),
+      html: handlebars.compile(html),
+      text: handlebars.compile(text, { noEscape: true }),
+    };
+    required = [...new Set([...requiredVariables(source.subject), ...requiredVariables(html), ...requiredVariables(text)])];
+    // Handlebars compiles lazily; render once now so a send never pays for compilation.
+    Object.values(delegates).forEach((delegate) => delegate({}));
+  } catch (error) {
+    throw new TemplateInvalidError(source.file, `its {{…}} syntax is broken: ${(error as Error).message.split('\n')[0]}`);
+  }
+  return {
+    name: source.name,
+    locale: source.locale,
+    file: source.file,
+    requiredVariables: required,
+    render(context) {
+      const missing = required.find((variable) => lookup(context, variable) == null);
+      if (missing) throw new TemplateVariableMissingError(source.name, missing);
+      return {
+        subject: delegates.subject(context).replace(CONTROL_CHARACTERS, ' ').trim(),
+        html: delegates.html(context),
+        text: delegates.text(context).replace(EXTRA_BLANK_LINES, '\n\n').trim(),
+      };
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** The parts of the brand that change the MJML structure itself; the rest is filled in per send. */
+export interface LayoutBrand {
+  primaryColor: string;
+  hasLogo: boolean;
+}
+
+/**
+ * Wraps a template body (one or more `<mj-section>`) in the shared layout: brand header, white card,
+ * footer with the support address. Colours are fixed here because MJML validates attribute values.
+ */
+export function wrapInLayout(body: string, brand: LayoutBrand): string {
+  const header = brand.hasLogo
+    ? '<mj-image src="{{brand.logoUrl}}" alt="{{brand.name}}" width="140px" align="left" padding="0 24px" />'
+    : `<mj-text font-size="20px" font-weight="bold" color="${brand.primaryColor}" padding="0 24px">{{brand.name}}</mj-text>`;
+  return `<mjml>
+  <mj-head>
+    <mj-attributes>
+      <mj-all font-family="-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" />
+      <mj-text font-size="16px" line-height="24px" color="#1f2933" padding="8px 24px" />
+      <mj-button background-color="${brand.primaryColor}" color="#ffffff" font-size="16px" font-weight="bold" border-radius="6px" inner-padding="12px 24px" padding="16px 24px" align="left" />
+    </mj-attributes>
+  </mj-head>
+  <mj-body background-color="#f4f5f7" width="600px">
+    <mj-section padding="24px 0 12px">
+      <mj-column>
+        ${header}
+      </mj-column>
+    </mj-section>
+    <mj-wrapper background-color="#ffffff" border-radius="8px" padding="16px 0" border-top="4px solid ${brand.primaryColor}">
+${body}
+    </mj-wrapper>
+    <mj-section padding="16px 0 32px">
+      <mj-column>
+        <mj-text font-size="12px" line-height="18px" color="#6b7280" align="center">
+          {{#if brand.supportEmail}}Questions? Write to <a href="mailto:{{brand.supportEmail}}" style="color:#6b7280">{{brand.supportEmail}}</a>.<br />{{/if}}
+          {{#if brand.postalAddress}}{{brand.postalAddress}}<br />{{/if}}
+          Sent by {{brand.name}}.
+        </mj-text>
+      </mj-column>
+    </mj-section>
+  </mj-body>
+</mjml>`;
+}

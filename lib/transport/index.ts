@@ -1,0 +1,12 @@
+export type {
+  EmailTransportOption,
+  SmtpTransportOptions,
+  SmtpSecurity,
+  SmtpAuthOptions,
+  SmtpPoolOptions,
+  SmtpTlsOptions,
+} from './smtp-transport.options';
+export { toNodemailerOptions, describeTransport } from './smtp-transport.resolver';
+export type { NodemailerSmtpOptions } from './smtp-transport.resolver';
+export { SmtpTransport } from './smtp.transport';
+export type { DeliveryReceipt } from './smtp.transport';

@@ -1,0 +1,79 @@
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import type { EmailTransportOption, SmtpSecurity, SmtpTransportOptions } from './smtp-transport.options';
+
+const IMPLICIT_TLS_PORT = 465;
+const SUBMISSION_PORT = 587;
+
+export type NodemailerSmtpOptions = SMTPTransport.Options | SMTPPool.Options;
+
+/** Turns an SMTP URL into the object form. Query parameters map to the same-named options. */
+export function parseSmtpUrl(url: string): SmtpTransportOptions {
+  const parsed = new URL(url);
+  const implicitTls = parsed.protocol === 'smtps:';
+  const security = parsed.searchParams.get('security') as SmtpSecurity | null;
+  const pool = parsed.searchParams.get('pool');
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port ? Number(parsed.port) : undefined,
+    security: security ?? (implicitTls ? 'tls' : undefined),
+    auth: parsed.username
+      ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) }
+      : undefined,
+    pool: pool === null ? undefined : pool !== 'false',
+  };
+}
+
+export function toTransportObject(transport: EmailTransportOption): SmtpTransportOptions {
+  return typeof transport === 'string' ? parseSmtpUrl(transport) : transport;
+}
+
+function effectiveSecurity(options: SmtpTransportOptions): SmtpSecurity | 'opportunistic' {
+  if (options.security) return options.security;
+  if (options.port === IMPLICIT_TLS_PORT) return 'tls';
+  if (options.port === SUBMISSION_PORT || options.port === undefined) return 'starttls';
+  return 'opportunistic';
+}
+
+/** Maps our transport settings onto nodemailer's, applying the secure defaults. */
+export function toNodemailerOptions(transport: EmailTransportOption): NodemailerSmtpOptions {
+  const options = toTransportObject(transport);
+  const security = effectiveSecurity(options);
+  const port = options.port ?? (security === 'tls' ? IMPLICIT_TLS_PORT : SUBMISSION_PORT);
+  const pool = options.pool ?? true;
+  const poolSettings = typeof pool === 'object' ? pool : {};
+  return {
+    host: options.host,
+    port,
+    secure: security === 'tls',
+    requireTLS: security === 'starttls',
+    ignoreTLS: security === 'none',
+    auth: options.auth ? { user: options.auth.user, pass: options.auth.pass } : undefined,
+    tls: {
+      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      servername: options.tls?.servername,
+      ca: options.tls?.ca,
+    },
+    connectionTimeout: options.connectionTimeout ?? 10_000,
+    greetingTimeout: options.greetingTimeout ?? 10_000,
+    socketTimeout: options.socketTimeout ?? 60_000,
+    ...(pool
+      ? {
+          pool: true as const,
+          maxConnections: poolSettings.maxConnections ?? 5,
+          maxMessages: poolSettings.maxMessages ?? 100,
+          rateLimit: poolSettings.rateLimit,
+          rateDelta: poolSettings.rateDelta ?? 1000,
+        }
+      : {}),
+  };
+}
+
+/** The transport as a URL with any password replaced, safe to print. */
+export function describeTransport(transport: EmailTransportOption): string {
+  const options = toTransportObject(transport);
+  const user = options.auth ? `${encodeURIComponent(options.auth.user)}:***@` : '';
+  const security = effectiveSecurity(options);
+  const port = options.port ?? (security === 'tls' ? IMPLICIT_TLS_PORT : SUBMISSION_PORT);
+  return `${security === 'tls' ? 'smtps' : 'smtp'}://${user}${options.host}:${port} (${security})`;
+}

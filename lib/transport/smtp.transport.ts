@@ -1,0 +1,36 @@
+import { createTransport, Transporter } from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
+import { NodemailerError, toDeliveryError } from './smtp.failure';
+import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
+
+export interface DeliveryReceipt {
+  messageId: string;
+  accepted: string[];
+  rejected: string[];
+}
+
+/** The one SMTP connection pool of a module instance. */
+export class SmtpTransport {
+  private readonly transporter: Transporter;
+
+  constructor(options: NodemailerSmtpOptions) {
+    this.transporter = createTransport(options);
+  }
+
+  async deliver(message: Mail.Options): Promise<DeliveryReceipt> {
+    try {
+      const info = await this.transporter.sendMail(message);
+      return {
+        messageId: info.messageId,
+        accepted: (info.accepted ?? []).map(String),
+        rejected: (info.rejected ?? []).map(String),
+      };
+    } catch (error) {
+      throw toDeliveryError(error as NodemailerError);
+    }
+  }
+
+  close(): void {
+    this.transporter.close();
+  }
+}

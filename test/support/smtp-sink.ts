@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+
+const TLS_DIR = join(__dirname, '..', 'fixtures', 'tls');
+export const TEST_CA = readFileSync(join(TLS_DIR, 'ca.pem'), 'utf8');
+export const TEST_TLS = {
+  key: readFileSync(join(TLS_DIR, 'server.key')),
+  cert: readFileSync(join(TLS_DIR, 'server.pem')),
+};
+
+export interface SmtpSinkOptions extends Partial<SMTPServerOptions> {
+  /** Accept only this username/password; any other login is answered 535. */
+  credentials?: { user: string; pass: string };
+}
+
+/** A real SMTP server (smtp-server) on a free loopback port that parses every message it receives. */
+export class SmtpSink {
+  readonly messages: ParsedMail[] = [];
+  readonly commands: string[] = [];
+  readonly authAttempts: string[] = [];
+  private server!: SMTPServer;
+  private waiters: Array<() => void> = [];
+  port = 0;
+
+  private constructor(private readonly options: SmtpSinkOptions) {}
+
+  static async start(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
+    const sink = new SmtpSink(options);
+    await sink.listen();
+    return sink;
+  }
+
+  private async listen(): Promise<void> {
+    const { credentials, ...serverOptions } = this.options;
+    this.server = new SMTPServer({
+      authOptional: !credentials,
+      disabledCommands: credentials ? [] : ['AUTH'],
+      allowInsecureAuth: true,
+      logger: false,
+      ...TEST_TLS,
+      ...serverOptions,
+      onAuth: (auth, _session, callback) => {
+        this.authAttempts.push(auth.username ?? '');
+        if (credentials && auth.username === credentials.user && auth.password === credentials.pass) {
+          return callback(null, { user: auth.username });
+        }
+        const error = Object.assign(new Error('Authentication failed'), { responseCode: 535 });
+        return callback(error);
+      },
+      onData: (stream, session, callback) => this.receive(stream, session, callback),
+    });
+    this.server.on('error', () => undefined);
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.server.address() as AddressInfo).port;
+  }
+
+  private receive(stream: NodeJS.ReadableStream, _session: SMTPServerSession, callback: (error?: Error | null) => void): void {
+    simpleParser(stream as never)
+      .then((mail) => {
+        this.messages.push(mail);
+        this.waiters.splice(0).forEach((wake) => wake());
+        callback();
+      })
+      .catch(callback);
+  }
+
+  /** Resolves once `count` messages have arrived; rejects after `timeoutMs`. */
+  async waitForMessages(count: number, timeoutMs = 10_000): Promise<ParsedMail[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.messages.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} messages, got ${this.messages.length}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.messages;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** First href in the HTML part that starts with `prefix`, entities decoded. */
+export function linkIn(html: string, prefix: string): string | undefined {
+  const hrefs = [...html.matchAll(/href="([^"]+)"/g)].map((match) => decodeEntities(match[1]));
+  return hrefs.find((href) => href.startsWith(prefix));
+}
+
+export function decodeEntities(value: string): string {
+  return value
+    .replace(/&#x([0-9a-f]+);/gi, (_, hex: string) => String.fromCodePoint(parseInt(hex, 16)))
+    .replace(/&#(\d+);/g, (_, dec: string) => String.fromCodePoint(Number(dec)))
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
