@@ -27,6 +27,7 @@ export interface CompiledTemplate {
 const handlebars = Handlebars.create();
 const CONTROL_CHARACTERS = /[\r\n\t\u0000-\u001f\u007f]+/g;
 const EXTRA_BLANK_LINES = /\n{3,}/g;
+const DENIED_INCLUDE_MARKER = 'mj-include denied';
 
 type HandlebarsNode = { type: string; path?: { type: string; original: string; data?: boolean }; params?: unknown[] };
 
@@ -57,8 +58,16 @@ async function compileMjml(source: TemplateSource, layout: LayoutBrand): Promise
       filePath: dirname(source.file),
       ignoreIncludes: false,
     });
+    // MJML replaces an include it refuses (outside the folder, or missing) with this comment instead of failing.
+    if (result.html.includes(DENIED_INCLUDE_MARKER)) {
+      throw new TemplateInvalidError(
+        source.file,
+        `an mj-include points outside ${dirname(source.file)} or at a missing file; keep partials inside the templates folder`,
+      );
+    }
     return result.html;
   } catch (error) {
+    if (error instanceof TemplateInvalidError) throw error;
     throw new TemplateInvalidError(source.file, (error as Error).message.replace(/^ValidationError:\s*/, '').trim());
   }
 }

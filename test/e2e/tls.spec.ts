@@ -1,0 +1,218 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import {
+  EmailDeliveryError,
+  EmailWorkflowErrorCode,
+  EmailWorkflowModule,
+  EmailWorkflowService,
+  SmtpTransportOptions,
+} from 'nestjs-email-workflow';
+import { SMTPServerSession } from 'smtp-server';
+import { localOptions } from '../support/module-options';
+import { SmtpSink, SmtpSinkOptions, TEST_CA } from '../support/smtp-sink';
+
+const SUBJECT = 'Test email from Acme';
+const USER = 'ada';
+const PASSWORD = 'Pl41ntextN3ver';
+
+/** A sink that also records, for every MAIL FROM, whether the session was encrypted at that point. */
+async function startSink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSink; mailFromSecure: boolean[] }> {
+  const mailFromSecure: boolean[] = [];
+  const sink = await SmtpSink.start({
+    ...options,
+    onMailFrom: (_address, session: SMTPServerSession, callback) => {
+      mailFromSecure.push(session.secure);
+      callback();
+    },
+  });
+  return { sink, mailFromSecure };
+}
+
+describe('TLS to a real SMTP server', () => {
+  const modules: TestingModule[] = [];
+  const sinks: SmtpSink[] = [];
+
+  async function boot(transport: SmtpTransportOptions): Promise<EmailWorkflowService> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [EmailWorkflowModule.forRoot(localOptions(0, { transport }))],
+    }).compile();
+    modules.push(moduleRef);
+    await moduleRef.init();
+    return moduleRef.get(EmailWorkflowService);
+  }
+
+  async function sink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSink; mailFromSecure: boolean[] }> {
+    const started = await startSink(options);
+    sinks.push(started.sink);
+    return started;
+  }
+
+  async function sendFailure(emails: EmailWorkflowService): Promise<EmailDeliveryError> {
+    const error = await emails.send({ template: 'test-email', to: 'ada@example.test' }).then(
+      () => {
+        throw new Error('send resolved, expected it to reject');
+      },
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(EmailDeliveryError);
+    expect(error).toMatchObject({ code: EmailWorkflowErrorCode.DeliveryFailed });
+    return error as EmailDeliveryError;
+  }
+
+  afterAll(async () => {
+    await Promise.all(modules.map((moduleRef) => moduleRef.close()));
+    await Promise.all(sinks.map((s) => s.close()));
+  });
+
+  describe('implicit TLS (security "tls")', () => {
+    it.each(['localhost', '127.0.0.1'])('delivers to %s when the test CA is trusted via tls.ca', async (host) => {
+      const { sink: server, mailFromSecure } = await sink({ secure: true });
+      const emails = await boot({ host, port: server.port, security: 'tls', tls: { ca: TEST_CA }, pool: false });
+
+      const result = await emails.send({ template: 'test-email', to: 'ada@example.test' });
+      const [mail] = await server.waitForMessages(1);
+
+      expect(mail.subject).toBe(SUBJECT);
+      expect(mail.messageId).toBe(result.messageId);
+      expect(mailFromSecure).toEqual([true]);
+    });
+
+    it('delivers over a pooled connection too (the default)', async () => {
+      const { sink: server, mailFromSecure } = await sink({ secure: true });
+      const emails = await boot({ host: 'localhost', port: server.port, security: 'tls', tls: { ca: TEST_CA } });
+
+      await emails.send({ template: 'test-email', to: 'ada@example.test' });
+      await emails.send({ template: 'test-email', to: 'bob@example.test' });
+      const mails = await server.waitForMessages(2);
+
+      expect(mails.map((m) => m.subject)).toEqual([SUBJECT, SUBJECT]);
+      expect(mailFromSecure).toEqual([true, true]);
+    });
+
+    it('refuses a server certificate signed by an untrusted CA, pointing at tls.ca', async () => {
+      const { sink: server, mailFromSecure } = await sink({ secure: true });
+      const emails = await boot({ host: 'localhost', port: server.port, security: 'tls', pool: false });
+
+      const error = await sendFailure(emails);
+
+      expect(error.message).toMatch(/certificate is not trusted/i);
+      expect(error.message).toContain('tls.ca');
+      expect(server.messages).toHaveLength(0);
+      expect(mailFromSecure).toHaveLength(0);
+    });
+
+    it('refuses a trusted certificate issued for another name, pointing at tls.servername', async () => {
+      const { sink: server } = await sink({ secure: true });
+      const emails = await boot({
+        host: 'localhost',
+        port: server.port,
+        security: 'tls',
+        tls: { ca: TEST_CA, servername: 'smtp.example.test' },
+        pool: false,
+      });
+
+      const error = await sendFailure(emails);
+
+      expect(error.message).toMatch(/certificate/i);
+      expect(error.message).toContain('tls.servername');
+      expect(server.messages).toHaveLength(0);
+    });
+  });
+
+  describe('STARTTLS (security "starttls")', () => {
+    it('upgrades, then delivers, when the test CA is trusted via tls.ca', async () => {
+      const { sink: server, mailFromSecure } = await sink();
+      const emails = await boot({ host: 'localhost', port: server.port, security: 'starttls', tls: { ca: TEST_CA }, pool: false });
+
+      const result = await emails.send({ template: 'test-email', to: 'ada@example.test' });
+      const [mail] = await server.waitForMessages(1);
+
+      expect(mail.subject).toBe(SUBJECT);
+      expect(mail.messageId).toBe(result.messageId);
+      // The envelope was sent after the upgrade, not in plaintext.
+      expect(mailFromSecure).toEqual([true]);
+    });
+
+    it('refuses a server certificate signed by an untrusted CA, pointing at tls.ca', async () => {
+      const { sink: server, mailFromSecure } = await sink();
+      const emails = await boot({ host: 'localhost', port: server.port, security: 'starttls', pool: false });
+
+      const error = await sendFailure(emails);
+
+      expect(server.messages).toHaveLength(0);
+      expect(mailFromSecure).toHaveLength(0);
+      // The cause is the certificate, not a server lacking STARTTLS: the message must say so.
+      expect(error.message).toMatch(/certificate is not trusted/i);
+      expect(error.message).toContain('tls.ca');
+      expect(error.message).not.toMatch(/use a server that offers STARTTLS/i);
+    });
+
+    it('fails closed when the server does not offer STARTTLS: no AUTH, no message in plaintext', async () => {
+      // hideSTARTTLS alone only stops advertising it; smtp-server would still honour the command.
+      // Disabling the command makes the server genuinely unable to upgrade.
+      const { sink: server, mailFromSecure } = await sink({
+        hideSTARTTLS: true,
+        disabledCommands: ['STARTTLS'],
+        credentials: { user: USER, pass: PASSWORD },
+      });
+      const emails = await boot({
+        host: 'localhost',
+        port: server.port,
+        security: 'starttls',
+        auth: { user: USER, pass: PASSWORD },
+        tls: { ca: TEST_CA },
+        pool: false,
+      });
+
+      const error = await sendFailure(emails);
+
+      expect(error.message).toMatch(/STARTTLS|TLS upgrade/);
+      expect(error.message).toMatch(/nothing was sent in plaintext/i);
+      expect(error.message).not.toContain(PASSWORD);
+      expect(server.authAttempts).toEqual([]);
+      expect(mailFromSecure).toEqual([]);
+      expect(server.messages).toHaveLength(0);
+    });
+
+    it('still upgrades when the server accepts STARTTLS without advertising it, before AUTH and MAIL', async () => {
+      const { sink: server, mailFromSecure } = await sink({ hideSTARTTLS: true, credentials: { user: USER, pass: PASSWORD } });
+      const emails = await boot({
+        host: 'localhost',
+        port: server.port,
+        security: 'starttls',
+        auth: { user: USER, pass: PASSWORD },
+        tls: { ca: TEST_CA },
+        pool: false,
+      });
+
+      await emails.send({ template: 'test-email', to: 'ada@example.test' });
+      const [mail] = await server.waitForMessages(1);
+
+      expect(mail.subject).toBe(SUBJECT);
+      expect(server.authAttempts).toEqual([USER]);
+      expect(mailFromSecure).toEqual([true]);
+    });
+
+    it('control: a server without STARTTLS does accept AUTH and mail in plaintext when security is "none"', async () => {
+      // Proves the fail-closed test above would notice plaintext AUTH/delivery if the library allowed it.
+      const { sink: server, mailFromSecure } = await sink({
+        hideSTARTTLS: true,
+        disabledCommands: ['STARTTLS'],
+        credentials: { user: USER, pass: PASSWORD },
+      });
+      const emails = await boot({
+        host: 'localhost',
+        port: server.port,
+        security: 'none',
+        auth: { user: USER, pass: PASSWORD },
+        pool: false,
+      });
+
+      await emails.send({ template: 'test-email', to: 'ada@example.test' });
+      const [mail] = await server.waitForMessages(1);
+
+      expect(mail.subject).toBe(SUBJECT);
+      expect(server.authAttempts).toEqual([USER]);
+      expect(mailFromSecure).toEqual([false]);
+    });
+  });
+});
