@@ -18,4 +18,19 @@ export type {
   SmtpPoolOptions,
   SmtpTlsOptions,
 } from './transport';
+export { EmailEvent, EmailEvents, OnEmailEvent } from './events';
+export type {
+  EmailIdentity,
+  EmailQueuedEvent,
+  EmailSentEvent,
+  EmailRetryingEvent,
+  EmailFailedEvent,
+  DeliveryPausedEvent,
+  DeliveryResumedEvent,
+  EmailEventPayloads,
+  EmailEventListener,
+} from './events';
+export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
+export type { EmailQueueOptions, EmailRetryBackoff } from './queue';
+export type { SmtpFailureKind } from './transport/smtp.failure';
 export * from './errors';

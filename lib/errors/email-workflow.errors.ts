@@ -80,15 +80,25 @@ export class InvalidRecipientError extends EmailWorkflowError {
   }
 }
 
-/** The SMTP server did not accept the message. */
+/** The SMTP server did not accept the message. `kind` says whether retrying can help. */
 export class EmailDeliveryError extends EmailWorkflowError {
   readonly code = EmailWorkflowErrorCode.DeliveryFailed;
 
   constructor(
     message: string,
+    readonly kind: 'transient' | 'permanent' | 'configuration',
     readonly responseCode?: number,
     readonly enhancedCode?: string,
   ) {
     super(message);
+  }
+}
+
+/** The email could not be stored in the queue (Redis unreachable). Nothing was queued: retry or report. */
+export class QueueUnavailableError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.QueueUnavailable;
+
+  constructor(reason: string) {
+    super(`The email queue is unavailable: ${reason}. Nothing was queued. Fix: check that Redis at queue.redis is running and reachable, then retry.`);
   }
 }

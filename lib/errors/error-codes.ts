@@ -9,6 +9,7 @@ export const EmailWorkflowErrorCode = {
   TemplateVariableMissing: 'EMAIL_WORKFLOW_TEMPLATE_VARIABLE_MISSING',
   InvalidRecipient: 'EMAIL_WORKFLOW_INVALID_RECIPIENT',
   DeliveryFailed: 'EMAIL_WORKFLOW_DELIVERY_FAILED',
+  QueueUnavailable: 'EMAIL_WORKFLOW_QUEUE_UNAVAILABLE',
 } as const;
 
 export type EmailWorkflowErrorCode =

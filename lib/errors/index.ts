@@ -7,5 +7,6 @@ export {
   TemplateVariableMissingError,
   InvalidRecipientError,
   EmailDeliveryError,
+  QueueUnavailableError,
 } from './email-workflow.errors';
 export type { OptionsProblem } from './email-workflow.errors';

@@ -1,11 +1,13 @@
-import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { BUILT_IN_TEMPLATES_DIR, TemplateRegistry } from '../templates';
+import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { getQueueToken } from '@nestjs/bull';
+import { EmailEventExplorer, EmailEvents } from '../events';
+import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
+import type { EmailQueue } from '../queue';
 import { SmtpTransport } from '../transport';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
-import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_RESOLVED_OPTIONS } from './email-workflow.constants';
 import { ConfigurableEmailWorkflowModule } from './email-workflow.module-definition';
-import type { EmailWorkflowModuleOptions } from './email-workflow.options';
-import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions } from './resolved-options';
+import { emailWorkflowProviders } from './email-workflow.providers';
 
 /**
  * Transactional email for NestJS.
@@ -19,42 +21,28 @@ import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions } from './res
  * })
  */
 @Module({
-  providers: [
-    {
-      provide: EMAIL_WORKFLOW_RESOLVED_OPTIONS,
-      useFactory: resolveEmailWorkflowOptions,
-      inject: [EMAIL_WORKFLOW_MODULE_OPTIONS],
-    },
-    {
-      provide: TemplateRegistry,
-      useFactory: (options: ResolvedEmailWorkflowOptions) =>
-        TemplateRegistry.load({
-          dirs: [BUILT_IN_TEMPLATES_DIR, ...(options.templates.dir ? [options.templates.dir] : [])],
-          defaultLocale: options.templates.defaultLocale,
-          layout: { primaryColor: options.brand.primaryColor, hasLogo: Boolean(options.brand.logoUrl) },
-        }),
-      inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
-    },
-    {
-      provide: SmtpTransport,
-      useFactory: (options: ResolvedEmailWorkflowOptions) => {
-        new Logger('EmailWorkflowModule').log(`Sending through ${options.transportDescription}`);
-        return new SmtpTransport(options.transport);
-      },
-      inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
-    },
-    EmailWorkflowService,
-  ],
-  exports: [EmailWorkflowService],
+  imports: [DiscoveryModule],
+  providers: [...emailWorkflowProviders, EmailEventExplorer, EmailWorkflowService],
+  exports: [EmailWorkflowService, EmailEvents, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
 })
-export class EmailWorkflowModule extends ConfigurableEmailWorkflowModule implements OnApplicationShutdown {
-  constructor(@Inject(SmtpTransport) private readonly transport: SmtpTransport) {
+export class EmailWorkflowModule
+  extends ConfigurableEmailWorkflowModule
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
+  constructor(
+    @Inject(EMAIL_QUEUE) private readonly queue: EmailQueue,
+    @Inject(SmtpTransport) private readonly transport: SmtpTransport,
+  ) {
     super();
   }
 
-  onApplicationShutdown(): void {
+  /** Workers start once every `@OnEmailEvent` listener is bound, so no early event is missed. */
+  onApplicationBootstrap(): void {
+    this.queue.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close();
     this.transport.close();
   }
 }
-
-export type { EmailWorkflowModuleOptions };

@@ -1,3 +1,4 @@
+import type { EmailQueueOptions } from '../queue/queue.options';
 import type { EmailTransportOption } from '../transport/smtp-transport.options';
 
 /** Brand details the built-in templates show in their header and footer. */
@@ -46,4 +47,16 @@ export interface EmailWorkflowModuleOptions {
   brand: BrandOptions;
   links: LinkOptions;
   templates?: TemplateOptions;
+  /**
+   * Delivery queue. `{ redis: 'redis://…' }` for durable delivery on Bull; `false` (the default) for
+   * an in-process queue that is lost when the process stops.
+   * @default false
+   */
+  queue?: false | EmailQueueOptions;
+  /**
+   * At least 32 bytes of random text. Encrypts queued email variables (AES-256-GCM) and keys token
+   * hashes. Required with a Redis queue. Generate one with
+   * `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`.
+   */
+  secret?: string;
 }

@@ -22,8 +22,10 @@ import {
 } from 'class-validator';
 import { InvalidOptionsError, OptionsProblem } from '../errors';
 import { toTransportObject } from '../transport/smtp-transport.resolver';
+import type { SmtpTransportOptions } from '../transport/smtp-transport.options';
 import type { EmailWorkflowModuleOptions } from './email-workflow.options';
 import { isValidMailbox } from '../workflow/address';
+import { MIN_SECRET_BYTES } from '../crypto/secret-keys';
 
 /** A rule's message and the fix we print beside it. Messages never include the value: it may be a secret. */
 function rule(problem: string, fix: string): ValidationOptions {
@@ -67,7 +69,7 @@ function IsPoolOption(): PropertyDecorator {
       options: rule('must be true, false or an object', 'use `pool: false` or `pool: { maxConnections: 5 }`'),
       validator: {
         validate: (value: unknown) =>
-          value === undefined || typeof value === 'boolean' || (typeof value === 'object' && value !== null),
+          value === undefined || typeof value === 'boolean' || (typeof value === 'object' && value !== null && !Array.isArray(value)),
       },
     });
 }
@@ -76,10 +78,11 @@ export function isLinkTemplate(value: unknown): boolean {
   if (typeof value !== 'string' || !value.includes('{token}')) return false;
   let url: URL;
   try {
-    url = new URL(value.replace('{token}', 'token'));
+    url = new URL(value.replace('{token}', 'token-placeholder'));
   } catch {
     return false;
   }
+  if (url.host.includes('token-placeholder')) return false;
   if (url.protocol === 'https:') return true;
   return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
@@ -213,6 +216,64 @@ class TemplatesDto {
   defaultLocale?: string;
 }
 
+class RetryBackoffDto {
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 5000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 5000'))
+  delay?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 3600000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 3600000'))
+  maxDelay?: number;
+}
+
+class QueueDto {
+  @IsRedisOption()
+  redis!: unknown;
+
+  @IsOptional()
+  @IsString(rule('must be text', 'use e.g. "{email}" (a hash tag, for Redis Cluster)'))
+  prefix?: string;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  concurrency?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 8'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 8'))
+  attempts?: number;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RetryBackoffDto)
+  backoff?: RetryBackoffDto;
+
+  @IsOptional()
+  @Allow()
+  removeOnComplete?: boolean | number;
+
+  @IsOptional()
+  @IsBoolean(rule('must be true or false', 'use false on API-only processes that should not send'))
+  worker?: boolean;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 10000'))
+  @Min(0, rule('must be a number of milliseconds', 'use e.g. 10000'))
+  shutdownTimeout?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 30000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 30000'))
+  probeInterval?: number;
+
+  @IsOptional()
+  @Allow()
+  settings?: object;
+}
+
 class EmailWorkflowOptionsDto {
   @Allow()
   transport!: unknown;
@@ -238,6 +299,31 @@ class EmailWorkflowOptionsDto {
   @ValidateNested()
   @Type(() => TemplatesDto)
   templates?: TemplatesDto;
+
+  @Allow()
+  queue?: unknown;
+
+  @Allow()
+  secret?: unknown;
+}
+
+function IsRedisOption(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isRedisOption',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: rule(
+        'must be a redis:// URL, ioredis options, or false for the in-process queue',
+        'use e.g. "redis://127.0.0.1:6379"',
+      ),
+      validator: {
+        validate: (value: unknown) =>
+          value === false ||
+          (typeof value === 'string' && /^rediss?:\/\//.test(value)) ||
+          (typeof value === 'object' && value !== null),
+      },
+    });
 }
 
 function flatten(errors: ValidationError[], parentPath = ''): OptionsProblem[] {
@@ -278,7 +364,19 @@ function transportProblems(transport: unknown): OptionsProblem[] {
         },
       ];
     }
-    return validateDto(SmtpTransportDto, toTransportObject(transport), 'transport');
+    let parsed: SmtpTransportOptions;
+    try {
+      parsed = toTransportObject(transport);
+    } catch {
+      return [
+        {
+          path: 'transport',
+          problem: 'has a user name or password that is not percent-encoded',
+          fix: 'encode them with encodeURIComponent() (a "%" becomes "%25"), or use the object form with auth: { user, pass }',
+        },
+      ];
+    }
+    return smtpObjectProblems(parsed);
   }
   if (typeof transport !== 'object' || transport === null) {
     return [
@@ -289,7 +387,41 @@ function transportProblems(transport: unknown): OptionsProblem[] {
       },
     ];
   }
-  return validateDto(SmtpTransportDto, transport, 'transport');
+  return smtpObjectProblems(transport as SmtpTransportOptions);
+}
+
+function smtpObjectProblems(transport: SmtpTransportOptions): OptionsProblem[] {
+  const problems = validateDto(SmtpTransportDto, transport, 'transport');
+  if (typeof transport.pool === 'object' && transport.pool !== null) {
+    problems.push(...validateDto(SmtpPoolDto, transport.pool, 'transport.pool'));
+  }
+  return problems;
+}
+
+function queueProblems(options: EmailWorkflowModuleOptions): OptionsProblem[] {
+  const { queue, secret } = options;
+  const problems: OptionsProblem[] = [];
+  if (queue !== undefined && queue !== false) {
+    if (typeof queue !== 'object' || queue === null) {
+      return [{ path: 'queue', problem: 'must be false or an object', fix: 'use queue: { redis: "redis://127.0.0.1:6379" }' }];
+    }
+    problems.push(...validateDto(QueueDto, queue, 'queue'));
+  }
+  const durable = typeof queue === 'object' && queue !== null && queue.redis !== false;
+  if (secret !== undefined && (typeof secret !== 'string' || Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES)) {
+    problems.push({
+      path: 'secret',
+      problem: `must be at least ${MIN_SECRET_BYTES} bytes of random text`,
+      fix: 'generate one with: node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"',
+    });
+  } else if (secret === undefined && durable) {
+    problems.push({
+      path: 'secret',
+      problem: 'is required with a Redis queue: it encrypts email variables (tokens, links) stored in Redis',
+      fix: 'set secret from an environment variable holding at least 32 random bytes',
+    });
+  }
+  return problems;
 }
 
 /** Validates options as given by the user; throws one InvalidOptionsError listing every problem. */
@@ -300,6 +432,10 @@ export function validateEmailWorkflowOptions(options: EmailWorkflowModuleOptions
       { path: '(options)', problem: 'are missing', fix: 'pass an options object to EmailWorkflowModule.forRoot()' },
     ]);
   }
-  const problems = [...transportProblems(options.transport), ...validateDto(EmailWorkflowOptionsDto, value, '')];
+  const problems = [
+    ...transportProblems(options.transport),
+    ...validateDto(EmailWorkflowOptionsDto, value, ''),
+    ...queueProblems(options),
+  ];
   if (problems.length > 0) throw new InvalidOptionsError(problems);
 }

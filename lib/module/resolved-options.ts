@@ -3,6 +3,19 @@ import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from '.
 import { DEFAULT_LOCALE, DEFAULT_PRIMARY_COLOR } from './email-workflow.constants';
 import type { BrandOptions, EmailWorkflowModuleOptions, LinkOptions } from './email-workflow.options';
 import { validateEmailWorkflowOptions } from './options.validation';
+import type { EmailQueueOptions, EmailRetryBackoff } from '../queue/queue.options';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from '../queue/retry.policy';
+
+/** Queue settings with defaults applied; `redis: false` is the in-process queue. */
+export interface ResolvedQueueOptions extends Omit<EmailQueueOptions, 'backoff'> {
+  concurrency: number;
+  attempts: number;
+  backoff: Required<EmailRetryBackoff>;
+  removeOnComplete: boolean | number;
+  worker: boolean;
+  shutdownTimeout: number;
+  probeInterval: number;
+}
 
 /** Options after validation, with every default applied. */
 export interface ResolvedEmailWorkflowOptions {
@@ -14,6 +27,24 @@ export interface ResolvedEmailWorkflowOptions {
   brand: BrandOptions & { primaryColor: string };
   links: LinkOptions;
   templates: { dir?: string; defaultLocale: string };
+  queue: ResolvedQueueOptions;
+  /** Validated module secret; undefined only with the in-process queue. */
+  secret?: string;
+}
+
+function resolveQueue(queue: EmailWorkflowModuleOptions['queue']): ResolvedQueueOptions {
+  const given: Partial<EmailQueueOptions> = queue || {};
+  return {
+    ...given,
+    redis: given.redis ?? false,
+    concurrency: given.concurrency ?? 5,
+    attempts: given.attempts ?? DEFAULT_ATTEMPTS,
+    backoff: { ...DEFAULT_BACKOFF, ...given.backoff },
+    removeOnComplete: given.removeOnComplete ?? 10_000,
+    worker: given.worker ?? true,
+    shutdownTimeout: given.shutdownTimeout ?? 10_000,
+    probeInterval: given.probeInterval ?? 30_000,
+  };
 }
 
 export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions): ResolvedEmailWorkflowOptions {
@@ -33,5 +64,7 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
       dir: options.templates?.dir,
       defaultLocale: options.templates?.defaultLocale ?? DEFAULT_LOCALE,
     },
+    queue: resolveQueue(options.queue),
+    secret: options.secret,
   };
 }

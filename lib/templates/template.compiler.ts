@@ -21,6 +21,8 @@ export interface CompiledTemplate {
   file: string;
   /** Variables every render must provide (those outside `{{#if}}`/`{{#each}}` blocks). */
   requiredVariables: string[];
+  /** Throws TemplateVariableMissingError when the context lacks a required variable. */
+  assertRenderable(context: TemplateContext): void;
   render(context: TemplateContext): RenderedEmail;
 }
 
@@ -96,14 +98,18 @@ export async function compileTemplate(source: TemplateSource, layout: LayoutBran
   } catch (error) {
     throw new TemplateInvalidError(source.file, `its {{…}} syntax is broken: ${(error as Error).message.split('\n')[0]}`);
   }
+  const assertRenderable = (context: TemplateContext): void => {
+    const missing = required.find((variable) => lookup(context, variable) == null);
+    if (missing) throw new TemplateVariableMissingError(source.name, missing);
+  };
   return {
     name: source.name,
     locale: source.locale,
     file: source.file,
     requiredVariables: required,
+    assertRenderable,
     render(context) {
-      const missing = required.find((variable) => lookup(context, variable) == null);
-      if (missing) throw new TemplateVariableMissingError(source.name, missing);
+      assertRenderable(context);
       return {
         subject: delegates.subject(context).replace(CONTROL_CHARACTERS, ' ').trim(),
         html: delegates.html(context),

@@ -17,9 +17,10 @@ export function parseSmtpUrl(url: string): SmtpTransportOptions {
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port ? Number(parsed.port) : undefined,
     security: security ?? (implicitTls ? 'tls' : undefined),
-    auth: parsed.username
-      ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) }
-      : undefined,
+    auth:
+      parsed.username || parsed.password
+        ? { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) }
+        : undefined,
     pool: pool === null ? undefined : pool !== 'false',
   };
 }
@@ -75,5 +76,6 @@ export function describeTransport(transport: EmailTransportOption): string {
   const user = options.auth ? `${encodeURIComponent(options.auth.user)}:***@` : '';
   const security = effectiveSecurity(options);
   const port = options.port ?? (security === 'tls' ? IMPLICIT_TLS_PORT : SUBMISSION_PORT);
-  return `${security === 'tls' ? 'smtps' : 'smtp'}://${user}${options.host}:${port} (${security})`;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return `${security === 'tls' ? 'smtps' : 'smtp'}://${user}${host}:${port} (${security})`;
 }

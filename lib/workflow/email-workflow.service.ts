@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
 import { InvalidRecipientError } from '../errors';
 import { EMAIL_WORKFLOW_RESOLVED_OPTIONS } from '../module/email-workflow.constants';
 import type { ResolvedEmailWorkflowOptions } from '../module/resolved-options';
+import { EmailEvent, EmailEvents } from '../events';
+import { EMAIL_QUEUE } from '../queue';
+import type { EmailQueue } from '../queue';
 import { RenderedEmail, TemplateContext, TemplateRegistry } from '../templates';
-import { SmtpTransport } from '../transport';
 import { isValidAddress, toSafeDisplayName } from './address';
 import type { EmailRecipient, RenderEmailRequest, SendEmailRequest, SendEmailResult } from './email-workflow.types';
 
@@ -19,7 +21,8 @@ export class EmailWorkflowService {
   constructor(
     @Inject(EMAIL_WORKFLOW_RESOLVED_OPTIONS) private readonly options: ResolvedEmailWorkflowOptions,
     private readonly templates: TemplateRegistry,
-    private readonly transport: SmtpTransport,
+    @Inject(EMAIL_QUEUE) private readonly queue: EmailQueue,
+    private readonly events: EmailEvents,
   ) {
     this.messageIdDomain = addressparser(options.from, { flatten: true })[0].address.split('@')[1];
   }
@@ -30,26 +33,30 @@ export class EmailWorkflowService {
   }
 
   /**
-   * Renders a template and sends it. The recipient and the template variables are checked
-   * before any SMTP traffic.
+   * Queues an email; resolves once it is stored (in Redis with a Redis queue). A worker renders and
+   * sends it, retrying transient failures. The recipient and the template's variables are checked
+   * here, before anything is queued.
    */
   async send(request: SendEmailRequest): Promise<SendEmailResult> {
     const to = normaliseRecipient(request.to);
-    const rendered = this.render(request);
-    return this.transport.deliver({
-      from: this.options.from,
-      replyTo: this.options.replyTo,
-      to,
-      subject: rendered.subject,
-      html: rendered.html,
-      text: rendered.text,
-      messageId: `<${randomUUID()}@${this.messageIdDomain}>`,
-    });
+    const context = request.context ?? {};
+    this.templates.resolve(request.template, request.locale).assertRenderable(this.contextFor(context));
+    const messageId = `<${request.idempotencyKey ? digest(request.idempotencyKey) : randomUUID()}@${this.messageIdDomain}>`;
+    const { id } = await this.queue.enqueue(
+      { template: request.template, locale: request.locale, to, context, messageId },
+      request.idempotencyKey,
+    );
+    this.events.emit(EmailEvent.Queued, { id, messageId, template: request.template, to: to.address });
+    return { id, messageId };
   }
 
   private contextFor(context: TemplateContext = {}): TemplateContext {
     return { ...context, brand: this.options.brand };
   }
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
 }
 
 function normaliseRecipient(recipient: EmailRecipient): { address: string; name: string } {

@@ -11,6 +11,11 @@ export interface SendEmailRequest {
   context?: TemplateContext;
   /** Recipient's locale, e.g. `fr` or `pt-BR`; falls back to `templates.defaultLocale`. */
   locale?: string;
+  /**
+   * Sending again with the same key, while the first job is retained, returns the first job's id
+   * and Message-ID and sends nothing new.
+   */
+  idempotencyKey?: string;
 }
 
 export interface RenderEmailRequest {
@@ -20,9 +25,8 @@ export interface RenderEmailRequest {
 }
 
 export interface SendEmailResult {
-  /** The Message-ID header of the email, e.g. `<…@acme.com>`. */
+  /** Queue job id. */
+  id: string;
+  /** The Message-ID header the email will carry on every try, e.g. `<…@acme.com>`. */
   messageId: string;
-  /** Addresses the server accepted and rejected. */
-  accepted: string[];
-  rejected: string[];
 }

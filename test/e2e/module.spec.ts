@@ -7,6 +7,7 @@ import { SmtpSink } from '../support/smtp-sink';
 
 /** Sends one email through whatever module graph it is given and checks it arrived. */
 async function expectDelivers(moduleRef: TestingModule, sink: SmtpSink, service: EmailWorkflowService): Promise<void> {
+  await moduleRef.init();
   const before = sink.messages.length;
   const { messageId } = await service.send({ template: 'test-email', to: 'ada@example.test' });
   const messages = await sink.waitForMessages(before + 1);

@@ -1,7 +1,8 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import {
-  EmailDeliveryError,
-  EmailWorkflowErrorCode,
+  DeliveryPausedEvent,
+  EmailEvent,
+  EmailEvents,
   EmailWorkflowModule,
   EmailWorkflowService,
   SmtpTransportOptions,
@@ -29,6 +30,7 @@ async function startSink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSin
 
 describe('TLS to a real SMTP server', () => {
   const modules: TestingModule[] = [];
+  const eventsOf = new WeakMap<EmailWorkflowService, EmailEvents>();
   const sinks: SmtpSink[] = [];
 
   async function boot(transport: SmtpTransportOptions): Promise<EmailWorkflowService> {
@@ -37,7 +39,9 @@ describe('TLS to a real SMTP server', () => {
     }).compile();
     modules.push(moduleRef);
     await moduleRef.init();
-    return moduleRef.get(EmailWorkflowService);
+    const emails = moduleRef.get(EmailWorkflowService);
+    eventsOf.set(emails, moduleRef.get(EmailEvents));
+    return emails;
   }
 
   async function sink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSink; mailFromSecure: boolean[] }> {
@@ -46,16 +50,18 @@ describe('TLS to a real SMTP server', () => {
     return started;
   }
 
-  async function sendFailure(emails: EmailWorkflowService): Promise<EmailDeliveryError> {
-    const error = await emails.send({ template: 'test-email', to: 'ada@example.test' }).then(
-      () => {
-        throw new Error('send resolved, expected it to reject');
-      },
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(EmailDeliveryError);
-    expect(error).toMatchObject({ code: EmailWorkflowErrorCode.DeliveryFailed });
-    return error as EmailDeliveryError;
+  /** A TLS failure is a configuration failure: delivery pauses and the diagnosis is reported once, as an event. */
+  async function sendFailure(emails: EmailWorkflowService): Promise<{ message: string }> {
+    const events = eventsOf.get(emails) as EmailEvents;
+    const paused = new Promise<DeliveryPausedEvent>((resolve) => {
+      const unsubscribe = events.on(EmailEvent.DeliveryPaused, (event) => {
+        unsubscribe();
+        resolve(event);
+      });
+    });
+    await emails.send({ template: 'test-email', to: 'ada@example.test' });
+    const event = await paused;
+    return { message: event.reason };
   }
 
   afterAll(async () => {

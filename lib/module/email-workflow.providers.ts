@@ -1,0 +1,83 @@
+import { Logger, Provider } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bull';
+import { PayloadCipher } from '../crypto/payload.cipher';
+import { deriveKey } from '../crypto/secret-keys';
+import { EmailEvents } from '../events';
+import {
+  BullEmailQueue,
+  describeRedis,
+  EMAIL_QUEUE,
+  EMAIL_WORKFLOW_QUEUE_NAME,
+  EmailDeliveryWorker,
+  EmailQueue,
+  InProcessEmailQueue,
+} from '../queue';
+import { BUILT_IN_TEMPLATES_DIR, TemplateRegistry } from '../templates';
+import { SmtpTransport } from '../transport';
+import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_RESOLVED_OPTIONS } from './email-workflow.constants';
+import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions } from './resolved-options';
+
+const logger = new Logger('EmailWorkflowModule');
+
+async function openQueue(options: ResolvedEmailWorkflowOptions, worker: EmailDeliveryWorker): Promise<EmailQueue> {
+  const { queue } = options;
+  if (queue.redis === false) {
+    logger.warn('Emails queue in process memory: not durable, lost if the process stops. Set queue.redis for production.');
+    return new InProcessEmailQueue(worker, { ...queue, retained: 10_000 });
+  }
+  // Validation guarantees a secret whenever Redis is used.
+  const cipher = new PayloadCipher(deriveKey(options.secret as string, 'queue-payload'));
+  const bull = await BullEmailQueue.open({ ...queue, redis: queue.redis }, worker, cipher);
+  logger.log(`Emails queue in Redis at ${describeRedis(queue.redis)}${queue.worker ? '' : ' (this process only enqueues)'}`);
+  return bull;
+}
+
+export const emailWorkflowProviders: Provider[] = [
+  {
+    provide: EMAIL_WORKFLOW_RESOLVED_OPTIONS,
+    useFactory: resolveEmailWorkflowOptions,
+    inject: [EMAIL_WORKFLOW_MODULE_OPTIONS],
+  },
+  {
+    provide: TemplateRegistry,
+    useFactory: (options: ResolvedEmailWorkflowOptions) =>
+      TemplateRegistry.load({
+        dirs: [BUILT_IN_TEMPLATES_DIR, ...(options.templates.dir ? [options.templates.dir] : [])],
+        defaultLocale: options.templates.defaultLocale,
+        layout: { primaryColor: options.brand.primaryColor, hasLogo: Boolean(options.brand.logoUrl) },
+      }),
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
+  },
+  {
+    provide: SmtpTransport,
+    useFactory: (options: ResolvedEmailWorkflowOptions) => {
+      logger.log(`Sending through ${options.transportDescription}`);
+      return new SmtpTransport(options.transport);
+    },
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
+  },
+  EmailEvents,
+  {
+    provide: EmailDeliveryWorker,
+    useFactory: (options: ResolvedEmailWorkflowOptions, templates: TemplateRegistry, transport: SmtpTransport, events: EmailEvents) =>
+      new EmailDeliveryWorker(templates, transport, events, {
+        from: options.from,
+        replyTo: options.replyTo,
+        brand: options.brand,
+        backoff: options.queue.backoff,
+        probeInterval: options.queue.probeInterval,
+      }),
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, TemplateRegistry, SmtpTransport, EmailEvents],
+  },
+  {
+    provide: EMAIL_QUEUE,
+    useFactory: openQueue,
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EmailDeliveryWorker],
+  },
+  {
+    // The Bull queue under @nestjs/bull's token, for @InjectQueue('email-workflow') (dashboards, metrics); null in process.
+    provide: getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME),
+    useFactory: (queue: EmailQueue) => (queue instanceof BullEmailQueue ? queue.queue : null),
+    inject: [EMAIL_QUEUE],
+  },
+];

@@ -1,0 +1,147 @@
+import { Logger } from '@nestjs/common';
+import Bull, { Job, Queue, QueueOptions } from 'bull';
+import { randomUUID } from 'node:crypto';
+import type { PayloadCipher } from '../crypto/payload.cipher';
+import { QueueUnavailableError } from '../errors';
+import { DeliveryFailure } from './delivery.failure';
+import type { EmailDeliveryWorker } from './delivery.worker';
+import type { EmailJob, StoredEmailJob } from './email-job';
+import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueue } from './email-queue';
+import { jobIdFor } from './idempotency';
+
+const BACKOFF_STRATEGY = 'email-workflow';
+const REDIS_TIMEOUT_MS = 5_000;
+
+export interface BullQueueSettings {
+  redis: string | NonNullable<QueueOptions['redis']>;
+  prefix?: string;
+  concurrency: number;
+  attempts: number;
+  removeOnComplete: boolean | number;
+  worker: boolean;
+  shutdownTimeout: number;
+  settings?: QueueOptions['settings'];
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Where Redis is, without its password. */
+export function describeRedis(redis: BullQueueSettings['redis']): string {
+  if (typeof redis === 'string') {
+    const url = new URL(redis);
+    return `${url.protocol}//${url.hostname}:${url.port || 6379}${url.pathname}`;
+  }
+  return `redis://${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}/${redis.db ?? 0}`;
+}
+
+/**
+ * Durable delivery on Bull. Jobs hold the template name, the recipient and the variables sealed
+ * with AES-256-GCM; the worker renders. Every process on the same Redis shares the work.
+ */
+export class BullEmailQueue implements EmailQueue {
+  readonly durable = true;
+  private readonly logger = new Logger('EmailWorkflow');
+
+  private constructor(
+    readonly queue: Queue<StoredEmailJob>,
+    private readonly worker: EmailDeliveryWorker,
+    private readonly cipher: PayloadCipher,
+    private readonly settings: BullQueueSettings,
+  ) {}
+
+  /** Opens the queue and checks Redis: unreachable fails the boot, an evicting memory policy warns. */
+  static async open(settings: BullQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<BullEmailQueue> {
+    const options: QueueOptions = {
+      prefix: settings.prefix,
+      settings: {
+        ...settings.settings,
+        backoffStrategies: {
+          // The worker has already chosen the delay (exponential with jitter) and put it on the error.
+          [BACKOFF_STRATEGY]: (_attempts: number, error: Error) => (error as DeliveryFailure).retryDelay ?? 0,
+        },
+      },
+      defaultJobOptions: {
+        attempts: settings.attempts,
+        backoff: { type: BACKOFF_STRATEGY },
+        removeOnComplete: settings.removeOnComplete,
+        removeOnFail: false,
+      },
+    };
+    const queue =
+      typeof settings.redis === 'string'
+        ? new Bull<StoredEmailJob>(EMAIL_WORKFLOW_QUEUE_NAME, settings.redis, options)
+        : new Bull<StoredEmailJob>(EMAIL_WORKFLOW_QUEUE_NAME, { ...options, redis: settings.redis });
+    queue.on('error', () => undefined);
+    const where = describeRedis(settings.redis);
+    try {
+      await withTimeout(queue.isReady(), REDIS_TIMEOUT_MS, () => new QueueUnavailableError(`Redis at ${where} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`));
+    } catch (error) {
+      await queue.close(true).catch(() => undefined);
+      throw error;
+    }
+    const instance = new BullEmailQueue(queue, worker, cipher, settings);
+    await instance.warnIfEvicting(where);
+    return instance;
+  }
+
+  async enqueue(job: EmailJob, idempotencyKey?: string): Promise<{ id: string }> {
+    const status = this.queue.client.status;
+    if (status !== 'ready') throw new QueueUnavailableError(`the Redis connection is ${status}`);
+    const { context, ...visible } = job;
+    const stored: StoredEmailJob = { ...visible, sealedContext: this.cipher.seal(context) };
+    const jobId = idempotencyKey ? jobIdFor(idempotencyKey) : randomUUID();
+    try {
+      const added = await withTimeout(this.queue.add(stored, { jobId }), REDIS_TIMEOUT_MS, () => new Error('Redis did not confirm in time'));
+      return { id: String(added.id) };
+    } catch (error) {
+      throw new QueueUnavailableError((error as Error).message);
+    }
+  }
+
+  start(): void {
+    if (!this.settings.worker) return;
+    void this.queue.process(this.settings.concurrency, (job) => this.process(job));
+  }
+
+  async close(): Promise<void> {
+    this.worker.releaseHeld();
+    await withTimeout(this.queue.close(), this.settings.shutdownTimeout, () => new Error('timeout')).catch(async () => {
+      this.logger.warn('In-flight emails did not finish in time; Redis keeps them and another worker will send them.');
+      await this.queue.close(true).catch(() => undefined);
+    });
+  }
+
+  private async process(job: Job<StoredEmailJob>): Promise<void> {
+    const { sealedContext, ...visible } = job.data;
+    try {
+      await this.worker.deliver({
+        id: String(job.id),
+        job: { ...visible, context: this.cipher.open(sealedContext) },
+        attempt: job.attemptsMade + 1,
+        maxAttempts: job.opts.attempts ?? this.settings.attempts,
+      });
+    } catch (error) {
+      if (error instanceof DeliveryFailure && !error.willRetry) await job.discard();
+      throw error;
+    }
+  }
+
+  private async warnIfEvicting(where: string): Promise<void> {
+    try {
+      const [, policy] = (await this.queue.client.config('GET', 'maxmemory-policy')) as [string, string];
+      if (policy && policy !== 'noeviction') {
+        this.logger.warn(
+          `Redis at ${where} has maxmemory-policy "${policy}": when memory runs out it may delete queued emails. Set it to "noeviction".`,
+        );
+      }
+    } catch {
+      this.logger.warn(`Could not read maxmemory-policy of Redis at ${where}; make sure it is "noeviction" so queued emails are never evicted.`);
+    }
+  }
+}

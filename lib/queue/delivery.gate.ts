@@ -1,0 +1,82 @@
+import { Logger } from '@nestjs/common';
+import { EmailEvent, EmailEvents } from '../events';
+import type { SmtpFailure } from '../transport/smtp.failure';
+
+/** Raised to a delivery waiting at a closed gate when the process shuts down. */
+export class GateAbandonedError extends Error {
+  constructor() {
+    super('Delivery was paused when the process shut down; the email stays queued');
+  }
+}
+
+/**
+ * Closed while a configuration failure (bad credentials, TLS, certificate) stands. Deliveries wait
+ * here instead of each failing on its own: their retries are not spent, the server sees a handful
+ * of logins, and the diagnosis is reported once. A probe re-checks the server and reopens the gate.
+ */
+export class DeliveryGate {
+  private readonly logger = new Logger('EmailWorkflow');
+  private closed?: {
+    since: number;
+    reopened: Promise<void>;
+    settle: (error?: Error) => void;
+    timer?: NodeJS.Timeout;
+  };
+
+  constructor(
+    private readonly probe: () => Promise<boolean>,
+    private readonly probeInterval: number,
+    private readonly events: EmailEvents,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed !== undefined;
+  }
+
+  /** Resolves at once while open; while closed, once a probe succeeds. */
+  pass(): Promise<void> {
+    return this.closed?.reopened ?? Promise.resolve();
+  }
+
+  close(failure: SmtpFailure): void {
+    if (this.closed) return;
+    let settle!: (error?: Error) => void;
+    const reopened = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    reopened.catch(() => undefined);
+    this.closed = { since: Date.now(), reopened, settle };
+    this.logger.error(
+      `Delivery paused: ${failure.reason}. Queued emails are kept; the server is re-checked every ${Math.round(this.probeInterval / 1000)} s.`,
+    );
+    this.events.emit(EmailEvent.DeliveryPaused, {
+      reason: failure.reason,
+      responseCode: failure.responseCode,
+      enhancedCode: failure.enhancedCode,
+    });
+    this.scheduleProbe();
+  }
+
+  /** Releases every waiting delivery with GateAbandonedError and stops probing. */
+  abandon(): void {
+    if (!this.closed) return;
+    clearTimeout(this.closed.timer);
+    this.closed.settle(new GateAbandonedError());
+    this.closed = undefined;
+  }
+
+  private scheduleProbe(): void {
+    const closed = this.closed;
+    if (!closed) return;
+    closed.timer = setTimeout(async () => {
+      const healthy = await this.probe().catch(() => false);
+      if (this.closed !== closed) return;
+      if (!healthy) return this.scheduleProbe();
+      this.closed = undefined;
+      const pausedForMs = Date.now() - closed.since;
+      this.logger.log(`Delivery resumed after ${Math.round(pausedForMs / 1000)} s.`);
+      this.events.emit(EmailEvent.DeliveryResumed, { pausedForMs });
+      closed.settle();
+    }, this.probeInterval);
+  }
+}

@@ -1,0 +1,16 @@
+import type { TemplateContext } from '../templates';
+
+/** What a queued email holds: the template and its variables, never rendered HTML. */
+export interface EmailJob {
+  template: string;
+  locale?: string;
+  to: { address: string; name: string };
+  context: TemplateContext;
+  /** Fixed at enqueue, so every retry sends the same Message-ID. */
+  messageId: string;
+}
+
+/** The form stored in Redis: the variables (which may hold tokens and links) sealed. */
+export interface StoredEmailJob extends Omit<EmailJob, 'context'> {
+  sealedContext: string;
+}

@@ -1,0 +1,16 @@
+import type { EmailJob } from './email-job';
+
+export const EMAIL_QUEUE = 'EMAIL_WORKFLOW:EMAIL_QUEUE';
+/** Name of the Bull queue; inject it with `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)` for dashboards. */
+export const EMAIL_WORKFLOW_QUEUE_NAME = 'email-workflow';
+
+/** Where `send()` puts emails and where workers take them from. */
+export interface EmailQueue {
+  readonly durable: boolean;
+  /** Resolves once the job is stored. With a key already seen, resolves with the earlier job's id. */
+  enqueue(job: EmailJob, idempotencyKey?: string): Promise<{ id: string }>;
+  /** Starts taking jobs (no-op for a producer-only process). */
+  start(): void;
+  /** Stops taking jobs, lets in-flight sends finish within the shutdown timeout, and closes connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,103 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DeliveryFailure } from './delivery.failure';
+import type { EmailDeliveryWorker } from './delivery.worker';
+import type { EmailJob } from './email-job';
+import type { EmailQueue } from './email-queue';
+import { jobIdFor } from './idempotency';
+
+interface PendingTry {
+  id: string;
+  job: EmailJob;
+  attempt: number;
+}
+
+export interface InProcessQueueSettings {
+  concurrency: number;
+  attempts: number;
+  shutdownTimeout: number;
+  /** Idempotency keys remembered. */
+  retained: number;
+}
+
+/** The Redis queue's retry semantics in memory. Not durable: what is queued is lost if the process stops. */
+export class InProcessEmailQueue implements EmailQueue {
+  readonly durable = false;
+  private readonly logger = new Logger('EmailWorkflow');
+  private readonly pending: PendingTry[] = [];
+  private readonly active = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly seenIds = new Set<string>();
+  private running = false;
+
+  constructor(
+    private readonly worker: EmailDeliveryWorker,
+    private readonly settings: InProcessQueueSettings,
+  ) {}
+
+  async enqueue(job: EmailJob, idempotencyKey?: string): Promise<{ id: string }> {
+    const id = idempotencyKey ? jobIdFor(idempotencyKey) : randomUUID();
+    if (this.seenIds.has(id)) return { id };
+    this.remember(id);
+    this.pending.push({ id, job, attempt: 1 });
+    this.pump();
+    return { id };
+  }
+
+  start(): void {
+    this.running = true;
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.worker.releaseHeld();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.active),
+      new Promise((resolve) => (timer = setTimeout(resolve, this.settings.shutdownTimeout))),
+    ]);
+    clearTimeout(timer);
+    this.timers.forEach(clearTimeout);
+    const unsent = this.pending.length + this.timers.size;
+    if (unsent > 0) this.logger.warn(`${unsent} queued email(s) were not sent: the in-process queue is not durable.`);
+  }
+
+  private remember(id: string): void {
+    this.seenIds.add(id);
+    if (this.seenIds.size > this.settings.retained) this.seenIds.delete(this.seenIds.values().next().value as string);
+  }
+
+  private pump(): void {
+    while (this.running && this.active.size < this.settings.concurrency && this.pending.length > 0) {
+      const next = this.pending.shift() as PendingTry;
+      const run: Promise<void> = this.attempt(next).finally(() => {
+        this.active.delete(run);
+        this.pump();
+      });
+      this.active.add(run);
+    }
+  }
+
+  private async attempt(entry: PendingTry): Promise<void> {
+    try {
+      await this.worker.deliver({ ...entry, maxAttempts: this.settings.attempts });
+    } catch (error) {
+      if (!(error instanceof DeliveryFailure)) {
+        this.logger.error(`Email ${entry.id} could not be processed: ${(error as Error).message}`);
+        return;
+      }
+      if (!error.willRetry) return;
+      if (!this.running) {
+        this.pending.push({ ...entry, attempt: entry.attempt + 1 });
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.pending.push({ ...entry, attempt: entry.attempt + 1 });
+        this.pump();
+      }, error.retryDelay);
+      this.timers.add(timer);
+    }
+  }
+}
