@@ -9,6 +9,7 @@ module.exports = {
   moduleNameMapper: {
     '^nestjs-email-workflow$': '<rootDir>/lib/index.ts',
   },
+  globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 60_000,
   maxWorkers: 2,
 };

@@ -80,9 +80,11 @@ export class BullEmailQueue implements EmailQueue {
     queue.on('error', () => undefined);
     const where = describeRedis(settings.redis);
     try {
-      await withTimeout(queue.isReady(), REDIS_TIMEOUT_MS, () => new QueueUnavailableError(`Redis at ${where} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`));
+      await withTimeout(queue.client.ping(), REDIS_TIMEOUT_MS, () => new QueueUnavailableError(`Redis at ${where} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`));
     } catch (error) {
-      await queue.close(true).catch(() => undefined);
+      // close() waits for a connection that never comes; drop the clients instead.
+      queue.clients.forEach((client) => client.disconnect());
+      void queue.close(true).catch(() => undefined);
       throw error;
     }
     const instance = new BullEmailQueue(queue, worker, cipher, settings);

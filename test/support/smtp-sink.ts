@@ -14,6 +14,10 @@ export const TEST_TLS = {
 export interface SmtpSinkOptions extends Partial<SMTPServerOptions> {
   /** Accept only this username/password; any other login is answered 535. */
   credentials?: { user: string; pass: string };
+  /** Listen on this port instead of a free one. */
+  port?: number;
+  /** Wait this long before accepting each message (a slow server). */
+  delayMs?: number;
 }
 
 /** A real SMTP server (smtp-server) on a free loopback port that parses every message it receives. */
@@ -24,8 +28,14 @@ export class SmtpSink {
   private server!: SMTPServer;
   private waiters: Array<() => void> = [];
   port = 0;
+  private delayMs = 0;
 
-  private constructor(private readonly options: SmtpSinkOptions) {}
+  /** Accepted login; change it to "fix" the server while it runs. */
+  credentials?: { user: string; pass: string };
+
+  private constructor(private readonly options: SmtpSinkOptions) {
+    this.credentials = options.credentials;
+  }
 
   static async start(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
     const sink = new SmtpSink(options);
@@ -34,7 +44,8 @@ export class SmtpSink {
   }
 
   private async listen(): Promise<void> {
-    const { credentials, ...serverOptions } = this.options;
+    const { credentials, port = 0, delayMs = 0, ...serverOptions } = this.options;
+    this.delayMs = delayMs;
     this.server = new SMTPServer({
       authOptional: !credentials,
       disabledCommands: credentials ? [] : ['AUTH'],
@@ -44,7 +55,7 @@ export class SmtpSink {
       ...serverOptions,
       onAuth: (auth, _session, callback) => {
         this.authAttempts.push(auth.username ?? '');
-        if (credentials && auth.username === credentials.user && auth.password === credentials.pass) {
+        if (this.credentials && auth.username === this.credentials.user && auth.password === this.credentials.pass) {
           return callback(null, { user: auth.username });
         }
         const error = Object.assign(new Error('Authentication failed'), { responseCode: 535 });
@@ -53,13 +64,14 @@ export class SmtpSink {
       onData: (stream, session, callback) => this.receive(stream, session, callback),
     });
     this.server.on('error', () => undefined);
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
   }
 
   private receive(stream: NodeJS.ReadableStream, _session: SMTPServerSession, callback: (error?: Error | null) => void): void {
     simpleParser(stream as never)
-      .then((mail) => {
+      .then(async (mail) => {
+        if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
         this.messages.push(mail);
         this.waiters.splice(0).forEach((wake) => wake());
         callback();
@@ -82,6 +94,13 @@ export class SmtpSink {
       });
     }
     return this.messages;
+  }
+
+  /** Messages per Message-ID, to find duplicates. */
+  countByMessageId(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const mail of this.messages) counts.set(mail.messageId ?? '', (counts.get(mail.messageId ?? '') ?? 0) + 1);
+    return counts;
   }
 
   async close(): Promise<void> {

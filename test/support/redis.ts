@@ -1,0 +1,98 @@
+import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { createServer, Server, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const TEST_SECRET = 'test-secret-of-at-least-32-bytes-0123456789';
+
+/** A key prefix of its own per test, so suites running side by side on one Redis never meet. */
+export function uniquePrefix(): string {
+  return `ewtest-${randomUUID().slice(0, 8)}`;
+}
+
+/** Every key under a prefix with its value as text (hashes, lists, sets and zsets flattened). */
+export async function dumpKeys(prefix: string): Promise<Map<string, string>> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    const dump = new Map<string, string>();
+    for (const key of keys) {
+      const type = await redis.type(key);
+      const value =
+        type === 'hash'
+          ? JSON.stringify(await redis.hgetall(key))
+          : type === 'list'
+            ? JSON.stringify(await redis.lrange(key, 0, -1))
+            : type === 'set'
+              ? JSON.stringify(await redis.smembers(key))
+              : type === 'zset'
+                ? JSON.stringify(await redis.zrange(key, 0, -1))
+                : String(await redis.get(key));
+      dump.set(key, value);
+    }
+    return dump;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A free loopback port, found by listening on port 0 and closing. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP proxy in front of Redis that a test can cut, to make Redis unreachable for one client only. */
+export class RedisProxy {
+  private readonly sockets = new Set<Socket>();
+  private server?: Server;
+  port = 0;
+
+  static async start(): Promise<RedisProxy> {
+    const proxy = new RedisProxy();
+    proxy.port = await freePort();
+    await proxy.open();
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async open(): Promise<void> {
+    const target = new URL(REDIS_URL);
+    this.server = createServer((client) => {
+      const upstream = new Socket();
+      upstream.connect(Number(target.port || 6379), target.hostname);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('error', () => undefined);
+        socket.on('close', () => this.sockets.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  /** Stops listening and drops every open connection. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.sockets.forEach((socket) => socket.destroy());
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,77 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import {
+  EmailEvent,
+  EmailEventPayloads,
+  EmailEvents,
+  EmailQueueOptions,
+  EmailWorkflowModule,
+  EmailWorkflowModuleOptions,
+  EmailWorkflowService,
+} from 'nestjs-email-workflow';
+import { localOptions } from './module-options';
+import { REDIS_URL, TEST_SECRET } from './redis';
+
+/** Every event a module emitted, by name, in order. */
+export class EventLog {
+  readonly seen: { [E in EmailEvent]: Array<EmailEventPayloads[E]> } = {
+    [EmailEvent.Queued]: [],
+    [EmailEvent.Sent]: [],
+    [EmailEvent.Retrying]: [],
+    [EmailEvent.Failed]: [],
+    [EmailEvent.DeliveryPaused]: [],
+    [EmailEvent.DeliveryResumed]: [],
+  };
+
+  constructor(events: EmailEvents) {
+    for (const event of Object.values(EmailEvent)) {
+      events.on(event, (payload) => void (this.seen[event] as unknown[]).push(payload));
+    }
+  }
+
+  /** Resolves once `count` events of a kind were seen. */
+  async waitFor<E extends EmailEvent>(event: E, count = 1, timeoutMs = 20_000): Promise<Array<EmailEventPayloads[E]>> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.seen[event].length < count) {
+      if (Date.now() > deadline) throw new Error(`expected ${count} ${event} events, saw ${this.seen[event].length}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.seen[event] as Array<EmailEventPayloads[E]>;
+  }
+}
+
+export interface BootedWorkflow {
+  moduleRef: TestingModule;
+  emails: EmailWorkflowService;
+  events: EventLog;
+}
+
+/** Short retries so the tests do not wait minutes. */
+export const FAST_RETRIES: Partial<EmailQueueOptions> = {
+  attempts: 5,
+  backoff: { delay: 50, maxDelay: 400 },
+  probeInterval: 200,
+  shutdownTimeout: 3_000,
+};
+
+/** A module on a real Redis queue under its own prefix, sending to a local SMTP port, started. */
+export async function bootRedisWorkflow(
+  smtpPort: number,
+  prefix: string,
+  queue: Partial<EmailQueueOptions> = {},
+  overrides: Partial<EmailWorkflowModuleOptions> = {},
+): Promise<BootedWorkflow> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      EmailWorkflowModule.forRoot(
+        localOptions(smtpPort, {
+          secret: TEST_SECRET,
+          queue: { redis: REDIS_URL, prefix, ...FAST_RETRIES, ...queue },
+          ...overrides,
+        }),
+      ),
+    ],
+  }).compile();
+  const events = new EventLog(moduleRef.get(EmailEvents));
+  await moduleRef.init();
+  return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events };
+}
