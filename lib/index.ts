@@ -6,9 +6,20 @@ export type {
   BrandOptions,
   LinkOptions,
   TemplateOptions,
+  TokenOptions,
+  RateLimitOptions,
 } from './module';
-export { EmailWorkflowService } from './workflow';
-export type { EmailRecipient, SendEmailRequest, RenderEmailRequest, SendEmailResult } from './workflow';
+export { EmailWorkflowService, EMAIL_USER_DIRECTORY } from './workflow';
+export type {
+  EmailRecipient,
+  SendEmailRequest,
+  RenderEmailRequest,
+  SendEmailResult,
+  TokenInspection,
+  EmailUser,
+  EmailUserDirectory,
+} from './workflow';
+export type { TokenPurpose, TokenRecord, TokenState, TokenStore, ClaimOutcome, RateLimitRule } from './tokens';
 export type { RenderedEmail, TemplateContext } from './templates';
 export type {
   EmailTransportOption,
@@ -18,7 +29,7 @@ export type {
   SmtpPoolOptions,
   SmtpTlsOptions,
 } from './transport';
-export { EmailEvent, EmailEvents, OnEmailEvent } from './events';
+export { EmailEvent, EmailEvents, OnEmailEvent, BeforeEmailSend } from './events';
 export type {
   EmailIdentity,
   EmailQueuedEvent,
@@ -29,6 +40,10 @@ export type {
   DeliveryResumedEvent,
   EmailEventPayloads,
   EmailEventListener,
+  UserEmailEvent,
+  PasswordResetRequestedEvent,
+  OutgoingEmail,
+  BeforeEmailSendHook,
 } from './events';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
 export type { EmailQueueOptions, EmailRetryBackoff } from './queue';

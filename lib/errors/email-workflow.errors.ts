@@ -102,3 +102,56 @@ export class QueueUnavailableError extends EmailWorkflowError {
     super(`The email queue is unavailable: ${reason}. Nothing was queued. Fix: check that Redis at queue.redis is running and reachable, then retry.`);
   }
 }
+
+/** Why a token was refused. */
+export type InvalidTokenReason = 'unknown' | 'expired' | 'used' | 'wrong-purpose';
+
+const TOKEN_ERRORS: Record<InvalidTokenReason, { code: EmailWorkflowErrorCode; message: string }> = {
+  unknown: { code: EmailWorkflowErrorCode.TokenUnknown, message: 'This link is not valid. Request a new one.' },
+  expired: { code: EmailWorkflowErrorCode.TokenExpired, message: 'This link has expired or was replaced. Request a new one.' },
+  used: { code: EmailWorkflowErrorCode.TokenUsed, message: 'This link was already used. Request a new one if you still need it.' },
+  'wrong-purpose': {
+    code: EmailWorkflowErrorCode.TokenWrongPurpose,
+    message: 'This link is for a different action. Use the link from the right email.',
+  },
+};
+
+/** A verification or reset token was refused. `code` tells which of the four reasons; the message is safe to show users. */
+export class InvalidTokenError extends EmailWorkflowError {
+  readonly code: EmailWorkflowErrorCode;
+
+  constructor(readonly reason: InvalidTokenReason) {
+    super(TOKEN_ERRORS[reason].message);
+    this.code = TOKEN_ERRORS[reason].code;
+  }
+}
+
+/** Too many requests for one address or IP. The same for known and unknown addresses. */
+export class RateLimitedError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.RateLimited;
+
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests. Try again in ${retryAfterSeconds} s.`);
+  }
+}
+
+/** A workflow method needs the app's user directory, and none was given. */
+export class UserDirectoryMissingError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.UserDirectoryMissing;
+
+  constructor() {
+    super(
+      'No EmailUserDirectory is configured, so the verification and reset flows cannot look users up. ' +
+        'Fix: pass `users` in the module options (forRootAsync can inject your service), or provide EMAIL_USER_DIRECTORY globally.',
+    );
+  }
+}
+
+/** A before-send hook set a header that is not a valid header name or value. */
+export class InvalidHeaderError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.InvalidHeader;
+
+  constructor(readonly header: string) {
+    super(`Header "${header.replace(/[^\x21-\x7e]/g, '?')}" was refused: names are letters, digits and dashes, values have no line breaks. Fix the @BeforeEmailSend hook that set it.`);
+  }
+}

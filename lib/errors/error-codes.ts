@@ -10,6 +10,13 @@ export const EmailWorkflowErrorCode = {
   InvalidRecipient: 'EMAIL_WORKFLOW_INVALID_RECIPIENT',
   DeliveryFailed: 'EMAIL_WORKFLOW_DELIVERY_FAILED',
   QueueUnavailable: 'EMAIL_WORKFLOW_QUEUE_UNAVAILABLE',
+  TokenUnknown: 'EMAIL_WORKFLOW_TOKEN_UNKNOWN',
+  TokenExpired: 'EMAIL_WORKFLOW_TOKEN_EXPIRED',
+  TokenUsed: 'EMAIL_WORKFLOW_TOKEN_USED',
+  TokenWrongPurpose: 'EMAIL_WORKFLOW_TOKEN_WRONG_PURPOSE',
+  RateLimited: 'EMAIL_WORKFLOW_RATE_LIMITED',
+  UserDirectoryMissing: 'EMAIL_WORKFLOW_USER_DIRECTORY_MISSING',
+  InvalidHeader: 'EMAIL_WORKFLOW_INVALID_HEADER',
 } as const;
 
 export type EmailWorkflowErrorCode =

@@ -8,5 +8,9 @@ export {
   InvalidRecipientError,
   EmailDeliveryError,
   QueueUnavailableError,
+  InvalidTokenError,
+  RateLimitedError,
+  UserDirectoryMissingError,
+  InvalidHeaderError,
 } from './email-workflow.errors';
-export type { OptionsProblem } from './email-workflow.errors';
+export type { OptionsProblem, InvalidTokenReason } from './email-workflow.errors';

@@ -1,10 +1,14 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { ON_EMAIL_EVENT_METADATA } from './email-event.constants';
-import type { EmailEvent, EmailEventListener } from './email-event.types';
+import { BEFORE_EMAIL_SEND_METADATA, ON_EMAIL_EVENT_METADATA } from './email-event.constants';
+import type { BeforeEmailSendHook, EmailEvent, EmailEventListener } from './email-event.types';
 import { EmailEvents } from './email-events';
 
-/** Finds every `@OnEmailEvent` method among the app's providers and subscribes it. The one place that reads that metadata. */
+/**
+ * Finds every `@OnEmailEvent` and `@BeforeEmailSend` method among the app's providers and binds it.
+ * The one place that reads that metadata. Works from the instance, so providers registered with
+ * useFactory or useValue are found like classes.
+ */
 @Injectable()
 export class EmailEventExplorer implements OnModuleInit {
   constructor(
@@ -21,9 +25,12 @@ export class EmailEventExplorer implements OnModuleInit {
       const prototype = Object.getPrototypeOf(instance) as object;
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
         const method = instance[methodName] as (...args: unknown[]) => unknown;
-        const subscribed = this.reflector.get<EmailEvent[] | undefined>(ON_EMAIL_EVENT_METADATA, method);
-        for (const event of subscribed ?? []) {
-          this.events.on(event, method.bind(instance) as EmailEventListener<EmailEvent>);
+        const bound = method.bind(instance);
+        for (const event of this.reflector.get<EmailEvent[] | undefined>(ON_EMAIL_EVENT_METADATA, method) ?? []) {
+          this.events.on(event, bound as EmailEventListener<EmailEvent>);
+        }
+        for (const template of this.reflector.get<string[] | undefined>(BEFORE_EMAIL_SEND_METADATA, method) ?? []) {
+          this.events.beforeSend(template, bound as BeforeEmailSendHook);
         }
       }
     }

@@ -1,3 +1,4 @@
+import type { TemplateContext } from '../templates';
 import type { SmtpFailureKind } from '../transport/smtp.failure';
 
 /** Events the workflow emits. Subscribe with `@OnEmailEvent(EmailEvent.Sent)` on any provider method. */
@@ -8,6 +9,21 @@ export enum EmailEvent {
   Failed = 'email.failed',
   DeliveryPaused = 'email.delivery-paused',
   DeliveryResumed = 'email.delivery-resumed',
+  VerificationRequested = 'email.verification-requested',
+  EmailVerified = 'email.verified',
+  PasswordResetRequested = 'password.reset-requested',
+  PasswordChanged = 'password.changed',
+}
+
+/** A user-level workflow event. Never carries a token, link or password. */
+export interface UserEmailEvent {
+  userId: string;
+  email: string;
+}
+
+export interface PasswordResetRequestedEvent extends UserEmailEvent {
+  /** The requester's IP, when the caller passed it. */
+  ip?: string;
 }
 
 /** Who and what an email is. Never the variables: they may hold a token, link or password. */
@@ -68,6 +84,25 @@ export interface EmailEventPayloads {
   [EmailEvent.Failed]: EmailFailedEvent;
   [EmailEvent.DeliveryPaused]: DeliveryPausedEvent;
   [EmailEvent.DeliveryResumed]: DeliveryResumedEvent;
+  [EmailEvent.VerificationRequested]: UserEmailEvent;
+  [EmailEvent.EmailVerified]: UserEmailEvent;
+  [EmailEvent.PasswordResetRequested]: PasswordResetRequestedEvent;
+  [EmailEvent.PasswordChanged]: UserEmailEvent;
 }
 
 export type EmailEventListener<E extends EmailEvent> = (payload: EmailEventPayloads[E]) => unknown;
+
+/**
+ * An email about to be queued, as a `@BeforeEmailSend` hook sees it. Change `context` or
+ * `headers`, or call `cancel()` to drop it (a suppression list, say).
+ */
+export interface OutgoingEmail {
+  readonly template: string;
+  readonly to: { readonly address: string; readonly name: string };
+  readonly locale?: string;
+  context: TemplateContext;
+  headers: Record<string, string>;
+  cancel(reason: string): void;
+}
+
+export type BeforeEmailSendHook = (email: OutgoingEmail) => unknown;

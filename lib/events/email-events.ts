@@ -1,14 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EmailEvent, EmailEventListener, EmailEventPayloads } from './email-event.types';
+import { ALL_TEMPLATES } from './before-email-send.decorator';
+import type { BeforeEmailSendHook, EmailEvent, EmailEventListener, EmailEventPayloads, OutgoingEmail } from './email-event.types';
 
 /**
- * The module's event hub. Listeners come from `@OnEmailEvent` methods (bound at bootstrap) or
- * from `on()`. A throwing or rejecting listener is logged and never breaks delivery.
+ * The module's event hub. Listeners and hooks come from `@OnEmailEvent` / `@BeforeEmailSend`
+ * methods (bound at bootstrap) or from `on()`. A throwing listener is logged and never breaks
+ * delivery; a throwing before-send hook stops that send.
  */
 @Injectable()
 export class EmailEvents {
   private readonly logger = new Logger('EmailWorkflow');
   private readonly listeners = new Map<EmailEvent, Set<EmailEventListener<EmailEvent>>>();
+  private readonly beforeSendHooks: Array<{ template: string; hook: BeforeEmailSendHook }> = [];
 
   /** Subscribes; returns a function that unsubscribes. */
   on<E extends EmailEvent>(event: E, listener: EmailEventListener<E>): () => void {
@@ -18,6 +21,13 @@ export class EmailEvents {
     return () => set.delete(listener as EmailEventListener<EmailEvent>);
   }
 
+  /** Registers a before-send hook for one template, or `'*'` for all; returns a function that removes it. */
+  beforeSend(template: string, hook: BeforeEmailSendHook): () => void {
+    const entry = { template, hook };
+    this.beforeSendHooks.push(entry);
+    return () => this.beforeSendHooks.splice(this.beforeSendHooks.indexOf(entry), 1);
+  }
+
   emit<E extends EmailEvent>(event: E, payload: EmailEventPayloads[E]): void {
     for (const listener of this.listeners.get(event) ?? []) {
       try {
@@ -25,6 +35,15 @@ export class EmailEvents {
       } catch (error) {
         this.report(event, error);
       }
+    }
+  }
+
+  /** Runs the hooks for this email in order; stops early once one cancels it. */
+  async runBeforeSend(email: OutgoingEmail, isCancelled: () => boolean): Promise<void> {
+    for (const { template, hook } of this.beforeSendHooks) {
+      if (template !== ALL_TEMPLATES && template !== email.template) continue;
+      await hook(email);
+      if (isCancelled()) return;
     }
   }
 

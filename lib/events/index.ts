@@ -7,9 +7,14 @@ export type {
   EmailFailedEvent,
   DeliveryPausedEvent,
   DeliveryResumedEvent,
+  UserEmailEvent,
+  PasswordResetRequestedEvent,
   EmailEventPayloads,
   EmailEventListener,
+  OutgoingEmail,
+  BeforeEmailSendHook,
 } from './email-event.types';
 export { EmailEvents } from './email-events';
 export { OnEmailEvent } from './on-email-event.decorator';
+export { BeforeEmailSend } from './before-email-send.decorator';
 export { EmailEventExplorer } from './email-event.explorer';

@@ -1,5 +1,7 @@
 import type { EmailQueueOptions } from '../queue/queue.options';
+import type { RateLimitRule, TokenStore } from '../tokens';
 import type { EmailTransportOption } from '../transport/smtp-transport.options';
+import type { EmailUserDirectory } from '../workflow/user-directory';
 
 /** Brand details the built-in templates show in their header and footer. */
 export interface BrandOptions {
@@ -33,6 +35,26 @@ export interface TemplateOptions {
   defaultLocale?: string;
 }
 
+/** Lifetimes of the single-use tokens behind the links, in seconds. */
+export interface TokenOptions {
+  /** @default 86400 (24 hours) */
+  verifyEmailTtl?: number;
+  /** @default 3600 (1 hour) */
+  resetPasswordTtl?: number;
+  /** Where token hashes live. Default: Redis with a Redis queue, process memory otherwise. */
+  store?: TokenStore;
+}
+
+/** Limits on requests that send email to an address someone typed in. */
+export interface RateLimitOptions {
+  /** @default { limit: 5, windowSeconds: 3600 } */
+  passwordResetPerAddress?: RateLimitRule;
+  /** @default { limit: 20, windowSeconds: 3600 } */
+  passwordResetPerIp?: RateLimitRule;
+  /** Re-sent verification emails per address. @default { limit: 5, windowSeconds: 3600 } */
+  verificationPerAddress?: RateLimitRule;
+}
+
 /** Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`. */
 export interface EmailWorkflowModuleOptions {
   /**
@@ -59,4 +81,8 @@ export interface EmailWorkflowModuleOptions {
    * `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`.
    */
   secret?: string;
+  /** Your user store, for the verification and reset flows. Or provide `EMAIL_USER_DIRECTORY`. */
+  users?: EmailUserDirectory;
+  tokens?: TokenOptions;
+  rateLimits?: RateLimitOptions;
 }

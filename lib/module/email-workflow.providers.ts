@@ -1,4 +1,5 @@
 import { Logger, Provider } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bull';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { deriveKey } from '../crypto/secret-keys';
@@ -13,11 +14,29 @@ import {
   InProcessEmailQueue,
 } from '../queue';
 import { BUILT_IN_TEMPLATES_DIR, TemplateRegistry } from '../templates';
+import {
+  EMAIL_TOKEN_STORE,
+  EmailTokens,
+  MemoryRateLimiter,
+  MemoryTokenStore,
+  RateLimiter,
+  RedisRateLimiter,
+  RedisTokenStore,
+  TokenStore,
+} from '../tokens';
 import { SmtpTransport } from '../transport';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_RESOLVED_OPTIONS } from './email-workflow.constants';
+import { EMAIL_RATE_LIMITER } from '../workflow/email-workflow.tokens';
 import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions } from './resolved-options';
 
 const logger = new Logger('EmailWorkflowModule');
+/** Used and expired token records are kept this long, so an old link says "expired", not "unknown". */
+const TOKEN_RETENTION_MS = 7 * 24 * 3_600_000;
+
+/** Redis keys of the workflow (tokens, rate limits) sit beside the queue's, under the same prefix. */
+function workflowKeyPrefix(queue: BullEmailQueue, options: ResolvedEmailWorkflowOptions): string {
+  return `${options.queue.prefix ?? 'bull'}:${queue.queue.name}`;
+}
 
 async function openQueue(options: ResolvedEmailWorkflowOptions, worker: EmailDeliveryWorker): Promise<EmailQueue> {
   const { queue } = options;
@@ -73,6 +92,31 @@ export const emailWorkflowProviders: Provider[] = [
     provide: EMAIL_QUEUE,
     useFactory: openQueue,
     inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EmailDeliveryWorker],
+  },
+  {
+    provide: EMAIL_TOKEN_STORE,
+    useFactory: (options: ResolvedEmailWorkflowOptions, queue: EmailQueue): TokenStore =>
+      options.tokens.store ??
+      (queue instanceof BullEmailQueue
+        ? new RedisTokenStore(queue.queue.client, workflowKeyPrefix(queue, options), TOKEN_RETENTION_MS)
+        : new MemoryTokenStore(TOKEN_RETENTION_MS)),
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EMAIL_QUEUE],
+  },
+  {
+    provide: EMAIL_RATE_LIMITER,
+    useFactory: (options: ResolvedEmailWorkflowOptions, queue: EmailQueue): RateLimiter =>
+      queue instanceof BullEmailQueue ? new RedisRateLimiter(queue.queue.client, workflowKeyPrefix(queue, options)) : new MemoryRateLimiter(),
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EMAIL_QUEUE],
+  },
+  {
+    provide: EmailTokens,
+    // Without a secret (in-process queue only) tokens live in memory, so a per-process key is enough.
+    useFactory: (options: ResolvedEmailWorkflowOptions, store: TokenStore) =>
+      new EmailTokens(store, deriveKey(options.secret ?? randomBytes(32).toString('base64url'), 'token-hmac'), {
+        'verify-email': options.tokens.verifyEmailTtl,
+        'reset-password': options.tokens.resetPasswordTtl,
+      }),
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EMAIL_TOKEN_STORE],
   },
   {
     // The Bull queue under @nestjs/bull's token, for @InjectQueue('email-workflow') (dashboards, metrics); null in process.

@@ -274,6 +274,48 @@ class QueueDto {
   settings?: object;
 }
 
+class RateLimitRuleDto {
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  limit!: number;
+
+  @IsInt(rule('must be a number of seconds', 'use e.g. 3600'))
+  @Min(1, rule('must be a number of seconds', 'use e.g. 3600'))
+  windowSeconds!: number;
+}
+
+class RateLimitsDto {
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RateLimitRuleDto)
+  passwordResetPerAddress?: RateLimitRuleDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RateLimitRuleDto)
+  passwordResetPerIp?: RateLimitRuleDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RateLimitRuleDto)
+  verificationPerAddress?: RateLimitRuleDto;
+}
+
+class TokensDto {
+  @IsOptional()
+  @IsInt(rule('must be a number of seconds', 'use e.g. 86400 (24 hours)'))
+  @Min(1, rule('must be a number of seconds', 'use e.g. 86400 (24 hours)'))
+  verifyEmailTtl?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of seconds', 'use e.g. 3600 (1 hour)'))
+  @Min(1, rule('must be a number of seconds', 'use e.g. 3600 (1 hour)'))
+  resetPasswordTtl?: number;
+
+  @Allow()
+  store?: unknown;
+}
+
 class EmailWorkflowOptionsDto {
   @Allow()
   transport!: unknown;
@@ -305,6 +347,19 @@ class EmailWorkflowOptionsDto {
 
   @Allow()
   secret?: unknown;
+
+  @Allow()
+  users?: unknown;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TokensDto)
+  tokens?: TokensDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RateLimitsDto)
+  rateLimits?: RateLimitsDto;
 }
 
 function IsRedisOption(): PropertyDecorator {
@@ -398,6 +453,17 @@ function smtpObjectProblems(transport: SmtpTransportOptions): OptionsProblem[] {
   return problems;
 }
 
+/** Plugged-in objects are checked as given: class-transformer would copy them and lose their methods. */
+function missingMethods(path: string, value: unknown, methods: string[]): OptionsProblem[] {
+  if (value === undefined) return [];
+  const missing = methods.filter(
+    (method) => typeof value !== 'object' || value === null || typeof (value as Record<string, unknown>)[method] !== 'function',
+  );
+  return missing.length === 0
+    ? []
+    : [{ path, problem: `has no method ${missing.join(', ')}`, fix: `implement every method: ${methods.join(', ')}` }];
+}
+
 function queueProblems(options: EmailWorkflowModuleOptions): OptionsProblem[] {
   const { queue, secret } = options;
   const problems: OptionsProblem[] = [];
@@ -436,6 +502,8 @@ export function validateEmailWorkflowOptions(options: EmailWorkflowModuleOptions
     ...transportProblems(options.transport),
     ...validateDto(EmailWorkflowOptionsDto, value, ''),
     ...queueProblems(options),
+    ...missingMethods('users', options.users, ['findByEmail', 'findById', 'markEmailVerified']),
+    ...missingMethods('tokens.store', options.tokens?.store, ['save', 'find', 'claim', 'markUsed', 'release', 'revokeOthers']),
   ];
   if (problems.length > 0) throw new InvalidOptionsError(problems);
 }

@@ -2,6 +2,8 @@ import { toSafeDisplayName } from '../workflow/address';
 import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from '../transport/smtp-transport.resolver';
 import { DEFAULT_LOCALE, DEFAULT_PRIMARY_COLOR } from './email-workflow.constants';
 import type { BrandOptions, EmailWorkflowModuleOptions, LinkOptions } from './email-workflow.options';
+import type { RateLimitRule, TokenStore } from '../tokens';
+import type { EmailUserDirectory } from '../workflow/user-directory';
 import { validateEmailWorkflowOptions } from './options.validation';
 import type { EmailQueueOptions, EmailRetryBackoff } from '../queue/queue.options';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from '../queue/retry.policy';
@@ -30,6 +32,9 @@ export interface ResolvedEmailWorkflowOptions {
   queue: ResolvedQueueOptions;
   /** Validated module secret; undefined only with the in-process queue. */
   secret?: string;
+  users?: EmailUserDirectory;
+  tokens: { verifyEmailTtl: number; resetPasswordTtl: number; store?: TokenStore };
+  rateLimits: { passwordResetPerAddress: RateLimitRule; passwordResetPerIp: RateLimitRule; verificationPerAddress: RateLimitRule };
 }
 
 function resolveQueue(queue: EmailWorkflowModuleOptions['queue']): ResolvedQueueOptions {
@@ -66,5 +71,16 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
     },
     queue: resolveQueue(options.queue),
     secret: options.secret,
+    users: options.users,
+    tokens: {
+      verifyEmailTtl: options.tokens?.verifyEmailTtl ?? 86_400,
+      resetPasswordTtl: options.tokens?.resetPasswordTtl ?? 3_600,
+      store: options.tokens?.store,
+    },
+    rateLimits: {
+      passwordResetPerAddress: options.rateLimits?.passwordResetPerAddress ?? { limit: 5, windowSeconds: 3_600 },
+      passwordResetPerIp: options.rateLimits?.passwordResetPerIp ?? { limit: 20, windowSeconds: 3_600 },
+      verificationPerAddress: options.rateLimits?.verificationPerAddress ?? { limit: 5, windowSeconds: 3_600 },
+    },
   };
 }

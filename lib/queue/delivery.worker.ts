@@ -73,6 +73,7 @@ export class EmailDeliveryWorker {
           html: rendered.html,
           text: rendered.text,
           messageId: job.messageId,
+          headers: job.headers,
         });
         this.events.emit(EmailEvent.Sent, { ...identity, attempt, accepted: receipt.accepted, rejected: receipt.rejected });
         return receipt;

@@ -8,6 +8,8 @@ export interface EmailJob {
   context: TemplateContext;
   /** Fixed at enqueue, so every retry sends the same Message-ID. */
   messageId: string;
+  /** Extra headers set by `@BeforeEmailSend` hooks, already checked. */
+  headers?: Record<string, string>;
 }
 
 /** The form stored in Redis: the variables (which may hold tokens and links) sealed. */

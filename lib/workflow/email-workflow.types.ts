@@ -1,3 +1,4 @@
+import type { InvalidTokenReason } from '../errors';
 import type { TemplateContext } from '../templates';
 
 /** One recipient: a bare address, or an address with a display name. */
@@ -25,8 +26,13 @@ export interface RenderEmailRequest {
 }
 
 export interface SendEmailResult {
-  /** Queue job id. */
+  /** Queue job id; empty when a hook cancelled the email. */
   id: string;
   /** The Message-ID header the email will carry on every try, e.g. `<…@acme.com>`. */
   messageId: string;
+  /** Set when a `@BeforeEmailSend` hook cancelled the email; nothing was queued. */
+  cancelled?: { reason: string };
 }
+
+/** Result of `inspectToken`. */
+export type TokenInspection = { valid: true; expiresAt: Date } | { valid: false; reason: InvalidTokenReason };

@@ -1,2 +1,10 @@
 export { EmailWorkflowService } from './email-workflow.service';
-export type { EmailRecipient, SendEmailRequest, RenderEmailRequest, SendEmailResult } from './email-workflow.types';
+export type {
+  EmailRecipient,
+  SendEmailRequest,
+  RenderEmailRequest,
+  SendEmailResult,
+  TokenInspection,
+} from './email-workflow.types';
+export { EMAIL_USER_DIRECTORY } from './user-directory';
+export type { EmailUser, EmailUserDirectory } from './user-directory';

@@ -13,13 +13,8 @@ import { REDIS_URL, TEST_SECRET } from './redis';
 
 /** Every event a module emitted, by name, in order. */
 export class EventLog {
-  readonly seen: { [E in EmailEvent]: Array<EmailEventPayloads[E]> } = {
-    [EmailEvent.Queued]: [],
-    [EmailEvent.Sent]: [],
-    [EmailEvent.Retrying]: [],
-    [EmailEvent.Failed]: [],
-    [EmailEvent.DeliveryPaused]: [],
-    [EmailEvent.DeliveryResumed]: [],
+  readonly seen = Object.fromEntries(Object.values(EmailEvent).map((event) => [event, []])) as unknown as {
+    [E in EmailEvent]: Array<EmailEventPayloads[E]>;
   };
 
   constructor(events: EmailEvents) {

@@ -1,0 +1,25 @@
+import { BEFORE_EMAIL_SEND_METADATA } from './email-event.constants';
+
+/** Marks a hook for every template. */
+export const ALL_TEMPLATES = '*';
+
+/**
+ * Runs the decorated provider method before an email is queued, for one template or all. It gets
+ * an `OutgoingEmail` and may change its context or headers, or cancel it. Hooks run in the order
+ * they were found; one that throws makes `send()` reject, so a failing suppression check never
+ * lets an email slip through.
+ *
+ * @example
+ * @BeforeEmailSend()
+ * async suppress(email: OutgoingEmail) {
+ *   if (await this.bounces.has(email.to.address)) email.cancel('address bounced');
+ * }
+ */
+export function BeforeEmailSend(template: string = ALL_TEMPLATES): MethodDecorator {
+  return (_target, _key, descriptor) => {
+    const method = descriptor.value as object;
+    const templates: string[] = Reflect.getMetadata(BEFORE_EMAIL_SEND_METADATA, method) ?? [];
+    Reflect.defineMetadata(BEFORE_EMAIL_SEND_METADATA, [...templates, template], method);
+    return descriptor;
+  };
+}

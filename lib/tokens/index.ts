@@ -1,0 +1,8 @@
+export type { TokenPurpose, TokenRecord, TokenState, TokenStore, ClaimOutcome } from './token.types';
+export { EMAIL_TOKEN_STORE } from './token.types';
+export { MemoryTokenStore } from './memory-token.store';
+export { RedisTokenStore } from './redis-token.store';
+export { EmailTokens } from './email-tokens';
+export type { IssuedToken, RedeemableToken } from './email-tokens';
+export { MemoryRateLimiter, RedisRateLimiter } from './rate-limiter';
+export type { RateLimiter, RateLimitRule, RateLimitVerdict } from './rate-limiter';

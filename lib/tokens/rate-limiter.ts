@@ -1,0 +1,60 @@
+import type { Redis } from 'ioredis';
+
+export interface RateLimitRule {
+  /** Requests allowed per window. */
+  limit: number;
+  /** Window length in seconds. */
+  windowSeconds: number;
+}
+
+export interface RateLimitVerdict {
+  allowed: boolean;
+  /** Seconds until the window resets. */
+  retryAfterSeconds: number;
+}
+
+/** Fixed-window counters, shared by every process when in Redis. */
+export interface RateLimiter {
+  hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict>;
+}
+
+// INCR and the first PEXPIRE in one script, so a crash between them cannot leave a counter without expiry.
+const HIT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}`;
+
+export class RedisRateLimiter implements RateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict> {
+    const [count, ttlMs] = (await this.redis.eval(HIT, 1, `${this.prefix}:rate:${key}`, String(rule.windowSeconds * 1000))) as [
+      number,
+      number,
+    ];
+    return { allowed: count <= rule.limit, retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) };
+  }
+}
+
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  async hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict> {
+    const now = Date.now();
+    let window = this.windows.get(key);
+    if (!window || window.resetAt <= now) {
+      if (this.windows.size > 10_000) this.sweep(now);
+      window = { count: 0, resetAt: now + rule.windowSeconds * 1000 };
+      this.windows.set(key, window);
+    }
+    window.count += 1;
+    return { allowed: window.count <= rule.limit, retryAfterSeconds: Math.max(1, Math.ceil((window.resetAt - now) / 1000)) };
+  }
+
+  private sweep(now: number): void {
+    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+  }
+}
