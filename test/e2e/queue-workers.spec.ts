@@ -1,0 +1,217 @@
+import { ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { EMAIL_WORKFLOW_QUEUE_NAME, EmailWorkflowService } from 'nestjs-email-workflow';
+import { deleteKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
+import { SmtpSink } from '../support/smtp-sink';
+import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
+
+const WORKER_ENTRY = join(__dirname, '..', 'support', 'worker-process.js');
+
+/** Settings of test/support/worker-process.js (passed as JSON in EMAIL_WORKER_SETTINGS). */
+interface WorkerSettings {
+  smtpPort: number;
+  redis: string;
+  prefix: string;
+  secret: string;
+  concurrency?: number;
+  shutdownTimeout?: number;
+  settings?: { lockDuration?: number; lockRenewTime?: number; stalledInterval?: number; maxStalledCount?: number };
+}
+
+type WorkerMessage =
+  | { type: 'ready'; pid: number }
+  | { type: 'sent'; id: string; messageId: string }
+  | { type: 'error'; message: string }
+  | { type: 'closed' };
+
+/** A worker child process running the built library, reporting each sent Message-ID over IPC. */
+class WorkerChild {
+  readonly sent: string[] = [];
+  readonly ready: Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitedFlag = false;
+
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.exitedFlag = true;
+        resolve({ code, signal });
+      }),
+    );
+    this.ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (message: WorkerMessage) => {
+        if (message.type === 'sent') this.sent.push(message.messageId);
+        else if (message.type === 'ready') resolve();
+        else if (message.type === 'error') reject(new Error(`worker ${child.pid} failed to boot: ${message.message}`));
+      });
+      void this.exited.then(({ code, signal }) => reject(new Error(`worker ${child.pid} exited before ready (${signal ?? code})`)));
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  static start(settings: WorkerSettings): WorkerChild {
+    const child = fork(WORKER_ENTRY, [], {
+      env: { ...process.env, EMAIL_WORKER_SETTINGS: JSON.stringify(settings) },
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new WorkerChild(child);
+  }
+
+  get alive(): boolean {
+    return !this.exitedFlag;
+  }
+
+  /** SIGKILL: no shutdown hook runs, in-flight jobs stay active in Redis with their locks. */
+  async kill(): Promise<void> {
+    if (!this.alive) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Graceful: app.close(), then the child exits once every 'sent' report has reached us. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (!this.alive) return;
+    this.child.send({ type: 'close' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const { code, signal } = await this.exited;
+    clearTimeout(timer);
+    if (code !== 0) throw new Error(`worker ${this.child.pid} did not close cleanly (${signal ?? code})`);
+  }
+}
+
+/** Polls `condition` every `everyMs` until it holds; rejects with `describe()` after `timeoutMs`. */
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string, everyMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+async function enqueue(emails: EmailWorkflowService, count: number): Promise<string[]> {
+  const messageIds: string[] = [];
+  for (let start = 0; start < count; start += 250) {
+    const batch = Array.from({ length: Math.min(250, count - start) }, (_, i) =>
+      emails.send({ template: 'test-email', to: `user${start + i}@example.test` }),
+    );
+    for (const { messageId } of await Promise.all(batch)) messageIds.push(messageId);
+  }
+  return messageIds;
+}
+
+/** Waits until Bull holds every job as completed and nothing else (nothing waiting, active, delayed or failed). */
+async function drained(queue: Queue, total: number, timeoutMs: number): Promise<void> {
+  let counts: Awaited<ReturnType<Queue['getJobCounts']>> | undefined;
+  await until(
+    async () => {
+      counts = await queue.getJobCounts();
+      return counts.completed === total && counts.waiting + counts.active + counts.delayed + counts.failed === 0;
+    },
+    timeoutMs,
+    () => `Bull job counts ${JSON.stringify(counts)}, expected ${total} completed and nothing else`,
+    100,
+  );
+}
+
+describe('Bull queue with dedicated worker processes on one Redis', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  const workers: WorkerChild[] = [];
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.kill()));
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
+
+  /** A sink, a prefix and a producer-only module (worker: false) in this process. */
+  async function start(sinkOptions: Parameters<typeof SmtpSink.start>[0] = {}) {
+    const sink = await SmtpSink.start(sinkOptions);
+    cleanups.push(() => sink.close());
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteKeys(prefix));
+    const producer: BootedWorkflow = await bootRedisWorkflow(sink.port, prefix, { worker: false });
+    cleanups.push(() => producer.moduleRef.close());
+    const queue = producer.moduleRef.get<Queue>(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
+    const spawn = (settings: Partial<WorkerSettings> = {}) => {
+      const worker = WorkerChild.start({ smtpPort: sink.port, redis: REDIS_URL, prefix, secret: TEST_SECRET, ...settings });
+      workers.push(worker);
+      return worker;
+    };
+    return { sink, prefix, producer, queue, spawn };
+  }
+
+  it('loses nothing when a worker is SIGKILLed mid-batch: a fresh worker sends the rest, duplicates bounded by the in-flight jobs', async () => {
+    const TOTAL = 500;
+    const CONCURRENCY = 5;
+    // Short locks so the killed worker's jobs count as stalled within ~2 s: its locks expire
+    // `lockDuration` after their last renewal, and the new worker checks for stalled jobs when it
+    // starts and then every `stalledInterval`.
+    const settings = { concurrency: CONCURRENCY, settings: { lockDuration: 2_000, stalledInterval: 1_000, maxStalledCount: 1 } };
+    const { sink, producer, queue, spawn } = await start({ delayMs: 15 });
+
+    const messageIds = await enqueue(producer.emails, TOTAL);
+    expect(new Set(messageIds).size).toBe(TOTAL);
+
+    const first = spawn(settings);
+    await first.ready;
+    await until(() => sink.messages.length >= 100, 30_000, () => `${sink.messages.length} messages before the kill`, 2);
+    await first.kill();
+    const deliveredAtKill = sink.messages.length;
+    // With the only worker dead, Bull's active list is frozen: exactly the jobs the killed worker
+    // had taken (each of its `concurrency` processing loops holds at most one job at a time).
+    // Only these can reach the server without being marked completed, so only these can be sent twice.
+    const inFlightAtKill = await queue.getActiveCount();
+    expect(inFlightAtKill).toBeLessThanOrEqual(CONCURRENCY);
+    expect(deliveredAtKill).toBeLessThan(TOTAL);
+
+    const second = spawn(settings);
+    await second.ready;
+    await until(
+      () => sink.countByMessageId().size >= TOTAL,
+      45_000,
+      () => `${sink.countByMessageId().size} of ${TOTAL} distinct Message-IDs arrived`,
+      50,
+    );
+    await drained(queue, TOTAL, 15_000);
+    // Replies of the killed worker's last sends may still be in the slow sink's delay.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const counts = sink.countByMessageId();
+    const duplicates = sink.messages.length - counts.size;
+    console.log(
+      `SIGKILL mid-batch: ${deliveredAtKill} delivered before the kill, ${inFlightAtKill} jobs in flight at the kill, ` +
+        `${duplicates} duplicate(s) among ${sink.messages.length} messages (bound: concurrency ${CONCURRENCY}); ` +
+        `the fresh worker reported ${second.sent.length} sends`,
+    );
+    expect(new Set(counts.keys())).toEqual(new Set(messageIds));
+    expect(duplicates).toBeLessThanOrEqual(inFlightAtKill);
+    expect(duplicates).toBeLessThanOrEqual(CONCURRENCY);
+    await second.close();
+  }, 90_000);
+
+  it('shares 3,000 emails between three worker processes, each sent exactly once', async () => {
+    const TOTAL = 3_000;
+    const { sink, producer, queue, spawn } = await start();
+    const children = [spawn({ concurrency: 5 }), spawn({ concurrency: 5 }), spawn({ concurrency: 5 })];
+    await Promise.all(children.map((child) => child.ready));
+
+    const messageIds = await enqueue(producer.emails, TOTAL);
+    expect(new Set(messageIds).size).toBe(TOTAL);
+    await sink.waitForMessages(TOTAL, 60_000);
+    await drained(queue, TOTAL, 15_000);
+    // Graceful close: each child exits only after its last 'sent' report reached this process.
+    await Promise.all(children.map((child) => child.close()));
+
+    const counts = sink.countByMessageId();
+    const perChild = children.map((child) => child.sent.length);
+    console.log(`three workers: ${sink.messages.length} messages, ${counts.size} distinct; sends per worker ${perChild.join(' / ')}`);
+    expect(sink.messages).toHaveLength(TOTAL);
+    expect(new Set(counts.keys())).toEqual(new Set(messageIds));
+    expect([...counts.values()].every((count) => count === 1)).toBe(true);
+    for (const sends of perChild) expect(sends).toBeGreaterThan(0);
+    expect(perChild.reduce((sum, sends) => sum + sends, 0)).toBe(TOTAL);
+    expect(new Set(children.flatMap((child) => child.sent))).toEqual(new Set(messageIds));
+  }, 90_000);
+});
