@@ -20,7 +20,7 @@ export type {
   EmailUserDirectory,
 } from './workflow';
 export type { TokenPurpose, TokenRecord, TokenState, TokenStore, ClaimOutcome, RateLimitRule } from './tokens';
-export type { RenderedEmail, TemplateContext } from './templates';
+export type { RenderedEmail, TemplateContext, TemplatePreview } from './templates';
 export type {
   EmailTransportOption,
   SmtpTransportOptions,

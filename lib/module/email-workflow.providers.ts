@@ -13,7 +13,7 @@ import {
   EmailQueue,
   InProcessEmailQueue,
 } from '../queue';
-import { BUILT_IN_TEMPLATES_DIR, TemplateRegistry } from '../templates';
+import { TemplateRegistry } from '../templates';
 import {
   EMAIL_TOKEN_STORE,
   EmailTokens,
@@ -27,7 +27,7 @@ import {
 import { SmtpTransport } from '../transport';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_RESOLVED_OPTIONS } from './email-workflow.constants';
 import { EMAIL_RATE_LIMITER } from '../workflow/email-workflow.tokens';
-import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions } from './resolved-options';
+import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions, templateSettings } from './resolved-options';
 
 const logger = new Logger('EmailWorkflowModule');
 /** Used and expired token records are kept this long, so an old link says "expired", not "unknown". */
@@ -59,12 +59,7 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: TemplateRegistry,
-    useFactory: (options: ResolvedEmailWorkflowOptions) =>
-      TemplateRegistry.load({
-        dirs: [BUILT_IN_TEMPLATES_DIR, ...(options.templates.dir ? [options.templates.dir] : [])],
-        defaultLocale: options.templates.defaultLocale,
-        layout: { primaryColor: options.brand.primaryColor, hasLogo: Boolean(options.brand.logoUrl) },
-      }),
+    useFactory: (options: ResolvedEmailWorkflowOptions) => TemplateRegistry.load(templateSettings(options)),
     inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
   },
   {

@@ -4,6 +4,8 @@ import { DEFAULT_LOCALE, DEFAULT_PRIMARY_COLOR } from './email-workflow.constant
 import type { BrandOptions, EmailWorkflowModuleOptions, LinkOptions } from './email-workflow.options';
 import type { RateLimitRule, TokenStore } from '../tokens';
 import type { EmailUserDirectory } from '../workflow/user-directory';
+import { BUILT_IN_TEMPLATES_DIR } from '../templates/template.registry';
+import type { TemplateRegistrySettings } from '../templates/template.registry';
 import { validateEmailWorkflowOptions } from './options.validation';
 import type { EmailQueueOptions, EmailRetryBackoff } from '../queue/queue.options';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from '../queue/retry.policy';
@@ -82,5 +84,14 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
       passwordResetPerIp: options.rateLimits?.passwordResetPerIp ?? { limit: 20, windowSeconds: 3_600 },
       verificationPerAddress: options.rateLimits?.verificationPerAddress ?? { limit: 5, windowSeconds: 3_600 },
     },
+  };
+}
+
+/** Where templates come from and how the layout looks, for the boot-time registry and for previews. */
+export function templateSettings(options: ResolvedEmailWorkflowOptions): TemplateRegistrySettings {
+  return {
+    dirs: [BUILT_IN_TEMPLATES_DIR, ...(options.templates.dir ? [options.templates.dir] : [])],
+    defaultLocale: options.templates.defaultLocale,
+    layout: { primaryColor: options.brand.primaryColor, hasLogo: Boolean(options.brand.logoUrl) },
   };
 }

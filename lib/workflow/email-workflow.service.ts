@@ -4,10 +4,11 @@ import addressparser from 'nodemailer/lib/addressparser';
 import { InvalidHeaderError, InvalidRecipientError, InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../errors';
 import { EmailEvent, EmailEvents, OutgoingEmail } from '../events';
 import { EMAIL_WORKFLOW_RESOLVED_OPTIONS } from '../module/email-workflow.constants';
+import { templateSettings } from '../module/resolved-options';
 import type { ResolvedEmailWorkflowOptions } from '../module/resolved-options';
 import { EMAIL_QUEUE } from '../queue';
 import type { EmailQueue } from '../queue';
-import { RenderedEmail, TemplateContext, TemplateRegistry } from '../templates';
+import { previewTemplates, RenderedEmail, sampleContextFor, TemplateContext, TemplatePreview, TemplateRegistry } from '../templates';
 import { EmailTokens, RateLimitRule, TokenPurpose } from '../tokens';
 import type { RateLimiter } from '../tokens';
 import { isValidAddress, toSafeDisplayName } from './address';
@@ -51,6 +52,14 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
   /** Renders a template without sending it. */
   render(request: RenderEmailRequest): RenderedEmail {
     return this.templates.render(request.template, this.contextFor(request.context), request.locale);
+  }
+
+  /**
+   * Development aid: every template and locale compiled afresh from disk and rendered with sample
+   * data, so an edited override shows without a restart. A broken file reports its error.
+   */
+  previewTemplates(): Promise<TemplatePreview[]> {
+    return previewTemplates(templateSettings(this.options), (template) => sampleContextFor(template, { ...this.options.brand }));
   }
 
   /**
