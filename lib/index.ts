@@ -8,6 +8,8 @@ export type {
   TemplateOptions,
   TokenOptions,
   RateLimitOptions,
+  DkimOptions,
+  TenantTransportOptions,
 } from './module';
 export { EmailWorkflowService, EMAIL_USER_DIRECTORY } from './workflow';
 export type {
@@ -46,6 +48,14 @@ export type {
   BeforeEmailSendHook,
 } from './events';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
-export type { EmailQueueOptions, EmailRetryBackoff } from './queue';
+export type { EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
+export type {
+  TransportDiagnosis,
+  DiagnosisStep,
+  DiagnosisStepName,
+  DiagnosisFailure,
+  DiagnosisFailureCode,
+} from './diagnostics';
+export { encryptCredential } from './crypto/credential.cipher';
 export type { SmtpFailureKind } from './transport/smtp.failure';
 export * from './errors';

@@ -30,6 +30,8 @@ export interface PasswordResetRequestedEvent extends UserEmailEvent {
 export interface EmailIdentity {
   /** Queue job id. */
   id: string;
+  /** The tenant whose transport sends it, when there is one. */
+  tenant?: string;
   messageId: string;
   template: string;
   /** Recipient address. */
@@ -65,6 +67,8 @@ export interface EmailFailedEvent extends EmailIdentity {
 }
 
 export interface DeliveryPausedEvent {
+  /** The tenant whose transport failed; undefined for the default transport. */
+  tenant?: string;
   /** Why no email can go out, and what to change. */
   reason: string;
   responseCode?: number;
@@ -72,6 +76,7 @@ export interface DeliveryPausedEvent {
 }
 
 export interface DeliveryResumedEvent {
+  tenant?: string;
   /** How long delivery was paused. */
   pausedForMs: number;
 }

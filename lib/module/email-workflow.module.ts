@@ -4,7 +4,7 @@ import { getQueueToken } from '@nestjs/bull';
 import { EmailEventExplorer, EmailEvents } from '../events';
 import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
 import type { EmailQueue } from '../queue';
-import { SmtpTransport } from '../transport';
+import { TransportRegistry } from '../transport';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
 import { ConfigurableEmailWorkflowModule } from './email-workflow.module-definition';
 import { emailWorkflowProviders } from './email-workflow.providers';
@@ -31,7 +31,7 @@ export class EmailWorkflowModule
 {
   constructor(
     @Inject(EMAIL_QUEUE) private readonly queue: EmailQueue,
-    @Inject(SmtpTransport) private readonly transport: SmtpTransport,
+    @Inject(TransportRegistry) private readonly transports: TransportRegistry,
   ) {
     super();
   }
@@ -43,6 +43,6 @@ export class EmailWorkflowModule
 
   async onApplicationShutdown(): Promise<void> {
     await this.queue.close();
-    this.transport.close();
+    this.transports.closeAll();
   }
 }

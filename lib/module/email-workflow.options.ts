@@ -55,6 +55,22 @@ export interface RateLimitOptions {
   verificationPerAddress?: RateLimitRule;
 }
 
+/** DKIM signing of every message. Publish the public key at `<keySelector>._domainkey.<domainName>`. */
+export interface DkimOptions {
+  domainName: string;
+  keySelector: string;
+  /** PEM private key (RSA or Ed25519). */
+  privateKey: string;
+}
+
+/** Pools of tenant transports (see `transportResolver`). */
+export interface TenantTransportOptions {
+  /** Tenant pools kept open at most; the least recently used is closed beyond. @default 100 */
+  maxCached?: number;
+  /** Milliseconds after which an unused tenant pool is closed. @default 300000 */
+  idleTimeout?: number;
+}
+
 /** Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`. */
 export interface EmailWorkflowModuleOptions {
   /**
@@ -85,4 +101,14 @@ export interface EmailWorkflowModuleOptions {
   users?: EmailUserDirectory;
   tokens?: TokenOptions;
   rateLimits?: RateLimitOptions;
+  /**
+   * Keys that decrypt `enc:v1:` passwords (from `npx nestjs-email-workflow encrypt-secret`), current
+   * first, older ones after it during a rotation. Default: EMAIL_WORKFLOW_SECRET_KEY (comma-separated).
+   */
+  credentialKeys?: string[];
+  /** Sign every message with DKIM. */
+  dkim?: DkimOptions;
+  /** A tenant's SMTP settings, for `send({ tenant })`. Each tenant gets its own pool and its own pause. */
+  transportResolver?: (tenantId: string) => Promise<EmailTransportOption>;
+  tenantTransports?: TenantTransportOptions;
 }

@@ -24,10 +24,10 @@ import {
   RedisTokenStore,
   TokenStore,
 } from '../tokens';
-import { SmtpTransport } from '../transport';
+import { SmtpTransport, TransportRegistry } from '../transport';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_RESOLVED_OPTIONS } from './email-workflow.constants';
 import { EMAIL_RATE_LIMITER } from '../workflow/email-workflow.tokens';
-import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions, templateSettings } from './resolved-options';
+import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions, resolveTenantTransport, templateSettings } from './resolved-options';
 
 const logger = new Logger('EmailWorkflowModule');
 /** Used and expired token records are kept this long, so an old link says "expired", not "unknown". */
@@ -63,25 +63,32 @@ export const emailWorkflowProviders: Provider[] = [
     inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
   },
   {
-    provide: SmtpTransport,
+    provide: TransportRegistry,
     useFactory: (options: ResolvedEmailWorkflowOptions) => {
-      logger.log(`Sending through ${options.transportDescription}`);
-      return new SmtpTransport(options.transport);
+      logger.log(`Sending through ${options.transportDescription}${options.tenants ? ', and per-tenant transports' : ''}`);
+      return new TransportRegistry(
+        { transport: new SmtpTransport(options.transport), options: options.transport, description: options.transportDescription },
+        options.tenants && {
+          resolve: (tenantId) => resolveTenantTransport(options, tenantId),
+          maxCached: options.tenants.maxCached,
+          idleTimeout: options.tenants.idleTimeout,
+        },
+      );
     },
     inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
   },
   EmailEvents,
   {
     provide: EmailDeliveryWorker,
-    useFactory: (options: ResolvedEmailWorkflowOptions, templates: TemplateRegistry, transport: SmtpTransport, events: EmailEvents) =>
-      new EmailDeliveryWorker(templates, transport, events, {
+    useFactory: (options: ResolvedEmailWorkflowOptions, templates: TemplateRegistry, transports: TransportRegistry, events: EmailEvents) =>
+      new EmailDeliveryWorker(templates, transports, events, {
         from: options.from,
         replyTo: options.replyTo,
         brand: options.brand,
         backoff: options.queue.backoff,
         probeInterval: options.queue.probeInterval,
       }),
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, TemplateRegistry, SmtpTransport, EmailEvents],
+    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, TemplateRegistry, TransportRegistry, EmailEvents],
   },
   {
     provide: EMAIL_QUEUE,

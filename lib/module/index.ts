@@ -7,5 +7,7 @@ export type {
   TemplateOptions,
   TokenOptions,
   RateLimitOptions,
+  DkimOptions,
+  TenantTransportOptions,
 } from './email-workflow.options';
 export { EMAIL_WORKFLOW_MODULE_OPTIONS } from './email-workflow.constants';

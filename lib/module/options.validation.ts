@@ -22,7 +22,8 @@ import {
 } from 'class-validator';
 import { InvalidOptionsError, OptionsProblem } from '../errors';
 import { toTransportObject } from '../transport/smtp-transport.resolver';
-import type { SmtpTransportOptions } from '../transport/smtp-transport.options';
+import type { EmailTransportOption, SmtpTransportOptions } from '../transport/smtp-transport.options';
+import { credentialKeysFrom, CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
 import type { EmailWorkflowModuleOptions } from './email-workflow.options';
 import { isValidMailbox } from '../workflow/address';
 import { MIN_SECRET_BYTES } from '../crypto/secret-keys';
@@ -316,6 +317,31 @@ class TokensDto {
   store?: unknown;
 }
 
+class DkimDto {
+  @IsString(rule('must be the signing domain', 'use e.g. "acme.com"'))
+  @IsNotEmpty(rule('must be the signing domain', 'use e.g. "acme.com"'))
+  domainName!: string;
+
+  @IsString(rule('must be the DNS selector', 'use e.g. "mail2026"'))
+  @IsNotEmpty(rule('must be the DNS selector', 'use e.g. "mail2026"'))
+  keySelector!: string;
+
+  @Matches(/-----BEGIN (RSA |EC )?PRIVATE KEY-----/, rule('must be a PEM private key', 'pass the key file content, "-----BEGIN PRIVATE KEY-----…"'))
+  privateKey!: string;
+}
+
+class TenantTransportsDto {
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 100'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 100'))
+  maxCached?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 300000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 300000'))
+  idleTimeout?: number;
+}
+
 class EmailWorkflowOptionsDto {
   @Allow()
   transport!: unknown;
@@ -360,6 +386,23 @@ class EmailWorkflowOptionsDto {
   @ValidateNested()
   @Type(() => RateLimitsDto)
   rateLimits?: RateLimitsDto;
+
+  @IsOptional()
+  @IsString({ ...rule('must be a list of keys', 'use e.g. [process.env.EMAIL_WORKFLOW_SECRET_KEY]'), each: true })
+  credentialKeys?: string[];
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DkimDto)
+  dkim?: DkimDto;
+
+  @Allow()
+  transportResolver?: unknown;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TenantTransportsDto)
+  tenantTransports?: TenantTransportsDto;
 }
 
 function IsRedisOption(): PropertyDecorator {
@@ -402,7 +445,29 @@ function validateDto<T extends object>(dto: new () => T, value: unknown, path: s
   return flatten(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true }), path);
 }
 
-function transportProblems(transport: unknown): OptionsProblem[] {
+/** Problems of a transport option: shape, values and, for an `enc:v1:` password, whether a key opens it. */
+export function transportProblems(transport: unknown, credentialKeys: string[], path = 'transport'): OptionsProblem[] {
+  const problems = transportShapeProblems(transport).map((problem) => ({ ...problem, path: problem.path.replace(/^transport/, path) }));
+  if (problems.length > 0) return problems;
+  const password = toTransportObject(transport as EmailTransportOption).auth?.pass;
+  if (!isEncryptedCredential(password)) return [];
+  const passwordPath = typeof transport === 'string' ? `${path} (URL password)` : `${path}.auth.pass`;
+  if (credentialKeys.length === 0) {
+    return [{ path: passwordPath, problem: 'is encrypted (enc:v1:) but no key is configured', fix: `set credentialKeys or the ${CREDENTIAL_KEY_ENV} environment variable` }];
+  }
+  if (decryptCredential(password, credentialKeys) === undefined) {
+    return [
+      {
+        path: passwordPath,
+        problem: 'cannot be decrypted with the configured keys (wrong key, or the value was altered)',
+        fix: `check ${CREDENTIAL_KEY_ENV}; after a key rotation list the old key too (credentialKeys: [newKey, oldKey])`,
+      },
+    ];
+  }
+  return [];
+}
+
+function transportShapeProblems(transport: unknown): OptionsProblem[] {
   if (typeof transport === 'string') {
     let url: URL;
     try {
@@ -499,7 +564,10 @@ export function validateEmailWorkflowOptions(options: EmailWorkflowModuleOptions
     ]);
   }
   const problems = [
-    ...transportProblems(options.transport),
+    ...transportProblems(options.transport, credentialKeysFrom(options.credentialKeys)),
+    ...(options.transportResolver !== undefined && typeof options.transportResolver !== 'function'
+      ? [{ path: 'transportResolver', problem: 'must be a function', fix: 'use async (tenantId) => ({ host, port, auth })' }]
+      : []),
     ...validateDto(EmailWorkflowOptionsDto, value, ''),
     ...queueProblems(options),
     ...missingMethods('users', options.users, ['findByEmail', 'findById', 'markEmailVerified']),

@@ -1,12 +1,15 @@
 import { toSafeDisplayName } from '../workflow/address';
-import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from '../transport/smtp-transport.resolver';
+import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions, toTransportObject } from '../transport/smtp-transport.resolver';
+import type { EmailTransportOption } from '../transport/smtp-transport.options';
+import { credentialKeysFrom, decryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
+import { InvalidOptionsError } from '../errors';
 import { DEFAULT_LOCALE, DEFAULT_PRIMARY_COLOR } from './email-workflow.constants';
-import type { BrandOptions, EmailWorkflowModuleOptions, LinkOptions } from './email-workflow.options';
+import type { BrandOptions, DkimOptions, EmailWorkflowModuleOptions, LinkOptions } from './email-workflow.options';
 import type { RateLimitRule, TokenStore } from '../tokens';
 import type { EmailUserDirectory } from '../workflow/user-directory';
 import { BUILT_IN_TEMPLATES_DIR } from '../templates/template.registry';
 import type { TemplateRegistrySettings } from '../templates/template.registry';
-import { validateEmailWorkflowOptions } from './options.validation';
+import { transportProblems, validateEmailWorkflowOptions } from './options.validation';
 import type { EmailQueueOptions, EmailRetryBackoff } from '../queue/queue.options';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from '../queue/retry.policy';
 
@@ -37,6 +40,42 @@ export interface ResolvedEmailWorkflowOptions {
   users?: EmailUserDirectory;
   tokens: { verifyEmailTtl: number; resetPasswordTtl: number; store?: TokenStore };
   rateLimits: { passwordResetPerAddress: RateLimitRule; passwordResetPerIp: RateLimitRule; verificationPerAddress: RateLimitRule };
+  credentialKeys: string[];
+  dkim?: DkimOptions;
+  tenants?: {
+    resolve: (tenantId: string) => Promise<EmailTransportOption>;
+    maxCached: number;
+    idleTimeout: number;
+  };
+}
+
+/**
+ * A transport option as nodemailer takes it: secure defaults applied, an `enc:v1:` password
+ * decrypted, DKIM attached. Call only on a transport that passed `transportProblems`.
+ */
+export function resolveTransport(
+  transport: EmailTransportOption,
+  credentialKeys: string[],
+  dkim?: DkimOptions,
+): { options: NodemailerSmtpOptions; description: string } {
+  const object = toTransportObject(transport);
+  const password = object.auth?.pass;
+  const decrypted = isEncryptedCredential(password)
+    ? { ...object, auth: { user: object.auth!.user, pass: decryptCredential(password, credentialKeys) as string } }
+    : object;
+  const options = toNodemailerOptions(decrypted);
+  return { options: dkim ? { ...options, dkim: { ...dkim } } : options, description: describeTransport(decrypted) };
+}
+
+/** Validates and resolves the transport a tenant resolver returned; a bad one fails only that tenant's mail. */
+export async function resolveTenantTransport(
+  options: ResolvedEmailWorkflowOptions,
+  tenantId: string,
+): Promise<{ options: NodemailerSmtpOptions; description: string }> {
+  const transport = await options.tenants!.resolve(tenantId);
+  const problems = transportProblems(transport, options.credentialKeys, `transportResolver("${tenantId}")`);
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
+  return resolveTransport(transport, options.credentialKeys, options.dkim);
 }
 
 function resolveQueue(queue: EmailWorkflowModuleOptions['queue']): ResolvedQueueOptions {
@@ -56,9 +95,11 @@ function resolveQueue(queue: EmailWorkflowModuleOptions['queue']): ResolvedQueue
 
 export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions): ResolvedEmailWorkflowOptions {
   validateEmailWorkflowOptions(options);
+  const credentialKeys = credentialKeysFrom(options.credentialKeys);
+  const transport = resolveTransport(options.transport, credentialKeys, options.dkim);
   return {
-    transport: toNodemailerOptions(options.transport),
-    transportDescription: describeTransport(options.transport),
+    transport: transport.options,
+    transportDescription: transport.description,
     from: options.from,
     replyTo: options.replyTo,
     brand: {
@@ -83,6 +124,13 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
       passwordResetPerAddress: options.rateLimits?.passwordResetPerAddress ?? { limit: 5, windowSeconds: 3_600 },
       passwordResetPerIp: options.rateLimits?.passwordResetPerIp ?? { limit: 20, windowSeconds: 3_600 },
       verificationPerAddress: options.rateLimits?.verificationPerAddress ?? { limit: 5, windowSeconds: 3_600 },
+    },
+    credentialKeys,
+    dkim: options.dkim,
+    tenants: options.transportResolver && {
+      resolve: options.transportResolver,
+      maxCached: options.tenantTransports?.maxCached ?? 100,
+      idleTimeout: options.tenantTransports?.idleTimeout ?? 300_000,
     },
   };
 }

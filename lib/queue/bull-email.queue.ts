@@ -6,7 +6,7 @@ import { QueueUnavailableError } from '../errors';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob, StoredEmailJob } from './email-job';
-import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueue } from './email-queue';
+import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueue, EmailQueueStatus } from './email-queue';
 import { jobIdFor } from './idempotency';
 
 const BACKOFF_STRATEGY = 'email-workflow';
@@ -104,6 +104,18 @@ export class BullEmailQueue implements EmailQueue {
     } catch (error) {
       throw new QueueUnavailableError((error as Error).message);
     }
+  }
+
+  async status(): Promise<EmailQueueStatus> {
+    const counts = await this.queue.getJobCounts();
+    return {
+      durable: true,
+      waiting: counts.waiting,
+      active: counts.active,
+      delayed: counts.delayed,
+      failed: counts.failed,
+      paused: this.worker.isPaused() || (await this.queue.isPaused()),
+    };
   }
 
   start(): void {

@@ -27,6 +27,7 @@ export class DeliveryGate {
     private readonly probe: () => Promise<boolean>,
     private readonly probeInterval: number,
     private readonly events: EmailEvents,
+    private readonly tenant?: string,
   ) {}
 
   get isClosed(): boolean {
@@ -47,9 +48,10 @@ export class DeliveryGate {
     reopened.catch(() => undefined);
     this.closed = { since: Date.now(), reopened, settle };
     this.logger.error(
-      `Delivery paused: ${failure.reason}. Queued emails are kept; the server is re-checked every ${Math.round(this.probeInterval / 1000)} s.`,
+      `Delivery${this.tenant === undefined ? '' : ` for tenant "${this.tenant}"`} paused: ${failure.reason}. Queued emails are kept; the server is re-checked every ${Math.round(this.probeInterval / 1000)} s.`,
     );
     this.events.emit(EmailEvent.DeliveryPaused, {
+      tenant: this.tenant,
       reason: failure.reason,
       responseCode: failure.responseCode,
       enhancedCode: failure.enhancedCode,
@@ -75,7 +77,7 @@ export class DeliveryGate {
       this.closed = undefined;
       const pausedForMs = Date.now() - closed.since;
       this.logger.log(`Delivery resumed after ${Math.round(pausedForMs / 1000)} s.`);
-      this.events.emit(EmailEvent.DeliveryResumed, { pausedForMs });
+      this.events.emit(EmailEvent.DeliveryResumed, { tenant: this.tenant, pausedForMs });
       closed.settle();
     }, this.probeInterval);
   }

@@ -1,8 +1,9 @@
 import { EmailDeliveryError, EmailWorkflowError } from '../errors';
 import { EmailEvent, EmailEvents } from '../events';
+import type { EmailIdentity } from '../events';
 import type { BrandOptions } from '../module/email-workflow.options';
 import type { TemplateRegistry } from '../templates';
-import type { DeliveryReceipt, SmtpTransport } from '../transport';
+import type { DeliveryReceipt, TransportRegistry } from '../transport';
 import type { SmtpFailure } from '../transport/smtp.failure';
 import { DeliveryFailure } from './delivery.failure';
 import { DeliveryGate, GateAbandonedError } from './delivery.gate';
@@ -31,23 +32,23 @@ export interface DeliveryWorkerSettings {
  * Transient → retry later; permanent → stop; configuration → hold at the gate until the server is fixed.
  */
 export class EmailDeliveryWorker {
-  private readonly gate: DeliveryGate;
+  /** One gate per tenant ('' is the default transport): one tenant's broken server pauses only its mail. */
+  private readonly gates = new Map<string, DeliveryGate>();
 
   constructor(
     private readonly templates: TemplateRegistry,
-    private readonly transport: SmtpTransport,
+    private readonly transports: TransportRegistry,
     private readonly events: EmailEvents,
     private readonly settings: DeliveryWorkerSettings,
-  ) {
-    this.gate = new DeliveryGate(() => this.transport.verify(), settings.probeInterval, events);
-  }
+  ) {}
 
-  get isPaused(): boolean {
-    return this.gate.isClosed;
+  /** Whether delivery is paused for the default transport, or for that tenant. */
+  isPaused(tenant?: string): boolean {
+    return this.gates.get(tenant ?? '')?.isClosed ?? false;
   }
 
   async deliver({ id, job, attempt, maxAttempts }: DeliveryTry): Promise<DeliveryReceipt> {
-    const identity = { id, messageId: job.messageId, template: job.template, to: job.to.address };
+    const identity = { id, tenant: job.tenant, messageId: job.messageId, template: job.template, to: job.to.address };
     let rendered;
     try {
       rendered = this.templates.render(job.template, { ...job.context, brand: this.settings.brand }, job.locale);
@@ -55,9 +56,10 @@ export class EmailDeliveryWorker {
       if (!(error instanceof EmailWorkflowError)) throw error;
       return this.fail(identity, attempt, { kind: 'permanent', reason: error.message });
     }
+    const gate = this.gateFor(job.tenant);
     for (;;) {
       try {
-        await this.gate.pass();
+        await gate.pass();
       } catch (error) {
         if (error instanceof GateAbandonedError) {
           throw new DeliveryFailure({ kind: 'transient', reason: error.message }, 0);
@@ -65,7 +67,10 @@ export class EmailDeliveryWorker {
         throw error;
       }
       try {
-        const receipt = await this.transport.deliver({
+        const { transport } = await this.transports.get(job.tenant).catch((error: unknown) => {
+          throw new EmailDeliveryError(`The SMTP settings of tenant "${job.tenant}" could not be resolved: ${(error as Error).message}`, 'transient');
+        });
+        const receipt = await transport.deliver({
           from: this.settings.from,
           replyTo: this.settings.replyTo,
           to: job.to,
@@ -86,7 +91,7 @@ export class EmailDeliveryWorker {
           enhancedCode: error.enhancedCode,
         };
         if (failure.kind === 'configuration') {
-          this.gate.close(failure);
+          gate.close(failure);
           continue;
         }
         if (failure.kind === 'permanent' || attempt >= maxAttempts) return this.fail(identity, attempt, failure);
@@ -106,10 +111,25 @@ export class EmailDeliveryWorker {
 
   /** Lets deliveries held at a closed gate go, so the queue can shut down; their emails stay queued. */
   releaseHeld(): void {
-    this.gate.abandon();
+    this.gates.forEach((gate) => gate.abandon());
   }
 
-  private fail(identity: { id: string; messageId: string; template: string; to: string }, attempt: number, failure: SmtpFailure): never {
+  private gateFor(tenant?: string): DeliveryGate {
+    const key = tenant ?? '';
+    let gate = this.gates.get(key);
+    if (!gate) {
+      gate = new DeliveryGate(
+        async () => (await this.transports.get(tenant)).transport.verify(),
+        this.settings.probeInterval,
+        this.events,
+        tenant,
+      );
+      this.gates.set(key, gate);
+    }
+    return gate;
+  }
+
+  private fail(identity: EmailIdentity, attempt: number, failure: SmtpFailure): never {
     this.events.emit(EmailEvent.Failed, {
       ...identity,
       attempt,

@@ -8,6 +8,8 @@ export interface EmailJob {
   context: TemplateContext;
   /** Fixed at enqueue, so every retry sends the same Message-ID. */
   messageId: string;
+  /** Sent through this tenant's transport (from `transportResolver`); the default transport when unset. */
+  tenant?: string;
   /** Extra headers set by `@BeforeEmailSend` hooks, already checked. */
   headers?: Record<string, string>;
 }

@@ -4,11 +4,25 @@ export const EMAIL_QUEUE = 'EMAIL_WORKFLOW:EMAIL_QUEUE';
 /** Name of the Bull queue; inject it with `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)` for dashboards. */
 export const EMAIL_WORKFLOW_QUEUE_NAME = 'email-workflow';
 
+/** A queue's state, for health checks. */
+export interface EmailQueueStatus {
+  durable: boolean;
+  waiting: number;
+  active: number;
+  /** Waiting for a retry. */
+  delayed: number;
+  /** Given up (permanent failures and exhausted retries) and still retained. */
+  failed: number;
+  /** Delivery of the default transport is paused on a configuration failure. */
+  paused: boolean;
+}
+
 /** Where `send()` puts emails and where workers take them from. */
 export interface EmailQueue {
   readonly durable: boolean;
   /** Resolves once the job is stored. With a key already seen, resolves with the earlier job's id. */
   enqueue(job: EmailJob, idempotencyKey?: string): Promise<{ id: string }>;
+  status(): Promise<EmailQueueStatus>;
   /** Starts taking jobs (no-op for a producer-only process). */
   start(): void;
   /** Stops taking jobs, lets in-flight sends finish within the shutdown timeout, and closes connections. */

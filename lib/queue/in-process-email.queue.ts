@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob } from './email-job';
-import type { EmailQueue } from './email-queue';
+import type { EmailQueue, EmailQueueStatus } from './email-queue';
 import { jobIdFor } from './idempotency';
 
 interface PendingTry {
@@ -29,6 +29,7 @@ export class InProcessEmailQueue implements EmailQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly seenIds = new Set<string>();
   private running = false;
+  private failed = 0;
 
   constructor(
     private readonly worker: EmailDeliveryWorker,
@@ -42,6 +43,17 @@ export class InProcessEmailQueue implements EmailQueue {
     this.pending.push({ id, job, attempt: 1 });
     this.pump();
     return { id };
+  }
+
+  async status(): Promise<EmailQueueStatus> {
+    return {
+      durable: false,
+      waiting: this.pending.length,
+      active: this.active.size,
+      delayed: this.timers.size,
+      failed: this.failed,
+      paused: this.worker.isPaused(),
+    };
   }
 
   start(): void {
@@ -87,7 +99,10 @@ export class InProcessEmailQueue implements EmailQueue {
         this.logger.error(`Email ${entry.id} could not be processed: ${(error as Error).message}`);
         return;
       }
-      if (!error.willRetry) return;
+      if (!error.willRetry) {
+        this.failed += 1;
+        return;
+      }
       if (!this.running) {
         this.pending.push({ ...entry, attempt: entry.attempt + 1 });
         return;

@@ -10,3 +10,5 @@ export { toNodemailerOptions, describeTransport } from './smtp-transport.resolve
 export type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 export { SmtpTransport } from './smtp.transport';
 export type { DeliveryReceipt } from './smtp.transport';
+export { TransportRegistry } from './transport.registry';
+export type { ResolvedTransport, TenantTransportSettings } from './transport.registry';

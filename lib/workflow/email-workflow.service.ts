@@ -7,7 +7,11 @@ import { EMAIL_WORKFLOW_RESOLVED_OPTIONS } from '../module/email-workflow.consta
 import { templateSettings } from '../module/resolved-options';
 import type { ResolvedEmailWorkflowOptions } from '../module/resolved-options';
 import { EMAIL_QUEUE } from '../queue';
-import type { EmailQueue } from '../queue';
+import type { EmailQueue, EmailQueueStatus } from '../queue';
+import { diagnoseSmtp } from '../diagnostics';
+import type { TransportDiagnosis } from '../diagnostics';
+import { TransportRegistry } from '../transport';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import { previewTemplates, RenderedEmail, sampleContextFor, TemplateContext, TemplatePreview, TemplateRegistry } from '../templates';
 import { EmailTokens, RateLimitRule, TokenPurpose } from '../tokens';
 import type { RateLimiter } from '../tokens';
@@ -33,6 +37,7 @@ const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'message
 export class EmailWorkflowService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('EmailWorkflow');
   private readonly messageIdDomain: string;
+  private readonly senderAddress: string;
   private readonly appOrigin: string;
   private readonly background = new Set<Promise<void>>();
 
@@ -43,9 +48,11 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     private readonly events: EmailEvents,
     private readonly tokens: EmailTokens,
     @Inject(EMAIL_RATE_LIMITER) private readonly rateLimiter: RateLimiter,
+    private readonly transports: TransportRegistry,
     @Optional() @Inject(EMAIL_USER_DIRECTORY) private readonly injectedDirectory?: EmailUserDirectory,
   ) {
-    this.messageIdDomain = addressparser(options.from, { flatten: true })[0].address.split('@')[1];
+    this.senderAddress = addressparser(options.from, { flatten: true })[0].address;
+    this.messageIdDomain = this.senderAddress.split('@')[1];
     this.appOrigin = new URL(options.links.verifyEmail.replace('{token}', 'token')).origin;
   }
 
@@ -85,10 +92,10 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     const headers = checkHeaders(outgoing.headers);
     this.templates.resolve(request.template, request.locale).assertRenderable(this.contextFor(outgoing.context));
     const { id } = await this.queue.enqueue(
-      { template: request.template, locale: request.locale, to, context: outgoing.context, messageId, headers },
+      { template: request.template, locale: request.locale, to, context: outgoing.context, messageId, headers, tenant: request.tenant },
       request.idempotencyKey,
     );
-    this.events.emit(EmailEvent.Queued, { id, messageId, template: request.template, to: to.address });
+    this.events.emit(EmailEvent.Queued, { id, tenant: request.tenant, messageId, template: request.template, to: to.address });
     return { id, messageId };
   }
 
@@ -187,6 +194,38 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
       if (error instanceof InvalidTokenError) return { valid: false, reason: error.reason };
       throw error;
     }
+  }
+
+  /**
+   * Checks the SMTP server step by step (DNS, connect, TLS, greeting, login, MAIL FROM) without
+   * sending anything, and says which step failed and what to change.
+   */
+  async diagnoseTransport(tenant?: string): Promise<TransportDiagnosis> {
+    const { options, description } = await this.transports.get(tenant);
+    return diagnoseSmtp(options, description, { from: this.senderAddress });
+  }
+
+  /** Sends the `test-email` template to `to` directly (not queued), diagnosing every step on the way. */
+  async sendTestEmail(to: string, tenant?: string): Promise<TransportDiagnosis> {
+    const recipient = normaliseRecipient(to);
+    const { options, description } = await this.transports.get(tenant);
+    const rendered = this.render({ template: 'test-email' });
+    const message = await new MailComposer({
+      from: this.options.from,
+      to: recipient.address,
+      subject: rendered.subject,
+      html: rendered.html,
+      text: rendered.text,
+      messageId: `<${randomUUID()}@${this.messageIdDomain}>`,
+    })
+      .compile()
+      .build();
+    return diagnoseSmtp(options, description, { from: this.senderAddress, to: recipient.address, message });
+  }
+
+  /** Queue depth, failures and pause state, for health checks. */
+  queueStatus(): Promise<EmailQueueStatus> {
+    return this.queue.status();
   }
 
   /** Lets look-ups started by requestPasswordReset / resendVerification finish before the queue closes. */

@@ -17,6 +17,8 @@ export interface SendEmailRequest {
    * and Message-ID and sends nothing new.
    */
   idempotencyKey?: string;
+  /** Send through this tenant's SMTP server (see the `transportResolver` option). */
+  tenant?: string;
 }
 
 export interface RenderEmailRequest {

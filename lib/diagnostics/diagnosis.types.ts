@@ -1,0 +1,47 @@
+/** The stages of an SMTP conversation, in the order a diagnosis walks them. */
+export type DiagnosisStepName = 'dns' | 'connect' | 'tls' | 'greeting' | 'auth' | 'mail-from' | 'rcpt' | 'data';
+
+export interface DiagnosisStep {
+  step: DiagnosisStepName;
+  ok: boolean;
+  /** Time the step took. */
+  ms: number;
+  /** What happened, in plain words (server replies quoted, never a password). */
+  detail: string;
+}
+
+export type DiagnosisFailureCode =
+  | 'DNS_FAILED'
+  | 'CONNECTION_REFUSED'
+  | 'CONNECTION_TIMEOUT'
+  | 'CONNECTION_CLOSED'
+  | 'TLS_MISMATCH'
+  | 'CERTIFICATE_UNTRUSTED'
+  | 'GREETING_TIMEOUT'
+  | 'GREETING_REJECTED'
+  | 'STARTTLS_UNAVAILABLE'
+  | 'AUTH_UNAVAILABLE'
+  | 'AUTH_FAILED'
+  | 'SENDER_REJECTED'
+  | 'RELAY_DENIED'
+  | 'RECIPIENT_REJECTED'
+  | 'DATA_REJECTED';
+
+export interface DiagnosisFailure {
+  code: DiagnosisFailureCode;
+  responseCode?: number;
+  enhancedCode?: string;
+  /** What went wrong. */
+  message: string;
+  /** What to change. */
+  hint: string;
+}
+
+/** Result of `diagnoseTransport()` / `sendTestEmail()`: each step with ✓/✗, and the failure with its fix. */
+export interface TransportDiagnosis {
+  ok: boolean;
+  /** The transport, without its password. */
+  transport: string;
+  steps: DiagnosisStep[];
+  failure?: DiagnosisFailure;
+}
