@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { EmailWorkflowService } from '../workflow/email-workflow.service';
+
+/**
+ * Terminus indicator: can the SMTP server be reached, secured and logged into right now?
+ * Runs a diagnosis (no email is sent); down carries the failing step and its hint.
+ *
+ * @example
+ * @Get('health') @HealthCheck()
+ * check() { return this.health.check([() => this.smtp.isHealthy('smtp'), () => this.queue.isHealthy('email-queue')]); }
+ */
+@Injectable()
+export class EmailTransportHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly emails: EmailWorkflowService,
+  ) {}
+
+  async isHealthy<const Key extends string>(key: Key, tenant?: string) {
+    const indicator = this.health.check(key);
+    const diagnosis = await this.emails.diagnoseTransport(tenant);
+    const steps = diagnosis.steps.map((step) => `${step.ok ? '✓' : '✗'} ${step.step}`).join(', ');
+    return diagnosis.ok
+      ? indicator.up({ transport: diagnosis.transport, steps })
+      : indicator.down({
+          transport: diagnosis.transport,
+          steps,
+          failure: diagnosis.failure?.code,
+          message: diagnosis.failure?.message,
+          hint: diagnosis.failure?.hint,
+        });
+  }
+}
+
+/** Terminus indicator of the email queue: depth, failed count and paused state. Down while delivery is paused. */
+@Injectable()
+export class EmailQueueHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly emails: EmailWorkflowService,
+  ) {}
+
+  async isHealthy<const Key extends string>(key: Key, options: { maxDepth?: number } = {}) {
+    const indicator = this.health.check(key);
+    const status = await this.emails.queueStatus().catch((error: unknown) => ({ error: (error as Error).message }));
+    if ('error' in status) return indicator.down({ message: `queue unreachable: ${status.error}` });
+    const depth = status.waiting + status.delayed;
+    const details = { depth, active: status.active, failed: status.failed, paused: status.paused, durable: status.durable };
+    if (status.paused) return indicator.down({ ...details, message: 'delivery is paused on an SMTP configuration failure' });
+    if (options.maxDepth !== undefined && depth > options.maxDepth) {
+      return indicator.down({ ...details, message: `more than ${options.maxDepth} emails wait` });
+    }
+    return indicator.up(details);
+  }
+}

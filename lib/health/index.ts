@@ -1,0 +1,1 @@
+export { EmailTransportHealthIndicator, EmailQueueHealthIndicator } from './email-health.indicators';
