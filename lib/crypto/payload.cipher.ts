@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 /**
  * AES-256-GCM with a random 12-byte IV, for values that must not sit anywhere in clear.
@@ -27,11 +28,13 @@ export class PayloadCipher {
   /** Throws when the value is not in this format, was tampered with, or was sealed under another key. */
   open<T>(sealed: string): T {
     if (!this.recognises(sealed)) throw new Error('sealed value has an unknown format');
-    const [iv, tag, ciphertext] = sealed.slice(this.prefix.length).split('.');
-    if (!ciphertext) throw new Error('sealed value is truncated');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
+    const parts = sealed.slice(this.prefix.length).split('.');
+    if (parts.length !== 3) throw new Error('sealed value does not have three parts');
+    const [iv, tag, ciphertext] = parts.map((part) => Buffer.from(part, 'base64url'));
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('sealed value has a bad IV or tag length');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAuthTag(tag);
+    const plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
     return JSON.parse(plain.toString('utf8')) as T;
   }
 }

@@ -125,9 +125,22 @@ export class BullEmailQueue implements EmailQueue {
 
   async close(): Promise<void> {
     this.worker.releaseHeld();
-    await withTimeout(this.queue.close(), this.settings.shutdownTimeout, () => new Error('timeout')).catch(async () => {
+    const closing = this.queue.close();
+    await withTimeout(closing, this.settings.shutdownTimeout, () => new Error('timeout')).catch(async () => {
+      // Bull's close() keeps waiting for the hung send; drop the connections instead. The job's lock
+      // lapses and another worker picks it up.
+      closing.catch(() => undefined);
       this.logger.warn('In-flight emails did not finish in time; Redis keeps them and another worker will send them.');
-      await this.queue.close(true).catch(() => undefined);
+      await Promise.all(
+        this.queue.clients.map(
+          (client) =>
+            new Promise<void>((resolve) => {
+              if (client.status === 'end') return resolve();
+              client.once('end', () => resolve());
+              client.disconnect();
+            }),
+        ),
+      );
     });
   }
 

@@ -25,15 +25,31 @@ export interface SmtpFailure {
   reason: string;
 }
 
-const ENHANCED_STATUS = /\b([245]\.\d{1,3}\.\d{1,3})\b/;
+const ENHANCED_STATUS = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/;
+/** Commands whose failure says the settings are wrong, not this message. */
+const SESSION_COMMANDS = /^(AUTH|STARTTLS)/i;
 const CERTIFICATE_PROBLEM = /certificate|self.signed|unable to verify|altname|CERT_/i;
 const TLS_MISMATCH = /wrong version number|ssl3_get_record|packet length too long|unknown protocol|ERR_SSL/i;
 const AUTH_REPLY_CODES = new Set([530, 534, 535, 538]);
 
+/** Server text may echo what the client sent: drop AUTH lines, long base64 runs and URL user info. */
+function redact(text: string): string {
+  return text
+    .replace(/AUTH\s+\S+(\s+\S+)?/gi, 'AUTH [redacted]')
+    .replace(/[A-Za-z0-9+/]{20,}={0,2}/g, '[redacted]')
+    .replace(/\/\/[^/\s@]*@/g, '//[redacted]@');
+}
+
+/** Socket-level detail (no server reply): TLS and certificate errors are recognised from it. */
+function socketDetail(error: NodemailerError): string {
+  return `${error.code ?? ''} ${error.originalCode ?? ''} ${error.responseCode ? '' : error.message}`;
+}
+
 function describe(error: NodemailerError, kind: SmtpFailureKind): string {
-  const detail = `${error.code ?? ''} ${error.originalCode ?? ''} ${error.message}`;
+  const detail = socketDetail(error);
+  const response = error.response ? redact(error.response) : undefined;
   if (error.code === 'EAUTH' || (error.responseCode && AUTH_REPLY_CODES.has(error.responseCode))) {
-    return `The SMTP server refused the login${error.response ? ` (${error.response})` : ''}. Fix: check transport.auth user and password; some providers require an app password`;
+    return `The SMTP server refused the login${response ? ` (${response})` : ''}. Fix: check transport.auth user and password; some providers require an app password`;
   }
   if (error.code === 'ETLS') {
     return 'The SMTP server did not complete the TLS upgrade (STARTTLS); nothing was sent in plaintext. Fix: use a server that offers STARTTLS, or port 465 with security "tls"';
@@ -46,30 +62,28 @@ function describe(error: NodemailerError, kind: SmtpFailureKind): string {
   }
   if (error.responseCode) {
     return kind === 'permanent'
-      ? `The SMTP server refused the message for good at ${error.command ?? 'SMTP'}: ${error.response}`
-      : `The SMTP server deferred the message at ${error.command ?? 'SMTP'}: ${error.response}`;
+      ? `The SMTP server refused the message for good at ${error.command ?? 'SMTP'}: ${response}`
+      : `The SMTP server deferred the message at ${error.command ?? 'SMTP'}: ${response}`;
   }
   if (error.code === 'ETIMEDOUT') {
     return 'The SMTP server did not answer in time. Fix: check the port; 465 needs security "tls", 587 needs "starttls"';
   }
-  return `The connection to the SMTP server failed (${error.originalCode ?? error.code ?? 'error'}: ${error.message}). Fix: check transport host and port, and that the server is up`;
+  return `The connection to the SMTP server failed (${error.originalCode ?? error.code ?? 'error'}: ${redact(error.message)}). Fix: check transport host and port, and that the server is up`;
 }
 
 /** Sorts an SMTP failure into transient, permanent or configuration. The reply code wins over the enhanced code. */
 export function classifySmtpFailure(error: NodemailerError): SmtpFailure {
   const enhancedCode = error.response ? ENHANCED_STATUS.exec(error.response)?.[1] : undefined;
-  const detail = `${error.code ?? ''} ${error.originalCode ?? ''} ${error.message}`;
+  const detail = socketDetail(error);
+  const repliedToMessage = error.responseCode !== undefined && !SESSION_COMMANDS.test(error.command ?? '');
   let kind: SmtpFailureKind;
-  if (
-    error.code === 'EAUTH' ||
-    error.code === 'ETLS' ||
-    (error.responseCode !== undefined && AUTH_REPLY_CODES.has(error.responseCode)) ||
-    CERTIFICATE_PROBLEM.test(detail) ||
-    TLS_MISMATCH.test(detail)
-  ) {
+  if (error.responseCode !== undefined && AUTH_REPLY_CODES.has(error.responseCode)) {
     kind = 'configuration';
-  } else if (error.responseCode !== undefined && error.responseCode >= 500) {
-    kind = 'permanent';
+  } else if (repliedToMessage) {
+    // A reply to MAIL/RCPT/DATA is about this message: its code decides, whatever its text says.
+    kind = (error.responseCode as number) >= 500 ? 'permanent' : 'transient';
+  } else if (error.code === 'EAUTH' || error.code === 'ETLS' || CERTIFICATE_PROBLEM.test(detail) || TLS_MISMATCH.test(detail)) {
+    kind = 'configuration';
   } else {
     kind = 'transient';
   }
