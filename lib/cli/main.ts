@@ -63,6 +63,7 @@ async function doctor(args: string[]): Promise<number> {
   const user = transport.auth?.user;
   const pass = transport.auth?.pass || (await password(user));
   const timeout = values.timeout ? Number(values.timeout) : 10_000;
+  if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError('--timeout must be a whole number of milliseconds, e.g. 10000.');
   const options = toNodemailerOptions({
     ...transport,
     auth: user ? { user, pass: pass ?? '' } : undefined,

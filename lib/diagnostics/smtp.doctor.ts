@@ -3,7 +3,7 @@ import { isIP, Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import type { NodemailerSmtpOptions } from '../transport/smtp-transport.resolver';
 import type { DiagnosisFailure, DiagnosisFailureCode, DiagnosisStep, DiagnosisStepName, TransportDiagnosis } from './diagnosis.types';
-import { SilentServerError, SmtpDialogue, SmtpReply } from './smtp-dialogue';
+import { ClosedByServerError, SilentServerError, SmtpDialogue, SmtpReply } from './smtp-dialogue';
 
 const BLOCKED_PORT = 25;
 const IMPLICIT_TLS_PORT = 465;
@@ -57,6 +57,7 @@ export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: 
   const greetingTimeout = options.greetingTimeout ?? 10_000;
   const commandTimeout = options.socketTimeout ?? 60_000;
   let dialogue: SmtpDialogue | undefined;
+  let socket: Socket | TLSSocket = new Socket();
 
   async function step(name: DiagnosisStepName, run: () => Promise<string>): Promise<void> {
     const started = process.hrtime.bigint();
@@ -65,9 +66,10 @@ export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: 
       const detail = await run();
       steps.push({ step: name, ok: true, ms: ms(), detail });
     } catch (error) {
-      if (!(error instanceof StepFailure)) throw error;
-      steps.push({ step: name, ok: false, ms: ms(), detail: error.detail });
-      throw error;
+      const failure = error instanceof SilentServerError || error instanceof ClosedByServerError ? conversationLost(error, name) : error;
+      if (!(failure instanceof StepFailure)) throw failure;
+      steps.push({ step: name, ok: false, ms: ms(), detail: failure.detail });
+      throw failure;
     }
   }
 
@@ -79,13 +81,17 @@ export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: 
         ca: tlsSettings.ca as string | string[] | undefined,
         rejectUnauthorized: tlsSettings.rejectUnauthorized ?? true,
       });
-      const timer = setTimeout(() => reject(new SilentServerError()), greetingTimeout);
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new SilentServerError());
+      }, greetingTimeout);
       secure.once('secureConnect', () => {
         clearTimeout(timer);
         resolve(secure);
       });
       secure.once('error', (error) => {
         clearTimeout(timer);
+        secure.destroy();
         reject(error);
       });
     });
@@ -105,7 +111,7 @@ export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: 
     }
     return fail(
       'TLS_MISMATCH',
-      `The TLS handshake failed (${(error as Error).message})`,
+      `The TLS handshake failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
       upgrading
         ? 'The server offered STARTTLS but could not complete it; check its TLS setup, or use port 465 with security "tls".'
         : `Port ${port} does not speak TLS from the first byte. Use security "starttls" (port 587), or port 465 for implicit TLS.`,
@@ -149,7 +155,6 @@ export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: 
       }
     });
 
-    let socket: Socket | TLSSocket = new Socket();
     await step('connect', async () => {
       const tcp = socket as Socket;
       await new Promise<void>((resolve, reject) => {
@@ -312,7 +317,8 @@ export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: 
     if (!(error instanceof StepFailure)) throw error;
     return { ok: false, transport: description, steps, failure: error.failure };
   } finally {
-    dialogue?.close();
+    if (dialogue) dialogue.close();
+    else socket.destroy();
   }
 }
 
