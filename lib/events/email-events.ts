@@ -25,7 +25,10 @@ export class EmailEvents {
   beforeSend(template: string, hook: BeforeEmailSendHook): () => void {
     const entry = { template, hook };
     this.beforeSendHooks.push(entry);
-    return () => this.beforeSendHooks.splice(this.beforeSendHooks.indexOf(entry), 1);
+    return () => {
+      const index = this.beforeSendHooks.indexOf(entry);
+      if (index >= 0) this.beforeSendHooks.splice(index, 1);
+    };
   }
 
   emit<E extends EmailEvent>(event: E, payload: EmailEventPayloads[E]): void {

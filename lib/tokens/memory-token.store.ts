@@ -28,7 +28,7 @@ export class MemoryTokenStore implements TokenStore {
 
   async markUsed(hash: string): Promise<void> {
     const record = this.records.get(hash);
-    if (record) record.state = 'used';
+    if (record?.state === 'claimed') record.state = 'used';
   }
 
   async release(hash: string): Promise<void> {

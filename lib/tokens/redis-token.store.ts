@@ -50,7 +50,7 @@ export class RedisTokenStore implements TokenStore {
   async save(hash: string, record: TokenRecord): Promise<void> {
     const keepUntil = record.expiresAt + this.retentionMs;
     const userKey = this.userKey(record.userId, record.purpose);
-    await this.redis
+    const results = await this.redis
       .multi()
       .hset(this.tokenKey(hash), {
         userId: record.userId,
@@ -63,6 +63,8 @@ export class RedisTokenStore implements TokenStore {
       .sadd(userKey, hash)
       .pexpireat(userKey, keepUntil)
       .exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw new Error(`the token could not be stored: ${failed?.[0]?.message ?? 'transaction aborted'}`);
   }
 
   async find(hash: string): Promise<TokenRecord | undefined> {

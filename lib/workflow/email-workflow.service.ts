@@ -30,7 +30,21 @@ import type { EmailUser, EmailUserDirectory } from './user-directory';
 const MAX_ADDRESS_LENGTH = 254;
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 /** Headers the workflow sets itself; a hook may not replace them. */
-const RESERVED_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'subject', 'message-id', 'reply-to', 'date', 'sender', 'content-type']);
+const RESERVED_HEADERS = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'message-id',
+  'reply-to',
+  'date',
+  'sender',
+  'mime-version',
+  'return-path',
+  'received',
+  'dkim-signature',
+]);
 
 /** Sends and renders the workflow's emails, and runs the verification and password-reset flows. */
 @Injectable()
@@ -80,7 +94,8 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     let cancelReason: string | undefined;
     const outgoing: OutgoingEmail = {
       template: request.template,
-      to,
+      // A copy: the validated recipient is what gets queued, whatever a hook does to this one.
+      to: Object.freeze({ ...to }),
       locale: request.locale,
       context: { ...request.context },
       headers: {},
@@ -108,7 +123,7 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
       locale: user.locale,
       context: { name: user.name, link: this.linkFor('verify-email', token), expiresIn: humanDuration(this.options.tokens.verifyEmailTtl) },
     });
-    this.events.emit(EmailEvent.VerificationRequested, { userId: user.id, email: user.email });
+    if (!result.cancelled) this.events.emit(EmailEvent.VerificationRequested, { userId: user.id, email: user.email });
     return result;
   }
 
@@ -156,13 +171,13 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
       const user = await this.directory().findByEmail(address);
       if (!user) return;
       const { token } = await this.tokens.issue(user, 'reset-password');
-      await this.send({
+      const result = await this.send({
         template: 'reset-password',
         to: { address: user.email, name: user.name ?? '' },
         locale: user.locale,
         context: { name: user.name, link: this.linkFor('reset-password', token), expiresIn: humanDuration(this.options.tokens.resetPasswordTtl) },
       });
-      this.events.emit(EmailEvent.PasswordResetRequested, { userId: user.id, email: user.email, ip: options.ip });
+      if (!result.cancelled) this.events.emit(EmailEvent.PasswordResetRequested, { userId: user.id, email: user.email, ip: options.ip });
     });
   }
 
@@ -296,7 +311,9 @@ function humanDuration(seconds: number): string {
 function checkHeaders(headers: Record<string, string>): Record<string, string> | undefined {
   const entries = Object.entries(headers);
   for (const [name, value] of entries) {
-    if (!HEADER_NAME.test(name) || RESERVED_HEADERS.has(name.toLowerCase()) || typeof value !== 'string' || /[\r\n]/.test(value)) {
+    const lower = name.toLowerCase();
+    const reserved = RESERVED_HEADERS.has(lower) || lower.startsWith('content-');
+    if (!HEADER_NAME.test(name) || reserved || typeof value !== 'string' || /[\r\n]/.test(value)) {
       throw new InvalidHeaderError(name);
     }
   }

@@ -1,0 +1,764 @@
+import { Inject, Injectable, Logger, Module } from '@nestjs/common';
+import { Test, TestingModule } from '@nestjs/testing';
+import { join } from 'node:path';
+import type { ParsedMail } from 'mailparser';
+import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import {
+  BeforeEmailSend,
+  EmailEvent,
+  EmailEventPayloads,
+  EmailEvents,
+  EmailWorkflowModule,
+  EmailWorkflowService,
+  InvalidHeaderError,
+  OnEmailEvent,
+} from 'nestjs-email-workflow';
+import type { EmailUser, EmailUserDirectory, OutgoingEmail } from 'nestjs-email-workflow';
+import { localOptions } from '../support/module-options';
+import { linkIn, SmtpSink } from '../support/smtp-sink';
+import { EventLog } from '../support/workflow';
+
+const VERIFY_PREFIX = 'http://localhost:3000/verify-email';
+const RESET_PREFIX = 'http://localhost:3000/reset-password';
+const HOOK_TEMPLATES_DIR = join(__dirname, '..', 'fixtures', 'templates', 'hooks');
+
+type Received = { [E in EmailEvent]: Array<EmailEventPayloads[E]> };
+
+function emptyLog(): Received {
+  return Object.fromEntries(Object.values(EmailEvent).map((event) => [event, []])) as unknown as Received;
+}
+
+function smtpReply(code: number, text: string): Error {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The parsed message with that Message-ID, once it has arrived. */
+async function mailWithId(sink: SmtpSink, messageId: string): Promise<ParsedMail> {
+  await waitUntil(() => sink.messages.some((mail) => mail.messageId === messageId), `the email ${messageId}`);
+  return sink.messages.find((mail) => mail.messageId === messageId) as ParsedMail;
+}
+
+/** The first parsed message sent to `address` whose subject matches, once it has arrived. */
+async function mailTo(sink: SmtpSink, address: string, subject: RegExp): Promise<ParsedMail> {
+  const find = () =>
+    sink.messages.find(
+      (mail) => mail.to && !Array.isArray(mail.to) && mail.to.value[0]?.address === address && subject.test(mail.subject ?? ''),
+    );
+  await waitUntil(() => find() !== undefined, `an email to ${address} matching ${subject}`);
+  return find() as ParsedMail;
+}
+
+function tokenFrom(link: string | undefined): string {
+  expect(link).toBeDefined();
+  const token = new URL(link as string).searchParams.get('token');
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  return token as string;
+}
+
+/** An in-memory user store, injected into the module options through forRootAsync. */
+@Injectable()
+class InMemoryUsers implements EmailUserDirectory {
+  readonly users = new Map<string, EmailUser>();
+
+  add(user: EmailUser): EmailUser {
+    this.users.set(user.id, { ...user });
+    return { ...user };
+  }
+
+  async findByEmail(email: string): Promise<EmailUser | undefined> {
+    const user = [...this.users.values()].find((candidate) => candidate.email.toLowerCase() === email);
+    return user && { ...user };
+  }
+
+  async findById(id: string): Promise<EmailUser | undefined> {
+    const user = this.users.get(id);
+    return user && { ...user };
+  }
+
+  async markEmailVerified(id: string): Promise<void> {
+    const user = this.users.get(id);
+    if (user) user.emailVerified = true;
+  }
+}
+
+@Module({ providers: [InMemoryUsers], exports: [InMemoryUsers] })
+class UsersModule {}
+
+/** Records every documented event. Registered three times: as a class, from a factory and as a value. */
+@Injectable()
+class RecordingListener {
+  readonly received = emptyLog();
+
+  @OnEmailEvent(EmailEvent.VerificationRequested)
+  onVerificationRequested(payload: EmailEventPayloads[EmailEvent.VerificationRequested]) {
+    this.received[EmailEvent.VerificationRequested].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.EmailVerified)
+  onEmailVerified(payload: EmailEventPayloads[EmailEvent.EmailVerified]) {
+    this.received[EmailEvent.EmailVerified].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.PasswordResetRequested)
+  onPasswordResetRequested(payload: EmailEventPayloads[EmailEvent.PasswordResetRequested]) {
+    this.received[EmailEvent.PasswordResetRequested].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.PasswordChanged)
+  onPasswordChanged(payload: EmailEventPayloads[EmailEvent.PasswordChanged]) {
+    this.received[EmailEvent.PasswordChanged].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.Queued)
+  onQueued(payload: EmailEventPayloads[EmailEvent.Queued]) {
+    this.received[EmailEvent.Queued].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.Sent)
+  onSent(payload: EmailEventPayloads[EmailEvent.Sent]) {
+    this.received[EmailEvent.Sent].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.Retrying)
+  onRetrying(payload: EmailEventPayloads[EmailEvent.Retrying]) {
+    this.received[EmailEvent.Retrying].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.Failed)
+  onFailed(payload: EmailEventPayloads[EmailEvent.Failed]) {
+    this.received[EmailEvent.Failed].push(payload);
+  }
+
+  // Stacked: one method for both gate events.
+  @OnEmailEvent(EmailEvent.DeliveryPaused)
+  @OnEmailEvent(EmailEvent.DeliveryResumed)
+  onGate(payload: EmailEventPayloads[EmailEvent.DeliveryPaused] | EmailEventPayloads[EmailEvent.DeliveryResumed]) {
+    if ('pausedForMs' in payload) this.received[EmailEvent.DeliveryResumed].push(payload);
+    else this.received[EmailEvent.DeliveryPaused].push(payload);
+  }
+}
+
+const ALL_EVENTS = Object.values(EmailEvent);
+
+/** Throws synchronously on every event. */
+@Injectable()
+class ThrowingListener {
+  calls = 0;
+
+  @OnEmailEvent(EmailEvent.VerificationRequested)
+  @OnEmailEvent(EmailEvent.EmailVerified)
+  @OnEmailEvent(EmailEvent.PasswordResetRequested)
+  @OnEmailEvent(EmailEvent.PasswordChanged)
+  @OnEmailEvent(EmailEvent.Queued)
+  @OnEmailEvent(EmailEvent.Sent)
+  @OnEmailEvent(EmailEvent.Retrying)
+  @OnEmailEvent(EmailEvent.Failed)
+  @OnEmailEvent(EmailEvent.DeliveryPaused)
+  @OnEmailEvent(EmailEvent.DeliveryResumed)
+  explode(): void {
+    this.calls++;
+    throw new Error('sync listener failure');
+  }
+}
+
+/** Rejects on every event. */
+class RejectingListener {
+  calls = 0;
+
+  @OnEmailEvent(EmailEvent.VerificationRequested)
+  @OnEmailEvent(EmailEvent.EmailVerified)
+  @OnEmailEvent(EmailEvent.PasswordResetRequested)
+  @OnEmailEvent(EmailEvent.PasswordChanged)
+  @OnEmailEvent(EmailEvent.Queued)
+  @OnEmailEvent(EmailEvent.Sent)
+  @OnEmailEvent(EmailEvent.Retrying)
+  @OnEmailEvent(EmailEvent.Failed)
+  @OnEmailEvent(EmailEvent.DeliveryPaused)
+  @OnEmailEvent(EmailEvent.DeliveryResumed)
+  async reject(): Promise<void> {
+    this.calls++;
+    await Promise.resolve();
+    throw new Error('async listener failure');
+  }
+}
+
+const FACTORY_LISTENER = 'FACTORY_LISTENER';
+const VALUE_LISTENER = 'VALUE_LISTENER';
+const REJECTING_LISTENER = 'REJECTING_LISTENER';
+
+/** Gives the tests the three registered listener instances. */
+@Injectable()
+class ListenerHandles {
+  constructor(
+    readonly byClass: RecordingListener,
+    @Inject(FACTORY_LISTENER) readonly byFactory: RecordingListener,
+    @Inject(VALUE_LISTENER) readonly byValue: RecordingListener,
+  ) {}
+}
+
+describe('workflow and delivery events reach @OnEmailEvent listeners of every registration style', () => {
+  const SMTP_USER = 'mailer';
+  const SMTP_PASS = 'current-password';
+  let sink: SmtpSink;
+  let moduleRef: TestingModule;
+  let emails: EmailWorkflowService;
+  let users: InMemoryUsers;
+  let listeners: Array<[style: string, listener: RecordingListener]>;
+  let throwing: ThrowingListener;
+  let rejecting: RejectingListener;
+  let errorLog: jest.SpyInstance;
+  let flakyRefusals = 0;
+  let ghostAttempts = 0;
+  /** Every token and link the flows produced; no event payload may contain one. */
+  const secrets: string[] = [];
+
+  function expectNoSecretInPayloads(): void {
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const [style, listener] of listeners) {
+      for (const event of ALL_EVENTS) {
+        for (const payload of listener.received[event]) {
+          const json = JSON.stringify(payload);
+          for (const secret of secrets) {
+            if (json.includes(secret)) throw new Error(`${style} listener got ${event} with a secret: ${json}`);
+          }
+          expect(json).not.toMatch(/token/i);
+          expect(json).not.toContain('http://localhost:3000/');
+        }
+      }
+    }
+  }
+
+  /** Every style saw exactly the same payloads (no listener missed or doubled). */
+  function expectStylesAgree(): void {
+    const [, reference] = listeners[0];
+    for (const [, listener] of listeners.slice(1)) {
+      for (const event of ALL_EVENTS) expect(listener.received[event]).toEqual(reference.received[event]);
+    }
+  }
+
+  beforeAll(async () => {
+    errorLog = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    sink = await SmtpSink.start({
+      hideENHANCEDSTATUSCODES: true,
+      credentials: { user: SMTP_USER, pass: SMTP_PASS },
+      onRcptTo: (address: SMTPServerAddress, _session: SMTPServerSession, callback: (error?: Error | null) => void) => {
+        if (address.address === 'flaky@example.test' && flakyRefusals++ === 0) {
+          return callback(smtpReply(452, '4.2.2 Mailbox full, try later'));
+        }
+        if (address.address === 'ghost@example.test') {
+          ghostAttempts++;
+          return callback(smtpReply(550, '5.1.1 No such user'));
+        }
+        return callback();
+      },
+    });
+    const port = sink.port;
+    const valueListener = new RecordingListener();
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        EmailWorkflowModule.forRootAsync({
+          imports: [UsersModule],
+          inject: [InMemoryUsers],
+          useFactory: (directory: InMemoryUsers) =>
+            localOptions(port, {
+              transport: { host: '127.0.0.1', port, security: 'none', pool: false, auth: { user: SMTP_USER, pass: SMTP_PASS } },
+              users: directory,
+              queue: { redis: false, attempts: 3, backoff: { delay: 20, maxDelay: 50 }, probeInterval: 100, shutdownTimeout: 1_000 },
+            }),
+        }),
+      ],
+      providers: [
+        ThrowingListener,
+        { provide: REJECTING_LISTENER, useValue: new RejectingListener() },
+        RecordingListener,
+        { provide: FACTORY_LISTENER, useFactory: () => new RecordingListener() },
+        { provide: VALUE_LISTENER, useValue: valueListener },
+        ListenerHandles,
+      ],
+    }).compile();
+    await moduleRef.init();
+    emails = moduleRef.get(EmailWorkflowService);
+    users = moduleRef.get(InMemoryUsers, { strict: false });
+    const handles = moduleRef.get(ListenerHandles);
+    expect(handles.byValue).toBe(valueListener);
+    expect(new Set([handles.byClass, handles.byFactory, handles.byValue]).size).toBe(3);
+    listeners = [
+      ['class', handles.byClass],
+      ['useFactory', handles.byFactory],
+      ['useValue', handles.byValue],
+    ];
+    throwing = moduleRef.get(ThrowingListener);
+    rejecting = moduleRef.get<RejectingListener>(REJECTING_LISTENER);
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await sink?.close();
+    jest.restoreAllMocks();
+  });
+
+  it('email verification: verification-requested, queued, sent, then email.verified and the welcome email', async () => {
+    const ada = users.add({ id: 'u-ada', email: 'ada@example.test', name: 'Ada' });
+
+    const started = await emails.startEmailVerification(ada);
+    const verifyMail = await mailWithId(sink, started.messageId);
+    const link = linkIn(verifyMail.html as string, VERIFY_PREFIX);
+    const token = tokenFrom(link);
+    secrets.push(token, link as string);
+
+    const verified = await emails.verifyEmail(token);
+    expect(verified).toMatchObject({ id: 'u-ada', email: 'ada@example.test', emailVerified: true });
+    expect(users.users.get('u-ada')?.emailVerified).toBe(true);
+    const welcome = await mailTo(sink, 'ada@example.test', /^Welcome to Acme$/);
+
+    for (const [style, listener] of listeners) {
+      await waitUntil(() => listener.received[EmailEvent.Sent].length >= 2, `two email.sent at the ${style} listener`);
+      const { received } = listener;
+      expect(received[EmailEvent.VerificationRequested]).toEqual([{ userId: 'u-ada', email: 'ada@example.test' }]);
+      expect(received[EmailEvent.EmailVerified]).toEqual([{ userId: 'u-ada', email: 'ada@example.test' }]);
+      expect(received[EmailEvent.Queued]).toEqual([
+        { id: started.id, messageId: started.messageId, template: 'verify-email', to: 'ada@example.test' },
+        { id: expect.any(String), messageId: welcome.messageId, template: 'welcome', to: 'ada@example.test' },
+      ]);
+      const welcomeJobId = received[EmailEvent.Queued][1].id;
+      expect(welcomeJobId).not.toBe('');
+      expect(received[EmailEvent.Sent]).toEqual(
+        expect.arrayContaining([
+          {
+            id: started.id,
+            messageId: started.messageId,
+            template: 'verify-email',
+            to: 'ada@example.test',
+            attempt: 1,
+            accepted: ['ada@example.test'],
+            rejected: [],
+          },
+          {
+            id: welcomeJobId,
+            messageId: welcome.messageId,
+            template: 'welcome',
+            to: 'ada@example.test',
+            attempt: 1,
+            accepted: ['ada@example.test'],
+            rejected: [],
+          },
+        ]),
+      );
+      expect(received[EmailEvent.Sent]).toHaveLength(2);
+    }
+    expectStylesAgree();
+    expectNoSecretInPayloads();
+  });
+
+  it('password reset: password.reset-requested with the IP, then password.changed and the password-changed email', async () => {
+    const requested = await emails.requestPasswordReset('  ADA@example.test ', { ip: '203.0.113.7' });
+    expect(requested).toBeUndefined();
+    const resetMail = await mailTo(sink, 'ada@example.test', /^Reset your Acme password$/);
+    const link = linkIn(resetMail.html as string, RESET_PREFIX);
+    const token = tokenFrom(link);
+    secrets.push(token, link as string);
+
+    const applied: string[] = [];
+    const user = await emails.resetPassword(token, async (found) => {
+      applied.push(found.id);
+    });
+    expect(user).toMatchObject({ id: 'u-ada', email: 'ada@example.test' });
+    expect(applied).toEqual(['u-ada']);
+    const changedMail = await mailTo(sink, 'ada@example.test', /^Your Acme password was changed$/);
+
+    for (const [style, listener] of listeners) {
+      await waitUntil(() => listener.received[EmailEvent.Sent].length >= 4, `four email.sent at the ${style} listener`);
+      const { received } = listener;
+      expect(received[EmailEvent.PasswordResetRequested]).toEqual([{ userId: 'u-ada', email: 'ada@example.test', ip: '203.0.113.7' }]);
+      expect(received[EmailEvent.PasswordChanged]).toEqual([{ userId: 'u-ada', email: 'ada@example.test' }]);
+      const queued = received[EmailEvent.Queued].slice(2);
+      expect(queued).toEqual([
+        { id: expect.any(String), messageId: resetMail.messageId, template: 'reset-password', to: 'ada@example.test' },
+        { id: expect.any(String), messageId: changedMail.messageId, template: 'password-changed', to: 'ada@example.test' },
+      ]);
+      const sent = received[EmailEvent.Sent].slice(2);
+      expect(sent).toHaveLength(2);
+      for (const { id, messageId, template } of queued) {
+        expect(sent).toContainEqual({ id, messageId, template, to: 'ada@example.test', attempt: 1, accepted: ['ada@example.test'], rejected: [] });
+      }
+      // Workflow events are emitted once per action.
+      expect(received[EmailEvent.VerificationRequested]).toHaveLength(1);
+      expect(received[EmailEvent.EmailVerified]).toHaveLength(1);
+    }
+    expectStylesAgree();
+    expectNoSecretInPayloads();
+  });
+
+  it('a reset for an unknown address emits nothing and sends nothing', async () => {
+    const before = listeners.map(([, listener]) => listener.received[EmailEvent.Queued].length);
+    const messagesBefore = sink.messages.length;
+    await emails.requestPasswordReset('nobody@example.test', { ip: '203.0.113.8' });
+    await sleep(300);
+    expect(listeners.map(([, listener]) => listener.received[EmailEvent.Queued].length)).toEqual(before);
+    for (const [, listener] of listeners) expect(listener.received[EmailEvent.PasswordResetRequested]).toHaveLength(1);
+    expect(sink.messages.length).toBe(messagesBefore);
+  });
+
+  it('email.retrying on 452 then email.sent on the next attempt; email.failed on 550', async () => {
+    const flaky = await emails.send({ template: 'test-email', to: 'flaky@example.test' });
+    const ghost = await emails.send({ template: 'test-email', to: 'ghost@example.test' });
+    const flakyMail = await mailWithId(sink, flaky.messageId);
+    expect(flakyMail.subject).toBe('Test email from Acme');
+
+    for (const [style, listener] of listeners) {
+      await waitUntil(
+        () =>
+          listener.received[EmailEvent.Failed].length >= 1 &&
+          listener.received[EmailEvent.Sent].some((sent) => sent.messageId === flaky.messageId),
+        `email.failed and the retried email.sent at the ${style} listener`,
+      );
+      const { received } = listener;
+      expect(received[EmailEvent.Retrying]).toHaveLength(1);
+      const [retrying] = received[EmailEvent.Retrying];
+      expect(retrying).toMatchObject({
+        id: flaky.id,
+        messageId: flaky.messageId,
+        template: 'test-email',
+        to: 'flaky@example.test',
+        attempt: 1,
+        responseCode: 452,
+        enhancedCode: '4.2.2',
+      });
+      expect(retrying.reason).toContain('Mailbox full');
+      expect(retrying.nextAttemptAt).toBeInstanceOf(Date);
+      expect(retrying.nextAttemptAt.getTime()).toBeLessThanOrEqual(Date.now() + 1_000);
+      expect(received[EmailEvent.Sent].find((sent) => sent.messageId === flaky.messageId)).toEqual({
+        id: flaky.id,
+        messageId: flaky.messageId,
+        template: 'test-email',
+        to: 'flaky@example.test',
+        attempt: 2,
+        accepted: ['flaky@example.test'],
+        rejected: [],
+      });
+
+      expect(received[EmailEvent.Failed]).toHaveLength(1);
+      const [failed] = received[EmailEvent.Failed];
+      expect(failed).toMatchObject({
+        id: ghost.id,
+        messageId: ghost.messageId,
+        template: 'test-email',
+        to: 'ghost@example.test',
+        attempt: 1,
+        kind: 'permanent',
+        responseCode: 550,
+        enhancedCode: '5.1.1',
+      });
+      expect(failed.reason).toContain('No such user');
+    }
+    expect(ghostAttempts).toBe(1);
+    expect(sink.messages.some((mail) => mail.messageId === ghost.messageId)).toBe(false);
+    expectStylesAgree();
+    expectNoSecretInPayloads();
+  });
+
+  it('email.delivery-paused on a refused login and email.delivery-resumed once it works again', async () => {
+    sink.credentials = { user: SMTP_USER, pass: 'rotated-password' };
+    const held = await emails.send({ template: 'test-email', to: 'held@example.test' });
+    for (const [style, listener] of listeners) {
+      await waitUntil(() => listener.received[EmailEvent.DeliveryPaused].length >= 1, `email.delivery-paused at the ${style} listener`);
+    }
+    expect(sink.messages.some((mail) => mail.messageId === held.messageId)).toBe(false);
+
+    sink.credentials = { user: SMTP_USER, pass: SMTP_PASS };
+    await mailWithId(sink, held.messageId);
+    for (const [style, listener] of listeners) {
+      await waitUntil(
+        () => listener.received[EmailEvent.Sent].some((sent) => sent.messageId === held.messageId),
+        `email.sent after resuming at the ${style} listener`,
+      );
+      const { received } = listener;
+      expect(received[EmailEvent.DeliveryPaused]).toHaveLength(1);
+      expect(received[EmailEvent.DeliveryPaused][0]).toMatchObject({ responseCode: 535 });
+      expect(received[EmailEvent.DeliveryPaused][0].reason).not.toContain(SMTP_PASS);
+      expect(received[EmailEvent.DeliveryResumed]).toHaveLength(1);
+      expect(received[EmailEvent.DeliveryResumed][0]).toEqual({ pausedForMs: expect.any(Number) });
+      expect(received[EmailEvent.DeliveryResumed][0].pausedForMs).toBeGreaterThan(0);
+      // A configuration failure holds the email: no retry is spent and it is not failed.
+      expect(received[EmailEvent.Retrying].filter((event) => event.messageId === held.messageId)).toHaveLength(0);
+      expect(received[EmailEvent.Failed].filter((event) => event.messageId === held.messageId)).toHaveLength(0);
+    }
+    expectStylesAgree();
+    expectNoSecretInPayloads();
+  });
+
+  it('a listener that throws or rejects is logged, and neither delivery nor the flows broke', async () => {
+    // Every event kind was emitted above, and each reached the failing listeners.
+    const emitted = listeners[0][1].received;
+    const total = ALL_EVENTS.reduce((sum, event) => sum + emitted[event].length, 0);
+    expect(ALL_EVENTS.every((event) => emitted[event].length > 0)).toBe(true);
+    expect(throwing.calls).toBe(total);
+    await waitUntil(() => rejecting.calls === total, 'the rejecting listener to see every event');
+
+    const messages = errorLog.mock.calls.map((call: unknown[]) => String(call[0]));
+    await waitUntil(
+      () => errorLog.mock.calls.filter((call: unknown[]) => /async listener failure/.test(String(call[0]))).length === total,
+      'every rejection to be logged',
+    );
+    for (const event of ALL_EVENTS) {
+      expect(messages).toContain(`A listener of ${event} failed: sync listener failure`);
+    }
+    const logged = errorLog.mock.calls.map((call: unknown[]) => String(call[0]));
+    for (const event of ALL_EVENTS) {
+      expect(logged).toContain(`A listener of ${event} failed: async listener failure`);
+    }
+    expect(logged.filter((line) => /sync listener failure/.test(line) && !/async/.test(line))).toHaveLength(total);
+
+    // And the module still works after all those failures.
+    const after = await emails.send({ template: 'test-email', to: 'ada@example.test' });
+    await mailWithId(sink, after.messageId);
+  });
+});
+
+/** Before-send hooks. The first decides per recipient what to do, so one module covers every case. */
+const BAD_HEADERS: Record<string, Record<string, string>> = {
+  'crlf@example.test': { 'X-Campaign': 'spring\r\nBcc: victim@evil.test' },
+  'lf@example.test': { 'X-Campaign': 'spring\nX-Injected: yes' },
+  'bcc@example.test': { Bcc: 'victim@evil.test' },
+  'lower-bcc@example.test': { bcc: 'victim@evil.test' },
+  'message-id@example.test': { 'Message-ID': '<forged@evil.test>' },
+  'bad-name@example.test': { 'X Campaign: injected\r\nBcc': 'victim@evil.test' },
+};
+
+@Injectable()
+class SendHooks {
+  readonly calls: Array<{ hook: string; template: string; to: string; name: string; locale?: string; context: Record<string, unknown> }> =
+    [];
+
+  @BeforeEmailSend()
+  everyTemplate(email: OutgoingEmail): void {
+    this.record('all', email);
+    const address = email.to.address;
+    if (address === 'suppressed@example.test') return email.cancel('suppressed');
+    if (address === 'broken@example.test') throw new Error('suppression list unreachable');
+    Object.assign(email.headers, BAD_HEADERS[address] ?? { 'X-Campaign': 'spring' });
+  }
+
+  @BeforeEmailSend('welcome')
+  welcomeOnly(email: OutgoingEmail): void {
+    this.record('welcome', email);
+    email.context = { ...email.context, name: 'Hooked Ada' };
+  }
+
+  @BeforeEmailSend('promo')
+  async promoOnly(email: OutgoingEmail): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.record('promo', email);
+    email.context.campaignCode = 'SPRING-24';
+    email.headers['X-Promo'] = 'yes';
+  }
+
+  private record(hook: string, email: OutgoingEmail): void {
+    this.calls.push({ hook, template: email.template, to: email.to.address, name: email.to.name, locale: email.locale, context: { ...email.context } });
+  }
+}
+
+/** A hook on a factory-made provider is found too. */
+class AuditHook {
+  readonly templates: string[] = [];
+
+  @BeforeEmailSend()
+  audit(email: OutgoingEmail): void {
+    this.templates.push(email.template);
+  }
+}
+
+describe('@BeforeEmailSend hooks', () => {
+  let sink: SmtpSink;
+  let moduleRef: TestingModule;
+  let emails: EmailWorkflowService;
+  let hooks: SendHooks;
+  let audit: AuditHook;
+  let events: EventLog;
+
+  beforeAll(async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    sink = await SmtpSink.start();
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        EmailWorkflowModule.forRoot(
+          localOptions(sink.port, {
+            templates: { dir: HOOK_TEMPLATES_DIR },
+            queue: { redis: false, attempts: 2, backoff: { delay: 20, maxDelay: 50 }, shutdownTimeout: 1_000 },
+          }),
+        ),
+      ],
+      providers: [SendHooks, { provide: 'AUDIT_HOOK', useFactory: () => new AuditHook() }],
+    }).compile();
+    events = new EventLog(moduleRef.get(EmailEvents));
+    await moduleRef.init();
+    emails = moduleRef.get(EmailWorkflowService);
+    hooks = moduleRef.get(SendHooks);
+    audit = moduleRef.get<AuditHook>('AUDIT_HOOK');
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await sink?.close();
+    jest.restoreAllMocks();
+  });
+
+  beforeEach(() => {
+    hooks.calls.length = 0;
+    audit.templates.length = 0;
+  });
+
+  /** Sends a marker and waits for it, so anything queued before it has had its chance to arrive. */
+  async function flush(): Promise<void> {
+    const marker = await emails.send({ template: 'test-email', to: 'marker@example.test' });
+    await mailWithId(sink, marker.messageId);
+    await sleep(100);
+  }
+
+  it('a hook for all templates gets the outgoing email and its header arrives on the message', async () => {
+    const context = { note: 'kept' };
+    const result = await emails.send({ template: 'test-email', to: { address: 'ada@example.test', name: 'Ada Lovelace' }, locale: 'fr', context });
+    const mail = await mailWithId(sink, result.messageId);
+
+    expect(mail.headers.get('x-campaign')).toBe('spring');
+    expect(hooks.calls).toEqual([
+      { hook: 'all', template: 'test-email', to: 'ada@example.test', name: 'Ada Lovelace', locale: 'fr', context: { note: 'kept' } },
+    ]);
+    expect(audit.templates).toEqual(['test-email']);
+  });
+
+  it('runs for the workflow emails too (a verification email carries the hook header)', async () => {
+    const result = await emails.send({ template: 'verify-email', to: 'ada@example.test', context: { name: 'Ada', link: `${VERIFY_PREFIX}?token=x` } });
+    const mail = await mailWithId(sink, result.messageId);
+    expect(mail.headers.get('x-campaign')).toBe('spring');
+    expect(hooks.calls.map((call) => call.hook)).toEqual(['all']);
+  });
+
+  it("@BeforeEmailSend('welcome') runs only for welcome, and its context change reaches the render", async () => {
+    const other = await emails.send({ template: 'test-email', to: 'ada@example.test' });
+    await mailWithId(sink, other.messageId);
+    expect(hooks.calls.map((call) => call.hook)).toEqual(['all']);
+
+    hooks.calls.length = 0;
+    const callerContext = { name: 'Ada' };
+    const result = await emails.send({ template: 'welcome', to: 'ada@example.test', context: callerContext });
+    const mail = await mailWithId(sink, result.messageId);
+
+    expect(hooks.calls.map((call) => [call.hook, call.template])).toEqual([
+      ['all', 'welcome'],
+      ['welcome', 'welcome'],
+    ]);
+    expect(mail.text).toContain('Hi Hooked Ada,');
+    expect(mail.html).toContain('Hooked Ada');
+    expect(mail.headers.get('x-campaign')).toBe('spring');
+    expect(callerContext).toEqual({ name: 'Ada' });
+  });
+
+  it('an async hook can supply a variable a custom template needs', async () => {
+    const callerContext: Record<string, unknown> = {};
+    const result = await emails.send({ template: 'promo', to: 'ada@example.test', context: callerContext });
+    const mail = await mailWithId(sink, result.messageId);
+
+    expect(mail.subject).toBe('Your Acme offer SPRING-24');
+    expect(mail.text).toContain('Use the code SPRING-24 at checkout.');
+    expect(mail.headers.get('x-promo')).toBe('yes');
+    expect(mail.headers.get('x-campaign')).toBe('spring');
+    expect(callerContext).toEqual({});
+    expect(hooks.calls.map((call) => call.hook)).toEqual(['all', 'promo']);
+  });
+
+  it("cancel('suppressed') resolves with the reason, queues nothing and sends nothing", async () => {
+    const queuedBefore = events.seen[EmailEvent.Queued].length;
+    const result = await emails.send({ template: 'welcome', to: 'suppressed@example.test', context: { name: 'Sam' } });
+
+    expect(result.cancelled).toEqual({ reason: 'suppressed' });
+    expect(result.id).toBe('');
+    expect(result.messageId).toMatch(/^<[^@]+@acme\.test>$/);
+    // Hooks after the cancelling one do not run.
+    expect(hooks.calls.map((call) => call.hook)).toEqual(['all']);
+    expect(events.seen[EmailEvent.Queued]).toHaveLength(queuedBefore);
+
+    await flush();
+    expect(sink.messages.some((mail) => mail.messageId === result.messageId)).toBe(false);
+    expect(sink.messages.some((mail) => JSON.stringify(mail.to).includes('suppressed@example.test'))).toBe(false);
+  });
+
+  it.each(Object.entries(BAD_HEADERS))('a hook setting a forbidden header for %s makes send() reject with InvalidHeaderError', async (to, headers) => {
+    const queuedBefore = events.seen[EmailEvent.Queued].length;
+    const error = await emails.send({ template: 'test-email', to }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidHeaderError);
+    expect(error).toMatchObject({ code: 'EMAIL_WORKFLOW_INVALID_HEADER', header: Object.keys(headers)[0] });
+    expect((error as Error).message).not.toMatch(/[\r\n]/);
+    expect(events.seen[EmailEvent.Queued]).toHaveLength(queuedBefore);
+
+    await flush();
+    expect(sink.messages.some((mail) => JSON.stringify(mail.to).includes(to))).toBe(false);
+    expect(sink.messages.some((mail) => mail.headers.has('x-injected'))).toBe(false);
+    expect(sink.messages.some((mail) => mail.headers.has('bcc'))).toBe(false);
+  });
+
+  it('a hook that throws makes send() reject with its error and nothing is queued', async () => {
+    const queuedBefore = events.seen[EmailEvent.Queued].length;
+    await expect(emails.send({ template: 'test-email', to: 'broken@example.test' })).rejects.toThrow('suppression list unreachable');
+    expect(events.seen[EmailEvent.Queued]).toHaveLength(queuedBefore);
+
+    await flush();
+    expect(sink.messages.some((mail) => JSON.stringify(mail.to).includes('broken@example.test'))).toBe(false);
+  });
+  it('removing a hook twice leaves the other hooks in place', async () => {
+    const bus = moduleRef.get(EmailEvents);
+    const removeFirst = bus.beforeSend('test-email', (email) => void (email.headers['X-First'] = '1'));
+    const removeSecond = bus.beforeSend('test-email', (email) => void (email.headers['X-Second'] = '2'));
+    removeFirst();
+    removeFirst();
+    try {
+      const result = await emails.send({ template: 'test-email', to: 'twice@example.test' });
+      const mail = await mailWithId(sink, result.messageId);
+      expect(mail.headers.get('x-second')).toBe('2');
+      expect(mail.headers.has('x-first')).toBe(false);
+    } finally {
+      removeSecond();
+    }
+  });
+
+  it('a hook cannot change the validated recipient, nor set MIME or Content- headers', async () => {
+    const bus = moduleRef.get(EmailEvents);
+    const removeRedirect = bus.beforeSend('test-email', (email) => {
+      (email.to as { address: string }).address = 'attacker@evil.test';
+    });
+    await expect(emails.send({ template: 'test-email', to: 'victim@example.test' })).rejects.toThrow(TypeError);
+    removeRedirect();
+    for (const header of ['MIME-Version', 'Content-Type', 'Content-Transfer-Encoding']) {
+      const remove = bus.beforeSend('test-email', (email) => void (email.headers[header] = 'x'));
+      await expect(emails.send({ template: 'test-email', to: 'ada@example.test' })).rejects.toBeInstanceOf(InvalidHeaderError);
+      remove();
+    }
+    await flush();
+    expect(sink.messages.some((mail) => JSON.stringify(mail.to).includes('attacker@evil.test'))).toBe(false);
+  });
+
+  it('a cancelled verification email emits no email.verification-requested', async () => {
+    const bus = moduleRef.get(EmailEvents);
+    const remove = bus.beforeSend('verify-email', (email) => email.cancel('suppressed'));
+    const before = events.seen[EmailEvent.VerificationRequested].length;
+    try {
+      const result = await emails.startEmailVerification({ id: 'u-cancel', email: 'cancel@example.test', name: 'Cy' });
+      expect(result.cancelled).toEqual({ reason: 'suppressed' });
+      expect(events.seen[EmailEvent.VerificationRequested]).toHaveLength(before);
+    } finally {
+      remove();
+    }
+  });
+});

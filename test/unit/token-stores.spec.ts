@@ -1,0 +1,472 @@
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { EmailWorkflowErrorCode, InvalidTokenError } from '../../lib/errors';
+import { EmailTokens, MemoryTokenStore, RedisTokenStore } from '../../lib/tokens';
+import type { TokenPurpose, TokenRecord, TokenStore } from '../../lib/tokens';
+import { deleteKeys, dumpKeys, REDIS_URL, uniquePrefix } from '../support/redis';
+
+const RETENTION_MS = 60_000;
+const STALE_MS = 60_000;
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** A store under test, with what the checks need to look inside it. */
+interface StoreUnderTest {
+  store: TokenStore;
+  /** Every key and value the store holds, as text. */
+  contents(): Promise<string[]>;
+  /** A second handle on the same data (another connection for Redis), for concurrency checks. */
+  another(): TokenStore;
+  close(): Promise<void>;
+}
+
+type StoreFactory = () => Promise<StoreUnderTest>;
+
+async function memoryStore(): Promise<StoreUnderTest> {
+  const store = new MemoryTokenStore(RETENTION_MS);
+  return {
+    store,
+    async contents() {
+      const records = (store as unknown as { records: Map<string, unknown> }).records;
+      return [...records].flatMap(([key, value]) => [key, JSON.stringify(value)]);
+    },
+    another: () => store,
+    async close() {},
+  };
+}
+
+async function redisStore(): Promise<StoreUnderTest> {
+  const prefix = uniquePrefix();
+  const connections: Redis[] = [];
+  const connect = () => {
+    const redis = new Redis(REDIS_URL);
+    connections.push(redis);
+    return redis;
+  };
+  return {
+    store: new RedisTokenStore(connect(), prefix, RETENTION_MS),
+    async contents() {
+      return [...(await dumpKeys(prefix))].flat();
+    },
+    another: () => new RedisTokenStore(connect(), prefix, RETENTION_MS),
+    async close() {
+      await deleteKeys(prefix);
+      connections.forEach((redis) => redis.disconnect());
+    },
+  };
+}
+
+const STORES: Array<[string, StoreFactory]> = [
+  ['MemoryTokenStore', memoryStore],
+  ['RedisTokenStore', redisStore],
+];
+
+/** A fresh, store-shaped hash (the stores treat it as an opaque key). */
+function newHash(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function record(overrides: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    userId: 'u-1',
+    purpose: 'verify-email',
+    email: 'ada@example.test',
+    expiresAt: Date.now() + 3_600_000,
+    state: 'active',
+    ...overrides,
+  };
+}
+
+async function reasonOf(promise: Promise<unknown>): Promise<{ reason: string; code: string }> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected an InvalidTokenError, but it resolved');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(InvalidTokenError);
+  const { reason, code } = error as InvalidTokenError;
+  return { reason, code };
+}
+
+describe.each(STORES)('%s contract', (_name, factory) => {
+  let subject: StoreUnderTest;
+  let store: TokenStore;
+
+  beforeEach(async () => {
+    subject = await factory();
+    store = subject.store;
+  });
+
+  afterEach(async () => {
+    await subject.close();
+  });
+
+  it('save then find returns the record; find of an unknown hash is undefined', async () => {
+    const hash = newHash();
+    const saved = record({ expiresAt: 1_900_000_000_123 });
+    await store.save(hash, saved);
+
+    expect(await store.find(hash)).toEqual(saved);
+    expect(await store.find(newHash())).toBeUndefined();
+  });
+
+  it('find returns a copy: changing it does not change the store', async () => {
+    const hash = newHash();
+    await store.save(hash, record());
+    const found = (await store.find(hash)) as TokenRecord;
+    found.state = 'used';
+    expect((await store.find(hash))?.state).toBe('active');
+  });
+
+  it("claim moves active → claimed, and a second claim is 'busy'", async () => {
+    const hash = newHash();
+    await store.save(hash, record());
+    const now = Date.now();
+
+    expect(await store.claim(hash, now, STALE_MS)).toBe('claimed');
+    expect((await store.find(hash))?.state).toBe('claimed');
+    expect(await store.claim(hash, now, STALE_MS)).toBe('busy');
+    expect(await store.claim(hash, now + STALE_MS - 1, STALE_MS)).toBe('busy');
+    expect((await store.find(hash))?.state).toBe('claimed');
+  });
+
+  it('a claim older than staleAfterMs can be claimed again', async () => {
+    const hash = newHash();
+    await store.save(hash, record());
+    const now = Date.now();
+
+    expect(await store.claim(hash, now, STALE_MS)).toBe('claimed');
+    expect(await store.claim(hash, now + STALE_MS, STALE_MS)).toBe('claimed');
+    // The re-claim restarted the clock.
+    expect(await store.claim(hash, now + STALE_MS + 1, STALE_MS)).toBe('busy');
+    // With a short staleness window the same claim is stale at once.
+    expect(await store.claim(hash, now + STALE_MS + 11, 10)).toBe('claimed');
+  });
+
+  it("markUsed after a claim: state 'used', and every later claim answers 'used'", async () => {
+    const hash = newHash();
+    await store.save(hash, record());
+    const now = Date.now();
+    await store.claim(hash, now, STALE_MS);
+    await store.markUsed(hash);
+
+    expect((await store.find(hash))?.state).toBe('used');
+    expect(await store.claim(hash, now, STALE_MS)).toBe('used');
+    expect(await store.claim(hash, now + 10 * STALE_MS, STALE_MS)).toBe('used');
+    await store.release(hash);
+    expect((await store.find(hash))?.state).toBe('used');
+  });
+
+  it('release makes a claimed token claimable again', async () => {
+    const hash = newHash();
+    await store.save(hash, record());
+    const now = Date.now();
+    await store.claim(hash, now, STALE_MS);
+    await store.release(hash);
+
+    expect((await store.find(hash))?.state).toBe('active');
+    expect(await store.claim(hash, now, STALE_MS)).toBe('claimed');
+  });
+
+  it('release of an active token leaves it active', async () => {
+    const hash = newHash();
+    await store.save(hash, record());
+    await store.release(hash);
+    expect((await store.find(hash))?.state).toBe('active');
+  });
+
+  it('revokeOthers revokes the other active tokens of that user and purpose only', async () => {
+    const keep = newHash();
+    const sibling1 = newHash();
+    const sibling2 = newHash();
+    const usedSibling = newHash();
+    const otherPurpose = newHash();
+    const otherUser = newHash();
+    await store.save(keep, record({ purpose: 'reset-password' }));
+    await store.save(sibling1, record({ purpose: 'reset-password' }));
+    await store.save(sibling2, record({ purpose: 'reset-password' }));
+    await store.save(usedSibling, record({ purpose: 'reset-password' }));
+    await store.save(otherPurpose, record({ purpose: 'verify-email' }));
+    await store.save(otherUser, record({ purpose: 'reset-password', userId: 'u-2', email: 'bob@example.test' }));
+    const now = Date.now();
+    await store.claim(usedSibling, now, STALE_MS);
+    await store.markUsed(usedSibling);
+    await store.claim(keep, now, STALE_MS);
+
+    await store.revokeOthers('u-1', 'reset-password', keep);
+
+    expect((await store.find(keep))?.state).toBe('claimed');
+    expect((await store.find(sibling1))?.state).toBe('revoked');
+    expect((await store.find(sibling2))?.state).toBe('revoked');
+    expect((await store.find(usedSibling))?.state).toBe('used');
+    expect((await store.find(otherPurpose))?.state).toBe('active');
+    expect((await store.find(otherUser))?.state).toBe('active');
+    expect(await store.claim(sibling1, now, STALE_MS)).toBe('revoked');
+    expect(await store.claim(otherPurpose, now, STALE_MS)).toBe('claimed');
+    expect(await store.claim(otherUser, now, STALE_MS)).toBe('claimed');
+    // A revoked token stays revoked: release and markUsed only act on a claimed one.
+    await store.release(sibling1);
+    expect((await store.find(sibling1))?.state).toBe('revoked');
+  });
+
+  it('revokeOthers for a user with no other tokens is a no-op', async () => {
+    const keep = newHash();
+    await store.save(keep, record({ purpose: 'reset-password' }));
+    await store.revokeOthers('u-1', 'reset-password', keep);
+    await store.revokeOthers('u-nobody', 'reset-password', newHash());
+    expect((await store.find(keep))?.state).toBe('active');
+  });
+
+  it("claim of an unknown hash is 'unknown'", async () => {
+    expect(await store.claim(newHash(), Date.now(), STALE_MS)).toBe('unknown');
+    await store.markUsed(newHash());
+    await store.release(newHash());
+  });
+
+  it("20 concurrent claims of one token: exactly one 'claimed', the rest 'busy'", async () => {
+    const hash = newHash();
+    await store.save(hash, record());
+    const now = Date.now();
+    const handles = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : subject.another()));
+    const outcomes = await Promise.all(handles.map((handle) => handle.claim(hash, now, STALE_MS)));
+
+    expect(outcomes.filter((outcome) => outcome === 'claimed')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'busy')).toHaveLength(19);
+  });
+});
+
+describe('RedisTokenStore specifics', () => {
+  let subject: StoreUnderTest;
+  const prefixOf = (store: TokenStore) => (store as unknown as { prefix: string }).prefix;
+
+  beforeEach(async () => {
+    subject = await redisStore();
+  });
+
+  afterEach(async () => {
+    await subject.close();
+  });
+
+  it('sets both keys to expire at expiry + retention, so Redis drops them on its own', async () => {
+    const redis = new Redis(REDIS_URL);
+    try {
+      const hash = newHash();
+      const expiresAt = Date.now() + 10_000;
+      await subject.store.save(hash, record({ expiresAt }));
+      const prefix = prefixOf(subject.store);
+      const keys = (await redis.keys(`${prefix}:*`)).sort();
+      expect(keys).toEqual([`${prefix}:token:${hash}`, `${prefix}:user-tokens:verify-email:u-1`]);
+      for (const key of keys) {
+        const expireAt = await redis.pexpiretime(key);
+        expect(expireAt).toBe(expiresAt + RETENTION_MS);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('200 concurrent claims over 10 connections on 10 tokens: one winner per token', async () => {
+    const hashes = Array.from({ length: 10 }, () => newHash());
+    for (const hash of hashes) await subject.store.save(hash, record());
+    const handles = Array.from({ length: 10 }, () => subject.another());
+    const now = Date.now();
+    const outcomes = await Promise.all(
+      hashes.flatMap((hash) => Array.from({ length: 20 }, (_, i) => handles[i % handles.length].claim(hash, now, STALE_MS).then((outcome) => [hash, outcome] as const))),
+    );
+    for (const hash of hashes) {
+      expect(outcomes.filter(([h, outcome]) => h === hash && outcome === 'claimed')).toHaveLength(1);
+    }
+  });
+});
+
+describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
+  let subject: StoreUnderTest;
+  let tokens: EmailTokens;
+  const key = randomBytes(32);
+  const user = { id: 'u-1', email: 'ada@example.test' };
+
+  function tokensWith(ttl: Partial<Record<TokenPurpose, number>> = {}, store: TokenStore = subject.store): EmailTokens {
+    return new EmailTokens(store, key, { 'verify-email': 3_600, 'reset-password': 600, ...ttl });
+  }
+
+  beforeEach(async () => {
+    subject = await factory();
+    tokens = tokensWith();
+  });
+
+  afterEach(async () => {
+    await subject.close();
+  });
+
+  it('issues 43-character base64url tokens that are all different, with the purpose TTL', async () => {
+    const before = Date.now();
+    const issued = await Promise.all(Array.from({ length: 20 }, () => tokens.issue(user, 'reset-password')));
+    const after = Date.now();
+    for (const { token, expiresAt } of issued) {
+      expect(token).toMatch(TOKEN_SHAPE);
+      expect(expiresAt.getTime()).toBeGreaterThanOrEqual(before + 600_000);
+      expect(expiresAt.getTime()).toBeLessThanOrEqual(after + 600_000);
+    }
+    expect(new Set(issued.map(({ token }) => token)).size).toBe(20);
+  });
+
+  it('the store never holds a raw token, only its HMAC', async () => {
+    const issued = [await tokens.issue(user, 'verify-email'), await tokens.issue(user, 'reset-password')];
+    const contents = (await subject.contents()).join('\n');
+
+    for (const { token } of issued) {
+      expect(contents).not.toContain(token);
+      expect(contents).toContain(tokens.hash(token));
+      expect(tokens.hash(token)).not.toBe(token);
+    }
+    // The HMAC depends on the key: another key gives another hash.
+    expect(tokensWith({}, subject.store).hash(issued[0].token)).toBe(tokens.hash(issued[0].token));
+    expect(new EmailTokens(subject.store, randomBytes(32), { 'verify-email': 1, 'reset-password': 1 }).hash(issued[0].token)).not.toBe(
+      tokens.hash(issued[0].token),
+    );
+  });
+
+  it('inspect returns the record without using it up', async () => {
+    const { token, expiresAt } = await tokens.issue(user, 'verify-email');
+    const inspected = await tokens.inspect(token, 'verify-email');
+
+    expect(inspected).toEqual({
+      userId: 'u-1',
+      purpose: 'verify-email',
+      email: 'ada@example.test',
+      expiresAt: expiresAt.getTime(),
+      state: 'active',
+      hash: tokens.hash(token),
+    });
+    await tokens.inspect(token, 'verify-email');
+    expect(await tokens.redeem(token, 'verify-email', async () => 'ok')).toBe('ok');
+  });
+
+  it.each([
+    ['a random well-formed token', randomBytes(32).toString('base64url')],
+    ['a malformed token', 'not-a-token'],
+    ['an empty string', ''],
+    ['a token with a bad character', `${randomBytes(32).toString('base64url').slice(0, 42)}=`],
+  ])('inspect and redeem refuse %s as unknown', async (_what, token) => {
+    expect(await reasonOf(tokens.inspect(token, 'verify-email'))).toEqual({ reason: 'unknown', code: EmailWorkflowErrorCode.TokenUnknown });
+    const action = jest.fn(async () => 'ran');
+    expect(await reasonOf(tokens.redeem(token, 'verify-email', action))).toEqual({ reason: 'unknown', code: 'EMAIL_WORKFLOW_TOKEN_UNKNOWN' });
+    expect(action).not.toHaveBeenCalled();
+  });
+
+  it('a stored hash is not a token: presenting the HMAC itself is unknown', async () => {
+    const { token } = await tokens.issue(user, 'verify-email');
+    expect((await reasonOf(tokens.inspect(tokens.hash(token), 'verify-email'))).code).toBe('EMAIL_WORKFLOW_TOKEN_UNKNOWN');
+  });
+
+  it('a token of the other purpose is refused as wrong-purpose, and stays usable for its own', async () => {
+    const { token } = await tokens.issue(user, 'verify-email');
+    expect(await reasonOf(tokens.inspect(token, 'reset-password'))).toEqual({
+      reason: 'wrong-purpose',
+      code: 'EMAIL_WORKFLOW_TOKEN_WRONG_PURPOSE',
+    });
+    const action = jest.fn(async () => undefined);
+    expect((await reasonOf(tokens.redeem(token, 'reset-password', action))).code).toBe('EMAIL_WORKFLOW_TOKEN_WRONG_PURPOSE');
+    expect(action).not.toHaveBeenCalled();
+    await expect(tokens.redeem(token, 'verify-email', async () => 'ok')).resolves.toBe('ok');
+  });
+
+  it('an expired token is refused as expired', async () => {
+    const shortLived = tokensWith({ 'verify-email': 1 });
+    const { token } = await shortLived.issue(user, 'verify-email');
+    await expect(shortLived.inspect(token, 'verify-email')).resolves.toMatchObject({ state: 'active' });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    expect(await reasonOf(shortLived.inspect(token, 'verify-email'))).toEqual({ reason: 'expired', code: 'EMAIL_WORKFLOW_TOKEN_EXPIRED' });
+    const action = jest.fn(async () => undefined);
+    expect((await reasonOf(shortLived.redeem(token, 'verify-email', action))).code).toBe('EMAIL_WORKFLOW_TOKEN_EXPIRED');
+    expect(action).not.toHaveBeenCalled();
+  });
+
+  it('a used token is refused as used', async () => {
+    const { token } = await tokens.issue(user, 'reset-password');
+    await tokens.redeem(token, 'reset-password', async () => undefined);
+
+    expect(await reasonOf(tokens.inspect(token, 'reset-password'))).toEqual({ reason: 'used', code: 'EMAIL_WORKFLOW_TOKEN_USED' });
+    const action = jest.fn(async () => undefined);
+    expect((await reasonOf(tokens.redeem(token, 'reset-password', action))).code).toBe('EMAIL_WORKFLOW_TOKEN_USED');
+    expect(action).not.toHaveBeenCalled();
+  });
+
+  it('redeem passes the record to the action and returns its result', async () => {
+    const { token } = await tokens.issue(user, 'reset-password');
+    const result = await tokens.redeem(token, 'reset-password', async (redeemed) => ({ seen: redeemed }));
+    expect(result.seen).toMatchObject({ userId: 'u-1', email: 'ada@example.test', purpose: 'reset-password', hash: tokens.hash(token) });
+    expect((await subject.store.find(tokens.hash(token)))?.state).toBe('used');
+  });
+
+  it('a throwing action leaves the token usable, and the error reaches the caller', async () => {
+    const { token } = await tokens.issue(user, 'reset-password');
+    const failure = new Error('the database is down');
+
+    await expect(
+      tokens.redeem(token, 'reset-password', async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect((await subject.store.find(tokens.hash(token)))?.state).toBe('active');
+    await expect(tokens.inspect(token, 'reset-password')).resolves.toMatchObject({ state: 'active' });
+
+    await expect(tokens.redeem(token, 'reset-password', async () => 'second try')).resolves.toBe('second try');
+    expect((await reasonOf(tokens.inspect(token, 'reset-password'))).reason).toBe('used');
+  });
+
+  it('while one redeem runs, a second is refused as used; if the first fails, the token is usable again', async () => {
+    const { token } = await tokens.issue(user, 'verify-email');
+    let finish!: () => void;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const first = tokens.redeem(token, 'verify-email', async () => {
+      started();
+      await new Promise<void>((resolve) => (finish = resolve));
+      throw new Error('failed mid-way');
+    });
+    await running;
+
+    const second = jest.fn(async () => undefined);
+    expect((await reasonOf(tokens.redeem(token, 'verify-email', second))).code).toBe('EMAIL_WORKFLOW_TOKEN_USED');
+    expect(second).not.toHaveBeenCalled();
+
+    finish();
+    await expect(first).rejects.toThrow('failed mid-way');
+    await expect(tokens.redeem(token, 'verify-email', async () => 'third')).resolves.toBe('third');
+  });
+
+  it('20 concurrent redeems of one token: the action runs once', async () => {
+    const { token } = await tokens.issue(user, 'reset-password');
+    const action = jest.fn(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return 'done';
+    });
+    const instances = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? tokens : tokensWith({}, subject.another())));
+    const results = await Promise.allSettled(instances.map((instance) => instance.redeem(token, 'reset-password', action)));
+
+    expect(action).toHaveBeenCalledTimes(1);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    for (const result of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
+      expect(result.reason).toBeInstanceOf(InvalidTokenError);
+      expect((result.reason as InvalidTokenError).code).toBe('EMAIL_WORKFLOW_TOKEN_USED');
+    }
+  });
+
+  it('revokeOthers voids the user’s other tokens of that purpose: they read as expired', async () => {
+    const kept = await tokens.issue(user, 'reset-password');
+    const sibling = await tokens.issue(user, 'reset-password');
+    const verify = await tokens.issue(user, 'verify-email');
+    const otherUser = await tokens.issue({ id: 'u-2', email: 'bob@example.test' }, 'reset-password');
+
+    const record = await tokens.redeem(kept.token, 'reset-password', async (redeemed) => redeemed);
+    await tokens.revokeOthers(record);
+
+    expect(await reasonOf(tokens.inspect(sibling.token, 'reset-password'))).toEqual({ reason: 'expired', code: 'EMAIL_WORKFLOW_TOKEN_EXPIRED' });
+    expect((await reasonOf(tokens.redeem(sibling.token, 'reset-password', async () => undefined))).reason).toBe('expired');
+    expect((await reasonOf(tokens.inspect(kept.token, 'reset-password'))).reason).toBe('used');
+    await expect(tokens.inspect(verify.token, 'verify-email')).resolves.toMatchObject({ state: 'active' });
+    await expect(tokens.inspect(otherUser.token, 'reset-password')).resolves.toMatchObject({ state: 'active', userId: 'u-2' });
+  });
+});
