@@ -33,7 +33,10 @@ export class EmailTransportHealthIndicator {
   }
 }
 
-/** Terminus indicator of the email queue: depth, failed count and paused state. Down while delivery is paused. */
+/**
+ * Terminus indicator of the email queue: depth, failed count and paused state. Down while the
+ * default transport is paused; tenants paused on their own settings are listed but do not take it down.
+ */
 @Injectable()
 export class EmailQueueHealthIndicator {
   constructor(
@@ -46,7 +49,14 @@ export class EmailQueueHealthIndicator {
     const status = await this.emails.queueStatus().catch((error: unknown) => ({ error: (error as Error).message }));
     if ('error' in status) return indicator.down({ message: `queue unreachable: ${status.error}` });
     const depth = status.waiting + status.delayed;
-    const details = { depth, active: status.active, failed: status.failed, paused: status.paused, durable: status.durable };
+    const details = {
+      depth,
+      active: status.active,
+      failed: status.failed,
+      paused: status.paused,
+      pausedTenants: status.pausedTenants,
+      durable: status.durable,
+    };
     if (status.paused) return indicator.down({ ...details, message: 'delivery is paused on an SMTP configuration failure' });
     if (options.maxDepth !== undefined && depth > options.maxDepth) {
       return indicator.down({ ...details, message: `more than ${options.maxDepth} emails wait` });

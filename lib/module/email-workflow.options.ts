@@ -59,7 +59,7 @@ export interface RateLimitOptions {
 export interface DkimOptions {
   domainName: string;
   keySelector: string;
-  /** PEM private key (RSA or Ed25519). */
+  /** RSA private key in PEM (2048 bits or more). */
   privateKey: string;
 }
 

@@ -1,4 +1,5 @@
 import { plainToInstance, Type } from 'class-transformer';
+import { createPrivateKey } from 'node:crypto';
 import {
   Allow,
   IsBoolean,
@@ -326,7 +327,7 @@ class DkimDto {
   @IsNotEmpty(rule('must be the DNS selector', 'use e.g. "mail2026"'))
   keySelector!: string;
 
-  @Matches(/-----BEGIN (RSA |EC )?PRIVATE KEY-----/, rule('must be a PEM private key', 'pass the key file content, "-----BEGIN PRIVATE KEY-----…"'))
+  @IsRsaPrivateKey()
   privateKey!: string;
 }
 
@@ -403,6 +404,26 @@ class EmailWorkflowOptionsDto {
   @ValidateNested()
   @Type(() => TenantTransportsDto)
   tenantTransports?: TenantTransportsDto;
+}
+
+/** nodemailer signs DKIM with RSA only, and sends unsigned mail when the key does not parse: check it here. */
+function IsRsaPrivateKey(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isRsaPrivateKey',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: rule('must be an RSA private key in PEM', 'pass the key file content, "-----BEGIN PRIVATE KEY-----…" (generate: openssl genrsa 2048)'),
+      validator: {
+        validate: (value: unknown) => {
+          try {
+            return typeof value === 'string' && createPrivateKey(value).asymmetricKeyType === 'rsa';
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
 }
 
 function IsRedisOption(): PropertyDecorator {

@@ -115,6 +115,7 @@ export class BullEmailQueue implements EmailQueue {
       delayed: counts.delayed,
       failed: counts.failed,
       paused: this.worker.isPaused() || (await this.queue.isPaused()),
+      pausedTenants: this.worker.pausedTenants(),
     };
   }
 

@@ -1,4 +1,4 @@
-import { EmailDeliveryError, EmailWorkflowError } from '../errors';
+import { EmailDeliveryError, EmailWorkflowError, InvalidOptionsError } from '../errors';
 import { EmailEvent, EmailEvents } from '../events';
 import type { EmailIdentity } from '../events';
 import type { BrandOptions } from '../module/email-workflow.options';
@@ -42,6 +42,11 @@ export class EmailDeliveryWorker {
     private readonly settings: DeliveryWorkerSettings,
   ) {}
 
+  /** Tenants whose delivery is paused now. */
+  pausedTenants(): string[] {
+    return [...this.gates].filter(([tenant, gate]) => tenant !== '' && gate.isClosed).map(([tenant]) => tenant);
+  }
+
   /** Whether delivery is paused for the default transport, or for that tenant. */
   isPaused(tenant?: string): boolean {
     return this.gates.get(tenant ?? '')?.isClosed ?? false;
@@ -67,19 +72,26 @@ export class EmailDeliveryWorker {
         throw error;
       }
       try {
-        const { transport } = await this.transports.get(job.tenant).catch((error: unknown) => {
-          throw new EmailDeliveryError(`The SMTP settings of tenant "${job.tenant}" could not be resolved: ${(error as Error).message}`, 'transient');
-        });
-        const receipt = await transport.deliver({
-          from: this.settings.from,
-          replyTo: this.settings.replyTo,
-          to: job.to,
-          subject: rendered.subject,
-          html: rendered.html,
-          text: rendered.text,
-          messageId: job.messageId,
-          headers: job.headers,
-        });
+        const receipt = await this.transports
+          .use(job.tenant, ({ transport }) =>
+            transport.deliver({
+              from: this.settings.from,
+              replyTo: this.settings.replyTo,
+              to: job.to,
+              subject: rendered.subject,
+              html: rendered.html,
+              text: rendered.text,
+              messageId: job.messageId,
+              headers: job.headers,
+            }),
+          )
+          .catch((error: unknown) => {
+            if (error instanceof EmailDeliveryError) throw error;
+            // The tenant's settings could not be resolved. Invalid ones will not fix themselves: pause
+            // this tenant. Anything else (the resolver's database, say) may: retry.
+            const kind = error instanceof InvalidOptionsError ? 'configuration' : 'transient';
+            throw new EmailDeliveryError(`The SMTP settings of tenant "${job.tenant}" could not be resolved: ${(error as Error).message}`, kind);
+          });
         this.events.emit(EmailEvent.Sent, { ...identity, attempt, accepted: receipt.accepted, rejected: receipt.rejected });
         return receipt;
       } catch (error) {

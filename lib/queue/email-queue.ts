@@ -15,6 +15,8 @@ export interface EmailQueueStatus {
   failed: number;
   /** Delivery of the default transport is paused on a configuration failure. */
   paused: boolean;
+  /** Tenants whose own transport is paused. */
+  pausedTenants: string[];
 }
 
 /** Where `send()` puts emails and where workers take them from. */

@@ -53,6 +53,7 @@ export class InProcessEmailQueue implements EmailQueue {
       delayed: this.timers.size,
       failed: this.failed,
       paused: this.worker.isPaused(),
+      pausedTenants: this.worker.pausedTenants(),
     };
   }
 

@@ -21,6 +21,9 @@ export interface TenantTransportSettings {
 interface CachedTransport {
   resolved: Promise<ResolvedTransport>;
   idleTimer?: NodeJS.Timeout;
+  /** Deliveries using it now; an evicted transport closes only once this is 0. */
+  leases: number;
+  evicted: boolean;
 }
 
 /**
@@ -39,9 +42,25 @@ export class TransportRegistry {
     return this.tenantSettings !== undefined;
   }
 
-  /** The transport for a tenant, or the default one without a tenant. */
+  /** The transport for a tenant, or the default one without a tenant. For a look, not a send: see `use`. */
   async get(tenant?: string): Promise<ResolvedTransport> {
-    if (tenant === undefined) return this.defaultTransport;
+    return tenant === undefined ? this.defaultTransport : this.entry(tenant).resolved;
+  }
+
+  /** Runs a send on the tenant's transport; the transport is not closed under it, even if evicted meanwhile. */
+  async use<T>(tenant: string | undefined, send: (resolved: ResolvedTransport) => Promise<T>): Promise<T> {
+    if (tenant === undefined) return send(this.defaultTransport);
+    const cached = this.entry(tenant);
+    cached.leases += 1;
+    try {
+      return await send(await cached.resolved);
+    } finally {
+      cached.leases -= 1;
+      if (cached.evicted && cached.leases === 0) this.closeTransport(cached);
+    }
+  }
+
+  private entry(tenant: string): CachedTransport {
     const settings = this.tenantSettings;
     if (!settings) throw new Error(`Email for tenant "${tenant}" needs the transportResolver option.`);
     let cached = this.tenants.get(tenant);
@@ -49,19 +68,24 @@ export class TransportRegistry {
       this.tenants.delete(tenant);
     } else {
       const resolved = settings.resolve(tenant).then(({ options, description }) => ({ transport: new SmtpTransport(options), options, description }));
-      cached = { resolved };
+      const created: CachedTransport = { resolved, leases: 0, evicted: false };
       // A failed resolution is not cached: the next email asks the resolver again.
-      resolved.catch(() => this.tenants.get(tenant) === cached && this.tenants.delete(tenant));
+      resolved.catch(() => this.tenants.get(tenant) === created && this.tenants.delete(tenant));
+      cached = created;
     }
     this.tenants.set(tenant, cached);
     this.touch(tenant, cached, settings);
     this.evictBeyond(settings.maxCached);
-    return cached.resolved;
+    return cached;
   }
 
   closeAll(): void {
     this.defaultTransport.transport.close();
-    for (const tenant of [...this.tenants.keys()]) this.close(tenant);
+    for (const cached of this.tenants.values()) {
+      clearTimeout(cached.idleTimer);
+      this.closeTransport(cached);
+    }
+    this.tenants.clear();
   }
 
   private touch(tenant: string, cached: CachedTransport, settings: TenantTransportSettings): void {
@@ -79,6 +103,11 @@ export class TransportRegistry {
     if (!cached) return;
     this.tenants.delete(tenant);
     clearTimeout(cached.idleTimer);
+    cached.evicted = true;
+    if (cached.leases === 0) this.closeTransport(cached);
+  }
+
+  private closeTransport(cached: CachedTransport): void {
     cached.resolved.then(({ transport }) => transport.close()).catch(() => undefined);
   }
 }

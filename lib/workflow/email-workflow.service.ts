@@ -11,7 +11,7 @@ import type { EmailQueue, EmailQueueStatus } from '../queue';
 import { diagnoseSmtp } from '../diagnostics';
 import type { TransportDiagnosis } from '../diagnostics';
 import { TransportRegistry } from '../transport';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import { createTransport } from 'nodemailer';
 import { previewTemplates, RenderedEmail, sampleContextFor, TemplateContext, TemplatePreview, TemplateRegistry } from '../templates';
 import { EmailTokens, RateLimitRule, TokenPurpose } from '../tokens';
 import type { RateLimiter } from '../tokens';
@@ -225,16 +225,16 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     const recipient = normaliseRecipient(to);
     const { options, description } = await this.transports.get(tenant);
     const rendered = this.render({ template: 'test-email' });
-    const message = await new MailComposer({
+    // A stream transport builds the exact bytes a real send would, DKIM signature included.
+    const built = await createTransport({ streamTransport: true, buffer: true, dkim: options.dkim }).sendMail({
       from: this.options.from,
       to: recipient.address,
       subject: rendered.subject,
       html: rendered.html,
       text: rendered.text,
       messageId: `<${randomUUID()}@${this.messageIdDomain}>`,
-    })
-      .compile()
-      .build();
+    });
+    const message = built.message as Buffer;
     return diagnoseSmtp(options, description, { from: this.senderAddress, to: recipient.address, message });
   }
 
