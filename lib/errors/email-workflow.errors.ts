@@ -155,3 +155,24 @@ export class InvalidHeaderError extends EmailWorkflowError {
     super(`Header "${header.replace(/[^\x21-\x7e]/g, '?')}" was refused: names are letters, digits and dashes, values have no line breaks. Fix the @BeforeEmailSend hook that set it.`);
   }
 }
+
+/** EmailDevInboxModule was started with NODE_ENV=production, where it would catch real users' email. */
+export class DevInboxInProductionError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.DevInboxInProduction;
+
+  constructor() {
+    super(
+      'EmailDevInboxModule refused to start: NODE_ENV is "production", and the dev inbox would catch every email and show it on unauthenticated pages. ' +
+        'Fix: import EmailDevInboxModule only in development, and give EmailWorkflowModule your real SMTP transport in production.',
+    );
+  }
+}
+
+/** EmailDevInboxModule needs a development package that is not installed. */
+export class DevInboxDependencyMissingError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.DevInboxDependencyMissing;
+
+  constructor(readonly missingPackage: string) {
+    super(`EmailDevInboxModule cannot start: the package "${missingPackage}" is not installed. Fix: npm install -D smtp-server mailparser`);
+  }
+}

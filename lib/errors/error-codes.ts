@@ -17,6 +17,8 @@ export const EmailWorkflowErrorCode = {
   RateLimited: 'EMAIL_WORKFLOW_RATE_LIMITED',
   UserDirectoryMissing: 'EMAIL_WORKFLOW_USER_DIRECTORY_MISSING',
   InvalidHeader: 'EMAIL_WORKFLOW_INVALID_HEADER',
+  DevInboxInProduction: 'EMAIL_WORKFLOW_DEV_INBOX_IN_PRODUCTION',
+  DevInboxDependencyMissing: 'EMAIL_WORKFLOW_DEV_INBOX_DEPENDENCY_MISSING',
 } as const;
 
 export type EmailWorkflowErrorCode =

@@ -12,5 +12,7 @@ export {
   RateLimitedError,
   UserDirectoryMissingError,
   InvalidHeaderError,
+  DevInboxInProductionError,
+  DevInboxDependencyMissingError,
 } from './email-workflow.errors';
 export type { OptionsProblem, InvalidTokenReason } from './email-workflow.errors';

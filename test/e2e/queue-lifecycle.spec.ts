@@ -1,4 +1,3 @@
-import { LoggerService } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bull';
 import { Test, TestingModule } from '@nestjs/testing';
 import Bull, { Queue } from 'bull';
@@ -19,6 +18,7 @@ import { localOptions } from '../support/module-options';
 import { deleteKeys, freePort, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
 import { EventLog } from '../support/workflow';
+import { CapturingLogger } from '../support/capturing-logger';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
 
@@ -33,45 +33,6 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
-  }
-}
-
-interface LogEntry {
-  level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
-  message: string;
-  context?: string;
-}
-
-/** Keeps every line Nest's Logger is given, for `setLogger()`. */
-class CapturingLogger implements LoggerService {
-  readonly entries: LogEntry[] = [];
-
-  log(message: unknown, ...rest: unknown[]): void {
-    this.push('log', message, rest);
-  }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.push('error', message, rest);
-  }
-  warn(message: unknown, ...rest: unknown[]): void {
-    this.push('warn', message, rest);
-  }
-  debug(message: unknown, ...rest: unknown[]): void {
-    this.push('debug', message, rest);
-  }
-  verbose(message: unknown, ...rest: unknown[]): void {
-    this.push('verbose', message, rest);
-  }
-  fatal(message: unknown, ...rest: unknown[]): void {
-    this.push('fatal', message, rest);
-  }
-
-  warnings(): string[] {
-    return this.entries.filter((entry) => entry.level === 'warn').map((entry) => entry.message);
-  }
-
-  private push(level: LogEntry['level'], message: unknown, rest: unknown[]): void {
-    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    this.entries.push({ level, message: typeof message === 'string' ? message : JSON.stringify(message), context });
   }
 }
 
@@ -323,7 +284,7 @@ describe('queue lifecycle', () => {
       const warning = logger.warnings().find((message) => /not durable/.test(message));
       expect(warning).toBeDefined();
       expect(warning).toMatch(/queue\.redis/);
-      expect(logger.entries.find((entry) => entry.message === warning)?.context).toBe('EmailWorkflowModule');
+      expect(logger.entries.find((entry) => entry.message === warning)?.params).toContain('EmailWorkflowModule');
 
       const { messageId } = await emails.send({ template: 'test-email', to: 'ada@example.test' });
       const [mail] = await sink.waitForMessages(1);

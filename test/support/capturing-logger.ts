@@ -37,6 +37,11 @@ export class CapturingLogger implements LoggerService {
     this.push('fatal', message, params);
   }
 
+  /** The messages logged as warnings. */
+  warnings(): string[] {
+    return this.entries.filter((entry) => entry.level === 'warn').map((entry) => entry.message);
+  }
+
   /** Everything logged, messages and parameters, as one text. */
   text(): string {
     return this.entries.map((entry) => [entry.level, entry.message, ...entry.params].join(' ')).join('\n');

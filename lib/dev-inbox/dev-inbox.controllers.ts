@@ -1,0 +1,86 @@
+import { applyDecorators, Controller, Get, Header, Inject, NotFoundException, Param, Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { EmailWorkflowService } from '../workflow/email-workflow.service';
+import { emailFrameDocument, emailPage, EMAIL_FRAME_SANDBOX, inboxPage, templatesPage, templatesUnavailablePage } from './dev-inbox.pages';
+import { DevInbox } from './dev-inbox.service';
+import type { CaughtEmail } from './dev-inbox.types';
+
+/** A server-rendered page, never cached: a reload must show new emails and edited templates. */
+function HtmlPage(): MethodDecorator {
+  return applyDecorators(Header('content-type', 'text/html; charset=utf-8'), Header('cache-control', 'no-store'));
+}
+
+/**
+ * The last segment of a route (`/dev/inbox` → `inbox`). Pages link relative to themselves with it,
+ * so the links still work under an app's global prefix.
+ */
+function lastSegment(path: string): string {
+  return path.split('/').filter(Boolean).pop() ?? '';
+}
+
+/** The inbox controller, mounted at `path`; a fresh class per call, since a controller's route is fixed on its class. */
+export function createInboxController(path: string): Type<unknown> {
+  const inboxSegment = lastSegment(path);
+
+  @Controller(path)
+  class DevInboxController {
+    constructor(@Inject(DevInbox) private readonly inbox: DevInbox) {}
+
+    @Get()
+    @HtmlPage()
+    list(): string {
+      // Relative to `{path}`: the browser resolves it against the parent of the last segment.
+      return inboxPage(this.inbox.messages(), (id) => `${inboxSegment ? `${inboxSegment}/` : ''}${encodeURIComponent(id)}`);
+    }
+
+    @Get(':id')
+    @HtmlPage()
+    show(@Param('id') id: string): string {
+      // Relative to `{path}/{id}`.
+      return emailPage(this.find(id), { inbox: inboxSegment ? `../${inboxSegment}` : './', html: `${encodeURIComponent(id)}/html` });
+    }
+
+    /** The HTML part alone, for the detail page's frame. The CSP sandboxes it even when opened directly. */
+    @Get(':id/html')
+    @HtmlPage()
+    @Header('content-security-policy', `sandbox ${EMAIL_FRAME_SANDBOX}`)
+    html(@Param('id') id: string): string {
+      const { html } = this.find(id);
+      if (html === undefined) throw new NotFoundException('This email has no HTML part.');
+      return emailFrameDocument(html);
+    }
+
+    private find(id: string): CaughtEmail {
+      const email = this.inbox.messages().find((caught) => caught.id === id);
+      if (!email) throw new NotFoundException('No caught email has this id: it was cleared, dropped beyond maxMessages, or caught before a restart.');
+      return email;
+    }
+  }
+  return DevInboxController;
+}
+
+/** The template previews controller, mounted at `path`. */
+export function createTemplatesController(path: string): Type<unknown> {
+  @Controller(path)
+  class DevTemplatesController {
+    constructor(@Inject(ModuleRef) private readonly moduleRef: ModuleRef) {}
+
+    @Get()
+    @HtmlPage()
+    async list(): Promise<string> {
+      // Looked up per request, so the dev inbox does not have to import EmailWorkflowModule.
+      let workflow: EmailWorkflowService;
+      try {
+        workflow = this.moduleRef.get(EmailWorkflowService, { strict: false });
+      } catch {
+        return templatesUnavailablePage('EmailWorkflowModule is not imported in this app, so there are no templates to preview. Import it beside EmailDevInboxModule.');
+      }
+      try {
+        return templatesPage(await workflow.previewTemplates());
+      } catch (error) {
+        return templatesUnavailablePage((error as Error).message);
+      }
+    }
+  }
+  return DevTemplatesController;
+}
