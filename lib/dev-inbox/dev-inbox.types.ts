@@ -7,6 +7,8 @@ export interface CaughtEmail {
   readonly from: string;
   /** The To header, display names included. */
   readonly to: string;
+  /** The Message-ID header, matching `messageId` of `send()` and of the email events. */
+  readonly messageId?: string;
   readonly subject: string;
   /** The HTML part, if the email has one. */
   readonly html?: string;

@@ -48,6 +48,7 @@ function toCaughtEmail(raw: Buffer, mail: ParsedMail): CaughtEmail {
     receivedAt: new Date(),
     from: addressText(mail.from),
     to: addressText(mail.to),
+    messageId: mail.messageId,
     subject: mail.subject ?? '',
     html: mail.html || undefined,
     text: mail.text,

@@ -1,16 +1,19 @@
 import type { CompiledTemplate, TemplateContext } from './template.compiler';
 
-/** Realistic values for the built-in templates' variables, for previews and screenshots. */
-const BUILT_IN_SAMPLES: TemplateContext = {
-  name: 'Ada Lovelace',
-  link: 'https://app.example.com/verify-email?token=preview-token',
-  expiresIn: '24 hours',
-  changedAt: 'Mon, 23 Nov 2026 09:30:00 GMT',
+const SAMPLE_NAME = 'Ada Lovelace';
+
+/** What a real send of each built-in template carries, so previews and screenshots show the real thing. */
+const BUILT_IN_SAMPLES: Record<string, TemplateContext> = {
+  'verify-email': { name: SAMPLE_NAME, link: 'https://app.example.com/verify-email?token=preview-token', expiresIn: '24 hours' },
+  welcome: { name: SAMPLE_NAME, link: 'https://app.example.com' },
+  'reset-password': { name: SAMPLE_NAME, link: 'https://app.example.com/reset-password?token=preview-token', expiresIn: '1 hour' },
+  'password-changed': { name: SAMPLE_NAME, changedAt: 'Mon, 23 Nov 2026 09:30:00 GMT' },
+  'test-email': {},
 };
 
-/** Sample context for a template: the built-in samples, plus `[variable]` for any other variable it requires. */
+/** Sample context for a template: its built-in sample, plus `[variable]` for any other variable it requires. */
 export function sampleContextFor(template: CompiledTemplate, brand: TemplateContext): TemplateContext {
-  const context: TemplateContext = { ...BUILT_IN_SAMPLES, brand };
+  const context: TemplateContext = { name: SAMPLE_NAME, ...BUILT_IN_SAMPLES[template.name], brand };
   for (const variable of template.requiredVariables) {
     const path = variable.split(/[./]/);
     let target = context;

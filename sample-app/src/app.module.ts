@@ -1,32 +1,38 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { EmailWorkflowModule, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
-import { AppController } from './app.controller';
-import { DeliveryLogger } from './delivery.logger';
-import { MailCatcher, MailCatcherModule } from './mail-catcher';
+import { DevInbox, EmailDevInboxModule, EmailWorkflowModule } from 'nestjs-email-workflow';
+import { AuthController } from './auth.controller';
+import { EmailErrorsFilter } from './email-errors.filter';
+import { EmailLog } from './email-log';
+import { emailWorkflowOptions } from './email-options';
+import { PasswordController } from './password.controller';
+import { Sessions } from './sessions';
 import { readSettings } from './settings';
+import { PageHeadersMiddleware, Site } from './site';
+import { UsersStore } from './users.store';
+
+/** The users, shared by the pages and by the library (as its EmailUserDirectory). */
+@Module({ providers: [UsersStore], exports: [UsersStore] })
+export class UsersModule {}
 
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true }),
+    // The dev inbox (/dev/inbox) and template previews (/dev/templates). A real app imports this
+    // only in development.
+    EmailDevInboxModule.forRoot(),
+    UsersModule,
     EmailWorkflowModule.forRootAsync({
-      imports: [MailCatcherModule],
-      inject: [ConfigService, MailCatcher],
-      useFactory: async (config: ConfigService, catcher: MailCatcher): Promise<EmailWorkflowModuleOptions> => {
-        const { smtpUrl, from, appUrl } = readSettings(config);
-        return {
-          transport: smtpUrl ?? { host: '127.0.0.1', port: await catcher.start(), security: 'none' },
-          from,
-          brand: { name: 'Sample App' },
-          links: {
-            verifyEmail: `${appUrl}/verify-email?token={token}`,
-            resetPassword: `${appUrl}/reset-password?token={token}`,
-          },
-        };
-      },
+      imports: [UsersModule],
+      inject: [ConfigService, DevInbox, UsersStore],
+      useFactory: (config: ConfigService, inbox: DevInbox, users: UsersStore) => emailWorkflowOptions(readSettings(config), inbox, users),
     }),
   ],
-  controllers: [AppController],
-  providers: [DeliveryLogger],
+  controllers: [AuthController, PasswordController],
+  providers: [Sessions, Site, EmailLog, EmailErrorsFilter],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(PageHeadersMiddleware).forRoutes(AuthController, PasswordController);
+  }
+}

@@ -1,15 +1,25 @@
 import { ConfigService } from '@nestjs/config';
 
+/**
+ * Development-only module secret, used when REDIS_URL is set without EMAIL_WORKFLOW_SECRET. It is
+ * public (it is in this file), so anything it protects is not protected: never use it in production.
+ */
+export const DEVELOPMENT_SECRET = 'sample-app-development-secret-do-not-use-in-production';
+
 /** The sample's settings, read from the environment (or a .env file) with embedded defaults. */
 export interface SampleSettings {
   /** HTTP port. `PORT`, default 3000. */
   port: number;
   /** Public URL of this app, used in email links. `APP_URL`, default http://localhost:<port>. */
   appUrl: string;
-  /** SMTP server. `SMTP_URL`; when unset, emails go to the in-process catcher. */
+  /** SMTP server. `SMTP_URL`; when unset, the dev inbox catches every email and nothing is delivered. */
   smtpUrl?: string;
-  /** Sender. `MAIL_FROM`. */
+  /** Sender. `MAIL_FROM`, default `Sample App <no-reply@example.com>`. */
   from: string;
+  /** Redis for a durable queue and token store. `REDIS_URL`; when unset, both live in this process. */
+  redisUrl?: string;
+  /** Module secret. `EMAIL_WORKFLOW_SECRET`; see DEVELOPMENT_SECRET for the fallback with Redis. */
+  secret?: string;
 }
 
 export function readSettings(config: ConfigService): SampleSettings {
@@ -22,5 +32,7 @@ export function readSettings(config: ConfigService): SampleSettings {
     appUrl: (config.get<string>('APP_URL') || `http://localhost:${port}`).replace(/\/+$/, ''),
     smtpUrl: config.get<string>('SMTP_URL') || undefined,
     from: config.get<string>('MAIL_FROM') || 'Sample App <no-reply@example.com>',
+    redisUrl: config.get<string>('REDIS_URL') || undefined,
+    secret: config.get<string>('EMAIL_WORKFLOW_SECRET') || undefined,
   };
 }

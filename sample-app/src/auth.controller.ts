@@ -1,0 +1,150 @@
+import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from 'nestjs-email-workflow';
+import { EmailErrorsFilter } from './email-errors.filter';
+import { passwordProblem } from './passwords';
+import { Sessions } from './sessions';
+import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
+import { normaliseEmail, UsersStore } from './users.store';
+import { FAVICON, STYLESHEET } from './views/styles';
+import {
+  accountPage,
+  checkInboxPage,
+  confirmEmailPage,
+  homePage,
+  linkProblemPage,
+  LinkPurpose,
+  noticeFrom,
+  signInPage,
+  signUpPage,
+} from './views/pages';
+
+/** Home, sign-up, email confirmation, sign-in and the account page. */
+@Controller()
+@UseFilters(EmailErrorsFilter)
+export class AuthController {
+  constructor(
+    private readonly emails: EmailWorkflowService,
+    private readonly users: UsersStore,
+    private readonly sessions: Sessions,
+    private readonly site: Site,
+  ) {}
+
+  @Get()
+  home(@Req() req: Request, @Res() res: Response): void {
+    sendPage(res, 200, homePage(this.site.context(req)));
+  }
+
+  @Get('assets/app.css')
+  stylesheet(@Res() res: Response): void {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('css').send(STYLESHEET);
+  }
+
+  /** An envelope, so browsers do not log a 404 for the icon on every page (the dev pages' too). */
+  @Get('favicon.ico')
+  favicon(@Res() res: Response): void {
+    res.setHeader('Cache-Control', 'public, max-age=86400');
+    res.type('image/svg+xml').send(FAVICON);
+  }
+
+  @Get('sign-up')
+  signUpForm(@Req() req: Request, @Res() res: Response): void {
+    sendPage(res, 200, signUpPage(this.site.context(req)));
+  }
+
+  @Post('sign-up')
+  async signUp(@Body() body: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const name = field(body.name).trim();
+    const email = normaliseEmail(field(body.email));
+    const password = field(body.password);
+    const refuse = (error: string) => sendPage(res, 400, signUpPage(this.site.context(req), { name, email }, error));
+    if (!name || name.length > 100) return refuse('Enter your name (at most 100 characters).');
+    if (!looksLikeEmail(email)) return refuse('Enter an email address such as ada@example.com.');
+    const problem = passwordProblem(password);
+    if (problem) return refuse(problem);
+
+    const user = await this.users.create(name, email, password);
+    if (user) {
+      try {
+        await this.emails.startEmailVerification(user);
+      } catch (error) {
+        this.users.delete(user.id);
+        if (error instanceof InvalidRecipientError) return refuse('We cannot send email to that address. Check it and try again.');
+        throw error;
+      }
+    } else {
+      // The address has an account already. Answer exactly as for a new one, so the form does not
+      // tell strangers who has signed up; if that account is unverified, it gets a fresh link.
+      await this.emails.resendVerification(email);
+    }
+    seeOther(res, `/check-inbox?${new URLSearchParams({ for: 'verify-email', email })}`);
+  }
+
+  @Get('check-inbox')
+  checkInbox(@Query('for') purpose: unknown, @Query('email') email: unknown, @Req() req: Request, @Res() res: Response): void {
+    const address = field(email);
+    const which: LinkPurpose = purpose === 'reset-password' ? 'reset-password' : 'verify-email';
+    sendPage(res, 200, checkInboxPage(this.site.context(req), which, looksLikeEmail(address) ? address : 'your address'));
+  }
+
+  /** Shows the confirm button. Link scanners fetch this page too, so it only inspects the token. */
+  @Get('verify-email')
+  async verifyLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const ctx = this.site.context(req);
+    const inspection = await this.emails.inspectToken(field(token), 'verify-email');
+    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'verify-email', inspection.reason));
+    sendPage(res, 200, confirmEmailPage(ctx, field(token)));
+  }
+
+  /** The confirm button: the only place the token is used up. */
+  @Post('verify-email')
+  async verify(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    try {
+      const user = await this.emails.verifyEmail(field(token));
+      const signedIn = this.sessions.userId(req) === user.id;
+      seeOther(res, signedIn ? '/account?notice=email-verified' : '/sign-in?notice=email-verified-sign-in');
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      sendPage(res, 400, linkProblemPage(this.site.context(req), 'verify-email', error.reason));
+    }
+  }
+
+  @Post('resend-verification')
+  async resend(@Body('email') email: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const address = normaliseEmail(field(email));
+    if (!looksLikeEmail(address)) return seeOther(res, '/sign-in');
+    await this.emails.resendVerification(address);
+    const user = this.site.context(req).user;
+    seeOther(res, user?.email === address ? '/account?notice=verification-sent' : `/check-inbox?${new URLSearchParams({ for: 'verify-email', email: address })}`);
+  }
+
+  @Get('sign-in')
+  signInForm(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
+    sendPage(res, 200, signInPage(this.site.context(req), { notice: noticeFrom(notice) }));
+  }
+
+  @Post('sign-in')
+  async signIn(@Body() body: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const email = normaliseEmail(field(body.email));
+    const user = await this.users.authenticate(email, field(body.password));
+    if (!user) {
+      return sendPage(res, 401, signInPage(this.site.context(req), { email, error: 'That email and password do not match an account.' }));
+    }
+    this.sessions.signIn(res, req, user.id);
+    seeOther(res, '/account');
+  }
+
+  @Post('sign-out')
+  signOut(@Req() req: Request, @Res() res: Response): void {
+    this.sessions.signOut(res, req);
+    seeOther(res, '/sign-in?notice=signed-out');
+  }
+
+  @Get('account')
+  account(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
+    const ctx = this.site.context(req);
+    if (!ctx.user) return seeOther(res, '/sign-in?notice=sign-in-required');
+    sendPage(res, 200, accountPage({ ...ctx, user: ctx.user }, noticeFrom(notice)));
+  }
+}

@@ -1,0 +1,32 @@
+import { Logger } from '@nestjs/common';
+import type { DevInbox, EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import { DEVELOPMENT_SECRET, SampleSettings } from './settings';
+
+/**
+ * The library's options from the sample's settings. Embedded defaults: no SMTP_URL → the dev
+ * inbox's catcher is the transport; no REDIS_URL → queue and tokens in this process.
+ */
+export function emailWorkflowOptions(settings: SampleSettings, inbox: DevInbox, users: EmailUserDirectory): EmailWorkflowModuleOptions {
+  const logger = new Logger('Sample');
+  let secret = settings.secret;
+  if (settings.redisUrl && !secret) {
+    logger.warn(
+      'EMAIL_WORKFLOW_SECRET is not set: using a fixed, public development-only secret. ' +
+        'Set EMAIL_WORKFLOW_SECRET to at least 32 random bytes anywhere but your own machine.',
+    );
+    secret = DEVELOPMENT_SECRET;
+  }
+  if (!settings.smtpUrl) logger.log('No SMTP_URL set: emails are caught by the dev inbox; nothing is delivered');
+  return {
+    transport: settings.smtpUrl ?? inbox.transport(),
+    from: settings.from,
+    brand: { name: 'Sample App' },
+    links: {
+      verifyEmail: `${settings.appUrl}/verify-email?token={token}`,
+      resetPassword: `${settings.appUrl}/reset-password?token={token}`,
+    },
+    queue: settings.redisUrl ? { redis: settings.redisUrl } : false,
+    ...(secret && { secret }),
+    users,
+  };
+}

@@ -1,0 +1,74 @@
+import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from 'nestjs-email-workflow';
+import { EmailErrorsFilter } from './email-errors.filter';
+import { passwordProblem } from './passwords';
+import { Sessions } from './sessions';
+import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
+import { normaliseEmail, UsersStore } from './users.store';
+import { forgotPasswordPage, linkProblemPage, resetPasswordPage } from './views/pages';
+
+/** Forgot password → email → reset form → new password. */
+@Controller()
+@UseFilters(EmailErrorsFilter)
+export class PasswordController {
+  constructor(
+    private readonly emails: EmailWorkflowService,
+    private readonly users: UsersStore,
+    private readonly sessions: Sessions,
+    private readonly site: Site,
+  ) {}
+
+  @Get('forgot-password')
+  forgotForm(@Req() req: Request, @Res() res: Response): void {
+    sendPage(res, 200, forgotPasswordPage(this.site.context(req)));
+  }
+
+  /** The same answer, in the same time, whether or not the address has an account. */
+  @Post('forgot-password')
+  async forgot(@Body('email') email: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const address = normaliseEmail(field(email));
+    const refuse = () => sendPage(res, 400, forgotPasswordPage(this.site.context(req), { email: address, error: 'Enter an email address such as ada@example.com.' }));
+    if (!looksLikeEmail(address)) return refuse();
+    try {
+      await this.emails.requestPasswordReset(address, { ip: req.ip });
+    } catch (error) {
+      if (error instanceof InvalidRecipientError) return refuse();
+      throw error; // RateLimitedError → EmailErrorsFilter's 429 page
+    }
+    seeOther(res, `/check-inbox?${new URLSearchParams({ for: 'reset-password', email: address })}`);
+  }
+
+  /** Shows the form if the link is usable; uses nothing up. */
+  @Get('reset-password')
+  async resetForm(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const ctx = this.site.context(req);
+    const inspection = await this.emails.inspectToken(field(token), 'reset-password');
+    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'reset-password', inspection.reason));
+    sendPage(res, 200, resetPasswordPage(ctx, field(token)));
+  }
+
+  @Post('reset-password')
+  async reset(@Body() body: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const token = field(body.token);
+    const password = field(body.password);
+    const ctx = this.site.context(req);
+    try {
+      const problem = passwordProblem(password);
+      if (problem) {
+        // Say first if the link itself is dead: a new password would not help then.
+        const inspection = await this.emails.inspectToken(token, 'reset-password');
+        if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'reset-password', inspection.reason));
+        return sendPage(res, 400, resetPasswordPage(ctx, token, problem));
+      }
+      // The library uses the token up only if storing the new hash succeeds.
+      const user = await this.emails.resetPassword(token, (found) => this.users.setPassword(found.id, password));
+      this.sessions.endAllFor(user.id);
+      this.sessions.signOut(res, req);
+      seeOther(res, '/sign-in?notice=password-changed');
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      sendPage(res, 400, linkProblemPage(ctx, 'reset-password', error.reason));
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { Injectable, NestMiddleware } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { NextFunction, Request, Response } from 'express';
+import { Sessions } from './sessions';
+import { readSettings } from './settings';
+import { UsersStore } from './users.store';
+import type { PageContext } from './views/pages';
+
+export const DEV_INBOX_PATH = '/dev/inbox';
+export const DEV_TEMPLATES_PATH = '/dev/templates';
+
+/** What pages share: who is signed in, and where the development tools are. */
+@Injectable()
+export class Site {
+  private readonly devInbox?: string;
+
+  constructor(
+    config: ConfigService,
+    private readonly sessions: Sessions,
+    private readonly users: UsersStore,
+  ) {
+    // With SMTP_URL set, emails really go out and the dev inbox stays empty: do not point to it.
+    this.devInbox = readSettings(config).smtpUrl ? undefined : DEV_INBOX_PATH;
+  }
+
+  context(req: Request): PageContext {
+    const userId = this.sessions.userId(req);
+    return { user: userId ? this.users.get(userId) : undefined, devInbox: this.devInbox, devTemplates: DEV_TEMPLATES_PATH };
+  }
+}
+
+/** Sends a rendered page. */
+export function sendPage(res: Response, status: number, page: string): void {
+  res.status(status).type('html').send(page);
+}
+
+/** 303 See Other: the browser follows it with a GET, so a reload never re-submits a form. */
+export function seeOther(res: Response, location: string): void {
+  res.redirect(303, location);
+}
+
+/** The string value of a form field or query parameter; '' for a missing, repeated or nested one. */
+export function field(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** Roughly one address (the library checks it again before sending). */
+export function looksLikeEmail(value: string): boolean {
+  return value.length <= 254 && /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/.test(value);
+}
+
+/**
+ * Headers for the app's own pages: nothing cached (pages show account data), no Referer sent on
+ * (token URLs must not leak to other sites), no framing, and a CSP that allows only our stylesheet
+ * and same-origin form posts.
+ */
+@Injectable()
+export class PageHeadersMiddleware implements NestMiddleware {
+  use(_req: Request, res: Response, next: NextFunction): void {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    next();
+  }
+}

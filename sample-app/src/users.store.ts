@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { EmailUser, EmailUserDirectory } from 'nestjs-email-workflow';
+import { hashPassword, verifyPassword } from './passwords';
+
+export interface SampleUser {
+  id: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  createdAt: Date;
+}
+
+interface StoredUser extends SampleUser {
+  passwordHash: string;
+}
+
+/**
+ * DEMO STORE: users live in this process's memory and are gone on restart. A real app keeps them in
+ * its database; the library only needs the three EmailUserDirectory methods.
+ */
+@Injectable()
+export class UsersStore implements EmailUserDirectory {
+  private readonly byId = new Map<string, StoredUser>();
+  /** Compared against when an address is unknown, so a sign-in takes as long either way. */
+  private readonly decoyHash = hashPassword(randomUUID());
+
+  /** Creates an unverified user; undefined when the address is taken. */
+  async create(name: string, email: string, password: string): Promise<SampleUser | undefined> {
+    const address = normaliseEmail(email);
+    const passwordHash = await hashPassword(password);
+    if (this.findStored(address)) return undefined;
+    const user: StoredUser = { id: randomUUID(), name, email: address, emailVerified: false, createdAt: new Date(), passwordHash };
+    this.byId.set(user.id, user);
+    return publicView(user);
+  }
+
+  delete(id: string): void {
+    this.byId.delete(id);
+  }
+
+  /** The user whose address and password match, or undefined; as slow for an unknown address. */
+  async authenticate(email: string, password: string): Promise<SampleUser | undefined> {
+    const user = this.findStored(normaliseEmail(email));
+    const matches = await verifyPassword(password, user?.passwordHash ?? (await this.decoyHash));
+    return user && matches ? publicView(user) : undefined;
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    const user = this.byId.get(id);
+    if (!user) throw new Error(`no user ${id}`);
+    user.passwordHash = await hashPassword(password);
+  }
+
+  get(id: string): SampleUser | undefined {
+    const user = this.byId.get(id);
+    return user && publicView(user);
+  }
+
+  // --- EmailUserDirectory: what the library looks up ---------------------------------------------
+
+  async findByEmail(email: string): Promise<EmailUser | undefined> {
+    const user = this.findStored(normaliseEmail(email));
+    return user && publicView(user);
+  }
+
+  async findById(id: string): Promise<EmailUser | undefined> {
+    return this.get(id);
+  }
+
+  async markEmailVerified(id: string): Promise<void> {
+    const user = this.byId.get(id);
+    if (user) user.emailVerified = true;
+  }
+
+  private findStored(address: string): StoredUser | undefined {
+    for (const user of this.byId.values()) if (user.email === address) return user;
+    return undefined;
+  }
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** A copy without the password hash: nothing outside the store ever holds it. */
+function publicView({ passwordHash: _hash, ...user }: StoredUser): SampleUser {
+  return { ...user };
+}
