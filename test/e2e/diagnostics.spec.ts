@@ -1,14 +1,12 @@
 import { AddressInfo, createServer, Socket } from 'node:net';
-import { Test, TestingModule } from '@nestjs/testing';
 import {
   DiagnosisFailureCode,
   DiagnosisStepName,
-  EmailWorkflowModule,
   EmailWorkflowService,
   SmtpTransportOptions,
   TransportDiagnosis,
 } from 'nestjs-email-workflow';
-import { localOptions } from '../support/module-options';
+import { TestBed } from '../support/test-bed';
 import { SmtpSink, SmtpSinkOptions, TEST_CA } from '../support/smtp-sink';
 
 const SUBJECT = 'Test email from Acme';
@@ -65,27 +63,16 @@ function expectNoSecret(diagnosis: TransportDiagnosis, secret: string): void {
 }
 
 describe('diagnoseTransport() / sendTestEmail() against real local servers', () => {
-  const modules: TestingModule[] = [];
-  const sinks: SmtpSink[] = [];
+  const bed = new TestBed();
 
   async function boot(transport: SmtpTransportOptions): Promise<EmailWorkflowService> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [EmailWorkflowModule.forRoot(localOptions(0, { transport }))],
-    }).compile();
-    modules.push(moduleRef);
-    await moduleRef.init();
-    return moduleRef.get(EmailWorkflowService);
+    return (await bed.boot(transport)).get(EmailWorkflowService);
   }
 
-  async function sink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
-    const started = await SmtpSink.start(options);
-    sinks.push(started);
-    return started;
-  }
+  const sink = (options: SmtpSinkOptions = {}): Promise<SmtpSink> => bed.sink(options);
 
   afterAll(async () => {
-    await Promise.all(modules.map((moduleRef) => moduleRef.close()));
-    await Promise.all(sinks.map((s) => s.close()));
+    await bed.close();
   });
 
   describe('a healthy server (STARTTLS, trusted CA, right password)', () => {

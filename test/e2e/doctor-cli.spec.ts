@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { SmtpSink, SmtpSinkOptions } from '../support/smtp-sink';
+import { TestBed } from '../support/test-bed';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -52,16 +53,11 @@ function stepLines(output: string): string[] {
 }
 
 describe('CLI: nestjs-email-workflow doctor / encrypt-secret', () => {
-  const sinks: SmtpSink[] = [];
-
-  async function sink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
-    const started = await SmtpSink.start(options);
-    sinks.push(started);
-    return started;
-  }
+  const bed = new TestBed();
+  const sink = (options: SmtpSinkOptions = {}): Promise<SmtpSink> => bed.sink(options);
 
   afterAll(async () => {
-    await Promise.all(sinks.map((s) => s.close()));
+    await bed.close();
   });
 
   describe('doctor against a healthy server (STARTTLS, --ca, SMTP_PASSWORD)', () => {

@@ -1,14 +1,12 @@
-import { Test, TestingModule } from '@nestjs/testing';
 import {
   DeliveryPausedEvent,
   EmailEvent,
   EmailEvents,
-  EmailWorkflowModule,
   EmailWorkflowService,
   SmtpTransportOptions,
 } from 'nestjs-email-workflow';
 import { SMTPServerSession } from 'smtp-server';
-import { localOptions } from '../support/module-options';
+import { TestBed } from '../support/test-bed';
 import { SmtpSink, SmtpSinkOptions, TEST_CA } from '../support/smtp-sink';
 
 const SUBJECT = 'Test email from Acme';
@@ -29,16 +27,11 @@ async function startSink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSin
 }
 
 describe('TLS to a real SMTP server', () => {
-  const modules: TestingModule[] = [];
+  const bed = new TestBed();
   const eventsOf = new WeakMap<EmailWorkflowService, EmailEvents>();
-  const sinks: SmtpSink[] = [];
 
   async function boot(transport: SmtpTransportOptions): Promise<EmailWorkflowService> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [EmailWorkflowModule.forRoot(localOptions(0, { transport }))],
-    }).compile();
-    modules.push(moduleRef);
-    await moduleRef.init();
+    const moduleRef = await bed.boot(transport);
     const emails = moduleRef.get(EmailWorkflowService);
     eventsOf.set(emails, moduleRef.get(EmailEvents));
     return emails;
@@ -46,7 +39,7 @@ describe('TLS to a real SMTP server', () => {
 
   async function sink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSink; mailFromSecure: boolean[] }> {
     const started = await startSink(options);
-    sinks.push(started.sink);
+    bed.track(started.sink);
     return started;
   }
 
@@ -65,8 +58,7 @@ describe('TLS to a real SMTP server', () => {
   }
 
   afterAll(async () => {
-    await Promise.all(modules.map((moduleRef) => moduleRef.close()));
-    await Promise.all(sinks.map((s) => s.close()));
+    await bed.close();
   });
 
   describe('implicit TLS (security "tls")', () => {
