@@ -48,7 +48,7 @@ export class DeliveryGate {
     reopened.catch(() => undefined);
     this.closed = { since: Date.now(), reopened, settle };
     this.logger.error(
-      `Delivery${this.tenant === undefined ? '' : ` for tenant "${this.tenant}"`} paused: ${failure.reason}. Queued emails are kept; the server is re-checked every ${Math.round(this.probeInterval / 1000)} s.`,
+      `Delivery${this.tenant === undefined ? '' : ` for tenant "${this.tenant}"`} paused: ${failure.reason}. Queued emails are kept; the server is re-checked every ${this.probeInterval < 1000 ? `${this.probeInterval} ms` : `${Math.round(this.probeInterval / 1000)} s`}.`,
     );
     this.events.emit(EmailEvent.DeliveryPaused, {
       tenant: this.tenant,
