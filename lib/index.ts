@@ -1,4 +1,4 @@
-export { EmailWorkflowModule, EMAIL_WORKFLOW_MODULE_OPTIONS } from './module';
+export { EmailWorkflowModule } from './module';
 export type {
   EmailWorkflowModuleOptions,
   EmailWorkflowModuleAsyncOptions,

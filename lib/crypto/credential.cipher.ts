@@ -1,7 +1,7 @@
 import { PayloadCipher } from './payload.cipher';
 import { deriveKey } from './secret-keys';
 
-export const ENCRYPTED_CREDENTIAL_PREFIX = 'enc:v1:';
+const ENCRYPTED_CREDENTIAL_PREFIX = 'enc:v1:';
 export const CREDENTIAL_KEY_ENV = 'EMAIL_WORKFLOW_SECRET_KEY';
 
 function cipherFor(key: string): PayloadCipher {

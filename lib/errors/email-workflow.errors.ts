@@ -98,8 +98,8 @@ export class EmailDeliveryError extends EmailWorkflowError {
 export class QueueUnavailableError extends EmailWorkflowError {
   readonly code = EmailWorkflowErrorCode.QueueUnavailable;
 
-  constructor(reason: string) {
-    super(`The email queue is unavailable: ${reason}. Nothing was queued. Fix: check that Redis at queue.redis is running and reachable, then retry.`);
+  constructor(reason: string, outcome = 'Nothing was queued.') {
+    super(`The email queue is unavailable: ${reason}. ${outcome} Fix: check that Redis at queue.redis is running and reachable, then retry.`);
   }
 }
 

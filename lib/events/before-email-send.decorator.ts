@@ -1,7 +1,4 @@
-import { BEFORE_EMAIL_SEND_METADATA } from './email-event.constants';
-
-/** Marks a hook for every template. */
-export const ALL_TEMPLATES = '*';
+import { ALL_TEMPLATES, BEFORE_EMAIL_SEND_METADATA } from './email-event.constants';
 
 /**
  * Runs the decorated provider method before an email is queued, for one template or all. It gets

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ALL_TEMPLATES } from './before-email-send.decorator';
+import { ALL_TEMPLATES } from './email-event.constants';
 import type { BeforeEmailSendHook, EmailEvent, EmailEventListener, EmailEventPayloads, OutgoingEmail } from './email-event.types';
 
 /**

@@ -9,7 +9,6 @@ export interface EmailWorkflowModuleExtras {
 
 export const {
   ConfigurableModuleClass: ConfigurableEmailWorkflowModule,
-  OPTIONS_TYPE: EMAIL_WORKFLOW_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: EMAIL_WORKFLOW_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<EmailWorkflowModuleOptions>({
   moduleName: 'EmailWorkflow',
@@ -24,4 +23,3 @@ export const {
   .build();
 
 export type EmailWorkflowModuleAsyncOptions = typeof EMAIL_WORKFLOW_ASYNC_OPTIONS_TYPE;
-export type EmailWorkflowModuleForRootOptions = typeof EMAIL_WORKFLOW_OPTIONS_TYPE;

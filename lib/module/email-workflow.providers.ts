@@ -15,6 +15,7 @@ import {
 } from '../queue';
 import { TemplateRegistry } from '../templates';
 import {
+  EMAIL_RATE_LIMITER,
   EMAIL_TOKEN_STORE,
   EmailTokens,
   MemoryRateLimiter,
@@ -26,7 +27,6 @@ import {
 } from '../tokens';
 import { SmtpTransport, TransportRegistry } from '../transport';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_RESOLVED_OPTIONS } from './email-workflow.constants';
-import { EMAIL_RATE_LIMITER } from '../workflow/email-workflow.tokens';
 import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions, resolveTenantTransport, templateSettings } from './resolved-options';
 
 const logger = new Logger('EmailWorkflowModule');
@@ -42,7 +42,8 @@ async function openQueue(options: ResolvedEmailWorkflowOptions, worker: EmailDel
   const { queue } = options;
   if (queue.redis === false) {
     logger.warn('Emails queue in process memory: not durable, lost if the process stops. Set queue.redis for production.');
-    return new InProcessEmailQueue(worker, { ...queue, retained: 10_000 });
+    const retained = typeof queue.removeOnComplete === 'number' ? queue.removeOnComplete : queue.removeOnComplete ? 0 : 10_000;
+    return new InProcessEmailQueue(worker, { ...queue, retained });
   }
   // Validation guarantees a secret whenever Redis is used.
   const cipher = new PayloadCipher(deriveKey(options.secret as string, 'queue-payload'));

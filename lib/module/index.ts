@@ -10,4 +10,3 @@ export type {
   DkimOptions,
   TenantTransportOptions,
 } from './email-workflow.options';
-export { EMAIL_WORKFLOW_MODULE_OPTIONS } from './email-workflow.constants';

@@ -76,7 +76,7 @@ function IsPoolOption(): PropertyDecorator {
     });
 }
 
-export function isLinkTemplate(value: unknown): boolean {
+function isLinkTemplate(value: unknown): boolean {
   if (typeof value !== 'string' || !value.includes('{token}')) return false;
   let url: URL;
   try {
@@ -560,6 +560,20 @@ function queueProblems(options: EmailWorkflowModuleOptions): OptionsProblem[] {
     problems.push(...validateDto(QueueDto, queue, 'queue'));
   }
   const durable = typeof queue === 'object' && queue !== null && queue.redis !== false;
+  if (typeof queue === 'object' && queue !== null && queue.redis === false && queue.worker === false) {
+    problems.push({
+      path: 'queue.worker',
+      problem: 'is false, but an in-process queue has no other process to send its emails',
+      fix: 'remove worker: false, or set queue.redis so dedicated workers can send',
+    });
+  }
+  if (options.tokens?.store !== undefined && secret === undefined && !durable) {
+    problems.push({
+      path: 'secret',
+      problem: 'is required with tokens.store: token hashes are keyed by it, and must match across processes and restarts',
+      fix: 'set secret from an environment variable holding at least 32 random bytes',
+    });
+  }
   if (secret !== undefined && (typeof secret !== 'string' || Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES)) {
     problems.push({
       path: 'secret',

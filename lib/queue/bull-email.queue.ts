@@ -6,7 +6,7 @@ import { QueueUnavailableError } from '../errors';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob, StoredEmailJob } from './email-job';
-import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueue, EmailQueueStatus } from './email-queue';
+import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueue, EmailQueueStatus, EnqueueResult } from './email-queue';
 import { jobIdFor } from './idempotency';
 
 const BACKOFF_STRATEGY = 'email-workflow';
@@ -88,21 +88,27 @@ export class BullEmailQueue implements EmailQueue {
       throw error;
     }
     const instance = new BullEmailQueue(queue, worker, cipher, settings);
+    queue.removeAllListeners('error');
+    queue.on('error', (error: Error) => instance.logger.error(`Email queue on Redis at ${where}: ${error.message}`));
     await instance.warnIfEvicting(where);
     return instance;
   }
 
-  async enqueue(job: EmailJob, idempotencyKey?: string): Promise<{ id: string }> {
+  async enqueue(job: EmailJob, idempotencyKey?: string): Promise<EnqueueResult> {
     const status = this.queue.client.status;
     if (status !== 'ready') throw new QueueUnavailableError(`the Redis connection is ${status}`);
     const { context, ...visible } = job;
     const stored: StoredEmailJob = { ...visible, sealedContext: this.cipher.seal(context) };
     const jobId = idempotencyKey ? jobIdFor(idempotencyKey) : randomUUID();
     try {
+      if (idempotencyKey && (await this.queue.getJob(jobId))) return { id: jobId, duplicate: true };
       const added = await withTimeout(this.queue.add(stored, { jobId }), REDIS_TIMEOUT_MS, () => new Error('Redis did not confirm in time'));
-      return { id: String(added.id) };
+      return { id: String(added.id), duplicate: false };
     } catch (error) {
-      throw new QueueUnavailableError((error as Error).message);
+      throw new QueueUnavailableError(
+        (error as Error).message,
+        'The email may or may not be queued: send again with an idempotencyKey to be sure it goes out once.',
+      );
     }
   }
 
@@ -121,7 +127,9 @@ export class BullEmailQueue implements EmailQueue {
 
   start(): void {
     if (!this.settings.worker) return;
-    void this.queue.process(this.settings.concurrency, (job) => this.process(job));
+    this.queue
+      .process(this.settings.concurrency, (job) => this.process(job))
+      .catch((error: unknown) => this.logger.error(`The email worker stopped: ${(error as Error).message}`));
   }
 
   async close(): Promise<void> {
@@ -147,16 +155,30 @@ export class BullEmailQueue implements EmailQueue {
 
   private async process(job: Job<StoredEmailJob>): Promise<void> {
     const { sealedContext, ...visible } = job.data;
+    const attempt = job.attemptsMade + 1;
     try {
       await this.worker.deliver({
         id: String(job.id),
-        job: { ...visible, context: this.cipher.open(sealedContext) },
-        attempt: job.attemptsMade + 1,
+        job: { ...visible, context: this.openContext(job, attempt) },
+        attempt,
         maxAttempts: job.opts.attempts ?? this.settings.attempts,
       });
     } catch (error) {
       if (error instanceof DeliveryFailure && !error.willRetry) await job.discard();
       throw error;
+    }
+  }
+
+  /** A payload sealed under another `secret` can never be read here: fail it for good, saying why. */
+  private openContext(job: Job<StoredEmailJob>, attempt: number): EmailJob['context'] {
+    try {
+      return this.cipher.open(job.data.sealedContext);
+    } catch {
+      const reason =
+        'The queued email cannot be decrypted: the process that queued it used a different `secret`. Fix: give every process on this Redis the same secret.';
+      this.logger.error(`Email ${job.id}: ${reason}`);
+      const { messageId, template, to, tenant } = job.data;
+      return this.worker.reportUndeliverable({ id: String(job.id), messageId, template, to: to.address, tenant }, attempt, reason);
     }
   }
 

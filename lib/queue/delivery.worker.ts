@@ -5,6 +5,9 @@ import type { BrandOptions } from '../module/email-workflow.options';
 import type { TemplateRegistry } from '../templates';
 import type { DeliveryReceipt, TransportRegistry } from '../transport';
 import type { SmtpFailure } from '../transport/smtp.failure';
+import addressparser from 'nodemailer/lib/addressparser';
+import { diagnoseSmtp } from '../diagnostics';
+import { redact } from '../transport/smtp.failure';
 import { DeliveryFailure } from './delivery.failure';
 import { DeliveryGate, GateAbandonedError } from './delivery.gate';
 import type { EmailJob } from './email-job';
@@ -34,22 +37,25 @@ export interface DeliveryWorkerSettings {
 export class EmailDeliveryWorker {
   /** One gate per tenant ('' is the default transport): one tenant's broken server pauses only its mail. */
   private readonly gates = new Map<string, DeliveryGate>();
+  private readonly senderAddress: string;
 
   constructor(
     private readonly templates: TemplateRegistry,
     private readonly transports: TransportRegistry,
     private readonly events: EmailEvents,
     private readonly settings: DeliveryWorkerSettings,
-  ) {}
+  ) {
+    this.senderAddress = addressparser(settings.from, { flatten: true })[0].address;
+  }
 
   /** Tenants whose delivery is paused now. */
   pausedTenants(): string[] {
     return [...this.gates].filter(([tenant, gate]) => tenant !== '' && gate.isClosed).map(([tenant]) => tenant);
   }
 
-  /** Whether delivery is paused for the default transport, or for that tenant. */
-  isPaused(tenant?: string): boolean {
-    return this.gates.get(tenant ?? '')?.isClosed ?? false;
+  /** Whether delivery through the default transport is paused. */
+  isPaused(): boolean {
+    return this.gates.get('')?.isClosed ?? false;
   }
 
   async deliver({ id, job, attempt, maxAttempts }: DeliveryTry): Promise<DeliveryReceipt> {
@@ -90,7 +96,7 @@ export class EmailDeliveryWorker {
             // The tenant's settings could not be resolved. Invalid ones will not fix themselves: pause
             // this tenant. Anything else (the resolver's database, say) may: retry.
             const kind = error instanceof InvalidOptionsError ? 'configuration' : 'transient';
-            throw new EmailDeliveryError(`The SMTP settings of tenant "${job.tenant}" could not be resolved: ${(error as Error).message}`, kind);
+            throw new EmailDeliveryError(`The SMTP settings of tenant "${job.tenant}" could not be resolved: ${redact((error as Error).message)}`, kind);
           });
         this.events.emit(EmailEvent.Sent, { ...identity, attempt, accepted: receipt.accepted, rejected: receipt.rejected });
         return receipt;
@@ -121,6 +127,11 @@ export class EmailDeliveryWorker {
     }
   }
 
+  /** Reports a job that can never be sent (e.g. its payload cannot be read) as failed for good. */
+  reportUndeliverable(identity: EmailIdentity, attempt: number, reason: string): never {
+    return this.fail(identity, attempt, { kind: 'permanent', reason });
+  }
+
   /** Lets deliveries held at a closed gate go, so the queue can shut down; their emails stay queued. */
   releaseHeld(): void {
     this.gates.forEach((gate) => gate.abandon());
@@ -131,7 +142,11 @@ export class EmailDeliveryWorker {
     let gate = this.gates.get(key);
     if (!gate) {
       gate = new DeliveryGate(
-        async () => (await this.transports.get(tenant)).transport.verify(),
+        // Through MAIL FROM, not just a login: a server that wants a login we do not have answers there.
+        async () => {
+          const { options, description } = await this.transports.get(tenant);
+          return (await diagnoseSmtp(options, description, { from: this.senderAddress })).ok;
+        },
         this.settings.probeInterval,
         this.events,
         tenant,

@@ -19,11 +19,17 @@ export interface EmailQueueStatus {
   pausedTenants: string[];
 }
 
+export interface EnqueueResult {
+  id: string;
+  /** The idempotency key was already used: nothing new was queued. */
+  duplicate: boolean;
+}
+
 /** Where `send()` puts emails and where workers take them from. */
 export interface EmailQueue {
   readonly durable: boolean;
   /** Resolves once the job is stored. With a key already seen, resolves with the earlier job's id. */
-  enqueue(job: EmailJob, idempotencyKey?: string): Promise<{ id: string }>;
+  enqueue(job: EmailJob, idempotencyKey?: string): Promise<EnqueueResult>;
   status(): Promise<EmailQueueStatus>;
   /** Starts taking jobs (no-op for a producer-only process). */
   start(): void;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob } from './email-job';
-import type { EmailQueue, EmailQueueStatus } from './email-queue';
+import type { EmailQueue, EmailQueueStatus, EnqueueResult } from './email-queue';
 import { jobIdFor } from './idempotency';
 
 interface PendingTry {
@@ -36,13 +36,13 @@ export class InProcessEmailQueue implements EmailQueue {
     private readonly settings: InProcessQueueSettings,
   ) {}
 
-  async enqueue(job: EmailJob, idempotencyKey?: string): Promise<{ id: string }> {
+  async enqueue(job: EmailJob, idempotencyKey?: string): Promise<EnqueueResult> {
     const id = idempotencyKey ? jobIdFor(idempotencyKey) : randomUUID();
-    if (this.seenIds.has(id)) return { id };
+    if (this.seenIds.has(id)) return { id, duplicate: true };
     this.remember(id);
     this.pending.push({ id, job, attempt: 1 });
     this.pump();
-    return { id };
+    return { id, duplicate: false };
   }
 
   async status(): Promise<EmailQueueStatus> {

@@ -5,5 +5,3 @@ export type { EmailJob } from './email-job';
 export { EmailDeliveryWorker } from './delivery.worker';
 export { BullEmailQueue, describeRedis } from './bull-email.queue';
 export { InProcessEmailQueue } from './in-process-email.queue';
-export { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from './retry.policy';
-export { jobIdFor } from './idempotency';

@@ -82,6 +82,9 @@ export async function compileTemplate(source: TemplateSource, layout: LayoutBran
     selectors: [
       { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
       { selector: 'img', format: 'skip' },
+      // Upper-casing would turn {{name}} into {{NAME}}, a variable nobody passes.
+      ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+      { selector: 'table', options: { uppercaseHeaderCells: false } },
     ],
   });
   let delegates: Record<keyof RenderedEmail, Handlebars.TemplateDelegate>;

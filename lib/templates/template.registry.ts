@@ -38,15 +38,6 @@ export class TemplateRegistry {
     return [...this.templates.keys()].sort();
   }
 
-  /** Locale tags with a variant of that template ('' is the locale-neutral file). */
-  locales(name: string): string[] {
-    return [...(this.templates.get(name)?.keys() ?? [])];
-  }
-
-  has(name: string): boolean {
-    return this.templates.has(name);
-  }
-
   /**
    * The variant for `locale`: exact tag, then its language (`pt-br` → `pt`), then the default
    * locale, then the locale-neutral file.

@@ -4,5 +4,5 @@ export { MemoryTokenStore } from './memory-token.store';
 export { RedisTokenStore } from './redis-token.store';
 export { EmailTokens } from './email-tokens';
 export type { IssuedToken, RedeemableToken } from './email-tokens';
-export { MemoryRateLimiter, RedisRateLimiter } from './rate-limiter';
+export { EMAIL_RATE_LIMITER, MemoryRateLimiter, RedisRateLimiter } from './rate-limiter';
 export type { RateLimiter, RateLimitRule, RateLimitVerdict } from './rate-limiter';

@@ -13,6 +13,8 @@ export interface RateLimitVerdict {
   retryAfterSeconds: number;
 }
 
+export const EMAIL_RATE_LIMITER = 'EMAIL_WORKFLOW:RATE_LIMITER';
+
 /** Fixed-window counters, shared by every process when in Redis. */
 export interface RateLimiter {
   hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict>;

@@ -33,7 +33,7 @@ const TLS_MISMATCH = /wrong version number|ssl3_get_record|packet length too lon
 const AUTH_REPLY_CODES = new Set([530, 534, 535, 538]);
 
 /** Server text may echo what the client sent: drop AUTH lines, long base64 runs and URL user info. */
-function redact(text: string): string {
+export function redact(text: string): string {
   return text
     .replace(/AUTH\s+\S+(\s+\S+)?/gi, 'AUTH [redacted]')
     .replace(/[A-Za-z0-9+/]{20,}={0,2}/g, '[redacted]')

@@ -30,15 +30,6 @@ export class SmtpTransport {
     }
   }
 
-  /** Connects, negotiates TLS and logs in without sending anything. */
-  async verify(): Promise<boolean> {
-    try {
-      return await this.transporter.verify();
-    } catch {
-      return false;
-    }
-  }
-
   close(): void {
     this.transporter.close();
   }

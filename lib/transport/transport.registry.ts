@@ -38,10 +38,6 @@ export class TransportRegistry {
     private readonly tenantSettings?: TenantTransportSettings,
   ) {}
 
-  get hasTenants(): boolean {
-    return this.tenantSettings !== undefined;
-  }
-
   /** The transport for a tenant, or the default one without a tenant. For a look, not a send: see `use`. */
   async get(tenant?: string): Promise<ResolvedTransport> {
     return tenant === undefined ? this.defaultTransport : this.entry(tenant).resolved;

@@ -1,5 +1,7 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import { isEmail } from 'class-validator';
+import { InvalidRecipientError } from '../errors';
+import type { EmailRecipient } from './email-workflow.types';
 
 const MAX_ADDRESS_LENGTH = 254;
 const LINE_BREAK = /[\r\n]/;
@@ -24,4 +26,17 @@ export function isValidMailbox(value: string): boolean {
 /** Display names come from user data; a line break in one must never start a new header. */
 export function toSafeDisplayName(name: string): string {
   return name.replace(/[\r\n\t\u0000-\u001f\u007f]+/g, ' ').trim();
+}
+
+/** The one recipient of an email, checked before anything is queued; the display name made header-safe. */
+export function normaliseRecipient(recipient: EmailRecipient): { address: string; name: string } {
+  const { address, name } = typeof recipient === 'string' ? { address: recipient, name: '' } : recipient;
+  if (typeof address !== 'string' || address.length === 0) throw new InvalidRecipientError('the address is empty');
+  if (LINE_BREAK.test(address)) throw new InvalidRecipientError('the address contains a line break');
+  if (address.length > MAX_ADDRESS_LENGTH) {
+    throw new InvalidRecipientError(`the address is ${address.length} characters long; the limit is ${MAX_ADDRESS_LENGTH}`);
+  }
+  if (/[,;]/.test(address)) throw new InvalidRecipientError('the address lists more than one recipient');
+  if (!isValidAddress(address)) throw new InvalidRecipientError(`"${address}" is not a valid email address`);
+  return { address, name: toSafeDisplayName(name ?? '') };
 }

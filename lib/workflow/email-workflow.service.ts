@@ -1,7 +1,13 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import addressparser from 'nodemailer/lib/addressparser';
-import { InvalidHeaderError, InvalidRecipientError, InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../errors';
+import {
+  InvalidHeaderError,
+  InvalidOptionsError,
+  InvalidTokenError,
+  RateLimitedError,
+  UserDirectoryMissingError,
+} from '../errors';
 import { EmailEvent, EmailEvents, OutgoingEmail } from '../events';
 import { EMAIL_WORKFLOW_RESOLVED_OPTIONS } from '../module/email-workflow.constants';
 import { templateSettings } from '../module/resolved-options';
@@ -13,12 +19,10 @@ import type { TransportDiagnosis } from '../diagnostics';
 import { TransportRegistry } from '../transport';
 import { createTransport } from 'nodemailer';
 import { previewTemplates, RenderedEmail, sampleContextFor, TemplateContext, TemplatePreview, TemplateRegistry } from '../templates';
-import { EmailTokens, RateLimitRule, TokenPurpose } from '../tokens';
+import { EMAIL_RATE_LIMITER, EmailTokens, RateLimitRule, RedeemableToken, TokenPurpose } from '../tokens';
 import type { RateLimiter } from '../tokens';
-import { isValidAddress, toSafeDisplayName } from './address';
-import { EMAIL_RATE_LIMITER } from './email-workflow.tokens';
+import { normaliseRecipient } from './address';
 import type {
-  EmailRecipient,
   RenderEmailRequest,
   SendEmailRequest,
   SendEmailResult,
@@ -27,7 +31,6 @@ import type {
 import { EMAIL_USER_DIRECTORY } from './user-directory';
 import type { EmailUser, EmailUserDirectory } from './user-directory';
 
-const MAX_ADDRESS_LENGTH = 254;
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 /** Headers the workflow sets itself; a hook may not replace them. */
 const RESERVED_HEADERS = new Set([
@@ -91,6 +94,11 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    */
   async send(request: SendEmailRequest): Promise<SendEmailResult> {
     const to = normaliseRecipient(request.to);
+    if (request.tenant !== undefined && !this.options.tenants) {
+      throw new InvalidOptionsError([
+        { path: 'transportResolver', problem: `is not set, so send({ tenant: "${request.tenant}" }) has no transport`, fix: 'set transportResolver, or send without tenant' },
+      ]);
+    }
     let cancelReason: string | undefined;
     const outgoing: OutgoingEmail = {
       template: request.template,
@@ -106,11 +114,11 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     if (cancelReason !== undefined) return { id: '', messageId, cancelled: { reason: cancelReason } };
     const headers = checkHeaders(outgoing.headers);
     this.templates.resolve(request.template, request.locale).assertRenderable(this.contextFor(outgoing.context));
-    const { id } = await this.queue.enqueue(
+    const { id, duplicate } = await this.queue.enqueue(
       { template: request.template, locale: request.locale, to, context: outgoing.context, messageId, headers, tenant: request.tenant },
       request.idempotencyKey,
     );
-    this.events.emit(EmailEvent.Queued, { id, tenant: request.tenant, messageId, template: request.template, to: to.address });
+    if (!duplicate) this.events.emit(EmailEvent.Queued, { id, tenant: request.tenant, messageId, template: request.template, to: to.address });
     return { id, messageId };
   }
 
@@ -132,13 +140,14 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * `email.verified`. Throws InvalidTokenError (unknown, expired, used, wrong purpose).
    */
   async verifyEmail(token: string): Promise<EmailUser> {
-    const directory = this.directory();
-    const user = await this.tokens.redeem(token, 'verify-email', async (record) => {
-      const found = await directory.findById(record.userId);
-      if (!found || !sameAddress(found.email, record.email)) throw new InvalidTokenError('expired');
+    const directory = this.requireDirectory();
+    const { user, record } = await this.tokens.redeem(token, 'verify-email', async (redeemed) => {
+      const found = await directory.findById(redeemed.userId);
+      if (!found || !sameAddress(found.email, redeemed.email)) throw new InvalidTokenError('expired');
       await directory.markEmailVerified(found.id);
-      return found;
+      return { user: found, record: redeemed };
     });
+    await this.voidOtherTokens(record);
     await this.sendFollowUp(user, 'welcome', { name: user.name, link: this.appOrigin });
     this.events.emit(EmailEvent.EmailVerified, { userId: user.id, email: user.email });
     return { ...user, emailVerified: true };
@@ -150,9 +159,10 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    */
   async resendVerification(email: string): Promise<void> {
     const address = normaliseAddress(email);
+    this.requireDirectory();
     await this.limit(`verify-address:${digest(address)}`, this.options.rateLimits.verificationPerAddress);
     this.afterAnswering(async () => {
-      const user = await this.directory().findByEmail(address);
+      const user = await this.requireDirectory().findByEmail(address);
       if (user && !user.emailVerified) await this.startEmailVerification(user);
     });
   }
@@ -164,11 +174,11 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    */
   async requestPasswordReset(email: string, options: { ip?: string } = {}): Promise<void> {
     const address = normaliseAddress(email);
-    this.directory();
+    this.requireDirectory();
     await this.limit(`reset-address:${digest(address)}`, this.options.rateLimits.passwordResetPerAddress);
     if (options.ip) await this.limit(`reset-ip:${digest(options.ip)}`, this.options.rateLimits.passwordResetPerIp);
     this.afterAnswering(async () => {
-      const user = await this.directory().findByEmail(address);
+      const user = await this.requireDirectory().findByEmail(address);
       if (!user) return;
       const { token } = await this.tokens.issue(user, 'reset-password');
       const result = await this.send({
@@ -187,14 +197,14 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * `password.changed`. If the callback throws, the token stays usable.
    */
   async resetPassword(token: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
-    const directory = this.directory();
+    const directory = this.requireDirectory();
     const { user, record } = await this.tokens.redeem(token, 'reset-password', async (redeemed) => {
       const found = await directory.findById(redeemed.userId);
       if (!found || !sameAddress(found.email, redeemed.email)) throw new InvalidTokenError('expired');
       await applyNewPassword(found);
       return { user: found, record: redeemed };
     });
-    await this.tokens.revokeOthers(record);
+    await this.voidOtherTokens(record);
     await this.sendFollowUp(user, 'password-changed', { name: user.name, changedAt: new Date().toUTCString() });
     this.events.emit(EmailEvent.PasswordChanged, { userId: user.id, email: user.email });
     return user;
@@ -257,7 +267,7 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     return template.replace('{token}', encodeURIComponent(token));
   }
 
-  private directory(): EmailUserDirectory {
+  private requireDirectory(): EmailUserDirectory {
     const directory = this.options.users ?? this.injectedDirectory;
     if (!directory) throw new UserDirectoryMissingError();
     return directory;
@@ -274,6 +284,15 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
       .catch((error: unknown) => this.logger.error(`Account email could not be queued: ${(error as Error).message}`))
       .finally(() => this.background.delete(task));
     this.background.add(task);
+  }
+
+  /** The action behind the token is done; failing to void the user's other links must not report it as failed. */
+  private async voidOtherTokens(record: RedeemableToken): Promise<void> {
+    try {
+      await this.tokens.revokeOthers(record);
+    } catch (error) {
+      this.logger.error(`Other links of user ${record.userId} could not be voided: ${(error as Error).message}`);
+    }
   }
 
   /** A follow-up email must not undo the action it follows: a queue failure is logged, not thrown. */
@@ -320,14 +339,3 @@ function checkHeaders(headers: Record<string, string>): Record<string, string> |
   return entries.length > 0 ? headers : undefined;
 }
 
-function normaliseRecipient(recipient: EmailRecipient): { address: string; name: string } {
-  const { address, name } = typeof recipient === 'string' ? { address: recipient, name: '' } : recipient;
-  if (typeof address !== 'string' || address.length === 0) throw new InvalidRecipientError('the address is empty');
-  if (/[\r\n]/.test(address)) throw new InvalidRecipientError('the address contains a line break');
-  if (address.length > MAX_ADDRESS_LENGTH) {
-    throw new InvalidRecipientError(`the address is ${address.length} characters long; the limit is ${MAX_ADDRESS_LENGTH}`);
-  }
-  if (/[,;]/.test(address)) throw new InvalidRecipientError('the address lists more than one recipient');
-  if (!isValidAddress(address)) throw new InvalidRecipientError(`"${address}" is not a valid email address`);
-  return { address, name: toSafeDisplayName(name ?? '') };
-}

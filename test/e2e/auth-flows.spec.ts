@@ -204,4 +204,16 @@ describe('verification and password reset through a real app, Redis and SMTP ser
     expect(mail.headers.has('bcc')).toBe(false);
     expect(mail.to && !Array.isArray(mail.to) && mail.to.value).toEqual([{ address: 'eve@example.test', name: '<b>Eve</b> Bcc: victim@evil.test' }]);
   });
+  it('verifying with the newest link voids the older verification links', async () => {
+    await startApp();
+    await call('POST', '/register', { name: 'Gus', email: 'gus@example.test', password: 'pw-123456' });
+    const older = tokenOf(await nextMail('gus@example.test', /Confirm your email/), 'verify-email');
+    sink.messages.length = 0;
+    expect((await call('POST', '/resend-verification', { email: 'gus@example.test' })).status).toBe(202);
+    const newer = tokenOf(await nextMail('gus@example.test', /Confirm your email/), 'verify-email');
+    expect(newer).not.toBe(older);
+
+    expect(await call('POST', '/verify-email', { token: newer })).toMatchObject({ status: 200, body: { emailVerified: true } });
+    expect(await call('POST', '/verify-email', { token: older })).toMatchObject({ status: 400, body: { error: 'EMAIL_WORKFLOW_TOKEN_EXPIRED' } });
+  });
 });

@@ -1,5 +1,11 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import { EmailWorkflowModule, EmailWorkflowService, InvalidRecipientError, TemplateVariableMissingError } from 'nestjs-email-workflow';
+import {
+  EmailWorkflowModule,
+  EmailWorkflowService,
+  InvalidOptionsError,
+  InvalidRecipientError,
+  TemplateVariableMissingError,
+} from 'nestjs-email-workflow';
 import { localOptions } from '../support/module-options';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
 
@@ -94,5 +100,12 @@ describe('delivery of the built-in templates to a real SMTP server', () => {
     await expect(emails.send({ template: 'test-email', to })).rejects.toBeInstanceOf(InvalidRecipientError);
     await expect(emails.send({ template: 'test-email', to })).rejects.toMatchObject({ code: 'EMAIL_WORKFLOW_INVALID_RECIPIENT' });
     expect(sink.messages.length).toBe(commandsBefore);
+  });
+  it('refuses send({ tenant }) without a transportResolver before anything is queued', async () => {
+    const error = await emails.send({ template: 'test-email', to: 'ada@example.test', tenant: 'acme' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as Error).message).toContain('transportResolver');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sink.messages).toHaveLength(0);
   });
 });

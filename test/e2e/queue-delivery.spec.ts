@@ -212,4 +212,22 @@ describe('durable delivery through Bull on a real Redis', () => {
     expect(mail.messageId).toBe(result!.messageId);
     expect(sink.messages).toHaveLength(1);
   });
+  it('fails an email for good, saying why, when the worker has a different secret than the producer', async () => {
+    const sink = await SmtpSink.start();
+    cleanups.push(() => sink.close());
+    const prefix = uniquePrefix();
+    const producer = await bootRedisWorkflow(sink.port, prefix, { worker: false });
+    const worker = await bootRedisWorkflow(sink.port, prefix, {}, { secret: 'another-secret-of-at-least-32-bytes-9876543210' });
+    cleanups.push(async () => {
+      await producer.moduleRef.close();
+      await worker.moduleRef.close();
+      await deleteKeys(prefix);
+    });
+
+    const { messageId } = await producer.emails.send({ template: 'test-email', to: 'ada@example.test' });
+    const [failed] = await worker.events.waitFor(EmailEvent.Failed, 1);
+    expect(failed).toMatchObject({ messageId, kind: 'permanent', attempt: 1 });
+    expect(failed.reason).toMatch(/different `secret`/);
+    expect(sink.messages).toHaveLength(0);
+  });
 });

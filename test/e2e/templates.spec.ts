@@ -137,3 +137,16 @@ describe('invalid templates fail the boot', () => {
     expect((error as Error).message).toContain('missing-folder');
   });
 });
+
+describe('plain-text part', () => {
+  it('keeps variables inside headings as written (html-to-text would upper-case them)', async () => {
+    const moduleRef = await boot(1, join(TEMPLATES, 'overrides'));
+    try {
+      const rendered = moduleRef.get(EmailWorkflowService).render({ template: 'heading', context: { name: 'Ada' } });
+      expect(rendered.text).toContain('Hello Ada');
+      expect(rendered.subject).toBe('Heading for Ada');
+    } finally {
+      await moduleRef.close();
+    }
+  });
+});

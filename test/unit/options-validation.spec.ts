@@ -224,6 +224,27 @@ describe('options validation at boot', () => {
       expect([...paths(error)].sort()).toEqual(['transport.pool.maxConection', 'transport.pool.maxConnections']);
     });
   });
+  describe('queue and plug-ins', () => {
+    const base = () => ({ ...localOptions(2525) });
+
+    it('refuses worker: false on the in-process queue', async () => {
+      const error = await bootError({ ...base(), queue: { redis: false, worker: false } });
+      expect(paths(error)).toEqual(['queue.worker']);
+      expect(error.message).toContain('queue.redis');
+    });
+
+    it('requires a secret with a custom token store', async () => {
+      const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined };
+      const error = await bootError({ ...base(), tokens: { store } });
+      expect(paths(error)).toEqual(['secret']);
+    });
+
+    it('names a user directory that lacks a method', async () => {
+      const error = await bootError({ ...base(), users: { findByEmail: async () => undefined, findById: async () => undefined } as never });
+      expect(paths(error)).toEqual(['users']);
+      expect(error.message).toContain('markEmailVerified');
+    });
+  });
 });
 
 describe('SMTP transport resolver', () => {
