@@ -1,3 +1,4 @@
+import type { SmtpFailure } from '../transport/smtp.failure';
 import { EmailWorkflowErrorCode } from './error-codes';
 
 /** Base class of every error this library throws. */
@@ -83,14 +84,15 @@ export class InvalidRecipientError extends EmailWorkflowError {
 /** The SMTP server did not accept the message. `kind` says whether retrying can help. */
 export class EmailDeliveryError extends EmailWorkflowError {
   readonly code = EmailWorkflowErrorCode.DeliveryFailed;
+  readonly kind: SmtpFailure['kind'];
+  readonly responseCode?: number;
+  readonly enhancedCode?: string;
 
-  constructor(
-    message: string,
-    readonly kind: 'transient' | 'permanent' | 'configuration',
-    readonly responseCode?: number,
-    readonly enhancedCode?: string,
-  ) {
-    super(message);
+  constructor(readonly failure: SmtpFailure) {
+    super(failure.reason);
+    this.kind = failure.kind;
+    this.responseCode = failure.responseCode;
+    this.enhancedCode = failure.enhancedCode;
   }
 }
 

@@ -1,4 +1,5 @@
 import { ALL_TEMPLATES, BEFORE_EMAIL_SEND_METADATA } from './email-event.constants';
+import { appendMethodMetadata } from './method-metadata';
 
 /**
  * Runs the decorated provider method before an email is queued, for one template or all. It gets
@@ -13,10 +14,5 @@ import { ALL_TEMPLATES, BEFORE_EMAIL_SEND_METADATA } from './email-event.constan
  * }
  */
 export function BeforeEmailSend(template: string = ALL_TEMPLATES): MethodDecorator {
-  return (_target, _key, descriptor) => {
-    const method = descriptor.value as object;
-    const templates: string[] = Reflect.getMetadata(BEFORE_EMAIL_SEND_METADATA, method) ?? [];
-    Reflect.defineMetadata(BEFORE_EMAIL_SEND_METADATA, [...templates, template], method);
-    return descriptor;
-  };
+  return appendMethodMetadata(BEFORE_EMAIL_SEND_METADATA, template);
 }

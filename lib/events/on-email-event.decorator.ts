@@ -1,5 +1,6 @@
 import { ON_EMAIL_EVENT_METADATA } from './email-event.constants';
 import type { EmailEvent } from './email-event.types';
+import { appendMethodMetadata } from './method-metadata';
 
 /**
  * Calls the decorated provider method whenever `event` happens. Stackable. The listener's failure
@@ -10,10 +11,5 @@ import type { EmailEvent } from './email-event.types';
  * onFailed(event: EmailFailedEvent) { this.alerts.notify(event.reason); }
  */
 export function OnEmailEvent(event: EmailEvent): MethodDecorator {
-  return (_target, _key, descriptor) => {
-    const method = descriptor.value as object;
-    const events: EmailEvent[] = Reflect.getMetadata(ON_EMAIL_EVENT_METADATA, method) ?? [];
-    Reflect.defineMetadata(ON_EMAIL_EVENT_METADATA, [...events, event], method);
-    return descriptor;
-  };
+  return appendMethodMetadata(ON_EMAIL_EVENT_METADATA, event);
 }

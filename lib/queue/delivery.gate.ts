@@ -48,7 +48,7 @@ export class DeliveryGate {
     reopened.catch(() => undefined);
     this.closed = { since: Date.now(), reopened, settle };
     this.logger.error(
-      `Delivery${this.tenant === undefined ? '' : ` for tenant "${this.tenant}"`} paused: ${failure.reason}. Queued emails are kept; the server is re-checked every ${this.probeInterval < 1000 ? `${this.probeInterval} ms` : `${Math.round(this.probeInterval / 1000)} s`}.`,
+      `Delivery${this.tenant === undefined ? '' : ` for tenant "${this.tenant}"`} paused: ${failure.reason}. Queued emails are kept; the server is re-checked every ${formatInterval(this.probeInterval)}.`,
     );
     this.events.emit(EmailEvent.DeliveryPaused, {
       tenant: this.tenant,
@@ -81,4 +81,8 @@ export class DeliveryGate {
       closed.settle();
     }, this.probeInterval);
   }
+}
+
+function formatInterval(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }

@@ -96,18 +96,13 @@ export class EmailDeliveryWorker {
             // The tenant's settings could not be resolved. Invalid ones will not fix themselves: pause
             // this tenant. Anything else (the resolver's database, say) may: retry.
             const kind = error instanceof InvalidOptionsError ? 'configuration' : 'transient';
-            throw new EmailDeliveryError(`The SMTP settings of tenant "${job.tenant}" could not be resolved: ${redact((error as Error).message)}`, kind);
+            throw new EmailDeliveryError({ kind, reason: `The SMTP settings of tenant "${job.tenant}" could not be resolved: ${redact((error as Error).message)}` });
           });
         this.events.emit(EmailEvent.Sent, { ...identity, attempt, accepted: receipt.accepted, rejected: receipt.rejected });
         return receipt;
       } catch (error) {
         if (!(error instanceof EmailDeliveryError)) throw error;
-        const failure: SmtpFailure = {
-          kind: error.kind,
-          reason: error.message,
-          responseCode: error.responseCode,
-          enhancedCode: error.enhancedCode,
-        };
+        const { failure } = error;
         if (failure.kind === 'configuration') {
           gate.close(failure);
           continue;
@@ -157,14 +152,7 @@ export class EmailDeliveryWorker {
   }
 
   private fail(identity: EmailIdentity, attempt: number, failure: SmtpFailure): never {
-    this.events.emit(EmailEvent.Failed, {
-      ...identity,
-      attempt,
-      kind: failure.kind,
-      reason: failure.reason,
-      responseCode: failure.responseCode,
-      enhancedCode: failure.enhancedCode,
-    });
+    this.events.emit(EmailEvent.Failed, { ...identity, attempt, ...failure });
     throw new DeliveryFailure(failure);
   }
 }

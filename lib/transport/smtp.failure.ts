@@ -92,6 +92,5 @@ export function classifySmtpFailure(error: NodemailerError): SmtpFailure {
 
 /** Turns a nodemailer error into our typed error, in plain words and without any credential. */
 export function toDeliveryError(error: NodemailerError): EmailDeliveryError {
-  const failure = classifySmtpFailure(error);
-  return new EmailDeliveryError(failure.reason, failure.kind, failure.responseCode, failure.enhancedCode);
+  return new EmailDeliveryError(classifySmtpFailure(error));
 }
