@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import Bull, { Job, Queue, QueueOptions } from 'bull';
-import { randomUUID } from 'node:crypto';
 import type { PayloadCipher } from '../crypto/payload.cipher';
 import { QueueUnavailableError } from '../errors';
 import { DeliveryFailure } from './delivery.failure';
@@ -99,9 +98,10 @@ export class BullEmailQueue implements EmailQueue {
     if (status !== 'ready') throw new QueueUnavailableError(`the Redis connection is ${status}`);
     const { context, ...visible } = job;
     const stored: StoredEmailJob = { ...visible, sealedContext: this.cipher.seal(context) };
-    const jobId = idempotencyKey ? jobIdFor(idempotencyKey) : randomUUID();
+    // Bull's own ids unless a key is given: a custom jobId halves Bull's enqueue rate.
+    const jobId = idempotencyKey ? jobIdFor(idempotencyKey) : undefined;
     try {
-      if (idempotencyKey && (await this.queue.getJob(jobId))) return { id: jobId, duplicate: true };
+      if (jobId && (await this.queue.getJob(jobId))) return { id: jobId, duplicate: true };
       const added = await withTimeout(this.queue.add(stored, { jobId }), REDIS_TIMEOUT_MS, () => new Error('Redis did not confirm in time'));
       return { id: String(added.id), duplicate: false };
     } catch (error) {

@@ -1,0 +1,109 @@
+// Enqueue cost: this library queues the template name and sealed variables (the worker renders);
+// the common peer pattern renders first and queues the HTML. Both on the same Bull/Redis, side by
+// side in one run. Run with `npm run bench` (needs Redis; REDIS_URL, default redis://127.0.0.1:6379).
+'use strict';
+require('reflect-metadata');
+const Bull = require('bull');
+const Redis = require('ioredis');
+const { Module } = require('@nestjs/common');
+const { NestFactory } = require('@nestjs/core');
+const { EmailWorkflowModule, EmailWorkflowService } = require('nestjs-email-workflow');
+
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const COUNT = Number(process.env.BENCH_ENQUEUE_COUNT || 2000);
+const PREFIX = `bench-${process.pid}`;
+const CONTEXT = { name: 'Ada Lovelace', link: 'https://app.example.com/verify-email?token=4f9c2b7e1d8a6035c1e2f3a4b5c6d7e8', expiresIn: '24 hours' };
+
+async function boot() {
+  class BenchModule {}
+  Module({
+    imports: [
+      EmailWorkflowModule.forRoot({
+        transport: { host: '127.0.0.1', port: 9, security: 'none', pool: false },
+        from: 'Acme <no-reply@acme.test>',
+        brand: { name: 'Acme' },
+        links: { verifyEmail: 'https://app.example.com/v?token={token}', resetPassword: 'https://app.example.com/r?token={token}' },
+        queue: { redis: REDIS_URL, prefix: `${PREFIX}-ours`, worker: false },
+        secret: 'bench-secret-of-at-least-32-bytes-0123456789',
+      }),
+    ],
+  })(BenchModule);
+  return NestFactory.createApplicationContext(BenchModule, { logger: false });
+}
+
+/** Runs `count` operations, `inFlight` at a time (1: one after another, as a single request handler does); ops/s. */
+async function measure(count, inFlight, operation) {
+  for (let i = 0; i < 100; i++) await operation(i);
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await operation(next++);
+  };
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return count / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+/** Bytes of job data Bull stores per email, read back from Redis. */
+async function bytesPerJob(prefix, queueName) {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const ids = await redis.lrange(`${prefix}:${queueName}:wait`, 0, 99);
+    const data = await Promise.all(ids.map((id) => redis.hget(`${prefix}:${queueName}:${id}`, 'data')));
+    return Math.round(data.reduce((sum, value) => sum + Buffer.byteLength(value ?? ''), 0) / Math.max(1, data.length));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function clean() {
+  const redis = new Redis(REDIS_URL);
+  try {
+    for (const prefix of [`${PREFIX}-ours`, `${PREFIX}-peer`]) {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function main() {
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await probe.connect();
+  } catch {
+    console.log(`Enqueue benchmark skipped: no Redis at ${REDIS_URL}.`);
+    return;
+  } finally {
+    probe.disconnect();
+  }
+  const app = await boot();
+  const emails = app.get(EmailWorkflowService);
+  const peerQueue = new Bull('peer-email', REDIS_URL, { prefix: `${PREFIX}-peer` });
+  try {
+    const ourSend = (i) => emails.send({ template: 'verify-email', to: `user${i}@example.test`, context: CONTEXT });
+    const peerSend = (i) => peerQueue.add({ to: `user${i}@example.test`, ...emails.render({ template: 'verify-email', context: CONTEXT }) });
+    const rows = [];
+    for (const inFlight of [1, 32]) {
+      rows.push([inFlight, await measure(COUNT, inFlight, ourSend), await measure(COUNT, inFlight, peerSend)]);
+    }
+    const ourBytes = await bytesPerJob(`${PREFIX}-ours`, 'email-workflow');
+    const peerBytes = await bytesPerJob(`${PREFIX}-peer`, 'peer-email');
+    console.log(`Node ${process.version}; ${COUNT} enqueues per variant into Bull on ${new URL(REDIS_URL).host}, template verify-email\n`);
+    console.log('in flight  ours: template + sealed variables  peer: rendered HTML  ratio');
+    console.log('---------  ------------------------------  -------------------  -----');
+    for (const [inFlight, ours, peer] of rows) {
+      console.log(`${String(inFlight).padStart(9)}  ${`${ours.toFixed(0)} enqueues/s`.padStart(30)}  ${`${peer.toFixed(0)} enqueues/s`.padStart(19)}  ${(ours / peer).toFixed(2)}x`);
+    }
+    console.log(`\njob data stored per email: ours ${ourBytes} B, peer ${peerBytes} B (${(peerBytes / Math.max(1, ourBytes)).toFixed(1)}x more)`);
+  } finally {
+    await peerQueue.close();
+    await app.close();
+    await clean();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
