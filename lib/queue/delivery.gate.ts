@@ -27,12 +27,9 @@ export class DeliveryGate {
     private readonly probe: () => Promise<boolean>,
     private readonly probeInterval: number,
     private readonly events: EmailEvents,
-    private readonly tenant?: string,
+    private readonly tenant: string | undefined,
+    private readonly onReopened: () => void,
   ) {}
-
-  get isClosed(): boolean {
-    return this.closed !== undefined;
-  }
 
   /** Resolves at once while open; while closed, once a probe succeeds. */
   pass(): Promise<void> {
@@ -78,6 +75,7 @@ export class DeliveryGate {
       const pausedForMs = Date.now() - closed.since;
       this.logger.log(`Delivery resumed after ${Math.round(pausedForMs / 1000)} s.`);
       this.events.emit(EmailEvent.DeliveryResumed, { tenant: this.tenant, pausedForMs });
+      this.onReopened();
       closed.settle();
     }, this.probeInterval);
   }

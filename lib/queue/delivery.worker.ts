@@ -35,7 +35,10 @@ export interface DeliveryWorkerSettings {
  * Transient → retry later; permanent → stop; configuration → hold at the gate until the server is fixed.
  */
 export class EmailDeliveryWorker {
-  /** One gate per tenant ('' is the default transport): one tenant's broken server pauses only its mail. */
+  /**
+   * The closed gates, by tenant ('' is the default transport): one tenant's broken server pauses only
+   * its mail. A gate exists only while closed, so the map does not grow with every tenant ever seen.
+   */
   private readonly gates = new Map<string, DeliveryGate>();
   private readonly senderAddress: string;
 
@@ -50,12 +53,12 @@ export class EmailDeliveryWorker {
 
   /** Tenants whose delivery is paused now. */
   pausedTenants(): string[] {
-    return [...this.gates].filter(([tenant, gate]) => tenant !== '' && gate.isClosed).map(([tenant]) => tenant);
+    return [...this.gates.keys()].filter((tenant) => tenant !== '');
   }
 
   /** Whether delivery through the default transport is paused. */
   isPaused(): boolean {
-    return this.gates.get('')?.isClosed ?? false;
+    return this.gates.has('');
   }
 
   async deliver({ id, job, attempt, maxAttempts }: DeliveryTry): Promise<DeliveryReceipt> {
@@ -67,10 +70,10 @@ export class EmailDeliveryWorker {
       if (!(error instanceof EmailWorkflowError)) throw error;
       return this.fail(identity, attempt, { kind: 'permanent', reason: error.message });
     }
-    const gate = this.gateFor(job.tenant);
+    const gateKey = job.tenant ?? '';
     for (;;) {
       try {
-        await gate.pass();
+        await this.gates.get(gateKey)?.pass();
       } catch (error) {
         if (error instanceof GateAbandonedError) {
           throw new DeliveryFailure({ kind: 'transient', reason: error.message }, 0);
@@ -104,7 +107,7 @@ export class EmailDeliveryWorker {
         if (!(error instanceof EmailDeliveryError)) throw error;
         const { failure } = error;
         if (failure.kind === 'configuration') {
-          gate.close(failure);
+          this.pause(job.tenant, failure);
           continue;
         }
         if (failure.kind === 'permanent' || attempt >= maxAttempts) return this.fail(identity, attempt, failure);
@@ -130,25 +133,25 @@ export class EmailDeliveryWorker {
   /** Lets deliveries held at a closed gate go, so the queue can shut down; their emails stay queued. */
   releaseHeld(): void {
     this.gates.forEach((gate) => gate.abandon());
+    this.gates.clear();
   }
 
-  private gateFor(tenant?: string): DeliveryGate {
+  private pause(tenant: string | undefined, failure: SmtpFailure): void {
     const key = tenant ?? '';
-    let gate = this.gates.get(key);
-    if (!gate) {
-      gate = new DeliveryGate(
-        // Through MAIL FROM, not just a login: a server that wants a login we do not have answers there.
-        async () => {
-          const { options, description } = await this.transports.get(tenant);
-          return (await diagnoseSmtp(options, description, { from: this.senderAddress })).ok;
-        },
-        this.settings.probeInterval,
-        this.events,
-        tenant,
-      );
-      this.gates.set(key, gate);
-    }
-    return gate;
+    if (this.gates.has(key)) return;
+    const gate = new DeliveryGate(
+      // Through MAIL FROM, not just a login: a server that wants a login we do not have answers there.
+      async () => {
+        const { options, description } = await this.transports.get(tenant);
+        return (await diagnoseSmtp(options, description, { from: this.senderAddress })).ok;
+      },
+      this.settings.probeInterval,
+      this.events,
+      tenant,
+      () => this.gates.delete(key),
+    );
+    this.gates.set(key, gate);
+    gate.close(failure);
   }
 
   private fail(identity: EmailIdentity, attempt: number, failure: SmtpFailure): never {
