@@ -7,7 +7,7 @@ import {
   TransportDiagnosis,
 } from 'nestjs-email-workflow';
 import { TestBed } from '../support/test-bed';
-import { SmtpSink, SmtpSinkOptions, TEST_CA } from '../support/smtp-sink';
+import { SmtpSink, SmtpSinkOptions, TEST_CA, trustedStartTls } from '../support/smtp-sink';
 
 const SUBJECT = 'Test email from Acme';
 const USER = 'ada';
@@ -81,14 +81,7 @@ describe('diagnoseTransport() / sendTestEmail() against real local servers', () 
 
     beforeAll(async () => {
       server = await sink({ credentials: { user: USER, pass: PASSWORD } });
-      emails = await boot({
-        host: 'localhost',
-        port: server.port,
-        security: 'starttls',
-        auth: { user: USER, pass: PASSWORD },
-        tls: { ca: TEST_CA },
-        pool: false,
-      });
+      emails = await boot(trustedStartTls(server.port, { user: USER, pass: PASSWORD }));
     });
 
     it('diagnoseTransport() passes every step up to MAIL FROM and sends nothing', async () => {
@@ -226,14 +219,7 @@ describe('diagnoseTransport() / sendTestEmail() against real local servers', () 
     it('security "starttls" against a server without STARTTLS fails at "tls" with STARTTLS_UNAVAILABLE; no AUTH is sent', async () => {
       // hideSTARTTLS alone only stops advertising it; disabling the command makes the server unable to upgrade.
       const server = await sink({ disabledCommands: ['STARTTLS'], credentials: { user: USER, pass: PASSWORD } });
-      const emails = await boot({
-        host: 'localhost',
-        port: server.port,
-        security: 'starttls',
-        auth: { user: USER, pass: PASSWORD },
-        tls: { ca: TEST_CA },
-        pool: false,
-      });
+      const emails = await boot(trustedStartTls(server.port, { user: USER, pass: PASSWORD }));
 
       const diagnosis = await emails.diagnoseTransport();
 
@@ -250,14 +236,7 @@ describe('diagnoseTransport() / sendTestEmail() against real local servers', () 
   describe('login and envelope', () => {
     it('a wrong password (535) fails at "auth" with AUTH_FAILED, mentioning app passwords; the password is never shown', async () => {
       const server = await sink({ credentials: { user: USER, pass: PASSWORD } });
-      const emails = await boot({
-        host: 'localhost',
-        port: server.port,
-        security: 'starttls',
-        auth: { user: USER, pass: WRONG_PASSWORD },
-        tls: { ca: TEST_CA },
-        pool: false,
-      });
+      const emails = await boot(trustedStartTls(server.port, { user: USER, pass: WRONG_PASSWORD }));
 
       const diagnosis = await emails.diagnoseTransport();
 

@@ -7,7 +7,7 @@ import {
 } from 'nestjs-email-workflow';
 import { SMTPServerSession } from 'smtp-server';
 import { TestBed } from '../support/test-bed';
-import { SmtpSink, SmtpSinkOptions, TEST_CA } from '../support/smtp-sink';
+import { SmtpSink, SmtpSinkOptions, TEST_CA, trustedStartTls } from '../support/smtp-sink';
 
 const SUBJECT = 'Test email from Acme';
 const USER = 'ada';
@@ -119,7 +119,7 @@ describe('TLS to a real SMTP server', () => {
   describe('STARTTLS (security "starttls")', () => {
     it('upgrades, then delivers, when the test CA is trusted via tls.ca', async () => {
       const { sink: server, mailFromSecure } = await sink();
-      const emails = await boot({ host: 'localhost', port: server.port, security: 'starttls', tls: { ca: TEST_CA }, pool: false });
+      const emails = await boot(trustedStartTls(server.port));
 
       const result = await emails.send({ template: 'test-email', to: 'ada@example.test' });
       const [mail] = await server.waitForMessages(1);
@@ -152,14 +152,7 @@ describe('TLS to a real SMTP server', () => {
         disabledCommands: ['STARTTLS'],
         credentials: { user: USER, pass: PASSWORD },
       });
-      const emails = await boot({
-        host: 'localhost',
-        port: server.port,
-        security: 'starttls',
-        auth: { user: USER, pass: PASSWORD },
-        tls: { ca: TEST_CA },
-        pool: false,
-      });
+      const emails = await boot(trustedStartTls(server.port, { user: USER, pass: PASSWORD }));
 
       const error = await sendFailure(emails);
 
@@ -173,14 +166,7 @@ describe('TLS to a real SMTP server', () => {
 
     it('still upgrades when the server accepts STARTTLS without advertising it, before AUTH and MAIL', async () => {
       const { sink: server, mailFromSecure } = await sink({ hideSTARTTLS: true, credentials: { user: USER, pass: PASSWORD } });
-      const emails = await boot({
-        host: 'localhost',
-        port: server.port,
-        security: 'starttls',
-        auth: { user: USER, pass: PASSWORD },
-        tls: { ca: TEST_CA },
-        pool: false,
-      });
+      const emails = await boot(trustedStartTls(server.port, { user: USER, pass: PASSWORD }));
 
       await emails.send({ template: 'test-email', to: 'ada@example.test' });
       const [mail] = await server.waitForMessages(1);

@@ -1,3 +1,4 @@
+import type { SmtpTransportOptions } from 'nestjs-email-workflow';
 import { readFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,6 +11,11 @@ export const TEST_TLS = {
   key: readFileSync(join(TLS_DIR, 'server.key')),
   cert: readFileSync(join(TLS_DIR, 'server.pem')),
 };
+
+/** The library's transport to a sink on localhost over required STARTTLS, trusting the test CA, one connection per email. */
+export function trustedStartTls(port: number, auth?: { user: string; pass: string }): SmtpTransportOptions {
+  return { host: 'localhost', port, security: 'starttls', auth, tls: { ca: TEST_CA }, pool: false };
+}
 
 export interface SmtpSinkOptions extends Partial<SMTPServerOptions> {
   /** Accept only this username/password; any other login is answered 535. */
