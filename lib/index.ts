@@ -60,4 +60,22 @@ export { encryptCredential } from './crypto/credential.cipher';
 export type { SmtpFailureKind } from './transport/smtp.failure';
 export { EmailDevInboxModule, DevInbox } from './dev-inbox';
 export type { CaughtEmail, EmailDevInboxOptions } from './dev-inbox';
-export * from './errors';
+export {
+  EmailWorkflowErrorCode,
+  EmailWorkflowError,
+  InvalidOptionsError,
+  TemplateNotFoundError,
+  TemplateInvalidError,
+  TemplateVariableMissingError,
+  InvalidRecipientError,
+  EmailDeliveryError,
+  QueueUnavailableError,
+  InvalidTokenError,
+  RateLimitedError,
+  UserDirectoryMissingError,
+  InvalidHeaderError,
+  DevInboxInProductionError,
+  DevInboxDependencyMissingError,
+  DependencyMissingError,
+} from './errors';
+export type { OptionsProblem, InvalidTokenReason } from './errors';

@@ -3,25 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { AddressObject, ParsedMail } from 'mailparser';
 import type { SMTPServer } from 'smtp-server';
-import { DevInboxDependencyMissingError } from '../errors';
+import { DevInboxDependencyMissingError, requireOptional } from '../errors';
 import type { CaughtEmail } from './dev-inbox.types';
 
 const logger = new Logger('EmailDevInbox');
-
-/**
- * Loads a package only when a catcher starts, never when the library is imported: smtp-server and
- * mailparser are optional peers that production apps need not install.
- */
-function loadOptional<T>(name: 'smtp-server' | 'mailparser', load: () => T): T {
-  try {
-    return load();
-  } catch (error) {
-    // Only the package itself missing is the user's to fix by installing it; anything else is a real fault.
-    const { code, message } = error as NodeJS.ErrnoException;
-    if (code === 'MODULE_NOT_FOUND' && message.includes(`'${name}'`)) throw new DevInboxDependencyMissingError(name);
-    throw error;
-  }
-}
+// smtp-server and mailparser are optional peers that production apps need not install.
+const missingDevDependency = (name: string) => new DevInboxDependencyMissingError(name);
 
 /** `Ada <ada@example.com>, bob@example.com`, without the quotes mailparser's own text adds around names. */
 function addressText(header: AddressObject | AddressObject[] | undefined): string {
@@ -64,8 +51,8 @@ export class SmtpCatcher {
   ) {}
 
   static async start(onEmail: (email: CaughtEmail) => void): Promise<SmtpCatcher> {
-    const { SMTPServer } = loadOptional('smtp-server', () => require('smtp-server') as typeof import('smtp-server'));
-    const { simpleParser } = loadOptional('mailparser', () => require('mailparser') as typeof import('mailparser'));
+    const { SMTPServer } = requireOptional('smtp-server', () => require('smtp-server') as typeof import('smtp-server'), missingDevDependency);
+    const { simpleParser } = requireOptional('mailparser', () => require('mailparser') as typeof import('mailparser'), missingDevDependency);
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],

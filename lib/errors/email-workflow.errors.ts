@@ -178,3 +178,51 @@ export class DevInboxDependencyMissingError extends EmailWorkflowError {
     super(`EmailDevInboxModule cannot start: the package "${missingPackage}" is not installed. Fix: npm install -D smtp-server mailparser`);
   }
 }
+
+/**
+ * A feature that was switched on needs an optional package that is not installed: `mjml` for
+ * `templates.dir`, `bull` for `queue.redis`. The library loads these only when they are used.
+ */
+export class DependencyMissingError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.DependencyMissing;
+
+  constructor(
+    readonly missingPackage: string,
+    readonly neededFor: string,
+  ) {
+    super(`${neededFor} needs the package "${missingPackage}", which is not installed. Fix: npm install ${missingPackage}`);
+  }
+}
+
+/** What an `EmailNotSentError` lists of each email that was sent. */
+export interface SentEmailSummary {
+  template: string;
+  /** Recipient address. */
+  to: string;
+  subject: string;
+}
+
+/**
+ * A test outbox (`nestjs-email-workflow/testing`) waited for an email that did not come. The message
+ * lists what was sent instead, so a wrong template name or address shows at a glance.
+ */
+export class EmailNotSentError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.EmailNotSent;
+
+  constructor(
+    /** The email waited for, in words: `matching { template: "welcome" }`. */
+    readonly expected: string,
+    readonly waitedMs: number,
+    readonly sent: readonly SentEmailSummary[],
+  ) {
+    const listing =
+      sent.length === 0
+        ? 'Nothing was sent since the outbox was last cleared.'
+        : `Sent since the outbox was last cleared (${sent.length}):\n` +
+          sent.map((email) => `  - ${email.template} to ${email.to}: "${email.subject}"`).join('\n');
+    super(
+      `No email ${expected} was sent within ${waitedMs} ms. ${listing}\n` +
+        'Fix: check the template name and the address, and that the code under test awaits the call that sends the email.',
+    );
+  }
+}

@@ -19,6 +19,8 @@ export const EmailWorkflowErrorCode = {
   InvalidHeader: 'EMAIL_WORKFLOW_INVALID_HEADER',
   DevInboxInProduction: 'EMAIL_WORKFLOW_DEV_INBOX_IN_PRODUCTION',
   DevInboxDependencyMissing: 'EMAIL_WORKFLOW_DEV_INBOX_DEPENDENCY_MISSING',
+  DependencyMissing: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING',
+  EmailNotSent: 'EMAIL_WORKFLOW_EMAIL_NOT_SENT',
 } as const;
 
 export type EmailWorkflowErrorCode =

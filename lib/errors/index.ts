@@ -14,5 +14,8 @@ export {
   InvalidHeaderError,
   DevInboxInProductionError,
   DevInboxDependencyMissingError,
+  DependencyMissingError,
+  EmailNotSentError,
 } from './email-workflow.errors';
-export type { OptionsProblem, InvalidTokenReason } from './email-workflow.errors';
+export { requireOptional } from './optional-dependency';
+export type { OptionsProblem, InvalidTokenReason, SentEmailSummary } from './email-workflow.errors';

@@ -1,6 +1,6 @@
 import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { getQueueToken } from '@nestjs/bull';
+import { getQueueToken } from '@nestjs/bull-shared';
 import { EmailEventExplorer, EmailEvents } from '../events';
 import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
 import type { EmailQueue } from '../queue';

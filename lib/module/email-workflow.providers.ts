@@ -1,17 +1,18 @@
 import { Logger, Provider } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { getQueueToken } from '@nestjs/bull';
+import { getQueueToken } from '@nestjs/bull-shared';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { deriveKey } from '../crypto/secret-keys';
 import { EmailEvents } from '../events';
 import {
-  BullEmailQueue,
   describeRedis,
   EMAIL_QUEUE,
   EMAIL_WORKFLOW_QUEUE_NAME,
   EmailDeliveryWorker,
   EmailQueue,
   InProcessEmailQueue,
+  openRedisQueue,
+  RedisEmailQueue,
 } from '../queue';
 import { TemplateRegistry } from '../templates';
 import {
@@ -33,9 +34,8 @@ const logger = new Logger('EmailWorkflowModule');
 /** Used and expired token records are kept this long, so an old link says "expired", not "unknown". */
 const TOKEN_RETENTION_MS = 7 * 24 * 3_600_000;
 
-/** Redis keys of the workflow (tokens, rate limits) sit beside the queue's, under the same prefix. */
-function workflowKeyPrefix(queue: BullEmailQueue, options: ResolvedEmailWorkflowOptions): string {
-  return `${options.queue.prefix ?? 'bull'}:${queue.queue.name}`;
+function isOnRedis(queue: EmailQueue): queue is RedisEmailQueue {
+  return 'redis' in queue;
 }
 
 async function openQueue(options: ResolvedEmailWorkflowOptions, worker: EmailDeliveryWorker): Promise<EmailQueue> {
@@ -47,9 +47,9 @@ async function openQueue(options: ResolvedEmailWorkflowOptions, worker: EmailDel
   }
   // Validation guarantees a secret whenever Redis is used.
   const cipher = new PayloadCipher(deriveKey(options.secret as string, 'queue-payload'));
-  const bull = await BullEmailQueue.open({ ...queue, redis: queue.redis }, worker, cipher);
+  const durable = await openRedisQueue({ ...queue, redis: queue.redis }, worker, cipher);
   logger.log(`Emails queue in Redis at ${describeRedis(queue.redis)}${queue.worker ? '' : ' (this process only enqueues)'}`);
-  return bull;
+  return durable;
 }
 
 export const emailWorkflowProviders: Provider[] = [
@@ -100,16 +100,15 @@ export const emailWorkflowProviders: Provider[] = [
     provide: EMAIL_TOKEN_STORE,
     useFactory: (options: ResolvedEmailWorkflowOptions, queue: EmailQueue): TokenStore =>
       options.tokens.store ??
-      (queue instanceof BullEmailQueue
-        ? new RedisTokenStore(queue.queue.client, workflowKeyPrefix(queue, options), TOKEN_RETENTION_MS)
-        : new MemoryTokenStore(TOKEN_RETENTION_MS)),
+      // The workflow's Redis keys (tokens, rate limits) sit beside the queue's, under the same prefix.
+      (isOnRedis(queue) ? new RedisTokenStore(queue.redis, queue.keyPrefix, TOKEN_RETENTION_MS) : new MemoryTokenStore(TOKEN_RETENTION_MS)),
     inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EMAIL_QUEUE],
   },
   {
     provide: EMAIL_RATE_LIMITER,
-    useFactory: (options: ResolvedEmailWorkflowOptions, queue: EmailQueue): RateLimiter =>
-      queue instanceof BullEmailQueue ? new RedisRateLimiter(queue.queue.client, workflowKeyPrefix(queue, options)) : new MemoryRateLimiter(),
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EMAIL_QUEUE],
+    useFactory: (queue: EmailQueue): RateLimiter =>
+      isOnRedis(queue) ? new RedisRateLimiter(queue.redis, queue.keyPrefix) : new MemoryRateLimiter(),
+    inject: [EMAIL_QUEUE],
   },
   {
     provide: EmailTokens,
@@ -124,7 +123,7 @@ export const emailWorkflowProviders: Provider[] = [
   {
     // The Bull queue under @nestjs/bull's token, for @InjectQueue('email-workflow') (dashboards, metrics); null in process.
     provide: getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME),
-    useFactory: (queue: EmailQueue) => (queue instanceof BullEmailQueue ? queue.queue : null),
+    useFactory: (queue: EmailQueue) => (isOnRedis(queue) ? queue.driverQueue : null),
     inject: [EMAIL_QUEUE],
   },
 ];

@@ -5,7 +5,6 @@ import {
   IsBoolean,
   IsDefined,
   IsEmail,
-  IsHexColor,
   IsIn,
   IsInt,
   IsNotEmpty,
@@ -28,6 +27,7 @@ import { credentialKeysFrom, CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedC
 import type { EmailWorkflowModuleOptions } from './email-workflow.options';
 import { isValidMailbox } from '../workflow/address';
 import { MIN_SECRET_BYTES } from '../crypto/secret-keys';
+import { LAYOUT_COLOUR } from '../templates';
 
 /** A rule's message and the fix we print beside it. Messages never include the value: it may be a secret. */
 function rule(problem: string, fix: string): ValidationOptions {
@@ -188,7 +188,7 @@ class BrandDto {
   logoUrl?: string;
 
   @IsOptional()
-  @IsHexColor(rule('must be a hex colour', 'use e.g. "#2563eb"'))
+  @Matches(LAYOUT_COLOUR, rule('must be a hex colour, #rgb or #rrggbb', 'use e.g. "#2563eb"'))
   primaryColor?: string;
 
   @IsOptional()

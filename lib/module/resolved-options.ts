@@ -7,9 +7,14 @@ import { DEFAULT_LOCALE, DEFAULT_PRIMARY_COLOR } from './email-workflow.constant
 import type { BrandOptions, DkimOptions, EmailWorkflowModuleOptions, LinkOptions } from './email-workflow.options';
 import type { RateLimitRule, TokenStore } from '../tokens';
 import type { EmailUserDirectory } from '../workflow/user-directory';
-import { BUILT_IN_TEMPLATES_DIR } from '../templates/template.registry';
 import type { TemplateRegistrySettings } from '../templates/template.registry';
-import { transportProblems, validateEmailWorkflowOptions } from './options.validation';
+import { toLongHexColour } from '../templates';
+
+// class-validator and its tables take about 80 ms to load: paid once at boot, when options are checked,
+// not by every process that merely imports the library.
+function optionsValidation(): typeof import('./options.validation') {
+  return require('./options.validation') as typeof import('./options.validation');
+}
 import type { EmailQueueOptions, EmailRetryBackoff } from '../queue/queue.options';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from '../queue/retry.policy';
 
@@ -73,7 +78,7 @@ export async function resolveTenantTransport(
   tenantId: string,
 ): Promise<{ options: NodemailerSmtpOptions; description: string }> {
   const transport = await options.tenants!.resolve(tenantId);
-  const problems = transportProblems(transport, options.credentialKeys, `transportResolver("${tenantId}")`);
+  const problems = optionsValidation().transportProblems(transport, options.credentialKeys, `transportResolver("${tenantId}")`);
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return resolveTransport(transport, options.credentialKeys, options.dkim);
 }
@@ -94,7 +99,7 @@ function resolveQueue(queue: EmailWorkflowModuleOptions['queue']): ResolvedQueue
 }
 
 export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions): ResolvedEmailWorkflowOptions {
-  validateEmailWorkflowOptions(options);
+  optionsValidation().validateEmailWorkflowOptions(options);
   const credentialKeys = credentialKeysFrom(options.credentialKeys);
   const transport = resolveTransport(options.transport, credentialKeys, options.dkim);
   return {
@@ -105,7 +110,7 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
     brand: {
       ...options.brand,
       name: toSafeDisplayName(options.brand.name),
-      primaryColor: options.brand.primaryColor ?? DEFAULT_PRIMARY_COLOR,
+      primaryColor: toLongHexColour(options.brand.primaryColor ?? DEFAULT_PRIMARY_COLOR),
     },
     links: options.links,
     templates: {
@@ -138,7 +143,7 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
 /** Where templates come from and how the layout looks, for the boot-time registry and for previews. */
 export function templateSettings(options: ResolvedEmailWorkflowOptions): TemplateRegistrySettings {
   return {
-    dirs: [BUILT_IN_TEMPLATES_DIR, ...(options.templates.dir ? [options.templates.dir] : [])],
+    customDir: options.templates.dir,
     defaultLocale: options.templates.defaultLocale,
     layout: { primaryColor: options.brand.primaryColor, hasLogo: Boolean(options.brand.logoUrl) },
   };

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { EmailJob } from './email-job';
 
 export const EMAIL_QUEUE = 'EMAIL_WORKFLOW:EMAIL_QUEUE';
@@ -35,4 +36,13 @@ export interface EmailQueue {
   start(): void;
   /** Stops taking jobs, lets in-flight sends finish within the shutdown timeout, and closes connections. */
   close(): Promise<void>;
+}
+
+/** A queue on Redis: the workflow keeps its tokens and rate limits on the same connection. */
+export interface RedisEmailQueue extends EmailQueue {
+  readonly redis: Redis;
+  /** Prefix of the queue's keys, under which the workflow's own keys sit too. */
+  readonly keyPrefix: string;
+  /** The queue library's own queue object, for `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)`. */
+  readonly driverQueue: object;
 }

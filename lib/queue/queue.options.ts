@@ -1,4 +1,4 @@
-import type { QueueOptions } from 'bull';
+import type { RedisOptions } from 'ioredis';
 
 export interface EmailRetryBackoff {
   /** Delay before the second attempt, in ms; it doubles each attempt. @default 5000 */
@@ -14,7 +14,7 @@ export interface EmailRetryBackoff {
  */
 export interface EmailQueueOptions {
   /** `redis://[:password@]host:port[/db]`, ioredis options, or `false` for the in-process queue. */
-  redis: false | string | NonNullable<QueueOptions['redis']>;
+  redis: false | string | RedisOptions;
   /** Key prefix. For Redis Cluster use a hash tag, e.g. `{email}`. @default 'bull' */
   prefix?: string;
   /** Emails one process sends at once. @default 5 */
@@ -31,6 +31,45 @@ export interface EmailQueueOptions {
   shutdownTimeout?: number;
   /** How often, in ms, a paused delivery re-checks the SMTP server. @default 30000 */
   probeInterval?: number;
-  /** Bull advanced settings (lockDuration, stalledInterval, …), passed through. */
-  settings?: QueueOptions['settings'];
+  /** Bull advanced settings, passed through. */
+  settings?: EmailQueueAdvancedSettings;
+}
+
+/** Bull's advanced settings (its `AdvancedSettings`), all in ms unless said otherwise. */
+export interface EmailQueueAdvancedSettings {
+  /** How long a worker holds a job's lock before it counts as stalled. @default 30000 */
+  lockDuration?: number;
+  /** How often the lock is renewed. @default lockDuration / 2 */
+  lockRenewTime?: number;
+  /** How often stalled jobs are looked for. @default 30000 */
+  stalledInterval?: number;
+  /** Times a job may stall before it fails. @default 1 */
+  maxStalledCount?: number;
+  /** How often delayed jobs are checked for. @default 5000 */
+  guardInterval?: number;
+  /** Wait before processing again after an internal error. @default 5000 */
+  retryProcessDelay?: number;
+  /** Seconds a worker blocks waiting for a job when the queue is empty. @default 5 */
+  drainDelay?: number;
+}
+
+/** The durable queue's settings, defaults applied. */
+export interface RedisQueueSettings {
+  redis: string | RedisOptions;
+  prefix?: string;
+  concurrency: number;
+  attempts: number;
+  removeOnComplete: boolean | number;
+  worker: boolean;
+  shutdownTimeout: number;
+  settings?: EmailQueueAdvancedSettings;
+}
+
+/** Where Redis is, without its password. */
+export function describeRedis(redis: string | RedisOptions): string {
+  if (typeof redis === 'string') {
+    const url = new URL(redis);
+    return `${url.protocol}//${url.hostname}:${url.port || 6379}${url.pathname}`;
+  }
+  return `redis://${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}/${redis.db ?? 0}`;
 }

@@ -1,4 +1,6 @@
-export { TemplateRegistry, BUILT_IN_TEMPLATES_DIR, previewTemplates } from './template.registry';
+export { TemplateRegistry, previewTemplates } from './template.registry';
+export { BUILT_IN_TEMPLATES_DIR } from './template.precompiled';
 export type { TemplateRegistrySettings, TemplatePreview } from './template.registry';
 export type { RenderedEmail, TemplateContext, CompiledTemplate } from './template.compiler';
 export { sampleContextFor } from './template.samples';
+export { LAYOUT_COLOUR, toLongHexColour } from './template.layout';

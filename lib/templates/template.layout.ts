@@ -4,6 +4,17 @@ export interface LayoutBrand {
   hasLogo: boolean;
 }
 
+/** `#rgb` or `#rrggbb`: the colour forms MJML accepts in its colour attributes. */
+export const LAYOUT_COLOUR = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i;
+
+/**
+ * `#rrggbb` for `#rgb`. MJML expands the short form in some attributes and not in others, so the
+ * layout is always given the long form: one colour, written one way, in every place.
+ */
+export function toLongHexColour(colour: string): string {
+  return colour.length === 4 ? `#${[...colour.slice(1)].map((digit) => digit + digit).join('')}` : colour;
+}
+
 /**
  * Wraps a template body (one or more `<mj-section>`) in the shared layout: brand header, white card,
  * footer with the support address. Colours are fixed here because MJML validates attribute values.

@@ -3,13 +3,12 @@ import { basename, join } from 'node:path';
 import { TemplateInvalidError, TemplateNotFoundError } from '../errors';
 import { CompiledTemplate, compileTemplate, RenderedEmail, TemplateContext } from './template.compiler';
 import type { LayoutBrand } from './template.layout';
+import { loadBuiltIns } from './template.precompiled';
 import { parseTemplateFileName, parseTemplateSource } from './template.source';
 
-export const BUILT_IN_TEMPLATES_DIR = join(__dirname, 'built-in');
-
 export interface TemplateRegistrySettings {
-  /** Folders to load, later ones replacing same-named templates of earlier ones. */
-  dirs: string[];
+  /** The app's own templates, compiled from MJML at boot; they replace same-named built-ins. */
+  customDir?: string;
   defaultLocale: string;
   layout: LayoutBrand;
 }
@@ -23,12 +22,13 @@ export class TemplateRegistry {
 
   static async load(settings: TemplateRegistrySettings): Promise<TemplateRegistry> {
     const templates = new Map<string, Map<string, CompiledTemplate>>();
-    for (const dir of settings.dirs) {
-      for (const compiled of await Promise.all((await templateFiles(dir)).map((file) => compileFile(file, settings.layout)))) {
-        const variants = templates.get(compiled.name) ?? new Map<string, CompiledTemplate>();
-        variants.set(compiled.locale, compiled);
-        templates.set(compiled.name, variants);
-      }
+    const custom = settings.customDir
+      ? await Promise.all((await templateFiles(settings.customDir)).map((file) => compileFile(file, settings.layout)))
+      : [];
+    for (const compiled of [...loadBuiltIns(settings.layout), ...custom]) {
+      const variants = templates.get(compiled.name) ?? new Map<string, CompiledTemplate>();
+      variants.set(compiled.locale, compiled);
+      templates.set(compiled.name, variants);
     }
     return new TemplateRegistry(templates, settings.defaultLocale.toLowerCase());
   }
@@ -72,32 +72,37 @@ export interface TemplatePreview {
 }
 
 /**
- * Compiles every template from disk again and renders it with `sampleContext`, for development
- * previews: an edited file shows without a restart, and a broken one reports its error instead of
- * hiding the others. Later folders replace same-named files of earlier ones, as at boot.
+ * Renders every template with `sampleContext`, for development previews. The app's own files are
+ * compiled from disk again, so an edited file shows without a restart, and a broken one reports its
+ * error instead of hiding the others; they replace same-named built-ins, as at boot.
  */
 export async function previewTemplates(
   settings: TemplateRegistrySettings,
   sampleContext: (template: CompiledTemplate) => TemplateContext,
 ): Promise<TemplatePreview[]> {
-  const byIdentity = new Map<string, { file: string; builtIn: boolean }>();
-  for (const dir of settings.dirs) {
-    for (const file of await templateFiles(dir)) {
-      const identity = parseTemplateFileName(file);
-      byIdentity.set(`${identity?.name}.${identity?.locale}`, { file, builtIn: dir === BUILT_IN_TEMPLATES_DIR });
+  const render = (compiled: CompiledTemplate, builtIn: boolean): TemplatePreview => {
+    const identity = { name: compiled.name, locale: compiled.locale, file: compiled.file, builtIn };
+    try {
+      return { ...identity, rendered: compiled.render(sampleContext(compiled)) };
+    } catch (error) {
+      return { ...identity, error: (error as Error).message };
     }
-  }
-  const previews = await Promise.all(
-    [...byIdentity.values()].map(async ({ file, builtIn }): Promise<TemplatePreview> => {
+  };
+  const byIdentity = new Map<string, TemplatePreview>();
+  for (const builtIn of loadBuiltIns(settings.layout)) byIdentity.set(`${builtIn.name}.${builtIn.locale}`, render(builtIn, true));
+  const customFiles = settings.customDir ? await templateFiles(settings.customDir) : [];
+  const custom = await Promise.all(
+    customFiles.map(async (file): Promise<TemplatePreview> => {
       const identity = parseTemplateFileName(file) ?? { name: basename(file), locale: '' };
       try {
-        const compiled = await compileFile(file, settings.layout);
-        return { ...identity, file, builtIn, rendered: compiled.render(sampleContext(compiled)) };
+        return render(await compileFile(file, settings.layout), false);
       } catch (error) {
-        return { ...identity, file, builtIn, error: (error as Error).message };
+        return { ...identity, file, builtIn: false, error: (error as Error).message };
       }
     }),
   );
+  for (const preview of custom) byIdentity.set(`${preview.name}.${preview.locale}`, preview);
+  const previews = [...byIdentity.values()];
   return previews.sort((a, b) => a.name.localeCompare(b.name) || a.locale.localeCompare(b.locale));
 }
 

@@ -8,7 +8,7 @@ export type {
 } from './smtp-transport.options';
 export { toNodemailerOptions, describeTransport } from './smtp-transport.resolver';
 export type { NodemailerSmtpOptions } from './smtp-transport.resolver';
-export { SmtpTransport } from './smtp.transport';
+export { SmtpTransport, loadNodemailer } from './smtp.transport';
 export type { DeliveryReceipt } from './smtp.transport';
 export { TransportRegistry } from './transport.registry';
 export type { ResolvedTransport, TenantTransportSettings } from './transport.registry';

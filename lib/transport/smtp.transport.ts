@@ -1,4 +1,4 @@
-import { createTransport, Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import { NodemailerError, toDeliveryError } from './smtp.failure';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
@@ -9,12 +9,17 @@ export interface DeliveryReceipt {
   rejected: string[];
 }
 
+/** nodemailer, loaded when the first transport is made rather than when the library is imported. */
+export function loadNodemailer(): typeof import('nodemailer') {
+  return require('nodemailer') as typeof import('nodemailer');
+}
+
 /** The one SMTP connection pool of a module instance. */
 export class SmtpTransport {
   private readonly transporter: Transporter;
 
   constructor(options: NodemailerSmtpOptions) {
-    this.transporter = createTransport(options);
+    this.transporter = loadNodemailer().createTransport(options);
   }
 
   async deliver(message: Mail.Options): Promise<DeliveryReceipt> {

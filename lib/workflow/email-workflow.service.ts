@@ -16,8 +16,7 @@ import { EMAIL_QUEUE } from '../queue';
 import type { EmailQueue, EmailQueueStatus } from '../queue';
 import { diagnoseSmtp } from '../diagnostics';
 import type { TransportDiagnosis } from '../diagnostics';
-import { TransportRegistry } from '../transport';
-import { createTransport } from 'nodemailer';
+import { loadNodemailer, TransportRegistry } from '../transport';
 import { previewTemplates, RenderedEmail, sampleContextFor, TemplateContext, TemplatePreview, TemplateRegistry } from '../templates';
 import { EMAIL_RATE_LIMITER, EmailTokens, RateLimitRule, RedeemableToken, TokenPurpose } from '../tokens';
 import type { RateLimiter } from '../tokens';
@@ -236,7 +235,7 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     const { options, description } = await this.transports.get(tenant);
     const rendered = this.render({ template: 'test-email' });
     // A stream transport builds the exact bytes a real send would, DKIM signature included.
-    const built = await createTransport({ streamTransport: true, buffer: true, dkim: options.dkim }).sendMail({
+    const built = await loadNodemailer().createTransport({ streamTransport: true, buffer: true, dkim: options.dkim }).sendMail({
       from: this.options.from,
       to: recipient.address,
       subject: rendered.subject,

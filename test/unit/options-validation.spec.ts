@@ -93,7 +93,7 @@ describe('options validation at boot', () => {
     }
     expect(error.message).toMatch(/- tempaltes: is not a known option\. Fix: remove it or check its spelling/);
     expect(error.message).toMatch(/- transport\.port: must be a port number from 1 to 65535\. Fix: use 465/);
-    expect(error.message).toMatch(/- brand\.primaryColor: must be a hex colour\. Fix: use e\.g\. "#2563eb"/);
+    expect(error.message).toMatch(/- brand\.primaryColor: must be a hex colour, #rgb or #rrggbb\. Fix: use e\.g\. "#2563eb"/);
   });
 
   it('reports a field that breaks two rules once', async () => {
