@@ -9,6 +9,7 @@ module.exports = {
   moduleNameMapper: {
     '^nestjs-email-workflow$': '<rootDir>/lib/index.ts',
     '^nestjs-email-workflow/health$': '<rootDir>/lib/health/index.ts',
+    '^nestjs-email-workflow/testing$': '<rootDir>/lib/testing/index.ts',
   },
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 60_000,
