@@ -3,19 +3,20 @@
  * export-from, require, dynamic import, including subpaths) is a dependency or peer dependency, and every
  * dependency is imported somewhere in lib/. Imports are read with TypeScript's own pre-processor, so
  * imports shown in comments (JSDoc examples) do not count.
+ *
+ * It also describes the package as npm shows and packs it: types for every subpath under node10 resolution,
+ * repository links, a licence, a README whose links work on the registry's page, and a file list holding
+ * only what is meant to ship (checked with `npm pack --dry-run` against the dist/ the global setup built).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative } from 'node:path';
 import * as ts from 'typescript';
+import { entryPointsOf, PackageManifest, unintendedFiles } from './package-contents';
 
 const ROOT = join(__dirname, '..', '..');
 const LIB = join(ROOT, 'lib');
-
-interface Manifest {
-  dependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-}
 
 /** Module specifiers a TypeScript source imports, in the order they appear. */
 function specifiersIn(source: string): string[] {
@@ -76,7 +77,7 @@ describe('the import scanner', () => {
 });
 
 describe('package.json', () => {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Manifest;
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
   const dependencies = Object.keys(manifest.dependencies ?? {});
   const declared = new Set([...dependencies, ...Object.keys(manifest.peerDependencies ?? {})]);
   const imported = packagesImportedByLib();
@@ -102,5 +103,179 @@ describe('package.json', () => {
   it('does not list a package in both dependencies and peerDependencies', () => {
     const both = dependencies.filter((name) => name in (manifest.peerDependencies ?? {}));
     expect(both).toEqual([]);
+  });
+});
+
+describe('package.json as the registry shows it', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
+  const entryPoints = entryPointsOf(manifest);
+
+  it('gives every entry point in "exports" its declarations', () => {
+    expect(entryPoints.map((entry) => entry.subpath)).toEqual(expect.arrayContaining(['.', './health']));
+    expect(entryPoints.filter((entry) => !entry.types)).toEqual([]);
+    // node10 resolution ignores "exports" and reads the top-level "types" for the main entry.
+    expect(`./${manifest.types}`).toBe(entryPoints.find((entry) => entry.subpath === '.')?.types);
+  });
+
+  it('maps every subpath to its declarations in "typesVersions", which node10 resolution reads instead of "exports"', () => {
+    const subpaths = entryPoints.filter((entry) => entry.subpath !== '.');
+    const expected = Object.fromEntries(subpaths.map((entry) => [entry.subpath.slice(2), [entry.types?.slice(2)]]));
+    expect(manifest.typesVersions).toEqual({ '*': expected });
+  });
+
+  it('links its page to the repository, the issue tracker and the README', () => {
+    const repository = manifest.repository?.url.match(/^git\+(https:\/\/github\.com\/[\w.-]+\/[\w.-]+)\.git$/)?.[1];
+    expect(manifest.repository?.type).toBe('git');
+    expect(repository).toBeDefined();
+    expect(manifest.homepage).toBe(`${repository}#readme`);
+    expect(manifest.bugs).toEqual({ url: `${repository}/issues` });
+  });
+
+  it('has distinct, lower-case search keywords, nestjs among them', () => {
+    const keywords = manifest.keywords ?? [];
+    expect(keywords).toContain('nestjs');
+    expect(new Set(keywords).size).toBe(keywords.length);
+    expect(keywords.filter((keyword) => !/^[a-z0-9-]+$/.test(keyword))).toEqual([]);
+  });
+
+  it('is MIT licensed, with the licence text in LICENSE', () => {
+    expect(manifest.license).toBe('MIT');
+    const licence = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+    expect(licence.split('\n')[0]).toBe('MIT License');
+    expect(licence).toMatch(/^Copyright \(c\) \d{4} \S.*$/m);
+    expect(licence).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
+  });
+});
+
+/** Markdown without its fenced code blocks, where a `](` or `src=` is an example rather than a link. */
+function withoutFencedCode(markdown: string): string {
+  return markdown.replace(/^ {0,3}(```|~~~)[^\n]*\n[\s\S]*?^ {0,3}\1[^\n]*$/gm, '');
+}
+
+/** Link and image targets: inline `[text](target)` and `![alt](target)`, reference definitions, HTML src and href. */
+function linkTargetsIn(markdown: string): string[] {
+  const prose = withoutFencedCode(markdown).replace(/`[^`\n]+`/g, '');
+  return [
+    ...[...prose.matchAll(/\]\(\s*<?([^\s)>]+)/g)].map((match) => match[1]),
+    ...[...prose.matchAll(/^ {0,3}\[[^\]]+\]:\s*<?([^\s>]+)/gm)].map((match) => match[1]),
+    ...[...prose.matchAll(/\s(?:src|href)\s*=\s*["']([^"']*)["']/g)].map((match) => match[1]),
+  ];
+}
+
+/** The anchors GitHub and the npm page give the headings: lower case, punctuation dropped, spaces as hyphens. */
+function headingAnchorsIn(markdown: string): string[] {
+  return [...withoutFencedCode(markdown).matchAll(/^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/gm)].map(
+    (match) => `#${match[1].toLowerCase().replace(/[^\p{L}\p{N}\p{M} _-]/gu, '').replace(/ /g, '-')}`,
+  );
+}
+
+describe('the README link scanner', () => {
+  it('finds inline links, images, reference definitions and HTML attributes outside code, and heading anchors', () => {
+    const markdown = [
+      '# Quick start: `forRoot()`',
+      'See [the options](#options) and ![a logo](docs/logo.png "Logo").',
+      '<img src="docs/emails/welcome.png" width="300"> <a href=\'https://example.com/a\'>a</a>',
+      '[ref]: https://example.com/ref',
+      'Inline code `[not](a-link)` is skipped,',
+      '```html',
+      '<img src="in-a-fence.png">',
+      '```',
+      '## Options & more',
+    ].join('\n');
+    expect(linkTargetsIn(markdown)).toEqual(['#options', 'docs/logo.png', 'https://example.com/ref', 'docs/emails/welcome.png', 'https://example.com/a']);
+    expect(headingAnchorsIn(markdown)).toEqual(['#quick-start-forroot', '#options--more']);
+  });
+});
+
+describe('README.md', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const targets = linkTargetsIn(readme);
+
+  it('links only to absolute https URLs or to its own headings, since relative paths break on the npm page', () => {
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets.filter((target) => !target.startsWith('https://') && !target.startsWith('#'))).toEqual([]);
+  });
+
+  it('links to headings that exist', () => {
+    const anchors = new Set(headingAnchorsIn(readme));
+    expect(targets.filter((target) => target.startsWith('#') && !anchors.has(target))).toEqual([]);
+  });
+
+  it('shows images from the repository that exist in this checkout', () => {
+    const repository = manifest.repository?.url.replace(/^git\+https:\/\/github\.com\/(.+)\.git$/, '$1');
+    const rawFiles = `https://raw.githubusercontent.com/${repository}/main/`;
+    const fromRepository = targets.filter((target) => target.startsWith(rawFiles));
+    expect(fromRepository.length).toBeGreaterThan(0);
+    expect(fromRepository.filter((target) => !existsSync(join(ROOT, target.slice(rawFiles.length))))).toEqual([]);
+  });
+});
+
+describe('the shipped-file rule', () => {
+  it('admits compiled code, declarations, template assets, package.json, README.md and LICENSE only', () => {
+    const shipped = [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/health/index.js',
+      'dist/templates/built-in.compiled.json',
+      'dist/templates/built-in/welcome.mjml',
+    ];
+    const unintended = [
+      'lib/index.ts',
+      'test/package/package.spec.ts',
+      '.ci/run',
+      'bench/render.bench.js',
+      'sample-app/src/main.ts',
+      'docs/emails/welcome-600.png',
+      'dist/index.js.map',
+      'dist/index.d.ts.map',
+      'dist/workflow/email-workflow.service.spec.js',
+      'dist/tsconfig.build.tsbuildinfo',
+      'dist/templates/built-in/welcome.png',
+      'CPU.20261201.212946.6304.0.001.cpuprofile',
+    ];
+    expect(unintendedFiles([...shipped, ...unintended])).toEqual(unintended);
+  });
+});
+
+describe('npm pack --dry-run', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
+  let paths: string[];
+
+  beforeAll(() => {
+    const stdout = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+      // npm is a .cmd shim on Windows, which execFile can only start through a shell.
+      shell: process.platform === 'win32',
+    });
+    const [pack] = JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ files: Array<{ path: string }> }>;
+    paths = pack.files.map((file) => file.path.split('\\').join('/'));
+  });
+
+  it('packs the entry points, their declarations, the README and the licence', () => {
+    const declared = [manifest.main, manifest.types, ...entryPointsOf(manifest).map((entry) => entry.types)];
+    const targets = Object.values(manifest.exports).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)));
+    const typesVersions = Object.values(manifest.typesVersions?.['*'] ?? {}).flat();
+    const required = [...declared, ...targets, ...typesVersions].map((path) => path?.replace(/^\.\//, ''));
+    expect(required).toEqual(expect.arrayContaining(['dist/index.js', 'dist/health/index.d.ts']));
+    expect(paths).toEqual(expect.arrayContaining(['README.md', 'LICENSE', ...required]));
+  });
+
+  it('packs nothing but what is meant to ship', () => {
+    expect(unintendedFiles(paths)).toEqual([]);
+  });
+
+  it('ships no source maps, and no compiled file points at one', () => {
+    // dist/ holds no lib/*.ts sources, so a map would only point tools (vitest, webpack's source-map-loader) at
+    // files that are not there and earn the app a warning per module.
+    const compiled = paths.filter((path) => path.endsWith('.js') || path.endsWith('.d.ts'));
+    expect(compiled.length).toBeGreaterThan(0);
+    expect(compiled.filter((path) => /^\/[/*]# sourceMappingURL=/m.test(readFileSync(join(ROOT, path), 'utf8')))).toEqual([]);
   });
 });
