@@ -1,4 +1,7 @@
 import type { RedisOptions } from 'ioredis';
+import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import type { InProcessQueueSettings } from './in-process-email.queue';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from './retry.policy';
 
 export interface EmailRetryBackoff {
   /** Delay before the second attempt, in ms; it doubles each attempt. @default 5000 */
@@ -51,6 +54,58 @@ export interface EmailQueueAdvancedSettings {
   retryProcessDelay?: number;
   /** Seconds a worker blocks waiting for a job when the queue is empty. @default 5 */
   drainDelay?: number;
+}
+
+/** Queue settings with every default applied; `redis: false` is the in-process queue. */
+export interface QueueSettings extends Omit<EmailQueueOptions, 'backoff'> {
+  concurrency: number;
+  attempts: number;
+  backoff: Required<EmailRetryBackoff>;
+  removeOnComplete: boolean | number;
+  worker: boolean;
+  shutdownTimeout: number;
+  probeInterval: number;
+}
+
+/** Injection token of the resolved `QueueSettings`. */
+export const QUEUE_SETTINGS = 'EMAIL_WORKFLOW:QUEUE_SETTINGS';
+
+/** Whether the `queue` option asks for Redis (what else needs the module secret depends on it). */
+export function requestsRedis(queue: unknown): boolean {
+  return typeof queue === 'object' && queue !== null && (queue as { redis?: unknown }).redis !== false;
+}
+
+// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+function validation(): typeof import('./queue.options-validation') {
+  return require('./queue.options-validation') as typeof import('./queue.options-validation');
+}
+
+/** Checks `queue` and applies its defaults; `queue: false` and no queue are the in-process queue. */
+export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined): OptionsResolution<QueueSettings> {
+  return resolveUnless(validation().queueOptionsProblems(queue), () => {
+    const given: Partial<EmailQueueOptions> = queue || {};
+    return {
+      ...given,
+      redis: given.redis ?? false,
+      concurrency: given.concurrency ?? 5,
+      attempts: given.attempts ?? DEFAULT_ATTEMPTS,
+      backoff: { ...DEFAULT_BACKOFF, ...given.backoff },
+      removeOnComplete: given.removeOnComplete ?? 10_000,
+      worker: given.worker ?? true,
+      shutdownTimeout: given.shutdownTimeout ?? 10_000,
+      probeInterval: given.probeInterval ?? 30_000,
+    };
+  });
+}
+
+/** The in-process queue's settings: idempotency keys are remembered as long as Bull would keep completed jobs. */
+export function inProcessQueueSettings(queue: QueueSettings): InProcessQueueSettings {
+  return {
+    concurrency: queue.concurrency,
+    attempts: queue.attempts,
+    shutdownTimeout: queue.shutdownTimeout,
+    retained: typeof queue.removeOnComplete === 'number' ? queue.removeOnComplete : queue.removeOnComplete ? 0 : 10_000,
+  };
 }
 
 /** The durable queue's settings, defaults applied. */

@@ -55,3 +55,33 @@ export interface SmtpTransportOptions {
 
 /** An SMTP URL (`smtp://user:pass@host:587`, `smtps://user:pass@host:465`) or the settings as an object. */
 export type EmailTransportOption = string | SmtpTransportOptions;
+
+/** DKIM signing of every message. Publish the public key at `<keySelector>._domainkey.<domainName>`. */
+export interface DkimOptions {
+  domainName: string;
+  keySelector: string;
+  /** RSA private key in PEM (2048 bits or more). */
+  privateKey: string;
+}
+
+/** Pools of tenant transports (see `transportResolver`). */
+export interface TenantTransportOptions {
+  /** Tenant pools kept open at most; the least recently used is closed beyond. @default 100 */
+  maxCached?: number;
+  /** Milliseconds after which an unused tenant pool is closed. @default 300000 */
+  idleTimeout?: number;
+}
+
+/** The module options the transport concern owns. */
+export interface TransportModuleOptions {
+  /**
+   * SMTP server: a URL or an object. Pooled by default, certificate checks on.
+   * @example 'smtps://user:pass@smtp.example.com'
+   */
+  transport: EmailTransportOption;
+  /** Sign every message with DKIM. */
+  dkim?: DkimOptions;
+  /** A tenant's SMTP settings, for `send({ tenant })`. Each tenant gets its own pool and its own pause. */
+  transportResolver?: (tenantId: string) => Promise<EmailTransportOption>;
+  tenantTransports?: TenantTransportOptions;
+}

@@ -7,9 +7,12 @@ const SUBMISSION_PORT = 587;
 
 export type NodemailerSmtpOptions = SMTPTransport.Options | SMTPPool.Options;
 
-/** Turns an SMTP URL into the object form. Query parameters map to the same-named options. */
-export function parseSmtpUrl(url: string): SmtpTransportOptions {
-  const parsed = new URL(url);
+/**
+ * Turns an SMTP URL into the object form. Query parameters map to the same-named options. Throws a
+ * URIError for a user name or password that is not percent-encoded.
+ */
+export function parseSmtpUrl(url: string | URL): SmtpTransportOptions {
+  const parsed = typeof url === 'string' ? new URL(url) : url;
   const implicitTls = parsed.protocol === 'smtps:';
   const security = parsed.searchParams.get('security') as SmtpSecurity | null;
   const pool = parsed.searchParams.get('pool');

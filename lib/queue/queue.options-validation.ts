@@ -1,0 +1,99 @@
+import { Type } from 'class-transformer';
+import { Allow, IsBoolean, IsInt, IsOptional, IsString, Min, registerDecorator, ValidateNested } from 'class-validator';
+import type { OptionsProblem } from '../errors';
+import { dtoProblems, rule } from '../errors/options.validator';
+
+function IsRedisOption(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isRedisOption',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: rule(
+        'must be a redis:// URL, ioredis options, or false for the in-process queue',
+        'use e.g. "redis://127.0.0.1:6379"',
+      ),
+      validator: {
+        validate: (value: unknown) =>
+          value === false ||
+          (typeof value === 'string' && /^rediss?:\/\//.test(value)) ||
+          (typeof value === 'object' && value !== null),
+      },
+    });
+}
+
+class RetryBackoffDto {
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 5000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 5000'))
+  delay?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 3600000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 3600000'))
+  maxDelay?: number;
+}
+
+class QueueDto {
+  @IsRedisOption()
+  redis!: unknown;
+
+  @IsOptional()
+  @IsString(rule('must be text', 'use e.g. "{email}" (a hash tag, for Redis Cluster)'))
+  prefix?: string;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 5'))
+  concurrency?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 8'))
+  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 8'))
+  attempts?: number;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RetryBackoffDto)
+  backoff?: RetryBackoffDto;
+
+  @IsOptional()
+  @Allow()
+  removeOnComplete?: boolean | number;
+
+  @IsOptional()
+  @IsBoolean(rule('must be true or false', 'use false on API-only processes that should not send'))
+  worker?: boolean;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 10000'))
+  @Min(0, rule('must be a number of milliseconds', 'use e.g. 10000'))
+  shutdownTimeout?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a number of milliseconds', 'use e.g. 30000'))
+  @Min(1, rule('must be a number of milliseconds', 'use e.g. 30000'))
+  probeInterval?: number;
+
+  @IsOptional()
+  @Allow()
+  settings?: object;
+}
+
+/** Problems of the `queue` option, by path. */
+export function queueOptionsProblems(queue: unknown): OptionsProblem[] {
+  if (queue === undefined || queue === false) return [];
+  if (typeof queue !== 'object' || queue === null) {
+    return [{ path: 'queue', problem: 'must be false or an object', fix: 'use queue: { redis: "redis://127.0.0.1:6379" }' }];
+  }
+  const problems = dtoProblems(QueueDto, queue, 'queue');
+  const { redis, worker } = queue as { redis?: unknown; worker?: unknown };
+  if (redis === false && worker === false) {
+    problems.push({
+      path: 'queue.worker',
+      problem: 'is false, but an in-process queue has no other process to send its emails',
+      fix: 'remove worker: false, or set queue.redis so dedicated workers can send',
+    });
+  }
+  return problems;
+}

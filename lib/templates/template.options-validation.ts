@@ -1,0 +1,54 @@
+import { Type } from 'class-transformer';
+import { IsDefined, IsEmail, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, ValidateNested } from 'class-validator';
+import type { OptionsProblem } from '../errors';
+import { dtoProblems, rule } from '../errors/options.validator';
+import { LAYOUT_COLOUR } from './template.layout';
+
+class BrandDto {
+  @IsString(rule('must be your product name', 'set brand.name, e.g. "Acme"'))
+  @IsNotEmpty(rule('must be your product name', 'set brand.name, e.g. "Acme"'))
+  name!: string;
+
+  @IsOptional()
+  @IsUrl({ protocols: ['https'], require_protocol: true }, rule('must be an absolute https URL', 'host the logo over https'))
+  logoUrl?: string;
+
+  @IsOptional()
+  @Matches(LAYOUT_COLOUR, rule('must be a hex colour, #rgb or #rrggbb', 'use e.g. "#2563eb"'))
+  primaryColor?: string;
+
+  @IsOptional()
+  @IsEmail({}, rule('must be an email address', 'use e.g. "support@acme.com"'))
+  supportEmail?: string;
+
+  @IsOptional()
+  @IsString(rule('must be text', 'use e.g. "1 Main St, Springfield"'))
+  postalAddress?: string;
+}
+
+class TemplatesDto {
+  @IsOptional()
+  @IsString(rule('must be a folder path', 'use an absolute path, e.g. join(__dirname, "emails")'))
+  dir?: string;
+
+  @IsOptional()
+  @Matches(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, rule('must be a locale tag', 'use e.g. "en" or "pt-BR"'))
+  defaultLocale?: string;
+}
+
+class TemplateOptionsDto {
+  @IsDefined(rule('is required', 'set brand: { name: "Acme" }'))
+  @ValidateNested()
+  @Type(() => BrandDto)
+  brand!: BrandDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TemplatesDto)
+  templates?: TemplatesDto;
+}
+
+/** Problems of `brand` and `templates`, by path. */
+export function templateOptionsProblems(brand: unknown, templates: unknown): OptionsProblem[] {
+  return dtoProblems(TemplateOptionsDto, { brand, templates });
+}

@@ -1,0 +1,116 @@
+import { OptionsResolution, problemsOf } from '../errors/options.resolution';
+import { CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
+import type { DkimOptions, EmailTransportOption, SmtpTransportOptions, TransportModuleOptions } from './smtp-transport.options';
+import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from './smtp-transport.resolver';
+
+/** One transport, checked and ready: its settings with the password decrypted, nodemailer's options, and how to print it. */
+export interface ResolvedSmtpTransport {
+  /** As given or parsed from the URL, with an `enc:v1:` password decrypted. */
+  settings: SmtpTransportOptions;
+  /** Secure defaults applied, DKIM attached. */
+  options: NodemailerSmtpOptions;
+  /** Without any password, for logs. */
+  description: string;
+}
+
+export interface TenantTransportSettings {
+  /** Resolves a tenant's transport; rejects only when the app's resolver does. */
+  resolve: (tenantId: string) => Promise<OptionsResolution<ResolvedSmtpTransport>>;
+  /** Most tenant pools kept open; the least recently used is closed beyond it. */
+  maxCached: number;
+  /** A tenant pool unused this long (ms) is closed. */
+  idleTimeout: number;
+}
+
+/** What the transport concern resolves to: the default transport and, with a resolver, the tenants'. */
+export interface TransportSettings {
+  default: ResolvedSmtpTransport;
+  tenants?: TenantTransportSettings;
+}
+
+/** Injection token of the resolved `TransportSettings`. */
+export const TRANSPORT_SETTINGS = 'EMAIL_WORKFLOW:TRANSPORT_SETTINGS';
+
+/** What resolving any transport needs besides the transport itself. */
+export interface TransportContext {
+  /** Keys for `enc:v1:` passwords, current first. */
+  credentialKeys: string[];
+  dkim?: DkimOptions;
+}
+
+// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+function validation(): typeof import('./transport.options-validation') {
+  return require('./transport.options-validation') as typeof import('./transport.options-validation');
+}
+
+/** The plain password of an `enc:v1:` one, decrypted once here; other passwords as they are. */
+function decryptPassword(
+  settings: SmtpTransportOptions,
+  keys: string[],
+  passwordPath: string,
+): OptionsResolution<SmtpTransportOptions> {
+  const sealed = settings.auth?.pass;
+  if (!isEncryptedCredential(sealed)) return { ok: true, value: settings };
+  const problem = (problem: string, fix: string): OptionsResolution<never> => ({ ok: false, problems: [{ path: passwordPath, problem, fix }] });
+  if (keys.length === 0) return problem('is encrypted (enc:v1:) but no key is configured', `set credentialKeys or the ${CREDENTIAL_KEY_ENV} environment variable`);
+  const pass = decryptCredential(sealed, keys);
+  if (pass === undefined) {
+    return problem(
+      'cannot be decrypted with the configured keys (wrong key, or the value was altered)',
+      `check ${CREDENTIAL_KEY_ENV}; after a key rotation list the old key too (credentialKeys: [newKey, oldKey])`,
+    );
+  }
+  return { ok: true, value: { ...settings, auth: { user: settings.auth!.user, pass } } };
+}
+
+/**
+ * One transport option, URL or object, resolved: checked, the URL parsed once, an `enc:v1:` password
+ * decrypted once, defaults applied. Problems name `path` (`transport`, `transportResolver("a")`, `--url`).
+ */
+export function resolveSmtpTransport(transport: unknown, context: TransportContext, path = 'transport'): OptionsResolution<ResolvedSmtpTransport> {
+  const checked = validation().checkTransportOption(transport, path);
+  if (!checked.ok) return checked;
+  const decrypted = decryptPassword(checked.value, context.credentialKeys, typeof transport === 'string' ? `${path} (URL password)` : `${path}.auth.pass`);
+  if (!decrypted.ok) return decrypted;
+  const options = toNodemailerOptions(decrypted.value);
+  return {
+    ok: true,
+    value: {
+      settings: decrypted.value,
+      options: context.dkim ? { ...options, dkim: { ...context.dkim } } : options,
+      description: describeTransport(decrypted.value),
+    },
+  };
+}
+
+/**
+ * The transport a tenant resolver returns, resolved like the default one at boot: a bad one is that
+ * tenant's problem only. Rejects only when the resolver itself does (its database is down, say).
+ */
+export async function resolveTenantTransport(
+  resolver: (tenantId: string) => Promise<EmailTransportOption>,
+  tenantId: string,
+  context: TransportContext,
+): Promise<OptionsResolution<ResolvedSmtpTransport>> {
+  return resolveSmtpTransport(await resolver(tenantId), context, `transportResolver("${tenantId}")`);
+}
+
+/** Checks `transport`, `transportResolver`, `dkim` and `tenantTransports`, and resolves the default transport. */
+export function resolveTransportOptions(options: TransportModuleOptions, credentialKeys: string[]): OptionsResolution<TransportSettings> {
+  const context: TransportContext = { credentialKeys, dkim: options.dkim };
+  const resolved = resolveSmtpTransport(options.transport, context);
+  const extras = validation().transportExtrasProblems(options.transportResolver, options.dkim, options.tenantTransports);
+  if (!resolved.ok || extras.length > 0) return { ok: false, problems: [...problemsOf(resolved), ...extras] };
+  const resolver = options.transportResolver;
+  return {
+    ok: true,
+    value: {
+      default: resolved.value,
+      tenants: resolver && {
+        resolve: (tenantId: string) => resolveTenantTransport(resolver, tenantId, context),
+        maxCached: options.tenantTransports?.maxCached ?? 100,
+        idleTimeout: options.tenantTransports?.idleTimeout ?? 300_000,
+      },
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { mailboxAddress } from '../transport/email-address';
+import type { EmailUserDirectory } from './user-directory';
+
+/** Absolute URL templates of the pages the emails link to. `{token}` is replaced per email. */
+export interface LinkOptions {
+  /** @example 'https://app.example.com/verify-email?token={token}' */
+  verifyEmail: string;
+  /** @example 'https://app.example.com/reset-password?token={token}' */
+  resetPassword: string;
+}
+
+/** The module options the workflow owns. */
+export interface WorkflowOptions {
+  /** Sender, with an optional display name. @example 'Acme <no-reply@acme.com>' */
+  from: string;
+  /** Address replies should go to, when not `from`. */
+  replyTo?: string;
+  links: LinkOptions;
+  /** Your user store, for the verification and reset flows. Or provide `EMAIL_USER_DIRECTORY`. */
+  users?: EmailUserDirectory;
+}
+
+/** What the service and the account flows need of the options. */
+export interface WorkflowSettings {
+  from: string;
+  replyTo?: string;
+  /** The bare address of `from`, e.g. for MAIL FROM and Message-IDs. */
+  senderAddress: string;
+  links: LinkOptions;
+  /** From the options; `EMAIL_USER_DIRECTORY` is the fallback. */
+  users?: EmailUserDirectory;
+}
+
+/** Injection token of the resolved `WorkflowSettings`. */
+export const WORKFLOW_SETTINGS = 'EMAIL_WORKFLOW:WORKFLOW_SETTINGS';
+
+// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+function validation(): typeof import('./workflow.options-validation') {
+  return require('./workflow.options-validation') as typeof import('./workflow.options-validation');
+}
+
+/** Checks `from`, `replyTo`, `links` and `users`. */
+export function resolveWorkflowOptions(options: WorkflowOptions): OptionsResolution<WorkflowSettings> {
+  return resolveUnless(validation().workflowOptionsProblems(options), () => ({
+    from: options.from,
+    replyTo: options.replyTo,
+    senderAddress: mailboxAddress(options.from),
+    links: options.links,
+    users: options.users,
+  }));
+}
