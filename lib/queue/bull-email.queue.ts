@@ -7,6 +7,7 @@ import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob, StoredEmailJob } from './email-job';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueue, EmailQueueStatus, EnqueueResult } from './email-queue';
 import { jobIdFor } from './idempotency';
+import { RedisOutageLog } from './redis-outage.log';
 
 const BACKOFF_STRATEGY = 'email-workflow';
 const REDIS_TIMEOUT_MS = 5_000;
@@ -87,8 +88,9 @@ export class BullEmailQueue implements EmailQueue {
       throw error;
     }
     const instance = new BullEmailQueue(queue, worker, cipher, settings);
+    const outages = new RedisOutageLog(where, () => queue.clients, instance.logger);
     queue.removeAllListeners('error');
-    queue.on('error', (error: Error) => instance.logger.error(`Email queue on Redis at ${where}: ${error.message}`));
+    queue.on('error', (error: Error) => outages.onError(error));
     await instance.warnIfEvicting(where);
     return instance;
   }

@@ -2,9 +2,13 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
 import { AppModule } from './app.module';
 import { readSettings } from './settings';
 import { DEV_INBOX_PATH, DEV_TEMPLATES_PATH } from './site';
+
+/** A start-up failure the person starting the sample can fix: one line says how, a stack trace would bury it. */
+class StartupProblem extends Error {}
 
 async function bootstrap(): Promise<void> {
   // Nest's default body parsers (express.json and express.urlencoded) read the forms.
@@ -13,8 +17,20 @@ async function bootstrap(): Promise<void> {
   // SIGINT/SIGTERM run the shutdown hooks: the library closes its queue, then the catcher stops.
   app.enableShutdownHooks();
   const { port, appUrl, smtpUrl } = readSettings(app.get(ConfigService));
-  // Loopback only: a demo with in-memory users and a page that shows every email.
-  await app.listen(port, '127.0.0.1');
+  await app.init();
+  // Loopback only: a demo with in-memory users and a page that shows every email. The HTTP server is
+  // started here rather than by app.listen(), which would first log a busy port as an ERROR of its own,
+  // without the fix the one line below gives.
+  const server = app.getHttpServer() as Server;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new StartupProblem(`Port ${port} is in use: set PORT=… to use another one.`) : error);
+    server.once('error', onError);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
   const logger = new Logger('Sample');
   logger.log(`Sample app:  ${appUrl}`);
   logger.log(`Dev inbox:   ${appUrl}${DEV_INBOX_PATH}${smtpUrl ? ' (empty: emails go to SMTP_URL)' : ''}`);
@@ -22,6 +38,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof StartupProblem ? error.message : error);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { EmailEvent, EmailQueueOptions, EmailWorkflowModuleOptions, QueueUnavailableError } from 'nestjs-email-workflow';
 import { deleteKeys, dumpKeys, freePort, RedisProxy, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
+import { until } from '../support/wait';
 import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
@@ -105,7 +106,7 @@ describe('durable delivery through Bull on a real Redis', () => {
   });
 
   it('pauses on 535 for 100 queued emails, reports once, and delivers all once the login works', async () => {
-    const { sink, emails, events } = await start(
+    const { sink, emails, events, logger } = await start(
       { credentials: { user: 'ada', pass: 'rotated-password' } },
       { concurrency: 5, probeInterval: 300 },
       (port) => ({ transport: { host: '127.0.0.1', port, security: 'none', pool: false, auth: { user: 'ada', pass: 'current-password' } } }),
@@ -122,6 +123,9 @@ describe('durable delivery through Bull on a real Redis', () => {
     expect(paused.reason).not.toContain('current-password');
     expect(paused.responseCode).toBe(535);
     expect(events.seen[EmailEvent.DeliveryPaused]).toHaveLength(1);
+    expect(logger.entries.filter((entry) => entry.level === 'error').map((entry) => entry.message)).toEqual([
+      expect.stringMatching(/^Delivery paused: .*refused the login/),
+    ]);
     expect(events.seen[EmailEvent.Failed]).toHaveLength(0);
     expect(events.seen[EmailEvent.Retrying]).toHaveLength(0);
     expect(sink.messages).toHaveLength(0);
@@ -199,6 +203,9 @@ describe('durable delivery through Bull on a real Redis', () => {
     const error = await workflow.emails.send({ template: 'test-email', to: 'ada@example.test' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueueUnavailableError);
     expect((error as QueueUnavailableError).code).toBe('EMAIL_WORKFLOW_QUEUE_UNAVAILABLE');
+    const errors = () => workflow.logger.entries.filter((entry) => entry.level === 'error').map((entry) => entry.message);
+    await until(() => errors().length > 0, 'the outage to be logged');
+    expect(errors()).toEqual([expect.stringContaining(`Redis at ${proxy.url} is unreachable`)]);
 
     await proxy.open();
     const deadline = Date.now() + 15_000;
@@ -211,6 +218,9 @@ describe('durable delivery through Bull on a real Redis', () => {
     const [mail] = await sink.waitForMessages(1);
     expect(mail.messageId).toBe(result!.messageId);
     expect(sink.messages).toHaveLength(1);
+    const recovery = `Redis at ${proxy.url} answers again; delivery resumes.`;
+    await until(() => workflow.logger.entries.some((entry) => entry.message === recovery), 'the recovery to be logged');
+    expect(errors()).toHaveLength(1);
   });
   it('fails an email for good, saying why, when the worker has a different secret than the producer', async () => {
     const sink = await SmtpSink.start();
@@ -229,5 +239,9 @@ describe('durable delivery through Bull on a real Redis', () => {
     expect(failed).toMatchObject({ messageId, kind: 'permanent', attempt: 1 });
     expect(failed.reason).toMatch(/different `secret`/);
     expect(sink.messages).toHaveLength(0);
+    // Nest's logger is process-wide: the module compiled last, the worker, holds every line.
+    expect(worker.logger.entries.filter((entry) => entry.level === 'error').map((entry) => entry.message)).toEqual([
+      expect.stringMatching(/^Email \S+: The queued email cannot be decrypted/),
+    ]);
   });
 });

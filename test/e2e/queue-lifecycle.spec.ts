@@ -2,7 +2,6 @@ import { getQueueToken } from '@nestjs/bull';
 import { Test, TestingModule } from '@nestjs/testing';
 import Bull, { Queue } from 'bull';
 import Redis from 'ioredis';
-import { ChildProcess, spawn } from 'node:child_process';
 import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import {
   EMAIL_WORKFLOW_QUEUE_NAME,
@@ -15,10 +14,11 @@ import {
   InvalidOptionsError,
 } from 'nestjs-email-workflow';
 import { localOptions } from '../support/module-options';
-import { deleteKeys, freePort, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
+import { deleteKeys, REDIS_URL, TEST_SECRET, ThrowawayRedis, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
 import { EventLog } from '../support/workflow';
 import { CapturingLogger } from '../support/capturing-logger';
+import { until } from '../support/wait';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
 
@@ -27,14 +27,6 @@ function smtpReply(code: number, text: string): Error {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Booted {
   moduleRef: TestingModule;
@@ -403,60 +395,18 @@ describe('queue lifecycle', () => {
   });
 
   describe('maxmemory-policy check at boot', () => {
-    let lruRedis: ChildProcess | undefined;
-    let lruPort = 0;
-
-    async function startRedis(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-      const port = await freePort();
-      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      try {
-        await until(
-          async () => {
-            if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
-            try {
-              if (probe.status !== 'ready') {
-                probe.disconnect();
-                await probe.connect();
-              }
-              return (await probe.ping()) === 'PONG';
-            } catch {
-              return false;
-            }
-          },
-          `redis-server on ${port}`,
-          10_000,
-        );
-      } finally {
-        probe.disconnect();
-      }
-      return { child, port };
-    }
-
-    async function stopRedis(child: ChildProcess | undefined): Promise<void> {
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      child.kill('SIGTERM');
-      await exited;
-      clearTimeout(force);
-    }
+    let lruRedis: ThrowawayRedis;
 
     beforeAll(async () => {
-      ({ child: lruRedis, port: lruPort } = await startRedis(['--maxmemory-policy', 'allkeys-lru']));
+      lruRedis = await ThrowawayRedis.start({ args: ['--maxmemory-policy', 'allkeys-lru'] });
     });
 
     afterAll(async () => {
-      await stopRedis(lruRedis);
+      await lruRedis?.stop();
     });
 
     it('warns when Redis may evict queued emails (allkeys-lru), naming the policy and the fix', async () => {
-      const redisUrl = `redis://127.0.0.1:${lruPort}`;
+      const redisUrl = lruRedis.url;
       const direct = new Redis(redisUrl);
       const policy = await direct.config('GET', 'maxmemory-policy').finally(() => direct.disconnect());
       expect(policy).toEqual(['maxmemory-policy', 'allkeys-lru']);
@@ -467,7 +417,7 @@ describe('queue lifecycle', () => {
       expect(warning).toBeDefined();
       expect(warning).toContain('allkeys-lru');
       expect(warning).toContain('noeviction');
-      expect(warning).toContain(`127.0.0.1:${lruPort}`);
+      expect(warning).toContain(`127.0.0.1:${lruRedis.port}`);
     });
 
     it('does not warn against a Redis with noeviction', async () => {
@@ -484,15 +434,15 @@ describe('queue lifecycle', () => {
     });
 
     it('warns that it could not check when CONFIG is disabled on the server', async () => {
-      const { child, port } = await startRedis(['--rename-command', 'CONFIG', '']);
+      const redis = await ThrowawayRedis.start({ args: ['--rename-command', 'CONFIG', ''] });
       try {
-        const booted = await boot(localOptions(2525, { secret: TEST_SECRET, queue: { redis: `redis://127.0.0.1:${port}`, prefix: uniquePrefix() } }));
+        const booted = await boot(localOptions(2525, { secret: TEST_SECRET, queue: { redis: redis.url, prefix: uniquePrefix() } }));
         await booted.moduleRef.close();
         const warning = booted.logger.warnings().find((message) => message.includes('maxmemory-policy'));
         expect(warning).toMatch(/Could not read maxmemory-policy/);
         expect(warning).toContain('noeviction');
       } finally {
-        await stopRedis(child);
+        await redis.stop();
       }
     });
   });

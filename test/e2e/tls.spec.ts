@@ -43,7 +43,7 @@ describe('TLS to a real SMTP server', () => {
     return started;
   }
 
-  /** A TLS failure is a configuration failure: delivery pauses and the diagnosis is reported once, as an event. */
+  /** A TLS failure is a configuration failure: delivery pauses and the diagnosis is reported once, as an event and a log line. */
   async function sendFailure(emails: EmailWorkflowService): Promise<{ message: string }> {
     const events = eventsOf.get(emails) as EmailEvents;
     const paused = new Promise<DeliveryPausedEvent>((resolve) => {
@@ -54,6 +54,7 @@ describe('TLS to a real SMTP server', () => {
     });
     await emails.send({ template: 'test-email', to: 'ada@example.test' });
     const event = await paused;
+    expect(bed.logger.entries).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining(`paused: ${event.reason}.`) }));
     return { message: event.reason };
   }
 

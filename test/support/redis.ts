@@ -1,7 +1,9 @@
 import Redis from 'ioredis';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { until } from './wait';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_SECRET = 'test-secret-of-at-least-32-bytes-0123456789';
@@ -94,5 +96,70 @@ export class RedisProxy {
     this.server = undefined;
     this.sockets.forEach((socket) => socket.destroy());
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+export interface ThrowawayRedisOptions {
+  /** Extra redis-server arguments. */
+  args?: string[];
+  /** A free one unless given, e.g. to start it again where clients expect it. */
+  port?: number;
+  /** Set as requirepass, and put in `url`. */
+  password?: string;
+}
+
+/** A redis-server of the test's own, for what must not happen to the shared one: stopping it, odd settings. */
+export class ThrowawayRedis {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    private readonly password: string | undefined,
+  ) {}
+
+  /** Starts redis-server and resolves once it answers PING. */
+  static async start({ args = [], port, password }: ThrowawayRedisOptions = {}): Promise<ThrowawayRedis> {
+    const listenOn = port ?? (await freePort());
+    const serverArgs = ['--port', String(listenOn), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args];
+    if (password) serverArgs.push('--requirepass', password);
+    const child = spawn('redis-server', serverArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const probe = new Redis(listenOn, '127.0.0.1', { password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await until(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
+          try {
+            if (probe.status !== 'ready') {
+              probe.disconnect();
+              await probe.connect();
+            }
+            return (await probe.ping()) === 'PONG';
+          } catch {
+            return false;
+          }
+        },
+        `redis-server on ${listenOn}`,
+      );
+    } finally {
+      probe.disconnect();
+    }
+    return new ThrowawayRedis(child, listenOn, password);
+  }
+
+  get url(): string {
+    return `redis://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
+  }
+
+  /** Ends the server (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. */
+  async stop(): Promise<void> {
+    const { child } = this;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.kill('SIGTERM');
+    await exited;
+    clearTimeout(force);
   }
 }

@@ -8,6 +8,7 @@ import {
   EmailWorkflowModuleOptions,
   EmailWorkflowService,
 } from 'nestjs-email-workflow';
+import { CapturingLogger } from './capturing-logger';
 import { localOptions } from './module-options';
 import { REDIS_URL, TEST_SECRET } from './redis';
 
@@ -38,6 +39,8 @@ export interface BootedWorkflow {
   moduleRef: TestingModule;
   emails: EmailWorkflowService;
   events: EventLog;
+  /** What the module logged: expected errors land here instead of the test output. */
+  logger: CapturingLogger;
 }
 
 /** Short retries so the tests do not wait minutes. */
@@ -48,13 +51,14 @@ export const FAST_RETRIES: Partial<EmailQueueOptions> = {
   shutdownTimeout: 3_000,
 };
 
-/** A module on a real Redis queue under its own prefix, sending to a local SMTP port, started. */
+/** A module on a real Redis queue under its own prefix, sending to a local SMTP port, started, its logs captured. */
 export async function bootRedisWorkflow(
   smtpPort: number,
   prefix: string,
   queue: Partial<EmailQueueOptions> = {},
   overrides: Partial<EmailWorkflowModuleOptions> = {},
 ): Promise<BootedWorkflow> {
+  const logger = new CapturingLogger();
   const moduleRef = await Test.createTestingModule({
     imports: [
       EmailWorkflowModule.forRoot(
@@ -65,8 +69,10 @@ export async function bootRedisWorkflow(
         }),
       ),
     ],
-  }).compile();
+  })
+    .setLogger(logger)
+    .compile();
   const events = new EventLog(moduleRef.get(EmailEvents));
   await moduleRef.init();
-  return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events };
+  return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events, logger };
 }

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { createServer, Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+// The sample app as `npm start` runs it: compiled with its own tsconfig against the built package
+// (test/global-setup.js builds dist/), then started with node.
+
+const ROOT = join(__dirname, '..', '..');
+/** Beside the other test output rather than in sample-app/dist, so a sample someone is running keeps its build. */
+const SAMPLE_BUILD = join(ROOT, 'test-artifacts', 'sample-app');
+/** Variables the sample reads; unset so it runs on its embedded defaults. */
+const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET'];
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs node with `args` from the repository root, killed after `timeoutMs`. */
+function runNode(args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<Finished> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SAMPLE_ENV.includes(name)));
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('sample app on a busy port', () => {
+  let occupier: Server;
+
+  beforeAll(async () => {
+    const build = await runNode([require.resolve('typescript/bin/tsc'), '-p', 'sample-app/tsconfig.json', '--outDir', SAMPLE_BUILD], 120_000);
+    expect(build).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    occupier = createServer();
+    await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
+  }, 150_000);
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (occupier?.listening ? occupier.close(() => resolve()) : resolve()));
+  });
+
+  it('says the port is in use and how to choose another, in one line without a stack trace, and exits 1', async () => {
+    const { port } = occupier.address() as AddressInfo;
+
+    const result = await runNode([join(SAMPLE_BUILD, 'main.js')], 30_000, { PORT: String(port) });
+
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`Port ${port} is in use: set PORT=… to use another one.\n`);
+    expect(result.stdout).not.toContain('ERROR');
+    expect(`${result.stdout}${result.stderr}`).not.toContain('    at ');
+  });
+});
