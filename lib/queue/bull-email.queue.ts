@@ -1,27 +1,18 @@
 import { Logger } from '@nestjs/common';
 import Bull, { Job, Queue, QueueOptions } from 'bull';
+import type { Redis } from 'ioredis';
 import type { PayloadCipher } from '../crypto/payload.cipher';
 import { QueueUnavailableError } from '../errors';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob, StoredEmailJob } from './email-job';
-import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueue, EmailQueueStatus, EnqueueResult } from './email-queue';
+import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueStatus, EnqueueResult, RedisEmailQueue } from './email-queue';
 import { jobIdFor } from './idempotency';
+import { describeRedis, RedisQueueSettings } from './queue.options';
 import { RedisOutageLog } from './redis-outage.log';
 
 const BACKOFF_STRATEGY = 'email-workflow';
 const REDIS_TIMEOUT_MS = 5_000;
-
-export interface BullQueueSettings {
-  redis: string | NonNullable<QueueOptions['redis']>;
-  prefix?: string;
-  concurrency: number;
-  attempts: number;
-  removeOnComplete: boolean | number;
-  worker: boolean;
-  shutdownTimeout: number;
-  settings?: QueueOptions['settings'];
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -31,20 +22,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Where Redis is, without its password. */
-export function describeRedis(redis: BullQueueSettings['redis']): string {
-  if (typeof redis === 'string') {
-    const url = new URL(redis);
-    return `${url.protocol}//${url.hostname}:${url.port || 6379}${url.pathname}`;
-  }
-  return `redis://${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}/${redis.db ?? 0}`;
-}
-
 /**
  * Durable delivery on Bull. Jobs hold the template name, the recipient and the variables sealed
  * with AES-256-GCM; the worker renders. Every process on the same Redis shares the work.
  */
-export class BullEmailQueue implements EmailQueue {
+export class BullEmailQueue implements RedisEmailQueue {
   readonly durable = true;
   private readonly logger = new Logger('EmailWorkflow');
 
@@ -52,11 +34,23 @@ export class BullEmailQueue implements EmailQueue {
     readonly queue: Queue<StoredEmailJob>,
     private readonly worker: EmailDeliveryWorker,
     private readonly cipher: PayloadCipher,
-    private readonly settings: BullQueueSettings,
+    private readonly settings: RedisQueueSettings,
   ) {}
 
+  get redis(): Redis {
+    return this.queue.client;
+  }
+
+  get keyPrefix(): string {
+    return `${this.settings.prefix ?? 'bull'}:${this.queue.name}`;
+  }
+
+  get driverQueue(): object {
+    return this.queue;
+  }
+
   /** Opens the queue and checks Redis: unreachable fails the boot, an evicting memory policy warns. */
-  static async open(settings: BullQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<BullEmailQueue> {
+  static async open(settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<BullEmailQueue> {
     const options: QueueOptions = {
       prefix: settings.prefix,
       settings: {
