@@ -104,6 +104,18 @@ describe('package.json', () => {
     const both = dependencies.filter((name) => name in (manifest.peerDependencies ?? {}));
     expect(both).toEqual([]);
   });
+
+  it('agrees with package-lock.json, so npm ci installs what package.json says', () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, Record<string, unknown>> };
+    const root = lock.packages[''];
+    for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'peerDependenciesMeta', 'engines', 'bin'] as const) {
+      expect({ field, value: root[field] ?? {} }).toEqual({ field, value: (manifest as unknown as Record<string, unknown>)[field] ?? {} });
+    }
+    const unlocked = [...dependencies, ...Object.keys((manifest as { devDependencies?: object }).devDependencies ?? {})].filter(
+      (name) => !lock.packages[`node_modules/${name}`],
+    );
+    expect(unlocked).toEqual([]);
+  });
 });
 
 describe('package.json as the registry shows it', () => {

@@ -140,6 +140,39 @@ main().catch((error) => {
 });
 `;
 
+/**
+ * Boots the module with each option that needs an optional peer, in an app that has not installed it,
+ * and prints the error each boot failed with.
+ */
+const OPTIONAL_PEERS_SCRIPT = `'use strict';
+require('reflect-metadata');
+const { NestFactory } = require('@nestjs/core');
+const { EmailWorkflowModule } = require('nestjs-email-workflow');
+
+async function bootError(options) {
+  try {
+    const app = await NestFactory.createApplicationContext(EmailWorkflowModule.forRoot(options), { logger: false });
+    await app.close();
+    return null;
+  } catch (error) {
+    return { name: error.name, code: error.code, missingPackage: error.missingPackage, message: error.message };
+  }
+}
+
+async function main() {
+  const { options, templatesDir, redis } = JSON.parse(process.env.EMAIL_WORKFLOW_SMOKE);
+  console.log(JSON.stringify({
+    templatesDir: await bootError({ ...options, templates: { dir: templatesDir } }),
+    redisQueue: await bootError({ ...options, queue: { redis }, secret: 'optional-peers-secret-of-32-bytes-or-more' }),
+  }));
+}
+
+main().catch((error) => {
+  console.error(error && error.stack ? error.stack : error);
+  process.exitCode = 1;
+});
+`;
+
 describe('the packed tarball', () => {
   let workDir: string;
   let pack: PackResult;
@@ -171,6 +204,7 @@ describe('the packed tarball', () => {
     };
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     writeFileSync(join(dir, 'send.js'), CONSUMER_SCRIPT);
+    writeFileSync(join(dir, 'optional-peers.js'), OPTIONAL_PEERS_SCRIPT);
     await npmInstall(dir);
     return dir;
   }
@@ -292,6 +326,21 @@ describe('the packed tarball', () => {
     },
     300_000,
   );
+
+  it('installs neither mjml nor bull, and an option that needs one fails the boot saying what to install', async () => {
+    const dir = await installs.get(12)!;
+    expect(existsSync(join(dir, 'node_modules', 'mjml'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules', 'bull'))).toBe(false);
+    const smoke = { options: localOptions(sink.port), templatesDir: join(ROOT, 'test', 'fixtures', 'templates', 'overrides'), redis: 'redis://127.0.0.1:6379' };
+
+    const { stdout } = await run(process.execPath, ['optional-peers.js'], dir, 60_000, { EMAIL_WORKFLOW_SMOKE: JSON.stringify(smoke) });
+    const report = JSON.parse(stdout.trim().split('\n').pop()!);
+
+    expect(report.templatesDir).toMatchObject({ name: 'DependencyMissingError', code: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING', missingPackage: 'mjml' });
+    expect(report.templatesDir.message).toContain('npm install mjml');
+    expect(report.redisQueue).toMatchObject({ name: 'DependencyMissingError', code: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING', missingPackage: 'bull' });
+    expect(report.redisQueue.message).toContain('npm install bull');
+  }, 300_000);
 
   it.each(TYPESCRIPT_CONSUMERS.map((consumer) => [consumer.name, consumer] as const))(
     'compiles into a strict TypeScript app (%s) importing every entry point, and sends verify-email from it',
