@@ -74,6 +74,7 @@ export {
   RateLimitedError,
   UserDirectoryMissingError,
   InvalidHeaderError,
+  TestEmailCancelledError,
   DevInboxInProductionError,
   DevInboxDependencyMissingError,
   DependencyMissingError,

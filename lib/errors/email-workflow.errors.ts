@@ -158,6 +158,18 @@ export class InvalidHeaderError extends EmailWorkflowError {
   }
 }
 
+/** A `@BeforeEmailSend` hook cancelled the email of `sendTestEmail()`, so nothing was sent or diagnosed past the hooks. */
+export class TestEmailCancelledError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.TestEmailCancelled;
+
+  constructor(readonly reason: string) {
+    super(
+      `The test email was cancelled by a @BeforeEmailSend hook: ${reason}. ` +
+        'Fix: send it to an address your hooks let through, or call diagnoseTransport() to check the server without sending.',
+    );
+  }
+}
+
 /** EmailDevInboxModule was started with NODE_ENV=production, where it would catch real users' email. */
 export class DevInboxInProductionError extends EmailWorkflowError {
   readonly code = EmailWorkflowErrorCode.DevInboxInProduction;

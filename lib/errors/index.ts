@@ -12,6 +12,7 @@ export {
   RateLimitedError,
   UserDirectoryMissingError,
   InvalidHeaderError,
+  TestEmailCancelledError,
   DevInboxInProductionError,
   DevInboxDependencyMissingError,
   DependencyMissingError,

@@ -1,56 +1,33 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { ALL_TEMPLATES } from './email-event.constants';
-import type { BeforeEmailSendHook, EmailEvent, EmailEventListener, EmailEventPayloads, OutgoingEmail } from './email-event.types';
+import { Injectable } from '@nestjs/common';
+import { EmailEventBus } from './email-event.bus';
+import type { BeforeEmailSendHook, EmailEvent, EmailEventListener } from './email-event.types';
 
 /**
- * The module's event hub. Listeners and hooks come from `@OnEmailEvent` / `@BeforeEmailSend`
- * methods (bound at bootstrap) or from `on()`. A throwing listener is logged and never breaks
- * delivery; a throwing before-send hook stops that send.
+ * Subscribes to the workflow's events and adds before-send hooks at run time, beside the
+ * `@OnEmailEvent` / `@BeforeEmailSend` methods bound at bootstrap. It can only listen: the library
+ * alone emits, so an `email.sent` always means an email was sent.
+ *
+ * @example
+ * constructor(events: EmailEvents) {
+ *   events.on(EmailEvent.Failed, (event) => this.alerts.notify(event.reason));
+ * }
  */
 @Injectable()
 export class EmailEvents {
-  private readonly logger = new Logger('EmailWorkflow');
-  private readonly listeners = new Map<EmailEvent, Set<EmailEventListener<EmailEvent>>>();
-  private readonly beforeSendHooks: Array<{ template: string; hook: BeforeEmailSendHook }> = [];
+  // A true private field: not even `(events as any)` reaches the bus that emits.
+  readonly #bus: EmailEventBus;
+
+  constructor(bus: EmailEventBus) {
+    this.#bus = bus;
+  }
 
   /** Subscribes; returns a function that unsubscribes. */
   on<E extends EmailEvent>(event: E, listener: EmailEventListener<E>): () => void {
-    const set = this.listeners.get(event) ?? new Set();
-    set.add(listener as EmailEventListener<EmailEvent>);
-    this.listeners.set(event, set);
-    return () => set.delete(listener as EmailEventListener<EmailEvent>);
+    return this.#bus.on(event, listener);
   }
 
   /** Registers a before-send hook for one template, or `'*'` for all; returns a function that removes it. */
   beforeSend(template: string, hook: BeforeEmailSendHook): () => void {
-    const entry = { template, hook };
-    this.beforeSendHooks.push(entry);
-    return () => {
-      const index = this.beforeSendHooks.indexOf(entry);
-      if (index >= 0) this.beforeSendHooks.splice(index, 1);
-    };
-  }
-
-  emit<E extends EmailEvent>(event: E, payload: EmailEventPayloads[E]): void {
-    for (const listener of this.listeners.get(event) ?? []) {
-      try {
-        Promise.resolve(listener(payload)).catch((error: unknown) => this.report(event, error));
-      } catch (error) {
-        this.report(event, error);
-      }
-    }
-  }
-
-  /** Runs the hooks for this email in order; stops early once one cancels it. */
-  async runBeforeSend(email: OutgoingEmail, isCancelled: () => boolean): Promise<void> {
-    for (const { template, hook } of this.beforeSendHooks) {
-      if (template !== ALL_TEMPLATES && template !== email.template) continue;
-      await hook(email);
-      if (isCancelled()) return;
-    }
-  }
-
-  private report(event: EmailEvent, error: unknown): void {
-    this.logger.error(`A listener of ${event} failed: ${(error as Error)?.message ?? String(error)}`);
+    return this.#bus.beforeSend(template, hook);
   }
 }

@@ -15,6 +15,8 @@ export type {
   BeforeEmailSendHook,
 } from './email-event.types';
 export { EmailEvents } from './email-events';
+/** Internal: the emitting side. Not in `lib/index.ts`, so apps cannot emit. */
+export { EmailEventBus } from './email-event.bus';
 export { OnEmailEvent } from './on-email-event.decorator';
 export { BeforeEmailSend } from './before-email-send.decorator';
 export { EmailEventExplorer } from './email-event.explorer';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { EmailEvent, EmailEvents } from '../events';
+import { EmailEvent, EmailEventBus } from '../events';
 import type { SmtpFailure } from '../transport/smtp.failure';
 
 /** Raised to a delivery waiting at a closed gate when the process shuts down. */
@@ -26,7 +26,7 @@ export class DeliveryGate {
   constructor(
     private readonly probe: () => Promise<boolean>,
     private readonly probeInterval: number,
-    private readonly events: EmailEvents,
+    private readonly events: EmailEventBus,
     private readonly tenant: string | undefined,
     private readonly onReopened: () => void,
   ) {}

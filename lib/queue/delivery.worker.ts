@@ -1,16 +1,15 @@
+import type Mail from 'nodemailer/lib/mailer';
 import { EmailDeliveryError, EmailWorkflowError, InvalidOptionsError } from '../errors';
-import { EmailEvent, EmailEvents } from '../events';
+import { EmailEvent, EmailEventBus } from '../events';
 import type { EmailIdentity } from '../events';
-import type { BrandOptions } from '../module/email-workflow.options';
-import type { TemplateRegistry } from '../templates';
 import type { DeliveryReceipt, TransportRegistry } from '../transport';
 import type { SmtpFailure } from '../transport/smtp.failure';
-import addressparser from 'nodemailer/lib/addressparser';
 import { diagnoseSmtp } from '../diagnostics';
 import { redact } from '../transport/smtp.failure';
 import { DeliveryFailure } from './delivery.failure';
 import { DeliveryGate, GateAbandonedError } from './delivery.gate';
 import type { EmailJob } from './email-job';
+import type { MessageComposer } from './message.composer';
 import type { EmailRetryBackoff } from './queue.options';
 import { retryDelay } from './retry.policy';
 
@@ -23,9 +22,6 @@ export interface DeliveryTry {
 }
 
 export interface DeliveryWorkerSettings {
-  from: string;
-  replyTo?: string;
-  brand: BrandOptions;
   backoff: Required<EmailRetryBackoff>;
   probeInterval: number;
 }
@@ -40,16 +36,13 @@ export class EmailDeliveryWorker {
    * its mail. A gate exists only while closed, so the map does not grow with every tenant ever seen.
    */
   private readonly gates = new Map<string, DeliveryGate>();
-  private readonly senderAddress: string;
 
   constructor(
-    private readonly templates: TemplateRegistry,
+    private readonly composer: MessageComposer,
     private readonly transports: TransportRegistry,
-    private readonly events: EmailEvents,
+    private readonly events: EmailEventBus,
     private readonly settings: DeliveryWorkerSettings,
-  ) {
-    this.senderAddress = addressparser(settings.from, { flatten: true })[0].address;
-  }
+  ) {}
 
   /** Tenants whose delivery is paused now. */
   pausedTenants(): string[] {
@@ -63,9 +56,9 @@ export class EmailDeliveryWorker {
 
   async deliver({ id, job, attempt, maxAttempts }: DeliveryTry): Promise<DeliveryReceipt> {
     const identity = { id, tenant: job.tenant, messageId: job.messageId, template: job.template, to: job.to.address };
-    let rendered;
+    let message: Mail.Options;
     try {
-      rendered = this.templates.render(job.template, { ...job.context, brand: this.settings.brand }, job.locale);
+      message = this.composer.compose(job);
     } catch (error) {
       if (!(error instanceof EmailWorkflowError)) throw error;
       return this.fail(identity, attempt, { kind: 'permanent', reason: error.message });
@@ -82,18 +75,7 @@ export class EmailDeliveryWorker {
       }
       try {
         const receipt = await this.transports
-          .use(job.tenant, ({ transport }) =>
-            transport.deliver({
-              from: this.settings.from,
-              replyTo: this.settings.replyTo,
-              to: job.to,
-              subject: rendered.subject,
-              html: rendered.html,
-              text: rendered.text,
-              messageId: job.messageId,
-              headers: job.headers,
-            }),
-          )
+          .use(job.tenant, ({ transport }) => transport.deliver(message))
           .catch((error: unknown) => {
             if (error instanceof EmailDeliveryError) throw error;
             // The tenant's settings could not be resolved. Invalid ones will not fix themselves: pause
@@ -143,7 +125,7 @@ export class EmailDeliveryWorker {
       // Through MAIL FROM, not just a login: a server that wants a login we do not have answers there.
       async () => {
         const { options, description } = await this.transports.get(tenant);
-        return (await diagnoseSmtp(options, description, { from: this.senderAddress })).ok;
+        return (await diagnoseSmtp(options, description, { from: this.composer.senderAddress })).ok;
       },
       this.settings.probeInterval,
       this.events,

@@ -38,6 +38,11 @@ export class TransportRegistry {
     private readonly tenantSettings?: TenantTransportSettings,
   ) {}
 
+  /** Whether tenants have transports of their own, that is whether a tenant resolver was given. */
+  servesTenants(): boolean {
+    return this.tenantSettings !== undefined;
+  }
+
   /** The transport for a tenant, or the default one without a tenant. For a look, not a send: see `use`. */
   async get(tenant?: string): Promise<ResolvedTransport> {
     return tenant === undefined ? this.defaultTransport : this.entry(tenant).resolved;

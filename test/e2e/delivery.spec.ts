@@ -108,4 +108,12 @@ describe('delivery of the built-in templates to a real SMTP server', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(sink.messages).toHaveLength(0);
   });
+  it('refuses diagnoseTransport(tenant) and sendTestEmail(to, tenant) without a transportResolver with the same typed error', async () => {
+    for (const attempt of [emails.diagnoseTransport('acme'), emails.sendTestEmail('ada@example.test', 'acme')]) {
+      const error = await attempt.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionsError);
+      expect((error as Error).message).toContain('transportResolver');
+    }
+    expect(sink.messages).toHaveLength(0);
+  });
 });

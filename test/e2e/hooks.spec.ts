@@ -12,7 +12,9 @@ import {
   EmailWorkflowService,
   InvalidHeaderError,
   OnEmailEvent,
+  TestEmailCancelledError,
 } from 'nestjs-email-workflow';
+import * as publicApi from 'nestjs-email-workflow';
 import type { EmailUser, EmailUserDirectory, OutgoingEmail } from 'nestjs-email-workflow';
 import { localOptions } from '../support/module-options';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
@@ -760,5 +762,108 @@ describe('@BeforeEmailSend hooks', () => {
     } finally {
       remove();
     }
+  });
+});
+
+describe('EmailEvents is for listening; only the library emits', () => {
+  let moduleRef: TestingModule;
+
+  beforeAll(async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(localOptions(2525, { queue: false }))] }).compile();
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    jest.restoreAllMocks();
+  });
+
+  it('the injectable EmailEvents subscribes and adds hooks, and has no emit or runBeforeSend, not even at run time', () => {
+    const events = moduleRef.get(EmailEvents);
+    // @ts-expect-error emitting is not part of the public EmailEvents
+    expect(events.emit).toBeUndefined();
+    // @ts-expect-error running the hooks is not part of the public EmailEvents
+    expect(events.runBeforeSend).toBeUndefined();
+    expect((events as unknown as Record<string, unknown>).emit).toBeUndefined();
+    expect((events as unknown as Record<string, unknown>).runBeforeSend).toBeUndefined();
+    expect(typeof events.on).toBe('function');
+    expect(typeof events.beforeSend).toBe('function');
+    // No field leads to the emitting side either.
+    expect(Object.keys(events)).toEqual([]);
+    expect(Object.getOwnPropertyNames(Object.getPrototypeOf(events)).sort()).toEqual(['beforeSend', 'constructor', 'on']);
+  });
+
+  it('the emitting side is not exported from the package', () => {
+    expect(Object.keys(publicApi)).not.toContain('EmailEventBus');
+    const classes = Object.values(publicApi as Record<string, unknown>).filter((value): value is new () => object => typeof value === 'function');
+    expect(classes.filter((type) => 'emit' in type.prototype || 'runBeforeSend' in type.prototype)).toEqual([]);
+  });
+});
+
+describe('sendTestEmail() goes out like real mail', () => {
+  const REPLY_TO = 'help@acme.test';
+  let sink: SmtpSink;
+  let moduleRef: TestingModule;
+  let emails: EmailWorkflowService;
+  let hooks: SendHooks;
+
+  beforeAll(async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    sink = await SmtpSink.start();
+    moduleRef = await Test.createTestingModule({
+      imports: [EmailWorkflowModule.forRoot(localOptions(sink.port, { replyTo: REPLY_TO, queue: { redis: false, shutdownTimeout: 1_000 } }))],
+      providers: [SendHooks],
+    }).compile();
+    await moduleRef.init();
+    emails = moduleRef.get(EmailWorkflowService);
+    hooks = moduleRef.get(SendHooks);
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await sink?.close();
+    jest.restoreAllMocks();
+  });
+
+  beforeEach(() => {
+    hooks.calls.length = 0;
+  });
+
+  it('runs the before-send hooks and carries replyTo and their headers, as the same template sent through send() does', async () => {
+    const diagnosis = await emails.sendTestEmail('ada@example.test');
+    expect(diagnosis.ok).toBe(true);
+    const [testMail] = await sink.waitForMessages(1);
+    expect(hooks.calls).toEqual([{ hook: 'all', template: 'test-email', to: 'ada@example.test', name: '', locale: undefined, context: {} }]);
+
+    const sent = await emails.send({ template: 'test-email', to: 'ada@example.test' });
+    const realMail = await mailWithId(sink, sent.messageId);
+
+    for (const mail of [testMail, realMail]) {
+      expect(mail.replyTo?.text).toBe(REPLY_TO);
+      expect(mail.headers.get('x-campaign')).toBe('spring');
+      expect(mail.from?.text).toContain('no-reply@acme.test');
+      expect(mail.messageId).toMatch(/@acme\.test>?$/);
+    }
+    expect(testMail.subject).toBe(realMail.subject);
+    expect(testMail.text).toBe(realMail.text);
+  });
+
+  it('a hook that cancels the test email makes it reject with TestEmailCancelledError; nothing is sent', async () => {
+    const before = sink.messages.length;
+    const error = await emails.sendTestEmail('suppressed@example.test').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(TestEmailCancelledError);
+    expect(error).toMatchObject({ code: 'EMAIL_WORKFLOW_TEST_EMAIL_CANCELLED', reason: 'suppressed' });
+    expect((error as Error).message).toContain('suppressed');
+    await sleep(100);
+    expect(sink.messages).toHaveLength(before);
+  });
+
+  it('a hook that throws, or sets a forbidden header, fails the test email the way it fails send()', async () => {
+    const before = sink.messages.length;
+    await expect(emails.sendTestEmail('broken@example.test')).rejects.toThrow('suppression list unreachable');
+    await expect(emails.sendTestEmail('bcc@example.test')).rejects.toBeInstanceOf(InvalidHeaderError);
+    await sleep(100);
+    expect(sink.messages).toHaveLength(before);
   });
 });

@@ -1,0 +1,63 @@
+import type Mail from 'nodemailer/lib/mailer';
+import type { RenderedEmail, TemplateContext, TemplateRegistry } from '../templates';
+import type { ResolvedBrand } from '../templates/template.options';
+import type { EmailJob } from './email-job';
+
+/** What every email carries, whoever sends it. */
+export interface MessageSettings {
+  /** The From header, e.g. `Acme <no-reply@acme.com>`. */
+  from: string;
+  replyTo?: string;
+  /** The bare address of `from`: the envelope sender, and the domain of every Message-ID. */
+  senderAddress: string;
+  /** Every template gets it as `brand`. */
+  brand: ResolvedBrand;
+}
+
+/** An email whose recipient, variables, headers and Message-ID are settled: a queued job, or the test email. */
+export type ComposableEmail = Omit<EmailJob, 'tenant'>;
+
+/**
+ * Turns an email into the message nodemailer sends. The one place that knows what goes into it, so
+ * the delivery worker and the test email of `sendTestEmail()` send the same kind of message.
+ */
+export class MessageComposer {
+  constructor(
+    private readonly templates: TemplateRegistry,
+    private readonly settings: MessageSettings,
+  ) {}
+
+  /** The bare address of `from`: the envelope sender, and the domain of every Message-ID. */
+  get senderAddress(): string {
+    return this.settings.senderAddress;
+  }
+
+  /** Renders a template with the brand filled in. Throws the template's typed error when it cannot. */
+  render(template: string, context: TemplateContext = {}, locale?: string): RenderedEmail {
+    return this.templates.render(template, this.contextFor(context), locale);
+  }
+
+  /** Throws the template's typed error when the variables cannot render it, without rendering it. */
+  assertRenderable(template: string, context: TemplateContext, locale?: string): void {
+    this.templates.resolve(template, locale).assertRenderable(this.contextFor(context));
+  }
+
+  /** The message for nodemailer: rendered, addressed, with its Message-ID and the headers hooks set. */
+  compose(email: ComposableEmail): Mail.Options {
+    const rendered = this.render(email.template, email.context, email.locale);
+    return {
+      from: this.settings.from,
+      replyTo: this.settings.replyTo,
+      to: email.to,
+      subject: rendered.subject,
+      html: rendered.html,
+      text: rendered.text,
+      messageId: email.messageId,
+      headers: email.headers,
+    };
+  }
+
+  private contextFor(context: TemplateContext): TemplateContext {
+    return { ...context, brand: this.settings.brand };
+  }
+}

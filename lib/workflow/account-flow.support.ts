@@ -1,0 +1,144 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../errors';
+import { EMAIL_RATE_LIMITER, EmailTokens } from '../tokens';
+import type { RateLimiter, RateLimitRule, RedeemableToken, TokenPurpose } from '../tokens';
+import type { TemplateContext } from '../templates';
+import { normaliseRecipient } from '../transport/email-address';
+import type { SendEmailResult, TokenInspection } from './email-workflow.types';
+import { EmailSendPipeline } from './send.pipeline';
+import { EMAIL_USER_DIRECTORY } from './user-directory';
+import type { EmailUser, EmailUserDirectory } from './user-directory';
+import { WORKFLOW_SETTINGS } from './workflow.options';
+import type { WorkflowSettings } from './workflow.options';
+
+/** The email with a link that starts or completes a flow: which token it carries, and how the link reads. */
+export interface LinkEmail {
+  purpose: TokenPurpose;
+  template: string;
+  /** The link template with its `{token}` placeholder. */
+  link: string;
+  /** How long the token stays valid, in seconds, as the email states it. */
+  ttlSeconds: number;
+}
+
+/**
+ * What every account flow does the same way: find the user directory, rate-limit, answer before
+ * looking anything up, send a link, redeem it for its user, void the user's other links, and send a
+ * follow-up that must not undo the action it follows. Flows (verification, password reset, and those
+ * to come) each live in their own provider and build on this one.
+ */
+@Injectable()
+export class AccountFlowSupport {
+  private readonly logger = new Logger('EmailWorkflow');
+  private readonly background = new Set<Promise<void>>();
+
+  constructor(
+    @Inject(WORKFLOW_SETTINGS) private readonly settings: WorkflowSettings,
+    private readonly pipeline: EmailSendPipeline,
+    private readonly tokens: EmailTokens,
+    @Inject(EMAIL_RATE_LIMITER) private readonly rateLimiter: RateLimiter,
+    @Optional() @Inject(EMAIL_USER_DIRECTORY) private readonly injectedDirectory?: EmailUserDirectory,
+  ) {}
+
+  /** The app's user store. Throws UserDirectoryMissingError when none is configured. */
+  directory(): EmailUserDirectory {
+    const directory = this.settings.users ?? this.injectedDirectory;
+    if (!directory) throw new UserDirectoryMissingError();
+    return directory;
+  }
+
+  /** Counts one request under `key`; throws RateLimitedError once the rule's limit is reached. */
+  async limit(key: string, rule: RateLimitRule): Promise<void> {
+    const verdict = await this.rateLimiter.hit(key, rule);
+    if (!verdict.allowed) throw new RateLimitedError(verdict.retryAfterSeconds);
+  }
+
+  /** Runs work after the caller has its answer, so the answer cannot reveal what the work found. */
+  afterAnswering(work: () => Promise<void>): void {
+    const task: Promise<void> = work()
+      .catch((error: unknown) => this.logger.error(`Account email could not be queued: ${(error as Error).message}`))
+      .finally(() => this.background.delete(task));
+    this.background.add(task);
+  }
+
+  /** Resolves once the work started by `afterAnswering` has finished, so it can use the queue before it closes. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.background);
+  }
+
+  /** Issues a token for the user and queues the email with its link. */
+  async sendLink(user: EmailUser, email: LinkEmail): Promise<SendEmailResult> {
+    const { token } = await this.tokens.issue(user, email.purpose);
+    return this.pipeline.send({
+      template: email.template,
+      to: { address: user.email, name: user.name ?? '' },
+      locale: user.locale,
+      context: { name: user.name, link: email.link.replace('{token}', encodeURIComponent(token)), expiresIn: humanDuration(email.ttlSeconds) },
+    });
+  }
+
+  /**
+   * Uses the token (once) for the user it was issued to, running `action` first: if the action throws,
+   * the token stays usable. Then voids the user's other tokens of that purpose. Throws InvalidTokenError
+   * when the token is unknown, expired, used, of another purpose, or its user or address has gone.
+   */
+  async redeem(token: string, purpose: TokenPurpose, action: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
+    const directory = this.directory();
+    const { user, record } = await this.tokens.redeem(token, purpose, async (redeemed) => {
+      const found = await directory.findById(redeemed.userId);
+      if (!found || !sameAddress(found.email, redeemed.email)) throw new InvalidTokenError('expired');
+      await action(found);
+      return { user: found, record: redeemed };
+    });
+    await this.voidOtherTokens(record);
+    return user;
+  }
+
+  /** Whether a token is usable, without using it. */
+  async inspect(token: string, purpose: TokenPurpose): Promise<TokenInspection> {
+    try {
+      const record = await this.tokens.inspect(token, purpose);
+      return { valid: true, expiresAt: new Date(record.expiresAt) };
+    } catch (error) {
+      if (error instanceof InvalidTokenError) return { valid: false, reason: error.reason };
+      throw error;
+    }
+  }
+
+  /** A follow-up email must not undo the action it follows: a queue failure is logged, not thrown. */
+  async sendFollowUp(user: EmailUser, template: string, context: TemplateContext): Promise<void> {
+    try {
+      await this.pipeline.send({ template, to: { address: user.email, name: user.name ?? '' }, locale: user.locale, context });
+    } catch (error) {
+      this.logger.error(`The ${template} email to user ${user.id} could not be queued: ${(error as Error).message}`);
+    }
+  }
+
+  /** The action behind the token is done; failing to void the user's other links must not report it as failed. */
+  private async voidOtherTokens(record: RedeemableToken): Promise<void> {
+    try {
+      await this.tokens.revokeOthers(record);
+    } catch (error) {
+      this.logger.error(`Other links of user ${record.userId} could not be voided: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** An address as the directory is asked for it: checked, trimmed and lower-cased. */
+export function normaliseAddress(email: string): string {
+  return normaliseRecipient(typeof email === 'string' ? email.trim().toLowerCase() : email).address;
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+function humanDuration(seconds: number): string {
+  const [value, unit] =
+    seconds % 86_400 === 0 && seconds >= 172_800
+      ? [seconds / 86_400, 'day']
+      : seconds % 3_600 === 0
+        ? [seconds / 3_600, 'hour']
+        : [Math.max(1, Math.round(seconds / 60)), 'minute'];
+  return `${value} ${unit}${value === 1 ? '' : 's'}`;
+}

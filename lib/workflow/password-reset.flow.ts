@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EmailEvent, EmailEventBus } from '../events';
+import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
+import type { LinkEmail } from './account-flow.support';
+import { digest } from './send.pipeline';
+import type { EmailUser } from './user-directory';
+import { TOKEN_SETTINGS } from '../tokens/token.options';
+import type { TokenSettings } from '../tokens/token.options';
+import { WORKFLOW_SETTINGS } from './workflow.options';
+import type { WorkflowSettings } from './workflow.options';
+
+/** Password reset: the link on request, and the new password applied through it. */
+@Injectable()
+export class PasswordResetFlow {
+  private readonly resetEmail: LinkEmail;
+
+  constructor(
+    @Inject(WORKFLOW_SETTINGS) { links }: WorkflowSettings,
+    @Inject(TOKEN_SETTINGS) private readonly tokens: TokenSettings,
+    private readonly support: AccountFlowSupport,
+    private readonly events: EmailEventBus,
+  ) {
+    this.resetEmail = { purpose: 'reset-password', template: 'reset-password', link: links.resetPassword, ttlSeconds: tokens.ttlSeconds['reset-password'] };
+  }
+
+  /** See `EmailWorkflowService.requestPasswordReset`. */
+  async request(email: string, options: { ip?: string }): Promise<void> {
+    const address = normaliseAddress(email);
+    // Without a user directory the caller hears so now, not a log line after answering.
+    this.support.directory();
+    const { rateLimits } = this.tokens;
+    await this.support.limit(`reset-address:${digest(address)}`, rateLimits.passwordResetPerAddress);
+    if (options.ip) await this.support.limit(`reset-ip:${digest(options.ip)}`, rateLimits.passwordResetPerIp);
+    this.support.afterAnswering(async () => {
+      const user = await this.support.directory().findByEmail(address);
+      if (!user) return;
+      const result = await this.support.sendLink(user, this.resetEmail);
+      if (!result.cancelled) this.events.emit(EmailEvent.PasswordResetRequested, { userId: user.id, email: user.email, ip: options.ip });
+    });
+  }
+
+  /** See `EmailWorkflowService.resetPassword`. */
+  async reset(token: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
+    const user = await this.support.redeem(token, 'reset-password', applyNewPassword);
+    await this.support.sendFollowUp(user, 'password-changed', { name: user.name, changedAt: new Date().toUTCString() });
+    this.events.emit(EmailEvent.PasswordChanged, { userId: user.id, email: user.email });
+    return user;
+  }
+}

@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { InvalidHeaderError, InvalidOptionsError } from '../errors';
+import { EmailEvent, EmailEventBus } from '../events';
+import type { OutgoingEmail } from '../events';
+import { EMAIL_QUEUE, MessageComposer } from '../queue';
+import type { ComposableEmail, EmailQueue } from '../queue';
+import type { RenderedEmail } from '../templates';
+import { TransportRegistry } from '../transport';
+import { normaliseRecipient } from '../transport/email-address';
+import type { RenderEmailRequest, SendEmailRequest, SendEmailResult } from './email-workflow.types';
+
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
+/** Headers the workflow sets itself; a hook may not replace them. */
+const RESERVED_HEADERS = new Set([
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'subject',
+  'message-id',
+  'reply-to',
+  'date',
+  'sender',
+  'mime-version',
+  'return-path',
+  'received',
+  'dkim-signature',
+]);
+
+/** The public methods that take a tenant. */
+export type TenantMethod = 'send' | 'sendTestEmail' | 'diagnoseTransport';
+
+/** An email after its before-send hooks: ready to queue or send, or cancelled by a hook. */
+export type PreparedEmail = { ready: ComposableEmail } | { cancelled: { reason: string }; messageId: string };
+
+/**
+ * The way every email goes out: recipient checked, before-send hooks run, their headers checked,
+ * the template's variables checked, Message-ID fixed, then queued.
+ */
+@Injectable()
+export class EmailSendPipeline {
+  private readonly messageIdDomain: string;
+
+  constructor(
+    private readonly transports: TransportRegistry,
+    private readonly composer: MessageComposer,
+    @Inject(EMAIL_QUEUE) private readonly queue: EmailQueue,
+    private readonly events: EmailEventBus,
+  ) {
+    this.messageIdDomain = composer.senderAddress.split('@')[1];
+  }
+
+  /** Renders a template, brand filled in, without sending it. */
+  render(request: RenderEmailRequest): RenderedEmail {
+    return this.composer.render(request.template, request.context, request.locale);
+  }
+
+  /** Queues an email once its hooks let it go; see `EmailWorkflowService.send`. */
+  async send(request: SendEmailRequest): Promise<SendEmailResult> {
+    const prepared = await this.prepare(request, 'send');
+    if ('cancelled' in prepared) return { id: '', messageId: prepared.messageId, cancelled: prepared.cancelled };
+    const email = prepared.ready;
+    const { id, duplicate } = await this.queue.enqueue({ ...email, tenant: request.tenant }, request.idempotencyKey);
+    if (!duplicate) this.events.emit(EmailEvent.Queued, { id, tenant: request.tenant, messageId: email.messageId, template: email.template, to: email.to.address });
+    return { id, messageId: email.messageId };
+  }
+
+  /**
+   * Everything before the queue: checks the recipient, runs the before-send hooks, checks the headers
+   * they set and that the variables render the template, and fixes the Message-ID. Throws the typed
+   * error of the first check that fails, or the error of a hook that throws. `method` is the public
+   * method it serves, named in the error for a tenant without a transport.
+   */
+  async prepare(request: SendEmailRequest, method: TenantMethod): Promise<PreparedEmail> {
+    const to = normaliseRecipient(request.to);
+    this.assertTransportFor(request.tenant, method);
+    let cancelReason: string | undefined;
+    const outgoing: OutgoingEmail = {
+      template: request.template,
+      // A copy: the validated recipient is what gets sent, whatever a hook does to this one.
+      to: Object.freeze({ ...to }),
+      locale: request.locale,
+      context: { ...request.context },
+      headers: {},
+      cancel: (reason) => (cancelReason = reason),
+    };
+    const messageId = `<${request.idempotencyKey ? digest(request.idempotencyKey) : randomUUID()}@${this.messageIdDomain}>`;
+    await this.events.runBeforeSend(outgoing, () => cancelReason !== undefined);
+    if (cancelReason !== undefined) return { cancelled: { reason: cancelReason }, messageId };
+    const headers = checkHeaders(outgoing.headers);
+    this.composer.assertRenderable(request.template, outgoing.context, request.locale);
+    return { ready: { template: request.template, locale: request.locale, to, context: outgoing.context, messageId, headers } };
+  }
+
+  /** Refuses a tenant up front when there is no `transportResolver` to give it a transport. */
+  assertTransportFor(tenant: string | undefined, method: TenantMethod): void {
+    if (tenant === undefined || this.transports.servesTenants()) return;
+    const call = method === 'send' ? `send({ tenant: "${tenant}" })` : `${method}() for tenant "${tenant}"`;
+    throw new InvalidOptionsError([
+      { path: 'transportResolver', problem: `is not set, so ${call} has no transport`, fix: `set transportResolver, or ${method} without tenant` },
+    ]);
+  }
+}
+
+/** A short, stable hash: a key or address that may be personal never appears as it is in an id or a Redis key. */
+export function digest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+}
+
+function checkHeaders(headers: Record<string, string>): Record<string, string> | undefined {
+  const entries = Object.entries(headers);
+  for (const [name, value] of entries) {
+    const lower = name.toLowerCase();
+    const reserved = RESERVED_HEADERS.has(lower) || lower.startsWith('content-');
+    if (!HEADER_NAME.test(name) || reserved || typeof value !== 'string' || /[\r\n]/.test(value)) {
+      throw new InvalidHeaderError(name);
+    }
+  }
+  return entries.length > 0 ? headers : undefined;
+}

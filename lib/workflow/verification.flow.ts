@@ -1,0 +1,57 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EmailEvent, EmailEventBus } from '../events';
+import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
+import type { LinkEmail } from './account-flow.support';
+import type { SendEmailResult } from './email-workflow.types';
+import { digest } from './send.pipeline';
+import type { EmailUser } from './user-directory';
+import { TOKEN_SETTINGS } from '../tokens/token.options';
+import type { TokenSettings } from '../tokens/token.options';
+import { WORKFLOW_SETTINGS } from './workflow.options';
+import type { WorkflowSettings } from './workflow.options';
+
+/** Email verification: the link on registration, its use, and a new link on request. */
+@Injectable()
+export class EmailVerificationFlow {
+  private readonly verificationEmail: LinkEmail;
+  /** Where the welcome email's link points: the app the verification link opened. */
+  private readonly appOrigin: string;
+
+  constructor(
+    @Inject(WORKFLOW_SETTINGS) { links }: WorkflowSettings,
+    @Inject(TOKEN_SETTINGS) private readonly tokens: TokenSettings,
+    private readonly support: AccountFlowSupport,
+    private readonly events: EmailEventBus,
+  ) {
+    const link = links.verifyEmail;
+    this.verificationEmail = { purpose: 'verify-email', template: 'verify-email', link, ttlSeconds: tokens.ttlSeconds['verify-email'] };
+    this.appOrigin = new URL(link.replace('{token}', 'token')).origin;
+  }
+
+  /** See `EmailWorkflowService.startEmailVerification`. */
+  async start(user: EmailUser): Promise<SendEmailResult> {
+    const result = await this.support.sendLink(user, this.verificationEmail);
+    if (!result.cancelled) this.events.emit(EmailEvent.VerificationRequested, { userId: user.id, email: user.email });
+    return result;
+  }
+
+  /** See `EmailWorkflowService.verifyEmail`. */
+  async verify(token: string): Promise<EmailUser> {
+    const user = await this.support.redeem(token, 'verify-email', (found) => this.support.directory().markEmailVerified(found.id));
+    await this.support.sendFollowUp(user, 'welcome', { name: user.name, link: this.appOrigin });
+    this.events.emit(EmailEvent.EmailVerified, { userId: user.id, email: user.email });
+    return { ...user, emailVerified: true };
+  }
+
+  /** See `EmailWorkflowService.resendVerification`. */
+  async resend(email: string): Promise<void> {
+    const address = normaliseAddress(email);
+    // Without a user directory the caller hears so now, not a log line after answering.
+    this.support.directory();
+    await this.support.limit(`verify-address:${digest(address)}`, this.tokens.rateLimits.verificationPerAddress);
+    this.support.afterAnswering(async () => {
+      const user = await this.support.directory().findByEmail(address);
+      if (user && !user.emailVerified) await this.start(user);
+    });
+  }
+}
