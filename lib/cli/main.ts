@@ -6,8 +6,8 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { credentialKeysFrom, CREDENTIAL_KEY_ENV, decryptCredential, encryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
 import { diagnoseSmtp } from '../diagnostics';
 import type { TransportDiagnosis } from '../diagnostics';
-import { transportProblems } from '../module/options.validation';
-import { describeTransport, parseSmtpUrl, toNodemailerOptions } from '../transport/smtp-transport.resolver';
+import { describeTransport, toNodemailerOptions } from '../transport/smtp-transport.resolver';
+import { resolveSmtpTransport } from '../transport/transport.options';
 import { promptHidden } from './prompt';
 
 const PASSWORD_ENV = 'SMTP_PASSWORD';
@@ -56,9 +56,9 @@ async function doctor(args: string[]): Promise<number> {
     },
   });
   if (!values.url) throw new UsageError('doctor needs --url.');
-  const problems = transportProblems(values.url, []);
-  if (problems.length > 0) throw new UsageError(problems.map((p) => `--url ${p.problem}. Fix: ${p.fix}`).join('\n'));
-  const transport = parseSmtpUrl(values.url);
+  const resolved = resolveSmtpTransport(values.url, { credentialKeys: [] }, '--url');
+  if (!resolved.ok) throw new UsageError(resolved.problems.map((p) => `--url ${p.problem}. Fix: ${p.fix}`).join('\n'));
+  const transport = resolved.value.settings;
   if (transport.auth?.pass) console.error(`Warning: a password in --url ends up in your shell history; use ${PASSWORD_ENV} instead.`);
   const user = transport.auth?.user;
   const pass = transport.auth?.pass || (await password(user));

@@ -33,6 +33,9 @@ export interface CryptoSettings {
   credentialKeys: string[];
 }
 
+/** Injection token of the resolved `CryptoSettings`. */
+export const CRYPTO_SETTINGS = 'EMAIL_WORKFLOW:CRYPTO_SETTINGS';
+
 const SECRET_FROM_ENV = 'set secret from an environment variable holding at least 32 random bytes';
 
 function secretProblems(secret: unknown, uses: SecretUses): OptionsProblem[] {

@@ -1,4 +1,3 @@
 export const EMAIL_WORKFLOW_MODULE_OPTIONS = 'EMAIL_WORKFLOW:MODULE_OPTIONS';
-export const EMAIL_WORKFLOW_RESOLVED_OPTIONS = 'EMAIL_WORKFLOW:RESOLVED_OPTIONS';
-export const DEFAULT_PRIMARY_COLOR = '#2563eb';
-export const DEFAULT_LOCALE = 'en';
+/** Every concern's resolved settings at once: internal to the module, which hands each concern its own. */
+export const EMAIL_WORKFLOW_SETTINGS = 'EMAIL_WORKFLOW:SETTINGS';

@@ -5,7 +5,13 @@ import { EmailEventExplorer, EmailEvents } from '../events';
 import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
 import type { EmailQueue } from '../queue';
 import { TransportRegistry } from '../transport';
+import { AccountFlowSupport } from '../workflow/account-flow.support';
+import { DeliveryDiagnostics } from '../workflow/delivery.diagnostics';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
+import { PasswordResetFlow } from '../workflow/password-reset.flow';
+import { EmailSendPipeline } from '../workflow/send.pipeline';
+import { TemplatePreviews } from '../workflow/template.previews';
+import { EmailVerificationFlow } from '../workflow/verification.flow';
 import { ConfigurableEmailWorkflowModule } from './email-workflow.module-definition';
 import { emailWorkflowProviders } from './email-workflow.providers';
 
@@ -22,7 +28,17 @@ import { emailWorkflowProviders } from './email-workflow.providers';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [...emailWorkflowProviders, EmailEventExplorer, EmailWorkflowService],
+  providers: [
+    ...emailWorkflowProviders,
+    EmailEventExplorer,
+    EmailSendPipeline,
+    AccountFlowSupport,
+    EmailVerificationFlow,
+    PasswordResetFlow,
+    DeliveryDiagnostics,
+    TemplatePreviews,
+    EmailWorkflowService,
+  ],
   exports: [EmailWorkflowService, EmailEvents, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
 })
 export class EmailWorkflowModule

@@ -1,9 +1,10 @@
 import { Logger, Provider } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bull-shared';
+import { CRYPTO_SETTINGS, CryptoSettings } from '../crypto/crypto.options';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { deriveKey } from '../crypto/secret-keys';
-import { EmailEvents } from '../events';
+import { EmailEventBus, EmailEvents } from '../events';
 import {
   describeRedis,
   EMAIL_QUEUE,
@@ -11,10 +12,14 @@ import {
   EmailDeliveryWorker,
   EmailQueue,
   InProcessEmailQueue,
+  MessageComposer,
   openRedisQueue,
   RedisEmailQueue,
 } from '../queue';
+import { inProcessQueueSettings } from '../queue/in-process-email.queue';
+import { QUEUE_SETTINGS, QueueSettings } from '../queue/queue.options';
 import { TemplateRegistry } from '../templates';
+import { TEMPLATE_SETTINGS, TemplateSettings } from '../templates/template.options';
 import {
   EMAIL_RATE_LIMITER,
   EMAIL_TOKEN_STORE,
@@ -26,9 +31,11 @@ import {
   RedisTokenStore,
   TokenStore,
 } from '../tokens';
-import { SmtpTransport, TransportRegistry } from '../transport';
-import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_RESOLVED_OPTIONS } from './email-workflow.constants';
-import { resolveEmailWorkflowOptions, ResolvedEmailWorkflowOptions, resolveTenantTransport, templateSettings } from './resolved-options';
+import { TOKEN_SETTINGS, TokenSettings } from '../tokens/token.options';
+import { SmtpTransport, TRANSPORT_SETTINGS, TransportRegistry, TransportSettings } from '../transport';
+import { WORKFLOW_SETTINGS, WorkflowSettings } from '../workflow/workflow.options';
+import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_SETTINGS } from './email-workflow.constants';
+import { EmailWorkflowSettings, resolveEmailWorkflowOptions } from './resolved-options';
 
 const logger = new Logger('EmailWorkflowModule');
 /** Used and expired token records are kept this long, so an old link says "expired", not "unknown". */
@@ -38,71 +45,80 @@ function isOnRedis(queue: EmailQueue): queue is RedisEmailQueue {
   return 'redis' in queue;
 }
 
-async function openQueue(options: ResolvedEmailWorkflowOptions, worker: EmailDeliveryWorker): Promise<EmailQueue> {
-  const { queue } = options;
+async function openQueue(queue: QueueSettings, crypto: CryptoSettings, worker: EmailDeliveryWorker): Promise<EmailQueue> {
   if (queue.redis === false) {
     logger.warn('Emails queue in process memory: not durable, lost if the process stops. Set queue.redis for production.');
-    const retained = typeof queue.removeOnComplete === 'number' ? queue.removeOnComplete : queue.removeOnComplete ? 0 : 10_000;
-    return new InProcessEmailQueue(worker, { ...queue, retained });
+    return new InProcessEmailQueue(worker, inProcessQueueSettings(queue));
   }
   // Validation guarantees a secret whenever Redis is used.
-  const cipher = new PayloadCipher(deriveKey(options.secret as string, 'queue-payload'));
+  const cipher = new PayloadCipher(deriveKey(crypto.secret as string, 'queue-payload'));
   const durable = await openRedisQueue({ ...queue, redis: queue.redis }, worker, cipher);
   logger.log(`Emails queue in Redis at ${describeRedis(queue.redis)}${queue.worker ? '' : ' (this process only enqueues)'}`);
   return durable;
 }
 
+/** Each concern's settings under its own token, taken from the one resolution of the module options. */
+const settingsProviders: Provider[] = (
+  [
+    [TRANSPORT_SETTINGS, 'transport'],
+    [WORKFLOW_SETTINGS, 'workflow'],
+    [TEMPLATE_SETTINGS, 'templates'],
+    [TOKEN_SETTINGS, 'tokens'],
+    [QUEUE_SETTINGS, 'queue'],
+    [CRYPTO_SETTINGS, 'crypto'],
+  ] as const
+).map(([provide, concern]) => ({
+  provide,
+  useFactory: (settings: EmailWorkflowSettings) => settings[concern],
+  inject: [EMAIL_WORKFLOW_SETTINGS],
+}));
+
 export const emailWorkflowProviders: Provider[] = [
   {
-    provide: EMAIL_WORKFLOW_RESOLVED_OPTIONS,
+    provide: EMAIL_WORKFLOW_SETTINGS,
     useFactory: resolveEmailWorkflowOptions,
     inject: [EMAIL_WORKFLOW_MODULE_OPTIONS],
   },
+  ...settingsProviders,
   {
     provide: TemplateRegistry,
-    useFactory: (options: ResolvedEmailWorkflowOptions) => TemplateRegistry.load(templateSettings(options)),
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
+    useFactory: ({ registry }: TemplateSettings) => TemplateRegistry.load(registry),
+    inject: [TEMPLATE_SETTINGS],
   },
   {
     provide: TransportRegistry,
-    useFactory: (options: ResolvedEmailWorkflowOptions) => {
-      logger.log(`Sending through ${options.transportDescription}${options.tenants ? ', and per-tenant transports' : ''}`);
-      return new TransportRegistry(
-        { transport: new SmtpTransport(options.transport), options: options.transport, description: options.transportDescription },
-        options.tenants && {
-          resolve: (tenantId) => resolveTenantTransport(options, tenantId),
-          maxCached: options.tenants.maxCached,
-          idleTimeout: options.tenants.idleTimeout,
-        },
-      );
+    useFactory: ({ default: resolved, tenants }: TransportSettings) => {
+      logger.log(`Sending through ${resolved.description}${tenants ? ', and per-tenant transports' : ''}`);
+      return new TransportRegistry({ transport: new SmtpTransport(resolved.options), options: resolved.options, description: resolved.description }, tenants);
     },
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
+    inject: [TRANSPORT_SETTINGS],
   },
+  EmailEventBus,
   EmailEvents,
   {
+    provide: MessageComposer,
+    useFactory: (templates: TemplateRegistry, { from, replyTo, senderAddress }: WorkflowSettings, { brand }: TemplateSettings) =>
+      new MessageComposer(templates, { from, replyTo, senderAddress, brand }),
+    inject: [TemplateRegistry, WORKFLOW_SETTINGS, TEMPLATE_SETTINGS],
+  },
+  {
     provide: EmailDeliveryWorker,
-    useFactory: (options: ResolvedEmailWorkflowOptions, templates: TemplateRegistry, transports: TransportRegistry, events: EmailEvents) =>
-      new EmailDeliveryWorker(templates, transports, events, {
-        from: options.from,
-        replyTo: options.replyTo,
-        brand: options.brand,
-        backoff: options.queue.backoff,
-        probeInterval: options.queue.probeInterval,
-      }),
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, TemplateRegistry, TransportRegistry, EmailEvents],
+    useFactory: (composer: MessageComposer, transports: TransportRegistry, events: EmailEventBus, queue: QueueSettings) =>
+      new EmailDeliveryWorker(composer, transports, events, queue),
+    inject: [MessageComposer, TransportRegistry, EmailEventBus, QUEUE_SETTINGS],
   },
   {
     provide: EMAIL_QUEUE,
     useFactory: openQueue,
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EmailDeliveryWorker],
+    inject: [QUEUE_SETTINGS, CRYPTO_SETTINGS, EmailDeliveryWorker],
   },
   {
     provide: EMAIL_TOKEN_STORE,
-    useFactory: (options: ResolvedEmailWorkflowOptions, queue: EmailQueue): TokenStore =>
-      options.tokens.store ??
+    useFactory: ({ store }: TokenSettings, queue: EmailQueue): TokenStore =>
+      store ??
       // The workflow's Redis keys (tokens, rate limits) sit beside the queue's, under the same prefix.
       (isOnRedis(queue) ? new RedisTokenStore(queue.redis, queue.keyPrefix, TOKEN_RETENTION_MS) : new MemoryTokenStore(TOKEN_RETENTION_MS)),
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EMAIL_QUEUE],
+    inject: [TOKEN_SETTINGS, EMAIL_QUEUE],
   },
   {
     provide: EMAIL_RATE_LIMITER,
@@ -113,12 +129,9 @@ export const emailWorkflowProviders: Provider[] = [
   {
     provide: EmailTokens,
     // Without a secret (in-process queue only) tokens live in memory, so a per-process key is enough.
-    useFactory: (options: ResolvedEmailWorkflowOptions, store: TokenStore) =>
-      new EmailTokens(store, deriveKey(options.secret ?? randomBytes(32).toString('base64url'), 'token-hmac'), {
-        'verify-email': options.tokens.verifyEmailTtl,
-        'reset-password': options.tokens.resetPasswordTtl,
-      }),
-    inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EMAIL_TOKEN_STORE],
+    useFactory: ({ secret }: CryptoSettings, { ttlSeconds }: TokenSettings, store: TokenStore) =>
+      new EmailTokens(store, deriveKey(secret ?? randomBytes(32).toString('base64url'), 'token-hmac'), ttlSeconds),
+    inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, EMAIL_TOKEN_STORE],
   },
   {
     // The Bull queue under @nestjs/bull's token, for @InjectQueue('email-workflow') (dashboards, metrics); null in process.

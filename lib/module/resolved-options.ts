@@ -1,150 +1,73 @@
-import { toSafeDisplayName } from '../workflow/address';
-import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions, toTransportObject } from '../transport/smtp-transport.resolver';
-import type { EmailTransportOption } from '../transport/smtp-transport.options';
-import { credentialKeysFrom, decryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
-import { InvalidOptionsError } from '../errors';
-import { DEFAULT_LOCALE, DEFAULT_PRIMARY_COLOR } from './email-workflow.constants';
-import type { BrandOptions, DkimOptions, EmailWorkflowModuleOptions, LinkOptions } from './email-workflow.options';
-import type { RateLimitRule, TokenStore } from '../tokens';
-import type { EmailUserDirectory } from '../workflow/user-directory';
-import type { TemplateRegistrySettings } from '../templates/template.registry';
-import { toLongHexColour } from '../templates';
+import { credentialKeysFrom } from '../crypto/credential.cipher';
+import { CryptoSettings, resolveCryptoOptions } from '../crypto/crypto.options';
+import { InvalidOptionsError, OptionsProblem } from '../errors';
+import { problemsOf } from '../errors/options.resolution';
+import { QueueSettings, requestsRedis, resolveQueueOptions } from '../queue/queue.options';
+import { resolveTemplateOptions, TemplateSettings } from '../templates/template.options';
+import { resolveTokenOptions, TokenSettings } from '../tokens/token.options';
+import { resolveTransportOptions, TransportSettings } from '../transport/transport.options';
+import { resolveWorkflowOptions, WorkflowSettings } from '../workflow/workflow.options';
+import type { EmailWorkflowModuleOptions } from './email-workflow.options';
 
-// class-validator and its tables take about 80 ms to load: paid once at boot, when options are checked,
-// not by every process that merely imports the library.
-function optionsValidation(): typeof import('./options.validation') {
-  return require('./options.validation') as typeof import('./options.validation');
-}
-import type { EmailQueueOptions, EmailRetryBackoff } from '../queue/queue.options';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from '../queue/retry.policy';
-
-/** Queue settings with defaults applied; `redis: false` is the in-process queue. */
-export interface ResolvedQueueOptions extends Omit<EmailQueueOptions, 'backoff'> {
-  concurrency: number;
-  attempts: number;
-  backoff: Required<EmailRetryBackoff>;
-  removeOnComplete: boolean | number;
-  worker: boolean;
-  shutdownTimeout: number;
-  probeInterval: number;
+/** Every concern's resolved settings; the module provides each under its concern's token. */
+export interface EmailWorkflowSettings {
+  transport: TransportSettings;
+  workflow: WorkflowSettings;
+  templates: TemplateSettings;
+  tokens: TokenSettings;
+  queue: QueueSettings;
+  crypto: CryptoSettings;
 }
 
-/** Options after validation, with every default applied. */
-export interface ResolvedEmailWorkflowOptions {
-  transport: NodemailerSmtpOptions;
-  /** The transport without its password, for logs. */
-  transportDescription: string;
-  from: string;
-  replyTo?: string;
-  brand: BrandOptions & { primaryColor: string };
-  links: LinkOptions;
-  templates: { dir?: string; defaultLocale: string };
-  queue: ResolvedQueueOptions;
-  /** Validated module secret; undefined only with the in-process queue. */
-  secret?: string;
-  users?: EmailUserDirectory;
-  tokens: { verifyEmailTtl: number; resetPasswordTtl: number; store?: TokenStore };
-  rateLimits: { passwordResetPerAddress: RateLimitRule; passwordResetPerIp: RateLimitRule; verificationPerAddress: RateLimitRule };
-  credentialKeys: string[];
-  dkim?: DkimOptions;
-  tenants?: {
-    resolve: (tenantId: string) => Promise<EmailTransportOption>;
-    maxCached: number;
-    idleTimeout: number;
-  };
+/** Every top-level option; anything else is a typo worth a boot error. */
+const KNOWN_OPTIONS: Record<keyof EmailWorkflowModuleOptions, true> = {
+  transport: true,
+  from: true,
+  replyTo: true,
+  brand: true,
+  links: true,
+  templates: true,
+  queue: true,
+  secret: true,
+  users: true,
+  tokens: true,
+  rateLimits: true,
+  credentialKeys: true,
+  dkim: true,
+  transportResolver: true,
+  tenantTransports: true,
+};
+
+function unknownOptionProblems(options: object): OptionsProblem[] {
+  return Object.keys(options)
+    .filter((key) => !Object.hasOwn(KNOWN_OPTIONS, key))
+    .map((path) => ({ path, problem: 'is not a known option', fix: 'remove it or check its spelling' }));
 }
 
 /**
- * A transport option as nodemailer takes it: secure defaults applied, an `enc:v1:` password
- * decrypted, DKIM attached. Call only on a transport that passed `transportProblems`.
+ * Resolves every concern's options, or throws one InvalidOptionsError listing every problem of them
+ * all. Each concern checks and defaults its own options; this only combines them.
  */
-export function resolveTransport(
-  transport: EmailTransportOption,
-  credentialKeys: string[],
-  dkim?: DkimOptions,
-): { options: NodemailerSmtpOptions; description: string } {
-  const object = toTransportObject(transport);
-  const password = object.auth?.pass;
-  const decrypted = isEncryptedCredential(password)
-    ? { ...object, auth: { user: object.auth!.user, pass: decryptCredential(password, credentialKeys) as string } }
-    : object;
-  const options = toNodemailerOptions(decrypted);
-  return { options: dkim ? { ...options, dkim: { ...dkim } } : options, description: describeTransport(decrypted) };
-}
-
-/** Validates and resolves the transport a tenant resolver returned; a bad one fails only that tenant's mail. */
-export async function resolveTenantTransport(
-  options: ResolvedEmailWorkflowOptions,
-  tenantId: string,
-): Promise<{ options: NodemailerSmtpOptions; description: string }> {
-  const transport = await options.tenants!.resolve(tenantId);
-  const problems = optionsValidation().transportProblems(transport, options.credentialKeys, `transportResolver("${tenantId}")`);
-  if (problems.length > 0) throw new InvalidOptionsError(problems);
-  return resolveTransport(transport, options.credentialKeys, options.dkim);
-}
-
-function resolveQueue(queue: EmailWorkflowModuleOptions['queue']): ResolvedQueueOptions {
-  const given: Partial<EmailQueueOptions> = queue || {};
-  return {
-    ...given,
-    redis: given.redis ?? false,
-    concurrency: given.concurrency ?? 5,
-    attempts: given.attempts ?? DEFAULT_ATTEMPTS,
-    backoff: { ...DEFAULT_BACKOFF, ...given.backoff },
-    removeOnComplete: given.removeOnComplete ?? 10_000,
-    worker: given.worker ?? true,
-    shutdownTimeout: given.shutdownTimeout ?? 10_000,
-    probeInterval: given.probeInterval ?? 30_000,
-  };
-}
-
-export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions): ResolvedEmailWorkflowOptions {
-  optionsValidation().validateEmailWorkflowOptions(options);
-  const credentialKeys = credentialKeysFrom(options.credentialKeys);
-  const transport = resolveTransport(options.transport, credentialKeys, options.dkim);
-  return {
-    transport: transport.options,
-    transportDescription: transport.description,
-    from: options.from,
-    replyTo: options.replyTo,
-    brand: {
-      ...options.brand,
-      name: toSafeDisplayName(options.brand.name),
-      primaryColor: toLongHexColour(options.brand.primaryColor ?? DEFAULT_PRIMARY_COLOR),
-    },
-    links: options.links,
-    templates: {
-      dir: options.templates?.dir,
-      defaultLocale: options.templates?.defaultLocale ?? DEFAULT_LOCALE,
-    },
-    queue: resolveQueue(options.queue),
-    secret: options.secret,
-    users: options.users,
-    tokens: {
-      verifyEmailTtl: options.tokens?.verifyEmailTtl ?? 86_400,
-      resetPasswordTtl: options.tokens?.resetPasswordTtl ?? 3_600,
-      store: options.tokens?.store,
-    },
-    rateLimits: {
-      passwordResetPerAddress: options.rateLimits?.passwordResetPerAddress ?? { limit: 5, windowSeconds: 3_600 },
-      passwordResetPerIp: options.rateLimits?.passwordResetPerIp ?? { limit: 20, windowSeconds: 3_600 },
-      verificationPerAddress: options.rateLimits?.verificationPerAddress ?? { limit: 5, windowSeconds: 3_600 },
-    },
-    credentialKeys,
-    dkim: options.dkim,
-    tenants: options.transportResolver && {
-      resolve: options.transportResolver,
-      maxCached: options.tenantTransports?.maxCached ?? 100,
-      idleTimeout: options.tenantTransports?.idleTimeout ?? 300_000,
-    },
-  };
-}
-
-/** Where templates come from and how the layout looks, for the boot-time registry and for previews. */
-export function templateSettings(options: ResolvedEmailWorkflowOptions): TemplateRegistrySettings {
-  return {
-    customDir: options.templates.dir,
-    defaultLocale: options.templates.defaultLocale,
-    layout: { primaryColor: options.brand.primaryColor, hasLogo: Boolean(options.brand.logoUrl) },
-  };
+export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions): EmailWorkflowSettings {
+  const value: unknown = options;
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionsError([
+      { path: '(options)', problem: 'are missing', fix: 'pass an options object to EmailWorkflowModule.forRoot()' },
+    ]);
+  }
+  const transport = resolveTransportOptions(options, credentialKeysFrom(options.credentialKeys));
+  const workflow = resolveWorkflowOptions(options);
+  const templates = resolveTemplateOptions(options);
+  const tokens = resolveTokenOptions(options);
+  const queue = resolveQueueOptions(options.queue);
+  const crypto = resolveCryptoOptions(options, { durableQueue: requestsRedis(options.queue), customTokenStore: options.tokens?.store !== undefined });
+  const problems = [
+    ...problemsOf(transport),
+    ...unknownOptionProblems(options),
+    ...[workflow, templates, tokens, queue, crypto].flatMap(problemsOf),
+  ];
+  if (transport.ok && workflow.ok && templates.ok && tokens.ok && queue.ok && crypto.ok && problems.length === 0) {
+    return { transport: transport.value, workflow: workflow.value, templates: templates.value, tokens: tokens.value, queue: queue.value, crypto: crypto.value };
+  }
+  throw new InvalidOptionsError(problems);
 }

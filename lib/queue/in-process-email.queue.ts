@@ -5,6 +5,7 @@ import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob } from './email-job';
 import type { EmailQueue, EmailQueueStatus, EnqueueResult } from './email-queue';
 import { jobIdFor } from './idempotency';
+import type { QueueSettings } from './queue.options';
 
 interface PendingTry {
   id: string;
@@ -18,6 +19,16 @@ export interface InProcessQueueSettings {
   shutdownTimeout: number;
   /** Idempotency keys remembered. */
   retained: number;
+}
+
+/** The in-process queue's settings: idempotency keys are remembered as long as Bull would keep completed jobs. */
+export function inProcessQueueSettings(queue: QueueSettings): InProcessQueueSettings {
+  return {
+    concurrency: queue.concurrency,
+    attempts: queue.attempts,
+    shutdownTimeout: queue.shutdownTimeout,
+    retained: typeof queue.removeOnComplete === 'number' ? queue.removeOnComplete : queue.removeOnComplete ? 0 : 10_000,
+  };
 }
 
 /** The Redis queue's retry semantics in memory. Not durable: what is queued is lost if the process stops. */

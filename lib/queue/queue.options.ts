@@ -1,7 +1,5 @@
 import type { RedisOptions } from 'ioredis';
 import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
-import type { InProcessQueueSettings } from './in-process-email.queue';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF } from './retry.policy';
 
 export interface EmailRetryBackoff {
   /** Delay before the second attempt, in ms; it doubles each attempt. @default 5000 */
@@ -56,6 +54,9 @@ export interface EmailQueueAdvancedSettings {
   drainDelay?: number;
 }
 
+const DEFAULT_ATTEMPTS = 8;
+export const DEFAULT_BACKOFF: Required<EmailRetryBackoff> = { delay: 5_000, maxDelay: 3_600_000 };
+
 /** Queue settings with every default applied; `redis: false` is the in-process queue. */
 export interface QueueSettings extends Omit<EmailQueueOptions, 'backoff'> {
   concurrency: number;
@@ -96,16 +97,6 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
       probeInterval: given.probeInterval ?? 30_000,
     };
   });
-}
-
-/** The in-process queue's settings: idempotency keys are remembered as long as Bull would keep completed jobs. */
-export function inProcessQueueSettings(queue: QueueSettings): InProcessQueueSettings {
-  return {
-    concurrency: queue.concurrency,
-    attempts: queue.attempts,
-    shutdownTimeout: queue.shutdownTimeout,
-    retained: typeof queue.removeOnComplete === 'number' ? queue.removeOnComplete : queue.removeOnComplete ? 0 : 10_000,
-  };
 }
 
 /** The durable queue's settings, defaults applied. */

@@ -1,8 +1,5 @@
 import type { EmailRetryBackoff } from './queue.options';
 
-export const DEFAULT_ATTEMPTS = 8;
-export const DEFAULT_BACKOFF: Required<EmailRetryBackoff> = { delay: 5_000, maxDelay: 3_600_000 };
-
 /**
  * Delay before the next try after `failedAttempts` failures: exponential, capped, with "equal jitter"
  * (half fixed, half random) so retries of many emails do not hit a recovering server all at once.

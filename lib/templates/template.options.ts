@@ -33,8 +33,8 @@ export interface TemplateModuleOptions {
   templates?: TemplateOptions;
 }
 
-export const DEFAULT_PRIMARY_COLOR = '#2563eb';
-export const DEFAULT_LOCALE = 'en';
+const DEFAULT_PRIMARY_COLOR = '#2563eb';
+const DEFAULT_LOCALE = 'en';
 
 /** The brand as every template's context carries it: a header-safe name, the colour in `#rrggbb`. */
 export interface ResolvedBrand extends BrandOptions {

@@ -1,25 +1,20 @@
 import type { FactoryProvider, InjectionToken, Provider } from '@nestjs/common';
-import { EmailEvents } from '../events';
-import { EMAIL_WORKFLOW_RESOLVED_OPTIONS } from '../module/email-workflow.constants';
-import type { ResolvedEmailWorkflowOptions } from '../module/resolved-options';
-import { EMAIL_QUEUE, EmailDeliveryWorker, InProcessEmailQueue } from '../queue';
+import { EmailEventBus } from '../events';
+import { EMAIL_QUEUE, EmailDeliveryWorker, InProcessEmailQueue, MessageComposer } from '../queue';
+import { inProcessQueueSettings } from '../queue/in-process-email.queue';
 import type { EmailQueue } from '../queue';
-import { TemplateRegistry } from '../templates';
-import { TransportRegistry } from '../transport';
+import { QUEUE_SETTINGS } from '../queue/queue.options';
+import type { QueueSettings } from '../queue/queue.options';
+import { TRANSPORT_SETTINGS, TransportRegistry } from '../transport';
+import type { TransportSettings } from '../transport';
 import { OutboxDeliveryWorker, OutboxTransportRegistry } from './outbox.delivery';
 import { TestOutbox } from './test-outbox';
 
 const outboxWorker: FactoryProvider<EmailDeliveryWorker> = {
   provide: EmailDeliveryWorker,
-  useFactory: (options: ResolvedEmailWorkflowOptions, templates: TemplateRegistry, transports: TransportRegistry, events: EmailEvents) =>
-    new OutboxDeliveryWorker(templates, transports, events, {
-      from: options.from,
-      replyTo: options.replyTo,
-      brand: options.brand,
-      backoff: options.queue.backoff,
-      probeInterval: options.queue.probeInterval,
-    }),
-  inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, TemplateRegistry, TransportRegistry, EmailEvents],
+  useFactory: (composer: MessageComposer, transports: TransportRegistry, events: EmailEventBus, queue: QueueSettings) =>
+    new OutboxDeliveryWorker(composer, transports, events, queue),
+  inject: [MessageComposer, TransportRegistry, EmailEventBus, QUEUE_SETTINGS],
 };
 
 /**
@@ -28,15 +23,8 @@ const outboxWorker: FactoryProvider<EmailDeliveryWorker> = {
  */
 const inProcessQueue: FactoryProvider<EmailQueue> = {
   provide: EMAIL_QUEUE,
-  useFactory: ({ queue }: ResolvedEmailWorkflowOptions, worker: EmailDeliveryWorker) =>
-    new InProcessEmailQueue(worker, {
-      concurrency: queue.concurrency,
-      attempts: queue.attempts,
-      shutdownTimeout: queue.shutdownTimeout,
-      // Idempotency keys remembered, counted as production's in-process queue counts them.
-      retained: typeof queue.removeOnComplete === 'number' ? queue.removeOnComplete : queue.removeOnComplete ? 0 : 10_000,
-    }),
-  inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS, EmailDeliveryWorker],
+  useFactory: (queue: QueueSettings, worker: EmailDeliveryWorker) => new InProcessEmailQueue(worker, inProcessQueueSettings(queue)),
+  inject: [QUEUE_SETTINGS, EmailDeliveryWorker],
 };
 
 /**
@@ -47,8 +35,8 @@ export const testingProviders: Provider[] = [
   { provide: TestOutbox, useFactory: () => new TestOutbox() },
   {
     provide: TransportRegistry,
-    useFactory: (outbox: TestOutbox, options: ResolvedEmailWorkflowOptions) => new OutboxTransportRegistry(outbox, options),
-    inject: [TestOutbox, EMAIL_WORKFLOW_RESOLVED_OPTIONS],
+    useFactory: (outbox: TestOutbox, transport: TransportSettings) => new OutboxTransportRegistry(outbox, transport),
+    inject: [TestOutbox, TRANSPORT_SETTINGS],
   },
   outboxWorker,
   inProcessQueue,
@@ -77,8 +65,8 @@ export function captureEmails<Builder extends ProviderOverriding>(builder: Build
   const overrides: FactoryProvider[] = [
     {
       provide: TransportRegistry,
-      useFactory: (options: ResolvedEmailWorkflowOptions) => new OutboxTransportRegistry(outbox, options),
-      inject: [EMAIL_WORKFLOW_RESOLVED_OPTIONS],
+      useFactory: (transport: TransportSettings) => new OutboxTransportRegistry(outbox, transport),
+      inject: [TRANSPORT_SETTINGS],
     },
     outboxWorker,
     inProcessQueue,

@@ -1,11 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Mail from 'nodemailer/lib/mailer';
-import type { ResolvedEmailWorkflowOptions } from '../module/resolved-options';
-import { resolveTenantTransport } from '../module/resolved-options';
 import { EmailDeliveryWorker } from '../queue';
 import type { DeliveryTry } from '../queue/delivery.worker';
 import { SmtpTransport, TransportRegistry } from '../transport';
-import type { DeliveryReceipt, NodemailerSmtpOptions, ResolvedTransport } from '../transport';
+import type { DeliveryReceipt, NodemailerSmtpOptions, ResolvedTransport, TransportSettings } from '../transport';
 import { extractCodes, extractLinks } from './email-content.extract';
 import type { TestOutbox } from './test-outbox';
 import type { CapturedEmail } from './test-outbox.types';
@@ -71,20 +69,13 @@ class OutboxTransport extends SmtpTransport {
 export class OutboxTransportRegistry extends TransportRegistry {
   private readonly capturing: ResolvedTransport;
 
-  constructor(outbox: TestOutbox, options: ResolvedEmailWorkflowOptions) {
+  constructor(outbox: TestOutbox, { default: resolved, tenants }: TransportSettings) {
     const capturing = {
-      transport: new OutboxTransport(outbox, options.transport),
-      options: options.transport,
-      description: options.transportDescription,
+      transport: new OutboxTransport(outbox, resolved.options),
+      options: resolved.options,
+      description: resolved.description,
     };
-    super(
-      capturing,
-      options.tenants && {
-        resolve: (tenantId) => resolveTenantTransport(options, tenantId),
-        maxCached: options.tenants.maxCached,
-        idleTimeout: options.tenants.idleTimeout,
-      },
-    );
+    super(capturing, tenants);
     this.capturing = capturing;
   }
 

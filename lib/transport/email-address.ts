@@ -12,7 +12,7 @@ function isEmail(address: string): boolean {
 }
 
 /** A strict email address check: no display name, no line breaks, at most 254 characters. */
-export function isValidAddress(address: string): boolean {
+function isValidAddress(address: string): boolean {
   return address.length > 0 && address.length <= MAX_ADDRESS_LENGTH && !LINE_BREAK.test(address) && isEmail(address);
 }
 

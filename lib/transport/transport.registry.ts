@@ -1,5 +1,9 @@
+import { EmailDeliveryError, InvalidOptionsError } from '../errors';
+import type { OptionsResolution } from '../errors/options.resolution';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
+import { redact } from './smtp.failure';
 import { SmtpTransport } from './smtp.transport';
+import type { TenantTransportSettings } from './transport.options';
 
 /** A tenant's transport, with what a diagnosis needs to know about it. */
 export interface ResolvedTransport {
@@ -9,17 +13,9 @@ export interface ResolvedTransport {
   description: string;
 }
 
-export interface TenantTransportSettings {
-  /** Supplies a tenant's settings, already validated and with secrets decrypted. */
-  resolve: (tenantId: string) => Promise<{ options: NodemailerSmtpOptions; description: string }>;
-  /** Most tenant pools kept open; the least recently used is closed beyond it. */
-  maxCached: number;
-  /** A tenant pool unused this long (ms) is closed. */
-  idleTimeout: number;
-}
-
 interface CachedTransport {
-  resolved: Promise<ResolvedTransport>;
+  /** Rejects only when the app's resolver did; invalid settings are a failed resolution. */
+  resolved: Promise<OptionsResolution<ResolvedTransport>>;
   idleTimer?: NodeJS.Timeout;
   /** Deliveries using it now; an evicted transport closes only once this is 0. */
   leases: number;
@@ -43,35 +39,67 @@ export class TransportRegistry {
     return this.tenantSettings !== undefined;
   }
 
-  /** The transport for a tenant, or the default one without a tenant. For a look, not a send: see `use`. */
+  /**
+   * The transport for a tenant, or the default one without a tenant. For a look, not a send: see `use`.
+   * Throws InvalidOptionsError when the tenant's settings are invalid, and what the resolver threw.
+   */
   async get(tenant?: string): Promise<ResolvedTransport> {
-    return tenant === undefined ? this.defaultTransport : this.entry(tenant).resolved;
+    if (tenant === undefined) return this.defaultTransport;
+    const resolution = await this.entry(tenant).resolved;
+    if (!resolution.ok) throw new InvalidOptionsError(resolution.problems);
+    return resolution.value;
   }
 
-  /** Runs a send on the tenant's transport; the transport is not closed under it, even if evicted meanwhile. */
+  /**
+   * Runs a send on the tenant's transport; the transport is not closed under it, even if evicted meanwhile.
+   * A tenant whose settings cannot be resolved fails as an EmailDeliveryError: `configuration` when they
+   * are invalid (they will not fix themselves: pause the tenant), `transient` when the resolver threw.
+   */
   async use<T>(tenant: string | undefined, send: (resolved: ResolvedTransport) => Promise<T>): Promise<T> {
     if (tenant === undefined) return send(this.defaultTransport);
     const cached = this.entry(tenant);
     cached.leases += 1;
     try {
-      return await send(await cached.resolved);
+      const unresolved = (kind: 'configuration' | 'transient', error: unknown) => {
+        const reason = redact(error instanceof Error ? error.message : String(error));
+        return new EmailDeliveryError({ kind, reason: `The SMTP settings of tenant "${tenant}" could not be resolved: ${reason}` });
+      };
+      const resolution = await cached.resolved.catch((error: unknown) => {
+        throw unresolved('transient', error);
+      });
+      if (!resolution.ok) throw unresolved('configuration', new InvalidOptionsError(resolution.problems));
+      return await send(resolution.value);
     } finally {
       cached.leases -= 1;
       if (cached.evicted && cached.leases === 0) this.closeTransport(cached);
     }
   }
 
+  /** Refuses a tenant when there is no tenant resolver, with the error `send({ tenant })` gives. */
+  assertServes(tenant: string | undefined): void {
+    if (tenant === undefined || this.tenantSettings) return;
+    throw new InvalidOptionsError([
+      { path: 'transportResolver', problem: `is not set, so send({ tenant: "${tenant}" }) has no transport`, fix: 'set transportResolver, or send without tenant' },
+    ]);
+  }
+
   private entry(tenant: string): CachedTransport {
-    const settings = this.tenantSettings;
-    if (!settings) throw new Error(`Email for tenant "${tenant}" needs the transportResolver option.`);
+    this.assertServes(tenant);
+    const settings = this.tenantSettings as TenantTransportSettings;
     let cached = this.tenants.get(tenant);
     if (cached) {
       this.tenants.delete(tenant);
     } else {
-      const resolved = settings.resolve(tenant).then(({ options, description }) => ({ transport: new SmtpTransport(options), options, description }));
+      const resolved = settings.resolve(tenant).then(
+        (resolution): OptionsResolution<ResolvedTransport> =>
+          resolution.ok
+            ? { ok: true, value: { transport: new SmtpTransport(resolution.value.options), options: resolution.value.options, description: resolution.value.description } }
+            : resolution,
+      );
       const created: CachedTransport = { resolved, leases: 0, evicted: false };
       // A failed resolution is not cached: the next email asks the resolver again.
-      resolved.catch(() => this.tenants.get(tenant) === created && this.tenants.delete(tenant));
+      const forget = () => this.tenants.get(tenant) === created && this.tenants.delete(tenant);
+      resolved.then((resolution) => resolution.ok || forget(), forget);
       cached = created;
     }
     this.tenants.set(tenant, cached);
@@ -109,6 +137,6 @@ export class TransportRegistry {
   }
 
   private closeTransport(cached: CachedTransport): void {
-    cached.resolved.then(({ transport }) => transport.close()).catch(() => undefined);
+    cached.resolved.then((resolution) => resolution.ok && resolution.value.transport.close()).catch(() => undefined);
   }
 }

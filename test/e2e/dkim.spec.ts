@@ -163,7 +163,7 @@ describe('DKIM signing, verified with mailauth against the published public key'
 
   /**
    * Regression guard: 
-   * `dkim.privateKey` is only matched against a PEM header (options.validation.ts, DkimDto), so a key
+   * `dkim.privateKey` is only matched against a PEM header (transport/transport.options-validation.ts, DkimDto), so a key
    * that cannot sign boots; nodemailer's DKIM signer then returns no signature on a key error and
    * every email goes out unsigned, with no error, event or log. An EC key boots too, and nodemailer
    * puts an ECDSA signature under `a=rsa-sha256`, which every verifier rejects.

@@ -1,4 +1,5 @@
-import { DEFAULT_BACKOFF, retryDelay } from '../../lib/queue/retry.policy';
+import { DEFAULT_BACKOFF } from '../../lib/queue/queue.options';
+import { retryDelay } from '../../lib/queue/retry.policy';
 
 const BACKOFF = { delay: 1_000, maxDelay: 60_000 };
 
