@@ -10,6 +10,7 @@ module.exports = {
     '^nestjs-email-workflow$': '<rootDir>/lib/index.ts',
     '^nestjs-email-workflow/health$': '<rootDir>/lib/health/index.ts',
     '^nestjs-email-workflow/testing$': '<rootDir>/lib/testing/index.ts',
+    '^nestjs-email-workflow/dev-inbox$': '<rootDir>/lib/dev-inbox/index.ts',
   },
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 60_000,

@@ -58,8 +58,6 @@ export type {
 } from './diagnostics';
 export { encryptCredential } from './crypto/credential.cipher';
 export type { SmtpFailureKind } from './transport/smtp.failure';
-export { EmailDevInboxModule, DevInbox } from './dev-inbox';
-export type { CaughtEmail, EmailDevInboxOptions } from './dev-inbox';
 export {
   EmailWorkflowErrorCode,
   EmailWorkflowError,

@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { DevInbox, EmailDevInboxModule, EmailWorkflowModule } from 'nestjs-email-workflow';
+import { EmailWorkflowModule } from 'nestjs-email-workflow';
+import { DevInbox, EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
 import { AuthController } from './auth.controller';
 import { EmailErrorsFilter } from './email-errors.filter';
 import { EmailLog } from './email-log';

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { DevInbox, EmailEvent, OnEmailEvent } from 'nestjs-email-workflow';
+import { EmailEvent, OnEmailEvent } from 'nestjs-email-workflow';
 import type { EmailFailedEvent, EmailSentEvent } from 'nestjs-email-workflow';
+import { DevInbox } from 'nestjs-email-workflow/dev-inbox';
 import { DEV_INBOX_PATH } from './site';
 import { readSettings } from './settings';
 

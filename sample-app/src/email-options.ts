@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { DevInbox, EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import type { EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import type { DevInbox } from 'nestjs-email-workflow/dev-inbox';
 import { DEVELOPMENT_SECRET, SampleSettings } from './settings';
 
 /**

@@ -5,16 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CaughtEmail,
-  DevInbox,
-  DevInboxInProductionError,
-  EmailDevInboxModule,
-  EmailDevInboxOptions,
-  EmailWorkflowModule,
-  EmailWorkflowService,
-  SendEmailRequest,
-} from 'nestjs-email-workflow';
+import { DevInboxInProductionError, EmailWorkflowModule, EmailWorkflowService, SendEmailRequest } from 'nestjs-email-workflow';
+import { CaughtEmail, DevInbox, EmailDevInboxModule, EmailDevInboxOptions } from 'nestjs-email-workflow/dev-inbox';
 import { localOptions } from '../support/module-options';
 import { decodeEntities } from '../support/smtp-sink';
 
@@ -346,7 +338,7 @@ describe('EmailDevInboxModule options and lifecycle', () => {
       jest.doMock('smtp-server', () => {
         throw Object.assign(new Error("Cannot find module 'smtp-server' from 'smtp.catcher.ts'"), { code: 'MODULE_NOT_FOUND' });
       });
-      const { EmailDevInboxModule: IsolatedModule } = require('nestjs-email-workflow') as typeof import('nestjs-email-workflow');
+      const { EmailDevInboxModule: IsolatedModule } = require('nestjs-email-workflow/dev-inbox') as typeof import('nestjs-email-workflow/dev-inbox');
       const { Test: IsolatedTest } = require('@nestjs/testing') as typeof import('@nestjs/testing');
       error = await IsolatedTest.createTestingModule({ imports: [IsolatedModule.forRoot()] })
         .compile()
@@ -369,5 +361,24 @@ describe('EmailDevInboxModule options and lifecycle', () => {
       execFile(process.execPath, ['-e', script], { cwd: ROOT }, (error, out) => (error ? reject(error) : resolve(out))),
     );
     expect(JSON.parse(stdout)).toEqual([]);
+  });
+
+  it('lives behind nestjs-email-workflow/dev-inbox, whose import loads neither smtp-server nor mailparser', async () => {
+    const script = `
+      require('reflect-metadata');
+      const main = require('nestjs-email-workflow');
+      const devInbox = require('nestjs-email-workflow/dev-inbox');
+      const loaded = Object.keys(require.cache).filter((file) => /node_modules[\\\\/](smtp-server|mailparser)[\\\\/]/.test(file));
+      console.log(JSON.stringify({ main: Object.keys(main), devInbox: Object.keys(devInbox).sort(), loaded }));
+    `;
+    // Resolved through package.json "exports" (the package's self-reference), as an app resolves it.
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['-e', script], { cwd: ROOT }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    const report = JSON.parse(stdout) as { main: string[]; devInbox: string[]; loaded: string[] };
+    expect(report.devInbox).toEqual(['DevInbox', 'EmailDevInboxModule']);
+    expect(report.main).not.toContain('EmailDevInboxModule');
+    expect(report.main).not.toContain('DevInbox');
+    expect(report.loaded).toEqual([]);
   });
 });
