@@ -1,11 +1,10 @@
 import type Mail from 'nodemailer/lib/mailer';
-import { EmailDeliveryError, EmailWorkflowError, InvalidOptionsError } from '../errors';
+import { EmailDeliveryError, EmailWorkflowError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { EmailIdentity } from '../events';
 import type { DeliveryReceipt, TransportRegistry } from '../transport';
 import type { SmtpFailure } from '../transport/smtp.failure';
 import { diagnoseSmtp } from '../diagnostics';
-import { redact } from '../transport/smtp.failure';
 import { DeliveryFailure } from './delivery.failure';
 import { DeliveryGate, GateAbandonedError } from './delivery.gate';
 import type { EmailJob } from './email-job';
@@ -75,14 +74,8 @@ export class EmailDeliveryWorker {
       }
       try {
         const receipt = await this.transports
-          .use(job.tenant, ({ transport }) => transport.deliver(message))
-          .catch((error: unknown) => {
-            if (error instanceof EmailDeliveryError) throw error;
-            // The tenant's settings could not be resolved. Invalid ones will not fix themselves: pause
-            // this tenant. Anything else (the resolver's database, say) may: retry.
-            const kind = error instanceof InvalidOptionsError ? 'configuration' : 'transient';
-            throw new EmailDeliveryError({ kind, reason: `The SMTP settings of tenant "${job.tenant}" could not be resolved: ${redact((error as Error).message)}` });
-          });
+          // A tenant whose settings cannot be resolved fails here as an EmailDeliveryError too (see TransportRegistry.use).
+          .use(job.tenant, ({ transport }) => transport.deliver(message));
         this.events.emit(EmailEvent.Sent, { ...identity, attempt, accepted: receipt.accepted, rejected: receipt.rejected });
         return receipt;
       } catch (error) {
