@@ -1,5 +1,5 @@
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError, ValidationOptions } from 'class-validator';
+import { plainToInstance, Type } from 'class-transformer';
+import { IsInt, IsOptional, Min, ValidateNested, validateSync, ValidationError, ValidationOptions } from 'class-validator';
 import type { OptionsProblem } from './email-workflow.errors';
 
 // class-validator and its tables take about 80 ms to load. This file, and every `*.options-validation.ts`
@@ -9,6 +9,22 @@ import type { OptionsProblem } from './email-workflow.errors';
 /** A rule's message and the fix we print beside it. Messages never include the value: it may be a secret. */
 export function rule(problem: string, fix: string): ValidationOptions {
   return { message: problem, context: { fix } };
+}
+
+/** Applies several property decorators as one. */
+function all(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, property) => decorators.forEach((decorate) => decorate(target, property));
+}
+
+/** A whole number of at least `min` (a count, milliseconds, seconds), with one message for both rules; optional unless `required`. */
+export function WholeNumber(min: number, problem: string, fix: string, required = false): PropertyDecorator {
+  const options = rule(problem, fix);
+  return all(...(required ? [] : [IsOptional()]), IsInt(options), Min(min, options));
+}
+
+/** An optional nested options object, checked against `dto` (unknown fields included) when given. */
+export function NestedOptions(dto: () => new () => object): PropertyDecorator {
+  return all(IsOptional(), ValidateNested(), Type(dto));
 }
 
 function flatten(errors: ValidationError[], parentPath = ''): OptionsProblem[] {

@@ -1,7 +1,6 @@
-import { Type } from 'class-transformer';
-import { Allow, IsBoolean, IsInt, IsOptional, IsString, Min, registerDecorator, ValidateNested } from 'class-validator';
+import { Allow, IsBoolean, IsOptional, IsString, registerDecorator } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, rule } from '../errors/options.validator';
+import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
 
 function IsRedisOption(): PropertyDecorator {
   return (target, propertyName) =>
@@ -22,62 +21,25 @@ function IsRedisOption(): PropertyDecorator {
     });
 }
 
-class RetryBackoffDto {
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 5000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 5000'))
-  delay?: number;
+const COUNT = 'must be a whole number of 1 or more';
+const MS = 'must be a number of milliseconds';
 
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 3600000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 3600000'))
-  maxDelay?: number;
+class RetryBackoffDto {
+  @WholeNumber(1, MS, 'use e.g. 5000') delay?: number;
+  @WholeNumber(1, MS, 'use e.g. 3600000') maxDelay?: number;
 }
 
 class QueueDto {
-  @IsRedisOption()
-  redis!: unknown;
-
-  @IsOptional()
-  @IsString(rule('must be text', 'use e.g. "{email}" (a hash tag, for Redis Cluster)'))
-  prefix?: string;
-
-  @IsOptional()
-  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 5'))
-  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 5'))
-  concurrency?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 8'))
-  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 8'))
-  attempts?: number;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => RetryBackoffDto)
-  backoff?: RetryBackoffDto;
-
-  @IsOptional()
-  @Allow()
-  removeOnComplete?: boolean | number;
-
-  @IsOptional()
-  @IsBoolean(rule('must be true or false', 'use false on API-only processes that should not send'))
-  worker?: boolean;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 10000'))
-  @Min(0, rule('must be a number of milliseconds', 'use e.g. 10000'))
-  shutdownTimeout?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 30000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 30000'))
-  probeInterval?: number;
-
-  @IsOptional()
-  @Allow()
-  settings?: object;
+  @IsRedisOption() redis!: unknown;
+  @IsOptional() @IsString(rule('must be text', 'use e.g. "{email}" (a hash tag, for Redis Cluster)')) prefix?: string;
+  @WholeNumber(1, COUNT, 'use e.g. 5') concurrency?: number;
+  @WholeNumber(1, COUNT, 'use e.g. 8') attempts?: number;
+  @NestedOptions(() => RetryBackoffDto) backoff?: RetryBackoffDto;
+  @IsOptional() @Allow() removeOnComplete?: boolean | number;
+  @IsOptional() @IsBoolean(rule('must be true or false', 'use false on API-only processes that should not send')) worker?: boolean;
+  @WholeNumber(0, MS, 'use e.g. 10000') shutdownTimeout?: number;
+  @WholeNumber(1, MS, 'use e.g. 30000') probeInterval?: number;
+  @IsOptional() @Allow() settings?: object;
 }
 
 /** Problems of the `queue` option, by path. */

@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsDefined, IsEmail, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, ValidateNested } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, rule } from '../errors/options.validator';
+import { dtoProblems, NestedOptions, rule } from '../errors/options.validator';
 import { LAYOUT_COLOUR } from './template.layout';
 
 class BrandDto {
@@ -42,9 +42,7 @@ class TemplateOptionsDto {
   @Type(() => BrandDto)
   brand!: BrandDto;
 
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => TemplatesDto)
+  @NestedOptions(() => TemplatesDto)
   templates?: TemplatesDto;
 }
 

@@ -1,60 +1,29 @@
-import { Type } from 'class-transformer';
-import { Allow, IsInt, IsOptional, Min, ValidateNested } from 'class-validator';
+import { Allow } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, missingMethods, rule } from '../errors/options.validator';
+import { dtoProblems, missingMethods, NestedOptions, WholeNumber } from '../errors/options.validator';
+
+const SECONDS = 'must be a number of seconds';
 
 class RateLimitRuleDto {
-  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 5'))
-  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 5'))
-  limit!: number;
-
-  @IsInt(rule('must be a number of seconds', 'use e.g. 3600'))
-  @Min(1, rule('must be a number of seconds', 'use e.g. 3600'))
-  windowSeconds!: number;
+  @WholeNumber(1, 'must be a whole number of 1 or more', 'use e.g. 5', true) limit!: number;
+  @WholeNumber(1, SECONDS, 'use e.g. 3600', true) windowSeconds!: number;
 }
 
 class RateLimitsDto {
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => RateLimitRuleDto)
-  passwordResetPerAddress?: RateLimitRuleDto;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => RateLimitRuleDto)
-  passwordResetPerIp?: RateLimitRuleDto;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => RateLimitRuleDto)
-  verificationPerAddress?: RateLimitRuleDto;
+  @NestedOptions(() => RateLimitRuleDto) passwordResetPerAddress?: RateLimitRuleDto;
+  @NestedOptions(() => RateLimitRuleDto) passwordResetPerIp?: RateLimitRuleDto;
+  @NestedOptions(() => RateLimitRuleDto) verificationPerAddress?: RateLimitRuleDto;
 }
 
 class TokensDto {
-  @IsOptional()
-  @IsInt(rule('must be a number of seconds', 'use e.g. 86400 (24 hours)'))
-  @Min(1, rule('must be a number of seconds', 'use e.g. 86400 (24 hours)'))
-  verifyEmailTtl?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of seconds', 'use e.g. 3600 (1 hour)'))
-  @Min(1, rule('must be a number of seconds', 'use e.g. 3600 (1 hour)'))
-  resetPasswordTtl?: number;
-
-  @Allow()
-  store?: unknown;
+  @WholeNumber(1, SECONDS, 'use e.g. 86400 (24 hours)') verifyEmailTtl?: number;
+  @WholeNumber(1, SECONDS, 'use e.g. 3600 (1 hour)') resetPasswordTtl?: number;
+  @Allow() store?: unknown;
 }
 
 class TokenOptionsDto {
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => TokensDto)
-  tokens?: TokensDto;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => RateLimitsDto)
-  rateLimits?: RateLimitsDto;
+  @NestedOptions(() => TokensDto) tokens?: TokensDto;
+  @NestedOptions(() => RateLimitsDto) rateLimits?: RateLimitsDto;
 }
 
 const TOKEN_STORE_METHODS = ['save', 'find', 'claim', 'markUsed', 'release', 'revokeOthers'];

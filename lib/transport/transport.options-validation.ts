@@ -1,20 +1,8 @@
-import { Type } from 'class-transformer';
 import { createPrivateKey } from 'node:crypto';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Max,
-  Min,
-  registerDecorator,
-  ValidateNested,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
 import type { OptionsProblem } from '../errors';
 import type { OptionsResolution } from '../errors/options.resolution';
-import { dtoProblems, rule } from '../errors/options.validator';
+import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
 import type { SmtpTransportOptions } from './smtp-transport.options';
 import { parseSmtpUrl } from './smtp-transport.resolver';
 
@@ -52,133 +40,71 @@ function IsRsaPrivateKey(): PropertyDecorator {
     });
 }
 
-class SmtpAuthDto {
-  @IsString(rule('must be a non-empty string', 'set the SMTP username'))
-  @IsNotEmpty(rule('must be a non-empty string', 'set the SMTP username'))
-  user!: string;
+/** Most rules here read "must be …". */
+const NAME = (what: string, fix: string) => rule(`must be ${what}`, fix);
+const COUNT = 'must be a whole number of 1 or more';
+const MS = 'must be a number of milliseconds';
+const PORT = rule('must be a port number from 1 to 65535', 'use 465 (implicit TLS) or 587 (STARTTLS)');
+const HOST = NAME('a host name', 'set the SMTP server host, e.g. "smtp.example.com"');
+const USER = NAME('a non-empty string', 'set the SMTP username');
 
-  @IsString(rule('must be a string', 'set the SMTP password, or remove `auth` if the server needs none'))
-  pass!: string;
+class SmtpAuthDto {
+  @IsString(USER) @IsNotEmpty(USER) user!: string;
+  @IsString(NAME('a string', 'set the SMTP password, or remove `auth` if the server needs none')) pass!: string;
 }
 
 class SmtpPoolDto {
-  @IsOptional()
-  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 5'))
-  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 5'))
-  maxConnections?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 100'))
-  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 100'))
-  maxMessages?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 10 messages per rateDelta'))
-  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 10 messages per rateDelta'))
-  rateLimit?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 1000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 1000'))
-  rateDelta?: number;
+  @WholeNumber(1, COUNT, 'use e.g. 5') maxConnections?: number;
+  @WholeNumber(1, COUNT, 'use e.g. 100') maxMessages?: number;
+  @WholeNumber(1, COUNT, 'use e.g. 10 messages per rateDelta') rateLimit?: number;
+  @WholeNumber(1, MS, 'use e.g. 1000') rateDelta?: number;
 }
 
 class SmtpTlsDto {
   @IsOptional()
-  @IsBoolean(rule('must be true or false', 'leave it true; trust a private CA with `tls.ca` instead'))
+  @IsBoolean(NAME('true or false', 'leave it true; trust a private CA with `tls.ca` instead'))
   rejectUnauthorized?: boolean;
 
-  @IsOptional()
-  @IsString(rule('must be a host name', 'use the name on the server certificate'))
-  servername?: string;
+  @IsOptional() @IsString(NAME('a host name', 'use the name on the server certificate')) servername?: string;
 
   @IsOptional()
-  @IsString({ ...rule('must be PEM text or a list of PEM texts', 'pass fs.readFileSync("ca.pem", "utf8")'), each: true })
+  @IsString({ ...NAME('PEM text or a list of PEM texts', 'pass fs.readFileSync("ca.pem", "utf8")'), each: true })
   ca?: string | string[];
 }
 
-const PORT_RULE = rule('must be a port number from 1 to 65535', 'use 465 (implicit TLS) or 587 (STARTTLS)');
-const HOST_RULE = rule('must be a host name', 'set the SMTP server host, e.g. "smtp.example.com"');
-
 class SmtpTransportDto {
-  @IsString(HOST_RULE)
-  @IsNotEmpty(HOST_RULE)
-  host!: string;
+  @IsString(HOST) @IsNotEmpty(HOST) host!: string;
+  @IsOptional() @IsInt(PORT) @Min(1, PORT) @Max(65535, PORT) port?: number;
 
   @IsOptional()
-  @IsInt(PORT_RULE)
-  @Min(1, PORT_RULE)
-  @Max(65535, PORT_RULE)
-  port?: number;
-
-  @IsOptional()
-  @IsIn(['tls', 'starttls', 'none'], rule('must be "tls", "starttls" or "none"', 'use "tls" for port 465, "starttls" for 587'))
+  @IsIn(['tls', 'starttls', 'none'], NAME('"tls", "starttls" or "none"', 'use "tls" for port 465, "starttls" for 587'))
   security?: string;
 
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => SmtpAuthDto)
-  auth?: SmtpAuthDto;
-
-  @IsPoolOption()
-  pool?: boolean | SmtpPoolDto;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => SmtpTlsDto)
-  tls?: SmtpTlsDto;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 10000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 10000'))
-  connectionTimeout?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 10000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 10000'))
-  greetingTimeout?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 60000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 60000'))
-  socketTimeout?: number;
+  @NestedOptions(() => SmtpAuthDto) auth?: SmtpAuthDto;
+  @IsPoolOption() pool?: boolean | SmtpPoolDto;
+  @NestedOptions(() => SmtpTlsDto) tls?: SmtpTlsDto;
+  @WholeNumber(1, MS, 'use e.g. 10000') connectionTimeout?: number;
+  @WholeNumber(1, MS, 'use e.g. 10000') greetingTimeout?: number;
+  @WholeNumber(1, MS, 'use e.g. 60000') socketTimeout?: number;
 }
 
+const DOMAIN = NAME('the signing domain', 'use e.g. "acme.com"');
+const SELECTOR = NAME('the DNS selector', 'use e.g. "mail2026"');
+
 class DkimDto {
-  @IsString(rule('must be the signing domain', 'use e.g. "acme.com"'))
-  @IsNotEmpty(rule('must be the signing domain', 'use e.g. "acme.com"'))
-  domainName!: string;
-
-  @IsString(rule('must be the DNS selector', 'use e.g. "mail2026"'))
-  @IsNotEmpty(rule('must be the DNS selector', 'use e.g. "mail2026"'))
-  keySelector!: string;
-
-  @IsRsaPrivateKey()
-  privateKey!: string;
+  @IsString(DOMAIN) @IsNotEmpty(DOMAIN) domainName!: string;
+  @IsString(SELECTOR) @IsNotEmpty(SELECTOR) keySelector!: string;
+  @IsRsaPrivateKey() privateKey!: string;
 }
 
 class TenantTransportsDto {
-  @IsOptional()
-  @IsInt(rule('must be a whole number of 1 or more', 'use e.g. 100'))
-  @Min(1, rule('must be a whole number of 1 or more', 'use e.g. 100'))
-  maxCached?: number;
-
-  @IsOptional()
-  @IsInt(rule('must be a number of milliseconds', 'use e.g. 300000'))
-  @Min(1, rule('must be a number of milliseconds', 'use e.g. 300000'))
-  idleTimeout?: number;
+  @WholeNumber(1, COUNT, 'use e.g. 100') maxCached?: number;
+  @WholeNumber(1, MS, 'use e.g. 300000') idleTimeout?: number;
 }
 
 class TransportExtrasDto {
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => DkimDto)
-  dkim?: DkimDto;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => TenantTransportsDto)
-  tenantTransports?: TenantTransportsDto;
+  @NestedOptions(() => DkimDto) dkim?: DkimDto;
+  @NestedOptions(() => TenantTransportsDto) tenantTransports?: TenantTransportsDto;
 }
 
 /** An SMTP URL as the object form, the URL parsed once; problems name `path`. */
