@@ -57,7 +57,7 @@ export type {
   DiagnosisFailureCode,
 } from './diagnostics';
 export { encryptCredential } from './crypto/credential.cipher';
-export type { SmtpFailureKind } from './transport/smtp.failure';
+export type { SmtpFailureKind } from './errors';
 export {
   EmailWorkflowErrorCode,
   EmailWorkflowError,

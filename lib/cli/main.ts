@@ -5,29 +5,49 @@ import { parseArgs } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { credentialKeysFrom, CREDENTIAL_KEY_ENV, decryptCredential, encryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
 import { diagnoseSmtp } from '../diagnostics';
-import type { TransportDiagnosis } from '../diagnostics';
+import type { DiagnosisRequest, TransportDiagnosis } from '../diagnostics';
 import { describeTransport, toNodemailerOptions } from '../transport/smtp-transport.resolver';
+import { DOCTOR_PASSWORD_ENV } from '../transport/smtp.hints';
 import { resolveSmtpTransport } from '../transport/transport.options';
 import { promptHidden } from './prompt';
+import { CliUsageError } from './usage.error';
 
-const PASSWORD_ENV = 'SMTP_PASSWORD';
 const USAGE = `Usage:
   nestjs-email-workflow doctor --url smtps://user@smtp.example.com:465 [--to you@example.com] [--from sender@example.com]
                                [--ca ca.pem] [--servername name] [--timeout ms]
       Checks each step of sending through that server and says what to fix. With --to, sends a test email.
-      The password comes from ${PASSWORD_ENV} (plain or enc:v1:) or a prompt; never put it in the URL.
+      The password comes from ${DOCTOR_PASSWORD_ENV} (plain or enc:v1:) or a prompt; never put it in the URL.
   nestjs-email-workflow encrypt-secret
-      Prints an enc:v1: value of an SMTP password (from ${PASSWORD_ENV} or a prompt) under ${CREDENTIAL_KEY_ENV}.`;
-
-class UsageError extends Error {}
+      Prints an enc:v1: value of an SMTP password (from ${DOCTOR_PASSWORD_ENV} or a prompt) under ${CREDENTIAL_KEY_ENV}.`;
 
 async function password(user: string | undefined): Promise<string | undefined> {
-  const fromEnv = process.env[PASSWORD_ENV];
+  const fromEnv = process.env[DOCTOR_PASSWORD_ENV];
   const value = fromEnv ?? (user ? await promptHidden(`Password for ${user}: `) : undefined);
   if (!isEncryptedCredential(value)) return value;
   const plain = decryptCredential(value, credentialKeysFrom(undefined));
-  if (plain === undefined) throw new UsageError(`${PASSWORD_ENV} is encrypted but ${CREDENTIAL_KEY_ENV} does not open it: check the key.`);
+  if (plain === undefined) throw new CliUsageError(`${DOCTOR_PASSWORD_ENV} is encrypted but ${CREDENTIAL_KEY_ENV} does not open it: check the key.`);
   return plain;
+}
+
+/** The PEM file `--ca` names. */
+function readCertificate(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`--ca ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+}
+
+/** The email `--to` sends, whole, for DATA. */
+function testEmail(from: string, to: string): Promise<Buffer> {
+  return new MailComposer({
+    from,
+    to,
+    subject: 'nestjs-email-workflow doctor: test email',
+    text: 'This test email reached you, so these SMTP settings can deliver mail.',
+  })
+    .compile()
+    .build();
 }
 
 function printDiagnosis(diagnosis: TransportDiagnosis): void {
@@ -55,45 +75,38 @@ async function doctor(args: string[]): Promise<number> {
       timeout: { type: 'string' },
     },
   });
-  if (!values.url) throw new UsageError('doctor needs --url.');
+  if (!values.url) throw new CliUsageError('doctor needs --url.');
   const resolved = resolveSmtpTransport(values.url, { credentialKeys: [] }, '--url');
-  if (!resolved.ok) throw new UsageError(resolved.problems.map((p) => `--url ${p.problem}. Fix: ${p.fix}`).join('\n'));
+  if (!resolved.ok) throw new CliUsageError(resolved.problems.map((p) => `--url ${p.problem}. Fix: ${p.fix}`).join('\n'));
   const transport = resolved.value.settings;
-  if (transport.auth?.pass) console.error(`Warning: a password in --url ends up in your shell history; use ${PASSWORD_ENV} instead.`);
+  if (transport.auth?.pass) console.error(`Warning: a password in --url ends up in your shell history; use ${DOCTOR_PASSWORD_ENV} instead.`);
   const user = transport.auth?.user;
   const pass = transport.auth?.pass || (await password(user));
   const timeout = values.timeout ? Number(values.timeout) : 10_000;
-  if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError('--timeout must be a whole number of milliseconds, e.g. 10000.');
+  if (!Number.isInteger(timeout) || timeout <= 0) throw new CliUsageError('--timeout must be a whole number of milliseconds, e.g. 10000.');
   const options = toNodemailerOptions({
     ...transport,
     auth: user ? { user, pass: pass ?? '' } : undefined,
-    tls: { ca: values.ca ? readFileSync(values.ca, 'utf8') : undefined, servername: values.servername },
+    tls: { ca: values.ca ? readCertificate(values.ca) : undefined, servername: values.servername },
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
   });
   const from = values.from ?? (user?.includes('@') ? user : `postmaster@${transport.host}`);
-  const message = values.to
-    ? await new MailComposer({
-        from,
-        to: values.to,
-        subject: 'nestjs-email-workflow doctor: test email',
-        text: 'This test email reached you, so these SMTP settings can deliver mail.',
-      })
-        .compile()
-        .build()
-    : undefined;
-  const diagnosis = await diagnoseSmtp(options, describeTransport(transport), { from, to: values.to, message });
+  const request: DiagnosisRequest = values.to
+    ? { from, to: values.to, message: await testEmail(from, values.to), hints: 'cli' }
+    : { from, hints: 'cli' };
+  const diagnosis = await diagnoseSmtp(options, describeTransport(transport), request);
   printDiagnosis(diagnosis);
   return diagnosis.ok ? 0 : 1;
 }
 
 async function encryptSecret(): Promise<number> {
   const [key] = credentialKeysFrom(undefined);
-  if (!key) throw new UsageError(`Set ${CREDENTIAL_KEY_ENV} to the key (at least 32 random bytes) the app will decrypt with.`);
-  if (Buffer.byteLength(key) < 32) throw new UsageError(`${CREDENTIAL_KEY_ENV} is shorter than 32 bytes; generate one with: openssl rand -base64 32`);
-  const secret = process.env[PASSWORD_ENV] ?? (await promptHidden('SMTP password to encrypt: '));
-  if (!secret) throw new UsageError('Nothing to encrypt: the password is empty.');
+  if (!key) throw new CliUsageError(`Set ${CREDENTIAL_KEY_ENV} to the key (at least 32 random bytes) the app will decrypt with.`);
+  if (Buffer.byteLength(key) < 32) throw new CliUsageError(`${CREDENTIAL_KEY_ENV} is shorter than 32 bytes; generate one with: openssl rand -base64 32`);
+  const secret = process.env[DOCTOR_PASSWORD_ENV] ?? (await promptHidden('SMTP password to encrypt: '));
+  if (!secret) throw new CliUsageError('Nothing to encrypt: the password is empty.');
   console.log(encryptCredential(secret, key));
   return 0;
 }
@@ -103,9 +116,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'doctor') return await doctor(args);
     if (command === 'encrypt-secret') return await encryptSecret();
-    throw new UsageError(command ? `Unknown command "${command}".` : 'No command given.');
+    throw new CliUsageError(command ? `Unknown command "${command}".` : 'No command given.');
   } catch (error) {
-    if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof CliUsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }

@@ -1,7 +1,9 @@
+import { CliUsageError } from './usage.error';
+
 /** Reads a line from the terminal without echoing it (for passwords). */
 export function promptHidden(question: string): Promise<string> {
   const input = process.stdin;
-  if (!input.isTTY) return Promise.reject(new Error('no terminal to ask on; set the value in the environment instead'));
+  if (!input.isTTY) return Promise.reject(new CliUsageError('There is no terminal to ask on; set the value in the environment instead.'));
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';
@@ -16,7 +18,7 @@ export function promptHidden(question: string): Promise<string> {
         }
         if (char === '\u0003') {
           finish();
-          return reject(new Error('cancelled'));
+          return reject(new CliUsageError('Cancelled.'));
         }
         value = char === '\u007f' ? value.slice(0, -1) : value + char;
       }

@@ -1,3 +1,5 @@
+import type { HintAudience } from '../transport/smtp.hints';
+
 /** The stages of an SMTP conversation, in the order a diagnosis walks them. */
 export type DiagnosisStepName = 'dns' | 'connect' | 'tls' | 'greeting' | 'auth' | 'mail-from' | 'rcpt' | 'data';
 
@@ -45,3 +47,22 @@ export interface TransportDiagnosis {
   steps: DiagnosisStep[];
   failure?: DiagnosisFailure;
 }
+
+/**
+ * What a diagnosis tries besides connecting and logging in: MAIL FROM alone (nothing is sent), or a
+ * whole test email.
+ */
+export type DiagnosisRequest = {
+  /** Envelope sender (bare address). */
+  from: string;
+  /** Who reads the hints: `api` (the default) names module options, `cli` the doctor's flags. */
+  hints?: HintAudience;
+} & (
+  | { to?: undefined; message?: undefined }
+  | {
+      /** Recipient of the test email. */
+      to: string;
+      /** The whole message (headers and body) to send with DATA. */
+      message: Buffer;
+    }
+);

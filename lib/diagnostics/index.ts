@@ -1,6 +1,6 @@
 export { diagnoseSmtp } from './smtp.doctor';
-export type { DiagnosisRequest } from './smtp.doctor';
 export type {
+  DiagnosisRequest,
   DiagnosisStep,
   DiagnosisStepName,
   DiagnosisFailure,

@@ -1,114 +1,60 @@
-import { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { NodemailerError } from 'nodemailer/lib/errors';
+import { parseSmtpReply, SmtpReply } from '../transport/smtp.knowledge';
 
-export interface SmtpReply {
-  code: number;
-  /** The reply's text lines without the code. */
-  lines: string[];
-  /** The last line as the server sent it, e.g. `535 5.7.8 Authentication failed`. */
-  raw: string;
-}
-
-/** Raised when the server sends nothing within the time allowed. */
-export class SilentServerError extends Error {
-  constructor() {
-    super('the server sent nothing');
-  }
-}
-
-/** Raised when the server closes the connection mid-conversation. */
-export class ClosedByServerError extends Error {
-  constructor() {
-    super('the server closed the connection');
-  }
+/** Fails a command the way nodemailer fails one, so the doctor reads both the same way. */
+function lost(code: 'ETIMEDOUT' | 'ECONNECTION', message: string): NodemailerError {
+  return Object.assign(new Error(message), { code });
 }
 
 /**
- * Line-level SMTP over one socket, for diagnosis only (sending goes through nodemailer). Each
- * step of a diagnosis is one call here, which is what lets it time and name every step.
+ * One hand-written SMTP command over a socket nodemailer's SMTPConnection has opened (and secured,
+ * and logged in on). Only for what SMTPConnection cannot do on its own: MAIL FROM without going on
+ * to RCPT TO and DATA, which is how a diagnosis checks the sender without sending anything.
  */
 export class SmtpDialogue {
-  private buffer = '';
-  private lines: string[] = [];
-  private waiter?: () => void;
-  private failure?: Error;
+  private received = '';
+  private wake?: () => void;
+  private failure?: NodemailerError;
 
-  constructor(private socket: Socket | TLSSocket) {
-    this.listen(socket);
+  constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.received += chunk.toString('utf8');
+      this.wake?.();
+    });
+    // nodemailer's idle timer still runs on this socket and closes it; say why before the close arrives.
+    socket.once('timeout', () => {
+      this.failure ??= lost('ETIMEDOUT', 'Timeout');
+      this.wake?.();
+    });
+    socket.once('close', () => {
+      this.failure ??= lost('ECONNECTION', 'Connection closed');
+      this.wake?.();
+    });
   }
 
-  /** Continues the conversation over an upgraded (STARTTLS) socket. */
-  upgrade(socket: TLSSocket): void {
-    this.socket.removeAllListeners('data');
-    this.socket = socket;
-    this.buffer = '';
-    this.lines = [];
-    this.listen(socket);
-  }
-
-  write(line: string): void {
-    this.socket.write(`${line}\r\n`);
-  }
-
-  writeRaw(data: Buffer | string): void {
-    this.socket.write(data);
-  }
-
+  /** Sends one command and reads its (possibly multi-line) reply; rejects when the server goes quiet or away. */
   async command(line: string, timeoutMs: number): Promise<SmtpReply> {
-    this.write(line);
-    return this.reply(timeoutMs);
-  }
-
-  /** Reads one (possibly multi-line) reply. */
-  async reply(timeoutMs: number): Promise<SmtpReply> {
+    this.socket.write(`${line}\r\n`);
     const deadline = Date.now() + timeoutMs;
-    const collected: string[] = [];
     for (;;) {
-      while (this.lines.length > 0) {
-        const line = this.lines.shift() as string;
-        collected.push(line.slice(4));
-        if (/^\d{3}(?: |$)/.test(line)) return { code: Number(line.slice(0, 3)), lines: collected, raw: line };
+      const complete = /(?:^|\n)\d{3}(?: [^\n]*)?\r?\n/.exec(this.received);
+      if (complete) {
+        const reply = this.received.slice(0, complete.index + complete[0].length);
+        this.received = this.received.slice(reply.length);
+        const parsed = parseSmtpReply(reply.trimEnd());
+        if (parsed) return parsed;
       }
       if (this.failure) throw this.failure;
       const left = deadline - Date.now();
-      if (left <= 0) throw new SilentServerError();
+      if (left <= 0) throw lost('ETIMEDOUT', 'Timeout');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.waiter = () => {
+        this.wake = () => {
           clearTimeout(timer);
           resolve();
         };
       });
     }
-  }
-
-  close(): void {
-    this.socket.removeAllListeners('data');
-    this.socket.end();
-    this.socket.destroy();
-  }
-
-  private listen(socket: Socket | TLSSocket): void {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString('utf8');
-      const parts = this.buffer.split(/\r?\n/);
-      this.buffer = parts.pop() ?? '';
-      this.lines.push(...parts);
-      this.wake();
-    });
-    socket.on('error', (error) => {
-      this.failure = error;
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.failure ??= new ClosedByServerError();
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
   }
 }

@@ -1,324 +1,250 @@
 import { lookup } from 'node:dns/promises';
-import { isIP, Socket } from 'node:net';
-import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { createConnection, isIP, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { NodemailerError } from 'nodemailer/lib/errors';
 import type { NodemailerSmtpOptions } from '../transport/smtp-transport.resolver';
-import type { DiagnosisFailure, DiagnosisFailureCode, DiagnosisStep, DiagnosisStepName, TransportDiagnosis } from './diagnosis.types';
-import { ClosedByServerError, SilentServerError, SmtpDialogue, SmtpReply } from './smtp-dialogue';
+import { defaultPortFor, securityOfFlags, SMTP_TIMEOUT_DEFAULTS, SmtpReply } from '../transport/smtp.knowledge';
+import { DiagnosedServer, DiagnosisFailures, StepFailure } from './diagnosis.failures';
+import type { DiagnosisRequest, DiagnosisStep, DiagnosisStepName, TransportDiagnosis } from './diagnosis.types';
+import { SmtpDialogue } from './smtp-dialogue';
+import { connectionEnded, SmtpSession } from './smtp.session';
 
-const BLOCKED_PORT = 25;
-const IMPLICIT_TLS_PORT = 465;
-const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|certificate/i;
-const ENHANCED_STATUS = /\b([245]\.\d{1,3}\.\d{1,3})\b/;
-
-export interface DiagnosisRequest {
-  /** Envelope sender (bare address). */
-  from: string;
-  /** Recipient; without it the diagnosis stops after MAIL FROM and sends nothing. */
-  to?: string;
-  /** The whole message (headers and body) to send with DATA. */
-  message?: Buffer;
+/** A step that passed: what it found, and what the next step needs. */
+interface Passed<T = undefined> {
+  detail: string;
+  value: T;
+  /** When it ended, for a step read from the transcript after nodemailer's call settled; now otherwise. */
+  endedAt?: number;
 }
 
-type Security = 'tls' | 'starttls' | 'none' | 'opportunistic';
+/** How one nodemailer call ended, with the time it did. */
+type Settled<T> = { ok: true; value: T; at: number } | { ok: false; error: NodemailerError; at: number };
 
-/** Ends a diagnosis at the step that failed. */
-class StepFailure extends Error {
-  constructor(
-    readonly failure: DiagnosisFailure,
-    readonly detail: string,
-  ) {
-    super(failure.message);
-  }
+function settle<T>(call: Promise<T>): Promise<Settled<T>> {
+  return call.then(
+    (value): Settled<T> => ({ ok: true, value, at: performance.now() }),
+    (error: NodemailerError): Settled<T> => ({ ok: false, error, at: performance.now() }),
+  );
 }
 
-function fail(code: DiagnosisFailureCode, message: string, hint: string, reply?: SmtpReply): StepFailure {
-  const enhancedCode = reply ? ENHANCED_STATUS.exec(reply.raw)?.[1] : undefined;
-  return new StepFailure({ code, message, hint, responseCode: reply?.code, enhancedCode }, reply ? `${message}: "${reply.raw}"` : message);
-}
-
-function securityOf(options: NodemailerSmtpOptions): Security {
-  if (options.secure) return 'tls';
-  if (options.requireTLS) return 'starttls';
-  if (options.ignoreTLS) return 'none';
-  return 'opportunistic';
-}
+const passed = (detail: string, endedAt?: number): Passed => ({ detail, value: undefined, endedAt });
 
 /**
  * Walks an SMTP conversation step by step — DNS, TCP, TLS, greeting, AUTH, MAIL FROM, RCPT, DATA —
  * and stops at the first failure with a plain-words hint. Credentials are sent, never reported.
+ *
+ * DNS and TCP are checked here; from there nodemailer's own SMTPConnection talks to the server, so the
+ * diagnosis exercises what delivery does. It opens the session (TLS, greeting, EHLO, STARTTLS) and sends
+ * (MAIL FROM, RCPT, DATA) in one call each; the transaction log splits those calls into steps.
  */
-export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: string, request: DiagnosisRequest): Promise<TransportDiagnosis> {
-  const steps: DiagnosisStep[] = [];
-  const host = options.host as string;
-  const port = options.port as number;
-  const security = securityOf(options);
-  const tlsSettings = options.tls ?? {};
-  const connectionTimeout = options.connectionTimeout ?? 10_000;
-  const greetingTimeout = options.greetingTimeout ?? 10_000;
-  const commandTimeout = options.socketTimeout ?? 60_000;
-  let dialogue: SmtpDialogue | undefined;
-  let socket: Socket | TLSSocket = new Socket();
+class SmtpDoctor {
+  private readonly steps: DiagnosisStep[] = [];
+  private readonly server: DiagnosedServer;
+  private readonly failures: DiagnosisFailures;
+  /** How long a command may wait for its reply. */
+  private readonly commandTimeout: number;
 
-  async function step(name: DiagnosisStepName, run: () => Promise<string>): Promise<void> {
-    const started = process.hrtime.bigint();
-    const ms = () => Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+  constructor(
+    private readonly options: NodemailerSmtpOptions,
+    private readonly request: DiagnosisRequest,
+  ) {
+    const security = securityOfFlags(options);
+    this.server = {
+      host: options.host ?? 'localhost',
+      port: Number(options.port) || defaultPortFor(security),
+      security,
+      connectionTimeout: options.connectionTimeout ?? SMTP_TIMEOUT_DEFAULTS.connectionTimeout,
+      greetingTimeout: options.greetingTimeout ?? SMTP_TIMEOUT_DEFAULTS.greetingTimeout,
+    };
+    this.commandTimeout = options.socketTimeout ?? SMTP_TIMEOUT_DEFAULTS.socketTimeout;
+    this.failures = new DiagnosisFailures(this.server, request.hints ?? 'api');
+  }
+
+  async diagnose(description: string): Promise<TransportDiagnosis> {
     try {
-      const detail = await run();
-      steps.push({ step: name, ok: true, ms: ms(), detail });
+      const address = await this.step('dns', () => this.dns());
+      const socket = await this.step('connect', () => this.connect(address));
+      const { connectionTimeout, greetingTimeout } = this.server;
+      await this.converse(new SmtpSession(socket, { ...this.options, connectionTimeout, greetingTimeout, socketTimeout: this.commandTimeout }));
+      return { ok: true, transport: description, steps: this.steps };
     } catch (error) {
-      const failure = error instanceof SilentServerError || error instanceof ClosedByServerError ? conversationLost(error, name) : error;
-      if (!(failure instanceof StepFailure)) throw failure;
-      steps.push({ step: name, ok: false, ms: ms(), detail: failure.detail });
-      throw failure;
+      if (!(error instanceof StepFailure)) throw error;
+      return { ok: false, transport: description, steps: this.steps, failure: error.failure };
     }
   }
 
-  function tlsHandshake(socket: Socket): Promise<TLSSocket> {
+  /** Everything after TCP, over nodemailer's client; the session is closed however it ends. */
+  private async converse(session: SmtpSession): Promise<void> {
+    try {
+      await this.open(session);
+      const { user, pass } = this.options.auth ?? {};
+      if (user) await this.step('auth', () => this.auth(session, user, pass ?? ''));
+      const { request } = this;
+      if (request.to !== undefined) await this.send(session, request.to, request.message);
+      else await this.step('mail-from', () => this.mailFromOnly(session));
+      session.quit();
+    } finally {
+      session.close();
+    }
+  }
+
+  private async dns(): Promise<Passed<string>> {
+    const { host } = this.server;
+    if (isIP(host)) return { detail: `${host} is an IP address`, value: host };
+    const { address } = await lookup(host).catch((error: NodeJS.ErrnoException) => {
+      throw this.failures.dnsFailed(error);
+    });
+    return { detail: `${host} resolves to ${address}`, value: address };
+  }
+
+  private connect(address: string): Promise<Passed<Socket>> {
+    const { port, connectionTimeout } = this.server;
     return new Promise((resolve, reject) => {
-      const secure = tlsConnect({
-        socket,
-        servername: tlsSettings.servername ?? (isIP(host) ? undefined : host),
-        ca: tlsSettings.ca as string | string[] | undefined,
-        rejectUnauthorized: tlsSettings.rejectUnauthorized ?? true,
-      });
-      const timer = setTimeout(() => {
-        secure.destroy();
-        reject(new SilentServerError());
-      }, greetingTimeout);
-      secure.once('secureConnect', () => {
+      const socket = createConnection({ host: address, port });
+      const fail = (failure: StepFailure) => {
         clearTimeout(timer);
-        resolve(secure);
-      });
-      secure.once('error', (error) => {
+        socket.destroy();
+        reject(failure);
+      };
+      const timer = setTimeout(() => fail(this.failures.connectTimedOut()), connectionTimeout);
+      socket.once('error', (error: NodeJS.ErrnoException) => fail(this.failures.connectFailed(error)));
+      socket.once('connect', () => {
         clearTimeout(timer);
-        secure.destroy();
-        reject(error);
+        socket.removeAllListeners('error');
+        resolve({ detail: `connected to ${address}:${port}`, value: socket });
       });
     });
   }
 
-  function tlsFailure(error: unknown, upgrading: boolean): StepFailure {
-    const text = `${(error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`;
-    if (CERTIFICATE_ERROR.test(text)) {
-      return fail(
-        'CERTIFICATE_UNTRUSTED',
-        `The server certificate is not trusted (${(error as Error).message})`,
-        'Set transport.tls.ca to the certificate of the CA that signed it, or transport.tls.servername to the name on it. Do not turn certificate checks off.',
-      );
-    }
-    if (error instanceof SilentServerError) {
-      return fail('GREETING_TIMEOUT', 'The server did not answer the TLS handshake', 'Check the port and security: 465 needs security "tls", 587 needs "starttls".');
-    }
-    return fail(
-      'TLS_MISMATCH',
-      `The TLS handshake failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      upgrading
-        ? 'The server offered STARTTLS but could not complete it; check its TLS setup, or use port 465 with security "tls".'
-        : `Port ${port} does not speak TLS from the first byte. Use security "starttls" (port 587), or port 465 for implicit TLS.`,
-    );
+  /** nodemailer's connect(): implicit TLS, greeting and EHLO, STARTTLS; read back as the tls and greeting steps. */
+  private async open(session: SmtpSession): Promise<void> {
+    const since = performance.now();
+    const opened = await settle(session.open());
+    let stepStart = since;
+    if (this.server.security === 'tls') stepStart = this.record('tls', stepStart, opened.at, () => this.implicitTls(session, opened));
+    stepStart = this.record('greeting', stepStart, opened.at, () => this.greeting(session, opened));
+    if (this.server.security !== 'tls') this.record('tls', stepStart, opened.at, () => this.startTls(session, opened));
   }
 
-  async function ehlo(): Promise<SmtpReply> {
-    const reply = await (dialogue as SmtpDialogue).command('EHLO nestjs-email-workflow.doctor', commandTimeout);
-    if (reply.code !== 250) throw fail('GREETING_REJECTED', 'The server refused EHLO', 'The server does not accept this client; check the host and port.', reply);
-    return reply;
+  private implicitTls(session: SmtpSession, opened: Settled<void>): Passed {
+    const connectedAt = session.transcript.connectedAt();
+    if (connectedAt === undefined) throw this.failures.handshakeFailed(this.errorOf(opened), false);
+    return passed(`implicit TLS (${session.tlsProtocol}), certificate trusted`, connectedAt);
   }
 
-  async function expect(name: string, line: string, accepted: number[], onRefusal: (reply: SmtpReply) => StepFailure): Promise<SmtpReply> {
-    const reply = await (dialogue as SmtpDialogue).command(line, commandTimeout).catch((error: unknown) => {
-      throw conversationLost(error, name);
-    });
-    if (!accepted.includes(reply.code)) throw onRefusal(reply);
-    return reply;
+  /** The greeting and the EHLO after it; it ends where STARTTLS begins. */
+  private greeting(session: SmtpSession, opened: Settled<void>): Passed {
+    const [greeting] = session.transcript.exchangesSince(0);
+    const startTlsAt = session.transcript.sentAt('STARTTLS');
+    if (!opened.ok && startTlsAt === undefined) throw this.failures.greetingFailed(opened.error, greeting?.reply);
+    return passed(`"${greeting.reply.raw}"`, startTlsAt ?? opened.at);
   }
 
-  function conversationLost(error: unknown, during: string): StepFailure {
-    if (error instanceof StepFailure) return error;
-    return error instanceof SilentServerError
-      ? fail('CONNECTION_TIMEOUT', `The server stopped answering during ${during}`, 'Check the server and any firewall between it and you.')
-      : fail('CONNECTION_CLOSED', `The server closed the connection during ${during}`, 'Check the server logs; it may be refusing this client.');
+  private startTls(session: SmtpSession, opened: Settled<void>): Passed {
+    if (this.server.security === 'none') return passed('not used (security "none")');
+    if (session.transcript.sentAt('STARTTLS') === undefined) return passed('not offered by the server; continuing in plaintext (opportunistic)');
+    if (!opened.ok) throw this.startTlsFailure(session, opened.error);
+    return passed(`STARTTLS (${session.tlsProtocol}), certificate trusted`, opened.at);
   }
 
-  try {
-    let address = host;
-    await step('dns', async () => {
-      if (isIP(host)) return `${host} is an IP address`;
-      try {
-        address = (await lookup(host)).address;
-        return `${host} resolves to ${address}`;
-      } catch (error) {
-        throw fail(
-          'DNS_FAILED',
-          `The host name ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'lookup failed'})`,
-          'Check the spelling of transport.host, and that this machine can resolve public names.',
-        );
-      }
-    });
-
-    await step('connect', async () => {
-      const tcp = socket as Socket;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new SilentServerError()), connectionTimeout);
-        tcp.once('connect', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        tcp.once('error', (error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-        tcp.connect(port, address);
-      }).catch((error: unknown) => {
-        tcp.destroy();
-        const blockedHint =
-          port === BLOCKED_PORT ? ' Port 25 is often blocked by networks and cloud providers: try 587 with security "starttls".' : '';
-        if (error instanceof SilentServerError) {
-          throw fail('CONNECTION_TIMEOUT', `Nothing answered on ${host}:${port} within ${connectionTimeout} ms`, `A firewall may be dropping the traffic, or the port is wrong.${blockedHint}`);
-        }
-        const code = (error as NodeJS.ErrnoException).code;
-        throw fail(
-          code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED' : 'CONNECTION_CLOSED',
-          `The connection to ${host}:${port} failed (${code ?? (error as Error).message})`,
-          code === 'ECONNREFUSED'
-            ? `Nothing listens on port ${port} there: check the host and port (465 for implicit TLS, 587 for STARTTLS).${blockedHint}`
-            : `Check the host and port, and that the server is up.${blockedHint}`,
-        );
-      });
-      return `connected to ${address}:${port}`;
-    });
-
-    if (security === 'tls') {
-      await step('tls', async () => {
-        socket = await tlsHandshake(socket as Socket).catch((error: unknown) => {
-          throw tlsFailure(error, false);
-        });
-        return `implicit TLS (${(socket as TLSSocket).getProtocol()}), certificate trusted`;
-      });
+  private startTlsFailure(session: SmtpSession, error: NodemailerError): StepFailure {
+    const exchanges = session.transcript.exchangesSince(0);
+    const startTls = exchanges.findIndex((exchange) => exchange.command === 'STARTTLS');
+    const answer = exchanges[startTls]?.reply;
+    if (answer && answer.code !== 220) {
+      // nodemailer sends STARTTLS under security "starttls" even when EHLO did not list it.
+      const offered = exchanges[startTls - 1]?.reply.lines.some((line) => /^STARTTLS\b/i.test(line)) ?? false;
+      return this.failures.startTlsRefused(answer, offered);
     }
-    dialogue = new SmtpDialogue(socket);
+    // Secured already: the EHLO over TLS is what failed.
+    if (session.secure) return this.failures.greetingFailed(error, exchanges[0]?.reply);
+    return this.failures.handshakeFailed(error, true);
+  }
 
-    let capabilities: SmtpReply | undefined;
-    await step('greeting', async () => {
-      const greeting = await (dialogue as SmtpDialogue).reply(greetingTimeout).catch((error: unknown) => {
-        if (error instanceof SilentServerError) {
-          throw fail(
-            'GREETING_TIMEOUT',
-            `The server accepted the connection but sent no greeting within ${greetingTimeout} ms`,
-            security === 'tls'
-              ? 'Check the port; the server may need more time (greetingTimeout).'
-              : `The server probably expects TLS from the first byte${port === IMPLICIT_TLS_PORT ? ' — port 465 needs implicit TLS' : ''}: use security "tls".`,
-          );
-        }
-        throw conversationLost(error, 'the greeting');
-      });
-      if (greeting.code !== 220) throw fail('GREETING_REJECTED', 'The server refused the connection', 'The server does not accept this client now.', greeting);
-      capabilities = await ehlo();
-      return `"${greeting.raw}"`;
+  private async auth(session: SmtpSession, user: string, pass: string): Promise<Passed> {
+    if (!session.offersLogin) throw this.failures.authUnavailable();
+    await session.login(user, pass).catch((error: NodemailerError) => {
+      throw this.failures.authFailed(error);
     });
+    return passed(`logged in as ${user}`);
+  }
 
-    if (security === 'starttls' || security === 'opportunistic') {
-      const offersStartTls = (capabilities as SmtpReply).lines.some((line) => /^STARTTLS\b/i.test(line));
-      if (offersStartTls) {
-        await step('tls', async () => {
-          const reply = await (dialogue as SmtpDialogue).command('STARTTLS', commandTimeout);
-          if (reply.code !== 220) throw fail('STARTTLS_UNAVAILABLE', 'The server refused STARTTLS', 'Use port 465 with security "tls".', reply);
-          const upgraded = await tlsHandshake(socket as Socket).catch((error: unknown) => {
-            throw tlsFailure(error, true);
-          });
-          (dialogue as SmtpDialogue).upgrade(upgraded);
-          socket = upgraded;
-          capabilities = await ehlo();
-          return `STARTTLS (${upgraded.getProtocol()}), certificate trusted`;
-        });
-      } else if (security === 'starttls') {
-        await step('tls', async () => {
-          throw fail(
-            'STARTTLS_UNAVAILABLE',
-            'The server does not offer STARTTLS, and security "starttls" requires it; nothing was sent in plaintext',
-            'Use port 465 with security "tls", or a server that offers STARTTLS. Only a trusted local relay should use security "none".',
-          );
-        });
-      } else {
-        steps.push({ step: 'tls', ok: true, ms: 0, detail: 'not offered by the server; continuing in plaintext (opportunistic)' });
-      }
-    } else if (security === 'none') {
-      steps.push({ step: 'tls', ok: true, ms: 0, detail: 'not used (security "none")' });
-    }
-
-    const auth = options.auth as { user?: string; pass?: string } | undefined;
-    const user = auth?.user;
-    const pass = auth?.pass ?? '';
-    if (user) {
-      await step('auth', async () => {
-        const mechanisms = (capabilities as SmtpReply).lines.find((line) => /^AUTH\b/i.test(line));
-        if (!mechanisms) {
-          throw fail(
-            'AUTH_UNAVAILABLE',
-            'The server offers no login (AUTH)',
-            security === 'none' ? 'Many servers offer AUTH only over TLS: use security "starttls" or "tls".' : 'Remove transport.auth if this server needs no login.',
-          );
-        }
-        const refused = (reply: SmtpReply) =>
-          fail(
-            'AUTH_FAILED',
-            'The server refused the login',
-            'Wrong username or password, or the provider requires an app password (Gmail, Outlook with 2-step verification). Check transport.auth.',
-            reply,
-          );
-        if (/\bPLAIN\b/i.test(mechanisms)) {
-          const credentials = Buffer.from(`\u0000${user}\u0000${pass}`).toString('base64');
-          await expect('AUTH', `AUTH PLAIN ${credentials}`, [235], refused);
-        } else {
-          await expect('AUTH', 'AUTH LOGIN', [334], refused);
-          await expect('AUTH', Buffer.from(user).toString('base64'), [334], refused);
-          await expect('AUTH', Buffer.from(pass).toString('base64'), [235], refused);
-        }
-        return `logged in as ${user}`;
-      });
-    }
-
-    await step('mail-from', async () => {
-      const reply = await expect('MAIL FROM', `MAIL FROM:<${request.from}>`, [250], (refusal) =>
-        fail(
-          'SENDER_REJECTED',
-          `The server refused the sender ${request.from}`,
-          refusal.code === 530 ? 'The server requires a login first: set transport.auth.' : 'Use a From address of a domain this server may send for.',
-          refusal,
-        ),
-      );
-      return `"${reply.raw}"`;
+  /**
+   * MAIL FROM alone, to check the sender without sending anything. SMTPConnection cannot do this: its
+   * send() always goes on to RCPT TO and DATA. So this one command is hand-written, over the socket
+   * nodemailer opened, secured and logged in on.
+   */
+  private async mailFromOnly(session: SmtpSession): Promise<Passed> {
+    const socket = session.takeSocket();
+    if (!socket) throw this.failures.conversationLost(connectionEnded(), 'MAIL FROM');
+    const reply = await new SmtpDialogue(socket).command(`MAIL FROM:<${this.request.from}>`, this.commandTimeout).catch((error: NodemailerError) => {
+      throw this.failures.conversationLost(error, 'MAIL FROM');
     });
+    return passed(this.acceptedSender(reply));
+  }
 
-    if (request.to) {
-      await step('rcpt', async () => {
-        const reply = await expect('RCPT TO', `RCPT TO:<${request.to}>`, [250, 251], (refusal) =>
-          /5\.7\.1/.test(refusal.raw) || (refusal.code === 550 && /relay/i.test(refusal.raw))
-            ? fail('RELAY_DENIED', 'The server refused to relay to this recipient', 'Authenticate (transport.auth), or use a sender address the server accepts.', refusal)
-            : fail('RECIPIENT_REJECTED', `The server refused the recipient ${request.to}`, 'Check the address; the server says it cannot deliver there.', refusal),
-        );
-        return `"${reply.raw}"`;
-      });
-      if (request.message) {
-        await step('data', async () => {
-          await expect('DATA', 'DATA', [354], (refusal) => fail('DATA_REJECTED', 'The server refused to take the message', 'See the server reply.', refusal));
-          const body = request.message!.toString('utf8').replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
-          (dialogue as SmtpDialogue).writeRaw(`${body}${body.endsWith('\r\n') ? '' : '\r\n'}.\r\n`);
-          const reply = await (dialogue as SmtpDialogue).reply(commandTimeout).catch((error: unknown) => {
-            throw conversationLost(error, 'DATA');
-          });
-          if (reply.code !== 250) throw fail('DATA_REJECTED', 'The server refused the message', 'See the server reply; it may be filtering content.', reply);
-          return `"${reply.raw}"`;
-        });
-      }
+  /** nodemailer's send(): MAIL FROM, RCPT TO and DATA, read back as three steps. */
+  private async send(session: SmtpSession, to: string, message: Buffer): Promise<void> {
+    const since = performance.now();
+    const mark = session.transcript.mark();
+    const sent = await settle(session.send(this.request.from, to, message));
+    const reply = (verb: string) => session.transcript.exchangesSince(mark).find((exchange) => exchange.command?.startsWith(verb));
+    const failed = (during: string) => this.failures.conversationLost(this.errorOf(sent), during);
+    let stepStart = this.record('mail-from', since, sent.at, () => {
+      const answer = reply('MAIL FROM');
+      if (!answer) throw failed('MAIL FROM');
+      return passed(this.acceptedSender(answer.reply), answer.at);
+    });
+    stepStart = this.record('rcpt', stepStart, sent.at, () => {
+      const answer = reply('RCPT TO');
+      if (!answer) throw failed('RCPT TO');
+      if (answer.reply.code !== 250 && answer.reply.code !== 251) throw this.failures.recipientRejected(answer.reply, to);
+      return passed(`"${answer.reply.raw}"`, answer.at);
+    });
+    this.record('data', stepStart, sent.at, () => {
+      if (!sent.ok) throw this.failures.dataFailed(sent.error);
+      return passed(`"${sent.value.split(/\r?\n/).pop()}"`, sent.at);
+    });
+  }
+
+  /** The detail of an accepted MAIL FROM; throws when the server refused the sender. */
+  private acceptedSender(reply: SmtpReply): string {
+    if (reply.code !== 250) throw this.failures.senderRejected(reply, this.request.from);
+    return `"${reply.raw}"`;
+  }
+
+  /** The error of a call that must have failed, since the step it would have passed is missing. */
+  private errorOf(settled: Settled<unknown>): NodemailerError {
+    return settled.ok ? connectionEnded() : settled.error;
+  }
+
+  /** Runs a step now, timing it. */
+  private async step<T>(name: DiagnosisStepName, run: () => Promise<Passed<T>>): Promise<T> {
+    const started = performance.now();
+    try {
+      const { detail, value } = await run();
+      this.steps.push({ step: name, ok: true, ms: Math.round(performance.now() - started), detail });
+      return value;
+    } catch (error) {
+      if (error instanceof StepFailure) this.steps.push({ step: name, ok: false, ms: Math.round(performance.now() - started), detail: error.detail });
+      throw error;
     }
-    dialogue.write('QUIT');
-    return { ok: true, transport: description, steps };
-  } catch (error) {
-    if (!(error instanceof StepFailure)) throw error;
-    return { ok: false, transport: description, steps, failure: error.failure };
-  } finally {
-    if (dialogue) dialogue.close();
-    else socket.destroy();
+  }
+
+  /** Records a step read from the transcript of a call that settled at `settledAt`; returns when it ended. */
+  private record(name: DiagnosisStepName, since: number, settledAt: number, read: () => Passed): number {
+    try {
+      const { detail, endedAt = since } = read();
+      this.steps.push({ step: name, ok: true, ms: Math.round(endedAt - since), detail });
+      return endedAt;
+    } catch (error) {
+      if (error instanceof StepFailure) this.steps.push({ step: name, ok: false, ms: Math.round(settledAt - since), detail: error.detail });
+      throw error;
+    }
   }
 }
 
+/** Diagnoses the SMTP server of `options` (described, without password, as `description`). */
+export function diagnoseSmtp(options: NodemailerSmtpOptions, description: string, request: DiagnosisRequest): Promise<TransportDiagnosis> {
+  return new SmtpDoctor(options, request).diagnose(description);
+}

@@ -1,4 +1,3 @@
-import type { SmtpFailure } from '../transport/smtp.failure';
 import { EmailWorkflowErrorCode } from './error-codes';
 
 /** Base class of every error this library throws. */
@@ -81,10 +80,27 @@ export class InvalidRecipientError extends EmailWorkflowError {
   }
 }
 
+/**
+ * - `transient`: may succeed later (4xx, connection refused/reset/lost, timeouts): retry with backoff.
+ * - `permanent`: this message will never be accepted (5xx at MAIL/RCPT/DATA): do not retry.
+ * - `configuration`: no message can go out until settings or the server change (bad credentials,
+ *   TLS mismatch, untrusted certificate): pause delivery instead of burning every job's retries.
+ */
+export type SmtpFailureKind = 'transient' | 'permanent' | 'configuration';
+
+/** Why the SMTP server did not take a message, sorted by what can help (see `SmtpFailureKind`). */
+export interface SmtpFailure {
+  kind: SmtpFailureKind;
+  responseCode?: number;
+  enhancedCode?: string;
+  /** What happened and what to do, in plain words, without any credential. */
+  reason: string;
+}
+
 /** The SMTP server did not accept the message. `kind` says whether retrying can help. */
 export class EmailDeliveryError extends EmailWorkflowError {
   readonly code = EmailWorkflowErrorCode.DeliveryFailed;
-  readonly kind: SmtpFailure['kind'];
+  readonly kind: SmtpFailureKind;
   readonly responseCode?: number;
   readonly enhancedCode?: string;
 

@@ -22,6 +22,7 @@ export const EmailWorkflowErrorCode = {
   DevInboxDependencyMissing: 'EMAIL_WORKFLOW_DEV_INBOX_DEPENDENCY_MISSING',
   DependencyMissing: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING',
   EmailNotSent: 'EMAIL_WORKFLOW_EMAIL_NOT_SENT',
+  CliUsage: 'EMAIL_WORKFLOW_CLI_USAGE',
 } as const;
 
 export type EmailWorkflowErrorCode =

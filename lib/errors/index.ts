@@ -19,4 +19,4 @@ export {
   EmailNotSentError,
 } from './email-workflow.errors';
 export { requireOptional } from './optional-dependency';
-export type { OptionsProblem, InvalidTokenReason, SentEmailSummary } from './email-workflow.errors';
+export type { OptionsProblem, InvalidTokenReason, SentEmailSummary, SmtpFailure, SmtpFailureKind } from './email-workflow.errors';

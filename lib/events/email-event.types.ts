@@ -1,5 +1,5 @@
 import type { TemplateContext } from '../templates';
-import type { SmtpFailureKind } from '../transport/smtp.failure';
+import type { SmtpFailureKind } from '../errors';
 
 /** Events the workflow emits. Subscribe with `@OnEmailEvent(EmailEvent.Sent)` on any provider method. */
 export enum EmailEvent {

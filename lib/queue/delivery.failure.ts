@@ -1,4 +1,4 @@
-import type { SmtpFailure } from '../transport/smtp.failure';
+import type { SmtpFailure } from '../errors';
 
 /** A try that did not deliver. `retryDelay` is set when the queue should try again after that many ms. */
 export class DeliveryFailure extends Error {

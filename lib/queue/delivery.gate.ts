@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { EmailEvent, EmailEventBus } from '../events';
-import type { SmtpFailure } from '../transport/smtp.failure';
+import type { SmtpFailure } from '../errors';
 
 /** Raised to a delivery waiting at a closed gate when the process shuts down. */
 export class GateAbandonedError extends Error {

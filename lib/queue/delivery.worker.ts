@@ -3,7 +3,7 @@ import { EmailDeliveryError, EmailWorkflowError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { EmailIdentity } from '../events';
 import type { DeliveryReceipt, TransportRegistry } from '../transport';
-import type { SmtpFailure } from '../transport/smtp.failure';
+import type { SmtpFailure } from '../errors';
 import { diagnoseSmtp } from '../diagnostics';
 import { DeliveryFailure } from './delivery.failure';
 import { DeliveryGate, GateAbandonedError } from './delivery.gate';

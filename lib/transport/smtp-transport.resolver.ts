@@ -1,9 +1,7 @@
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { EmailTransportOption, SmtpSecurity, SmtpTransportOptions } from './smtp-transport.options';
-
-const IMPLICIT_TLS_PORT = 465;
-const SUBMISSION_PORT = 587;
+import { defaultPortFor, securityFor, SMTP_TIMEOUT_DEFAULTS, tlsFlagsFor } from './smtp.knowledge';
 
 export type NodemailerSmtpOptions = SMTPTransport.Options | SMTPPool.Options;
 
@@ -32,35 +30,26 @@ export function toTransportObject(transport: EmailTransportOption): SmtpTranspor
   return typeof transport === 'string' ? parseSmtpUrl(transport) : transport;
 }
 
-function effectiveSecurity(options: SmtpTransportOptions): SmtpSecurity | 'opportunistic' {
-  if (options.security) return options.security;
-  if (options.port === IMPLICIT_TLS_PORT) return 'tls';
-  if (options.port === SUBMISSION_PORT || options.port === undefined) return 'starttls';
-  return 'opportunistic';
-}
-
 /** Maps our transport settings onto nodemailer's, applying the secure defaults. */
 export function toNodemailerOptions(transport: EmailTransportOption): NodemailerSmtpOptions {
   const options = toTransportObject(transport);
-  const security = effectiveSecurity(options);
-  const port = options.port ?? (security === 'tls' ? IMPLICIT_TLS_PORT : SUBMISSION_PORT);
+  const security = securityFor(options.security, options.port);
+  const port = options.port ?? defaultPortFor(security);
   const pool = options.pool ?? true;
   const poolSettings = typeof pool === 'object' ? pool : {};
   return {
     host: options.host,
     port,
-    secure: security === 'tls',
-    requireTLS: security === 'starttls',
-    ignoreTLS: security === 'none',
+    ...tlsFlagsFor(security),
     auth: options.auth ? { user: options.auth.user, pass: options.auth.pass } : undefined,
     tls: {
       rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
       servername: options.tls?.servername,
       ca: options.tls?.ca,
     },
-    connectionTimeout: options.connectionTimeout ?? 10_000,
-    greetingTimeout: options.greetingTimeout ?? 10_000,
-    socketTimeout: options.socketTimeout ?? 60_000,
+    connectionTimeout: options.connectionTimeout ?? SMTP_TIMEOUT_DEFAULTS.connectionTimeout,
+    greetingTimeout: options.greetingTimeout ?? SMTP_TIMEOUT_DEFAULTS.greetingTimeout,
+    socketTimeout: options.socketTimeout ?? SMTP_TIMEOUT_DEFAULTS.socketTimeout,
     ...(pool
       ? {
           pool: true as const,
@@ -77,8 +66,8 @@ export function toNodemailerOptions(transport: EmailTransportOption): Nodemailer
 export function describeTransport(transport: EmailTransportOption): string {
   const options = toTransportObject(transport);
   const user = options.auth ? `${encodeURIComponent(options.auth.user)}:***@` : '';
-  const security = effectiveSecurity(options);
-  const port = options.port ?? (security === 'tls' ? IMPLICIT_TLS_PORT : SUBMISSION_PORT);
+  const security = securityFor(options.security, options.port);
+  const port = options.port ?? defaultPortFor(security);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return `${security === 'tls' ? 'smtps' : 'smtp'}://${user}${host}:${port} (${security})`;
 }

@@ -1,6 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
-import { NodemailerError, toDeliveryError } from './smtp.failure';
+import type { NodemailerError } from 'nodemailer/lib/errors';
+import { toDeliveryError } from './smtp.failure';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 
 export interface DeliveryReceipt {

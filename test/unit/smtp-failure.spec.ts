@@ -2,7 +2,9 @@ import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { createTransport } from 'nodemailer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { SMTPServer } from 'smtp-server';
-import { classifySmtpFailure, NodemailerError, SmtpFailure } from '../../lib/transport/smtp.failure';
+import type { NodemailerError } from 'nodemailer/lib/errors';
+import type { SmtpFailure } from '../../lib/errors';
+import { classifySmtpFailure } from '../../lib/transport/smtp.failure';
 import { TEST_TLS } from '../support/smtp-sink';
 
 /**
