@@ -35,7 +35,7 @@ import { TOKEN_SETTINGS, TokenSettings } from '../tokens/token.options';
 import { SmtpTransport, TRANSPORT_SETTINGS, TransportRegistry, TransportSettings } from '../transport';
 import { WORKFLOW_SETTINGS, WorkflowSettings } from '../workflow/workflow.options';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_SETTINGS } from './email-workflow.constants';
-import { EmailWorkflowSettings, resolveEmailWorkflowOptions } from './resolved-options';
+import { EmailWorkflowSettings, resolveEmailWorkflowOptions } from './email-workflow.settings';
 
 const logger = new Logger('EmailWorkflowModule');
 /** Used and expired token records are kept this long, so an old link says "expired", not "unknown". */
