@@ -5,6 +5,7 @@ import type { OptionsResolution } from '../errors/options.resolution';
 import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
 import type { SmtpTransportOptions } from './smtp-transport.options';
 import { parseSmtpUrl } from './smtp-transport.resolver';
+import { IMPLICIT_TLS_PORT, SUBMISSION_PORT } from './smtp.knowledge';
 
 function IsPoolOption(): PropertyDecorator {
   return (target, propertyName) =>
@@ -44,7 +45,9 @@ function IsRsaPrivateKey(): PropertyDecorator {
 const NAME = (what: string, fix: string) => rule(`must be ${what}`, fix);
 const COUNT = 'must be a whole number of 1 or more';
 const MS = 'must be a number of milliseconds';
-const PORT = rule('must be a port number from 1 to 65535', 'use 465 (implicit TLS) or 587 (STARTTLS)');
+const TLS = IMPLICIT_TLS_PORT;
+const STARTTLS = SUBMISSION_PORT;
+const PORT = rule('must be a port number from 1 to 65535', `use ${TLS} (implicit TLS) or ${STARTTLS} (STARTTLS)`);
 const HOST = NAME('a host name', 'set the SMTP server host, e.g. "smtp.example.com"');
 const USER = NAME('a non-empty string', 'set the SMTP username');
 
@@ -77,7 +80,7 @@ class SmtpTransportDto {
   @IsOptional() @IsInt(PORT) @Min(1, PORT) @Max(65535, PORT) port?: number;
 
   @IsOptional()
-  @IsIn(['tls', 'starttls', 'none'], NAME('"tls", "starttls" or "none"', 'use "tls" for port 465, "starttls" for 587'))
+  @IsIn(['tls', 'starttls', 'none'], NAME('"tls", "starttls" or "none"', `use "tls" for port ${TLS}, "starttls" for ${STARTTLS}`))
   security?: string;
 
   @NestedOptions(() => SmtpAuthDto) auth?: SmtpAuthDto;
@@ -113,11 +116,11 @@ function parseUrl(transport: string, path: string): OptionsResolution<unknown> {
   try {
     url = new URL(transport);
   } catch {
-    return { ok: false, problems: [{ path, problem: 'is not a valid URL', fix: 'use "smtps://user:pass@smtp.example.com:465"' }] };
+    return { ok: false, problems: [{ path, problem: 'is not a valid URL', fix: `use "smtps://user:pass@smtp.example.com:${TLS}"` }] };
   }
   if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
     const problem = `has the scheme "${url.protocol}"; only smtp: and smtps: are supported`;
-    return { ok: false, problems: [{ path, problem, fix: 'use "smtps://…:465" for implicit TLS or "smtp://…:587" for STARTTLS' }] };
+    return { ok: false, problems: [{ path, problem, fix: `use "smtps://…:${TLS}" for implicit TLS or "smtp://…:${STARTTLS}" for STARTTLS` }] };
   }
   try {
     return { ok: true, value: parseSmtpUrl(url) };
