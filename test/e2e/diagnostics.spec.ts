@@ -281,6 +281,31 @@ describe('diagnoseTransport() / sendTestEmail() against real local servers', () 
       expect(server.messages).toHaveLength(0);
     });
   });
+  describe('hints name the module options (the CLI names its flags instead)', () => {
+    it('an untrusted certificate points at transport.tls.ca, not at --ca', async () => {
+      const server = await sink({ secure: true });
+      const emails = await boot({ host: 'localhost', port: server.port, security: 'tls', pool: false });
+
+      const diagnosis = await emails.diagnoseTransport();
+
+      expectFailedAt(diagnosis, 'tls', 'CERTIFICATE_UNTRUSTED');
+      expect(diagnosis.failure?.hint).toContain('transport.tls.ca');
+      expect(diagnosis.failure?.hint).toContain('transport.tls.servername');
+      expect(diagnosis.failure?.hint).not.toMatch(/--ca|--servername/);
+    });
+
+    it('TLS to a plaintext port (wrong port or security) names the security option, not --url', async () => {
+      const server = await sink();
+      const emails = await boot({ host: 'localhost', port: server.port, security: 'tls', tls: { ca: TEST_CA }, pool: false });
+
+      const diagnosis = await emails.diagnoseTransport();
+
+      expectFailedAt(diagnosis, 'tls', 'TLS_MISMATCH');
+      expect(diagnosis.failure?.hint).toContain('security "starttls"');
+      expect(diagnosis.failure?.hint).not.toMatch(/--url|\?security=/);
+    });
+  });
+
   describe('a server that drops the conversation', () => {
     it('returns a diagnosis (not an exception) when the server hangs up on EHLO', async () => {
       const server = createServer((socket) => {

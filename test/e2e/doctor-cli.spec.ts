@@ -154,6 +154,41 @@ describe('CLI: nestjs-email-workflow doctor / encrypt-secret', () => {
     });
   });
 
+  describe('doctor hints name its flags', () => {
+    /** The text after "Fix:". */
+    const fixOf = (output: string): string => output.split('\n').find((line) => line.trim().startsWith('Fix:')) ?? '';
+
+    it('an untrusted certificate: the Fix: line says --ca (and --servername)', async () => {
+      const server = await sink({ secure: true });
+      const result = await cli(['doctor', '--url', `smtps://localhost:${server.port}`]);
+
+      expect(result.code).toBe(1);
+      expect(stepLines(result.stdout).pop()).toMatch(/✗ tls/);
+      expect(fixOf(result.stdout)).toContain('--ca');
+      expect(fixOf(result.stdout)).toContain('--servername');
+    });
+
+    it('TLS to a plaintext port (wrong port or security): the Fix: line says what to put in --url', async () => {
+      const server = await sink();
+      const result = await cli(['doctor', '--url', `smtps://localhost:${server.port}`, '--ca', CA_FILE]);
+
+      expect(result.code).toBe(1);
+      expect(stepLines(result.stdout).pop()).toMatch(/✗ tls .*WRONG_VERSION_NUMBER/);
+      expect(fixOf(result.stdout)).toContain('?security=starttls');
+      expect(fixOf(result.stdout)).toContain('--url');
+      expect(fixOf(result.stdout)).not.toContain('security "starttls"');
+    });
+
+    it('a --ca file that cannot be read is a usage error (exit 2)', async () => {
+      const result = await cli(['doctor', '--url', 'smtp://127.0.0.1:25', '--ca', join(ROOT, 'no-such-ca.pem')]);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--ca');
+      expect(result.stderr).toContain('ENOENT');
+      expect(result.stderr).toContain('Usage:');
+    });
+  });
+
   describe('encrypt-secret', () => {
     it('prints an enc:v1: value that doctor decrypts (from SMTP_PASSWORD) and logs in with', async () => {
       const encrypted = await cli(['encrypt-secret'], { SMTP_PASSWORD: PASSWORD, EMAIL_WORKFLOW_SECRET_KEY: SECRET_KEY });
