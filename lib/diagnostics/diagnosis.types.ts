@@ -3,6 +3,7 @@ import type { HintAudience } from '../transport/smtp.hints';
 /** The stages of an SMTP conversation, in the order a diagnosis walks them. */
 export type DiagnosisStepName = 'dns' | 'connect' | 'tls' | 'greeting' | 'auth' | 'mail-from' | 'rcpt' | 'data';
 
+/** One step of a diagnosis, passed (✓) or failed (✗); a diagnosis ends with its first failed step. */
 export interface DiagnosisStep {
   step: DiagnosisStepName;
   ok: boolean;
@@ -12,6 +13,7 @@ export interface DiagnosisStep {
   detail: string;
 }
 
+/** Why a diagnosis failed, stable for matching (the message and hint are for people). */
 export type DiagnosisFailureCode =
   | 'DNS_FAILED'
   | 'CONNECTION_REFUSED'
@@ -29,9 +31,12 @@ export type DiagnosisFailureCode =
   | 'RECIPIENT_REJECTED'
   | 'DATA_REJECTED';
 
+/** The failure that ended a diagnosis, and what to change. */
 export interface DiagnosisFailure {
   code: DiagnosisFailureCode;
+  /** The server's reply code, when the server refused something (e.g. 535). */
   responseCode?: number;
+  /** The enhanced status code of that reply, when the server sent one (e.g. `5.7.1`). */
   enhancedCode?: string;
   /** What went wrong. */
   message: string;

@@ -12,7 +12,7 @@ interface TranscriptLine {
 }
 
 /** One reply with the command it answers (none for the greeting). */
-export interface SmtpExchange {
+interface SmtpExchange {
   /** The command as nodemailer logged it (credentials masked), `MESSAGE` for the message body, none for the greeting. */
   command?: string;
   reply: SmtpReply;

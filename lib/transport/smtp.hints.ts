@@ -109,7 +109,7 @@ const HINTS = {
 } satisfies Record<string, Wording | ((port: number) => Wording)>;
 
 /** The hints whose text names the port. */
-export type SmtpPortHint = { [Hint in keyof typeof HINTS]: (typeof HINTS)[Hint] extends (port: number) => Wording ? Hint : never }[keyof typeof HINTS];
+type SmtpPortHint = { [Hint in keyof typeof HINTS]: (typeof HINTS)[Hint] extends (port: number) => Wording ? Hint : never }[keyof typeof HINTS];
 /** The name of one piece of advice that does not depend on the port. */
 export type SmtpHint = Exclude<keyof typeof HINTS, SmtpPortHint>;
 

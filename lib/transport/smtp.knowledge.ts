@@ -33,7 +33,7 @@ export function defaultPortFor(security: EffectiveSmtpSecurity): number {
 }
 
 /** nodemailer's switches for a security mode. */
-export interface NodemailerTlsFlags {
+interface NodemailerTlsFlags {
   secure?: boolean;
   requireTLS?: boolean;
   ignoreTLS?: boolean;
@@ -101,7 +101,7 @@ export function isRelayDenial(reply: SmtpReply): boolean {
 }
 
 /** The fields of a socket or nodemailer error that TLS problems are recognised from. */
-export interface SocketErrorLike {
+interface SocketErrorLike {
   code?: string;
   originalCode?: string;
   responseCode?: number;
@@ -109,7 +109,7 @@ export interface SocketErrorLike {
 }
 
 /** What a TLS failure means for the settings. */
-export type TlsProblem = 'untrusted-certificate' | 'tls-mismatch';
+type TlsProblem = 'untrusted-certificate' | 'tls-mismatch';
 
 const CERTIFICATE_PROBLEM = /certificate|self.signed|unable.to.verify|altname|CERT_|_CERT\b/i;
 /** OpenSSL's words for TLS bytes met by plaintext (or the reverse). */
