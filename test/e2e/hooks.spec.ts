@@ -1,7 +1,6 @@
-import { Inject, Injectable, Logger, Module } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import { join } from 'node:path';
-import type { ParsedMail } from 'mailparser';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import {
   BeforeEmailSend,
@@ -15,9 +14,11 @@ import {
   TestEmailCancelledError,
 } from 'nestjs-email-workflow';
 import * as publicApi from 'nestjs-email-workflow';
-import type { EmailUser, EmailUserDirectory, OutgoingEmail } from 'nestjs-email-workflow';
+import type { OutgoingEmail } from 'nestjs-email-workflow';
+import { InMemoryUsers, InMemoryUsersModule } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
-import { linkIn, SmtpSink } from '../support/smtp-sink';
+import { linkIn, SmtpSink, smtpReply } from '../support/smtp-sink';
+import { sleep, until, untilQueueIdle } from '../support/wait';
 import { EventLog } from '../support/workflow';
 
 const VERIFY_PREFIX = 'http://localhost:3000/verify-email';
@@ -30,71 +31,12 @@ function emptyLog(): Received {
   return Object.fromEntries(Object.values(EmailEvent).map((event) => [event, []])) as unknown as Received;
 }
 
-function smtpReply(code: number, text: string): Error {
-  return Object.assign(new Error(text), { responseCode: code });
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The parsed message with that Message-ID, once it has arrived. */
-async function mailWithId(sink: SmtpSink, messageId: string): Promise<ParsedMail> {
-  await waitUntil(() => sink.messages.some((mail) => mail.messageId === messageId), `the email ${messageId}`);
-  return sink.messages.find((mail) => mail.messageId === messageId) as ParsedMail;
-}
-
-/** The first parsed message sent to `address` whose subject matches, once it has arrived. */
-async function mailTo(sink: SmtpSink, address: string, subject: RegExp): Promise<ParsedMail> {
-  const find = () =>
-    sink.messages.find(
-      (mail) => mail.to && !Array.isArray(mail.to) && mail.to.value[0]?.address === address && subject.test(mail.subject ?? ''),
-    );
-  await waitUntil(() => find() !== undefined, `an email to ${address} matching ${subject}`);
-  return find() as ParsedMail;
-}
-
 function tokenFrom(link: string | undefined): string {
   expect(link).toBeDefined();
   const token = new URL(link as string).searchParams.get('token');
   expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
   return token as string;
 }
-
-/** An in-memory user store, injected into the module options through forRootAsync. */
-@Injectable()
-class InMemoryUsers implements EmailUserDirectory {
-  readonly users = new Map<string, EmailUser>();
-
-  add(user: EmailUser): EmailUser {
-    this.users.set(user.id, { ...user });
-    return { ...user };
-  }
-
-  async findByEmail(email: string): Promise<EmailUser | undefined> {
-    const user = [...this.users.values()].find((candidate) => candidate.email.toLowerCase() === email);
-    return user && { ...user };
-  }
-
-  async findById(id: string): Promise<EmailUser | undefined> {
-    const user = this.users.get(id);
-    return user && { ...user };
-  }
-
-  async markEmailVerified(id: string): Promise<void> {
-    const user = this.users.get(id);
-    if (user) user.emailVerified = true;
-  }
-}
-
-@Module({ providers: [InMemoryUsers], exports: [InMemoryUsers] })
-class UsersModule {}
 
 /** Records every documented event. Registered three times: as a class, from a factory and as a value. */
 @Injectable()
@@ -270,7 +212,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     moduleRef = await Test.createTestingModule({
       imports: [
         EmailWorkflowModule.forRootAsync({
-          imports: [UsersModule],
+          imports: [InMemoryUsersModule],
           inject: [InMemoryUsers],
           useFactory: (directory: InMemoryUsers) =>
             localOptions(port, {
@@ -314,18 +256,18 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     const ada = users.add({ id: 'u-ada', email: 'ada@example.test', name: 'Ada' });
 
     const started = await emails.startEmailVerification(ada);
-    const verifyMail = await mailWithId(sink, started.messageId);
+    const verifyMail = await sink.mailWithId(started.messageId);
     const link = linkIn(verifyMail.html as string, VERIFY_PREFIX);
     const token = tokenFrom(link);
     secrets.push(token, link as string);
 
     const verified = await emails.verifyEmail(token);
     expect(verified).toMatchObject({ id: 'u-ada', email: 'ada@example.test', emailVerified: true });
-    expect(users.users.get('u-ada')?.emailVerified).toBe(true);
-    const welcome = await mailTo(sink, 'ada@example.test', /^Welcome to Acme$/);
+    expect((await users.findById('u-ada'))?.emailVerified).toBe(true);
+    const welcome = await sink.mailTo('ada@example.test', /^Welcome to Acme$/);
 
     for (const [style, listener] of listeners) {
-      await waitUntil(() => listener.received[EmailEvent.Sent].length >= 2, `two email.sent at the ${style} listener`);
+      await until(() => listener.received[EmailEvent.Sent].length >= 2, `two email.sent at the ${style} listener`);
       const { received } = listener;
       expect(received[EmailEvent.VerificationRequested]).toEqual([{ userId: 'u-ada', email: 'ada@example.test' }]);
       expect(received[EmailEvent.EmailVerified]).toEqual([{ userId: 'u-ada', email: 'ada@example.test' }]);
@@ -366,7 +308,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
   it('password reset: password.reset-requested with the IP, then password.changed and the password-changed email', async () => {
     const requested = await emails.requestPasswordReset('  ADA@example.test ', { ip: '203.0.113.7' });
     expect(requested).toBeUndefined();
-    const resetMail = await mailTo(sink, 'ada@example.test', /^Reset your Acme password$/);
+    const resetMail = await sink.mailTo('ada@example.test', /^Reset your Acme password$/);
     const link = linkIn(resetMail.html as string, RESET_PREFIX);
     const token = tokenFrom(link);
     secrets.push(token, link as string);
@@ -377,10 +319,10 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     });
     expect(user).toMatchObject({ id: 'u-ada', email: 'ada@example.test' });
     expect(applied).toEqual(['u-ada']);
-    const changedMail = await mailTo(sink, 'ada@example.test', /^Your Acme password was changed$/);
+    const changedMail = await sink.mailTo('ada@example.test', /^Your Acme password was changed$/);
 
     for (const [style, listener] of listeners) {
-      await waitUntil(() => listener.received[EmailEvent.Sent].length >= 4, `four email.sent at the ${style} listener`);
+      await until(() => listener.received[EmailEvent.Sent].length >= 4, `four email.sent at the ${style} listener`);
       const { received } = listener;
       expect(received[EmailEvent.PasswordResetRequested]).toEqual([{ userId: 'u-ada', email: 'ada@example.test', ip: '203.0.113.7' }]);
       expect(received[EmailEvent.PasswordChanged]).toEqual([{ userId: 'u-ada', email: 'ada@example.test' }]);
@@ -406,6 +348,8 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     const before = listeners.map(([, listener]) => listener.received[EmailEvent.Queued].length);
     const messagesBefore = sink.messages.length;
     await emails.requestPasswordReset('nobody@example.test', { ip: '203.0.113.8' });
+    await until(() => users.lookups.includes('nobody@example.test'), 'the directory lookup of the unknown address');
+    // Proves an absence: the work after the answer has no end to wait for, so give a wrongly queued email this window to show.
     await sleep(300);
     expect(listeners.map(([, listener]) => listener.received[EmailEvent.Queued].length)).toEqual(before);
     for (const [, listener] of listeners) expect(listener.received[EmailEvent.PasswordResetRequested]).toHaveLength(1);
@@ -415,11 +359,11 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
   it('email.retrying on 452 then email.sent on the next attempt; email.failed on 550', async () => {
     const flaky = await emails.send({ template: 'test-email', to: 'flaky@example.test' });
     const ghost = await emails.send({ template: 'test-email', to: 'ghost@example.test' });
-    const flakyMail = await mailWithId(sink, flaky.messageId);
+    const flakyMail = await sink.mailWithId(flaky.messageId);
     expect(flakyMail.subject).toBe('Test email from Acme');
 
     for (const [style, listener] of listeners) {
-      await waitUntil(
+      await until(
         () =>
           listener.received[EmailEvent.Failed].length >= 1 &&
           listener.received[EmailEvent.Sent].some((sent) => sent.messageId === flaky.messageId),
@@ -474,14 +418,14 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     sink.credentials = { user: SMTP_USER, pass: 'rotated-password' };
     const held = await emails.send({ template: 'test-email', to: 'held@example.test' });
     for (const [style, listener] of listeners) {
-      await waitUntil(() => listener.received[EmailEvent.DeliveryPaused].length >= 1, `email.delivery-paused at the ${style} listener`);
+      await until(() => listener.received[EmailEvent.DeliveryPaused].length >= 1, `email.delivery-paused at the ${style} listener`);
     }
     expect(sink.messages.some((mail) => mail.messageId === held.messageId)).toBe(false);
 
     sink.credentials = { user: SMTP_USER, pass: SMTP_PASS };
-    await mailWithId(sink, held.messageId);
+    await sink.mailWithId(held.messageId);
     for (const [style, listener] of listeners) {
-      await waitUntil(
+      await until(
         () => listener.received[EmailEvent.Sent].some((sent) => sent.messageId === held.messageId),
         `email.sent after resuming at the ${style} listener`,
       );
@@ -506,10 +450,10 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     const total = ALL_EVENTS.reduce((sum, event) => sum + emitted[event].length, 0);
     expect(ALL_EVENTS.every((event) => emitted[event].length > 0)).toBe(true);
     expect(throwing.calls).toBe(total);
-    await waitUntil(() => rejecting.calls === total, 'the rejecting listener to see every event');
+    await until(() => rejecting.calls === total, 'the rejecting listener to see every event');
 
     const messages = errorLog.mock.calls.map((call: unknown[]) => String(call[0]));
-    await waitUntil(
+    await until(
       () => errorLog.mock.calls.filter((call: unknown[]) => /async listener failure/.test(String(call[0]))).length === total,
       'every rejection to be logged',
     );
@@ -524,7 +468,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
 
     // And the module still works after all those failures.
     const after = await emails.send({ template: 'test-email', to: 'ada@example.test' });
-    await mailWithId(sink, after.messageId);
+    await sink.mailWithId(after.messageId);
   });
 });
 
@@ -621,17 +565,17 @@ describe('@BeforeEmailSend hooks', () => {
     audit.templates.length = 0;
   });
 
-  /** Sends a marker and waits for it, so anything queued before it has had its chance to arrive. */
+  /** Sends a marker and waits for it and for the queue to be idle, so anything queued before it has arrived. */
   async function flush(): Promise<void> {
     const marker = await emails.send({ template: 'test-email', to: 'marker@example.test' });
-    await mailWithId(sink, marker.messageId);
-    await sleep(100);
+    await sink.mailWithId(marker.messageId);
+    await untilQueueIdle(emails);
   }
 
   it('a hook for all templates gets the outgoing email and its header arrives on the message', async () => {
     const context = { note: 'kept' };
     const result = await emails.send({ template: 'test-email', to: { address: 'ada@example.test', name: 'Ada Lovelace' }, locale: 'fr', context });
-    const mail = await mailWithId(sink, result.messageId);
+    const mail = await sink.mailWithId(result.messageId);
 
     expect(mail.headers.get('x-campaign')).toBe('spring');
     expect(hooks.calls).toEqual([
@@ -642,20 +586,20 @@ describe('@BeforeEmailSend hooks', () => {
 
   it('runs for the workflow emails too (a verification email carries the hook header)', async () => {
     const result = await emails.send({ template: 'verify-email', to: 'ada@example.test', context: { name: 'Ada', link: `${VERIFY_PREFIX}?token=x` } });
-    const mail = await mailWithId(sink, result.messageId);
+    const mail = await sink.mailWithId(result.messageId);
     expect(mail.headers.get('x-campaign')).toBe('spring');
     expect(hooks.calls.map((call) => call.hook)).toEqual(['all']);
   });
 
   it("@BeforeEmailSend('welcome') runs only for welcome, and its context change reaches the render", async () => {
     const other = await emails.send({ template: 'test-email', to: 'ada@example.test' });
-    await mailWithId(sink, other.messageId);
+    await sink.mailWithId(other.messageId);
     expect(hooks.calls.map((call) => call.hook)).toEqual(['all']);
 
     hooks.calls.length = 0;
     const callerContext = { name: 'Ada' };
     const result = await emails.send({ template: 'welcome', to: 'ada@example.test', context: callerContext });
-    const mail = await mailWithId(sink, result.messageId);
+    const mail = await sink.mailWithId(result.messageId);
 
     expect(hooks.calls.map((call) => [call.hook, call.template])).toEqual([
       ['all', 'welcome'],
@@ -670,7 +614,7 @@ describe('@BeforeEmailSend hooks', () => {
   it('an async hook can supply a variable a custom template needs', async () => {
     const callerContext: Record<string, unknown> = {};
     const result = await emails.send({ template: 'promo', to: 'ada@example.test', context: callerContext });
-    const mail = await mailWithId(sink, result.messageId);
+    const mail = await sink.mailWithId(result.messageId);
 
     expect(mail.subject).toBe('Your Acme offer SPRING-24');
     expect(mail.text).toContain('Use the code SPRING-24 at checkout.');
@@ -727,7 +671,7 @@ describe('@BeforeEmailSend hooks', () => {
     removeFirst();
     try {
       const result = await emails.send({ template: 'test-email', to: 'twice@example.test' });
-      const mail = await mailWithId(sink, result.messageId);
+      const mail = await sink.mailWithId(result.messageId);
       expect(mail.headers.get('x-second')).toBe('2');
       expect(mail.headers.has('x-first')).toBe(false);
     } finally {
@@ -836,7 +780,7 @@ describe('sendTestEmail() goes out like real mail', () => {
     expect(hooks.calls).toEqual([{ hook: 'all', template: 'test-email', to: 'ada@example.test', name: '', locale: undefined, context: {} }]);
 
     const sent = await emails.send({ template: 'test-email', to: 'ada@example.test' });
-    const realMail = await mailWithId(sink, sent.messageId);
+    const realMail = await sink.mailWithId(sent.messageId);
 
     for (const mail of [testMail, realMail]) {
       expect(mail.replyTo?.text).toBe(REPLY_TO);
@@ -855,6 +799,7 @@ describe('sendTestEmail() goes out like real mail', () => {
     expect(error).toBeInstanceOf(TestEmailCancelledError);
     expect(error).toMatchObject({ code: 'EMAIL_WORKFLOW_TEST_EMAIL_CANCELLED', reason: 'suppressed' });
     expect((error as Error).message).toContain('suppressed');
+    // Proves an absence: sendTestEmail() does not queue, so there is no queue to see idle; a message would show within this window.
     await sleep(100);
     expect(sink.messages).toHaveLength(before);
   });
@@ -863,6 +808,7 @@ describe('sendTestEmail() goes out like real mail', () => {
     const before = sink.messages.length;
     await expect(emails.sendTestEmail('broken@example.test')).rejects.toThrow('suppression list unreachable');
     await expect(emails.sendTestEmail('bcc@example.test')).rejects.toBeInstanceOf(InvalidHeaderError);
+    // Proves an absence, as above.
     await sleep(100);
     expect(sink.messages).toHaveLength(before);
   });

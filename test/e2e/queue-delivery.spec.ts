@@ -1,15 +1,11 @@
 import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { EmailEvent, EmailQueueOptions, EmailWorkflowModuleOptions, QueueUnavailableError } from 'nestjs-email-workflow';
 import { deleteKeys, dumpKeys, freePort, RedisProxy, uniquePrefix } from '../support/redis';
-import { SmtpSink } from '../support/smtp-sink';
-import { until } from '../support/wait';
+import { SmtpSink, smtpReply } from '../support/smtp-sink';
+import { sleep, until, untilQueueIdle } from '../support/wait';
 import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
-
-function smtpReply(code: number, text: string): Error {
-  return Object.assign(new Error(text), { responseCode: code });
-}
 
 describe('durable delivery through Bull on a real Redis', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -51,7 +47,7 @@ describe('durable delivery through Bull on a real Redis', () => {
     const sink = await SmtpSink.start({ port });
     cleanups.push(() => sink.close());
     await sink.waitForMessages(200, 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await untilQueueIdle(workflow.emails);
 
     const counts = sink.countByMessageId();
     expect(sink.messages).toHaveLength(200);
@@ -90,7 +86,7 @@ describe('durable delivery through Bull on a real Redis', () => {
 
     const { messageId } = await emails.send({ template: 'test-email', to: 'ghost@example.test' });
     const [failed] = await events.waitFor(EmailEvent.Failed, 1);
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await untilQueueIdle(emails);
 
     expect(failed).toMatchObject({
       messageId,
@@ -115,7 +111,8 @@ describe('durable delivery through Bull on a real Redis', () => {
       Array.from({ length: 100 }, (_, i) => emails.send({ template: 'test-email', to: `user${i}@example.test` })),
     );
     const [paused] = await events.waitFor(EmailEvent.DeliveryPaused, 1);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Proves an absence: no login per held email and no second pause within this window of five probes.
+    await sleep(1_500);
     const authAttemptsWhilePaused = sink.authAttempts.length;
 
     expect(paused.reason).toMatch(/refused the login/);
@@ -134,7 +131,8 @@ describe('durable delivery through Bull on a real Redis', () => {
 
     sink.credentials = { user: 'ada', pass: 'current-password' };
     await sink.waitForMessages(100, 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await events.waitFor(EmailEvent.DeliveryResumed, 1);
+    await untilQueueIdle(emails);
 
     expect(new Set(sink.messages.map((mail) => mail.messageId))).toEqual(new Set(sent.map((result) => result.messageId)));
     expect(sink.messages).toHaveLength(100);
@@ -178,7 +176,7 @@ describe('durable delivery through Bull on a real Redis', () => {
     const first = await emails.send({ template: 'test-email', to: 'ada@example.test', idempotencyKey: 'signup-42' });
     const second = await emails.send({ template: 'test-email', to: 'ada@example.test', idempotencyKey: 'signup-42' });
     await sink.waitForMessages(1);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await untilQueueIdle(emails);
 
     expect(second).toEqual(first);
     expect(sink.messages).toHaveLength(1);
@@ -198,22 +196,23 @@ describe('durable delivery through Bull on a real Redis', () => {
       await deleteKeys(prefix);
     });
 
+    const errors = () => workflow.logger.entries.filter((entry) => entry.level === 'error').map((entry) => entry.message);
     await proxy.cut();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Logged once the queue's client has lost Redis, which is when send() starts to refuse.
+    await until(() => errors().length > 0, 'the outage to be logged');
     const error = await workflow.emails.send({ template: 'test-email', to: 'ada@example.test' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QueueUnavailableError);
     expect((error as QueueUnavailableError).code).toBe('EMAIL_WORKFLOW_QUEUE_UNAVAILABLE');
-    const errors = () => workflow.logger.entries.filter((entry) => entry.level === 'error').map((entry) => entry.message);
-    await until(() => errors().length > 0, 'the outage to be logged');
     expect(errors()).toEqual([expect.stringContaining(`Redis at ${proxy.url} is unreachable`)]);
 
     await proxy.open();
-    const deadline = Date.now() + 15_000;
-    let result;
-    while (!result && Date.now() < deadline) {
-      result = await workflow.emails.send({ template: 'test-email', to: 'ada@example.test' }).catch(() => undefined);
-      if (!result) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    let result: Awaited<ReturnType<typeof workflow.emails.send>> | undefined;
+    await until(
+      async () => (result = await workflow.emails.send({ template: 'test-email', to: 'ada@example.test' }).catch(() => undefined)) !== undefined,
+      'send() to work again',
+      15_000,
+      200,
+    );
     expect(result).toBeDefined();
     const [mail] = await sink.waitForMessages(1);
     expect(mail.messageId).toBe(result!.messageId);

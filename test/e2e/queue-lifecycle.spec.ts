@@ -15,18 +15,12 @@ import {
 } from 'nestjs-email-workflow';
 import { localOptions } from '../support/module-options';
 import { deleteKeys, REDIS_URL, TEST_SECRET, ThrowawayRedis, uniquePrefix } from '../support/redis';
-import { SmtpSink } from '../support/smtp-sink';
+import { SmtpSink, smtpReply } from '../support/smtp-sink';
 import { EventLog } from '../support/workflow';
 import { CapturingLogger } from '../support/capturing-logger';
-import { until } from '../support/wait';
+import { until, untilQueueIdle } from '../support/wait';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
-
-function smtpReply(code: number, text: string): Error {
-  return Object.assign(new Error(text), { responseCode: code });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Booted {
   moduleRef: TestingModule;
@@ -181,7 +175,7 @@ describe('queue lifecycle', () => {
       const second = await boot(localOptions(sink.port, { secret: TEST_SECRET, queue: { ...queue, concurrency: 5 } }));
       closeLater(second.moduleRef);
       await sink.waitForMessages(TOTAL, 20_000);
-      await sleep(500);
+      await untilQueueIdle(second.emails);
       expect(sink.messages).toHaveLength(TOTAL);
       const counts = sink.countByMessageId();
       expect(new Set(counts.keys())).toEqual(new Set(sent.map((result) => result.messageId)));
@@ -293,7 +287,7 @@ describe('queue lifecycle', () => {
       const { messageId } = await emails.send({ template: 'test-email', to: 'ada@example.test' });
       const [sent] = await events.waitFor(EmailEvent.Sent, 1);
       const [mail] = await sink.waitForMessages(1);
-      await sleep(300);
+      await untilQueueIdle(emails);
 
       expect(sent).toMatchObject({ attempt: 3, messageId });
       expect(mail.messageId).toBe(messageId);
@@ -321,7 +315,7 @@ describe('queue lifecycle', () => {
 
       const { messageId } = await emails.send({ template: 'test-email', to: 'ghost@example.test' });
       const [failed] = await events.waitFor(EmailEvent.Failed, 1);
-      await sleep(600);
+      await untilQueueIdle(emails);
 
       expect(failed).toMatchObject({ messageId, attempt: 1, kind: 'permanent', responseCode: 550, enhancedCode: '5.1.1' });
       expect(failed.reason).toContain('5.1.1 No such user');
@@ -340,7 +334,7 @@ describe('queue lifecycle', () => {
 
       const { messageId } = await emails.send({ template: 'test-email', to: 'ada@example.test' });
       const [failed] = await events.waitFor(EmailEvent.Failed, 1);
-      await sleep(400);
+      await untilQueueIdle(emails);
 
       expect(failed).toMatchObject({ messageId, attempt: 3, kind: 'transient', responseCode: 451, enhancedCode: '4.3.0' });
       expect(tries).toBe(3);
@@ -370,7 +364,7 @@ describe('queue lifecycle', () => {
         for (const user of ['ok', 'full', 'ghost', 'busy']) await booted.emails.send({ template: 'test-email', to: `${user}@example.test` });
         await booted.events.waitFor(EmailEvent.Sent, 2);
         await booted.events.waitFor(EmailEvent.Failed, 2);
-        await sleep(300);
+        await untilQueueIdle(booted.emails);
         const summary = (event: EmailEvent) =>
           (booted.events.seen[event] as Array<{ to: string; attempt: number; kind?: string; responseCode?: number; enhancedCode?: string }>)
             .map(({ to, attempt, kind, responseCode, enhancedCode }) => ({ to, attempt, kind, responseCode, enhancedCode }))

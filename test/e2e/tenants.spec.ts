@@ -12,10 +12,10 @@ import {
 import { SilentLogger } from '../support/capturing-logger';
 import { localOptions } from '../support/module-options';
 import { SmtpSink } from '../support/smtp-sink';
+import { until, untilQueueIdle } from '../support/wait';
 import { EventLog } from '../support/workflow';
 
 const QUEUE = { redis: false as const, probeInterval: 200, backoff: { delay: 20, maxDelay: 100 } };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function recipients(sink: SmtpSink): string[] {
   return sink.messages.map((mail) => (mail.to && !Array.isArray(mail.to) ? mail.to.value[0].address ?? '' : '')).sort();
@@ -79,7 +79,8 @@ describe('per-tenant transports (transportResolver)', () => {
       emails.send({ template: 'test-email', to: 'plain@example.test' }),
     ]);
     await Promise.all([sinkA.waitForMessages(2), sinkB.waitForMessages(2), sinkDefault.waitForMessages(1)]);
-    await sleep(200);
+    await events.waitFor(EmailEvent.Sent, 5);
+    await untilQueueIdle(emails);
     expect(recipients(sinkA)).toEqual(['a1@example.test', 'a2@example.test']);
     expect(recipients(sinkB)).toEqual(['b1@example.test', 'b2@example.test']);
     expect(recipients(sinkDefault)).toEqual(['plain@example.test']);
@@ -101,6 +102,7 @@ describe('per-tenant transports (transportResolver)', () => {
       emails.send({ template: 'test-email', to: 'a4@example.test', tenant: 'a' }),
     ]);
     const [paused] = await events.waitFor(EmailEvent.DeliveryPaused, 1);
+    const loginsAtPause = sinkA.authAttempts.length;
     expect(paused).toMatchObject({ tenant: 'a', responseCode: 535 });
     expect(paused.reason).toMatch(/refused the login/);
 
@@ -110,7 +112,8 @@ describe('per-tenant transports (transportResolver)', () => {
       emails.send({ template: 'test-email', to: 'plain2@example.test' }),
     ]);
     await Promise.all([sinkB.waitForMessages(4), sinkDefault.waitForMessages(2)]);
-    await sleep(600);
+    // Paused, A is probed every 200 ms: two more refused logins show it stayed paused through two probes.
+    await until(() => sinkA.authAttempts.length >= loginsAtPause + 2, 'two refused probes of tenant A');
     expect(recipients(sinkB)).toEqual(['b1@example.test', 'b2@example.test', 'b3@example.test', 'b4@example.test']);
     expect(recipients(sinkDefault)).toEqual(['plain2@example.test', 'plain@example.test']);
     expect(sinkA.messages).toHaveLength(2);
@@ -125,7 +128,7 @@ describe('per-tenant transports (transportResolver)', () => {
     expect(resumed.tenant).toBe('a');
     expect(resumed.pausedForMs).toBeGreaterThan(0);
     await sinkA.waitForMessages(4);
-    await sleep(300);
+    await untilQueueIdle(emails);
     expect(recipients(sinkA)).toEqual(['a1@example.test', 'a2@example.test', 'a3@example.test', 'a4@example.test']);
     expect(sinkA.messages.filter((mail) => heldA.some((held) => held.messageId === mail.messageId))).toHaveLength(2);
     expect(sinkB.messages).toHaveLength(4);
@@ -210,12 +213,15 @@ describe('per-tenant transports (transportResolver)', () => {
 
   it('tenantTransports.idleTimeout closes an unused tenant transport, so it is resolved again', async () => {
     const sinkDefault = await startSink();
-    const sinkA = await startSink();
+    let closedConnections = 0;
+    const sinkA = await SmtpSink.start({ onClose: () => void closedConnections++ });
+    cleanups.push(() => sinkA.close());
     const calls: string[] = [];
     const { emails } = await boot(
       localOptions(sinkDefault.port, {
         queue: QUEUE,
-        tenantTransports: { idleTimeout: 300 },
+        // Counted from each email's start: long enough that a slow first delivery is not already idle.
+        tenantTransports: { idleTimeout: 1_000 },
         transportResolver: async (id) => {
           calls.push(id);
           return { host: '127.0.0.1', port: sinkA.port, security: 'none' };
@@ -228,7 +234,9 @@ describe('per-tenant transports (transportResolver)', () => {
     await emails.send({ template: 'test-email', to: 'a2@example.test', tenant: 'a' });
     await sinkA.waitForMessages(2);
     expect(calls).toEqual(['a']);
-    await sleep(800);
+    // The tenant's pooled connections close only with its transport.
+    expect(closedConnections).toBe(0);
+    await until(() => closedConnections > 0, 'the idle tenant transport to close its connections', 5_000);
     await emails.send({ template: 'test-email', to: 'a3@example.test', tenant: 'a' });
     await sinkA.waitForMessages(3);
     expect(calls).toEqual(['a', 'a']);

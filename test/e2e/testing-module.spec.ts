@@ -11,10 +11,11 @@ import {
   EmailWorkflowService,
   SmtpTransportOptions,
 } from 'nestjs-email-workflow';
-import type { EmailUser, EmailUserDirectory, OutgoingEmail } from 'nestjs-email-workflow';
+import type { OutgoingEmail } from 'nestjs-email-workflow';
 import { captureEmails, EmailNotSentError, EmailWorkflowTestingModule, TestOutbox } from 'nestjs-email-workflow/testing';
 import type { CapturedEmail } from 'nestjs-email-workflow/testing';
 import { CapturingLogger } from '../support/capturing-logger';
+import { InMemoryUsers, InMemoryUsersModule } from '../support/in-memory-users';
 import { TEST_SECRET } from '../support/redis';
 
 const TESTING_TEMPLATES_DIR = join(__dirname, '..', 'fixtures', 'templates', 'testing');
@@ -47,32 +48,6 @@ class ConnectionCounter {
     await new Promise((resolve) => this.server.close(resolve));
   }
 }
-
-@Injectable()
-class InMemoryUsers implements EmailUserDirectory {
-  private readonly users = new Map<string, EmailUser>();
-
-  add(user: EmailUser): EmailUser {
-    this.users.set(user.id, { ...user });
-    return { ...user };
-  }
-
-  async findByEmail(email: string): Promise<EmailUser | undefined> {
-    return [...this.users.values()].find((user) => user.email === email);
-  }
-
-  async findById(id: string): Promise<EmailUser | undefined> {
-    return this.users.get(id);
-  }
-
-  async markEmailVerified(id: string): Promise<void> {
-    const user = this.users.get(id);
-    if (user) user.emailVerified = true;
-  }
-}
-
-@Module({ providers: [InMemoryUsers], exports: [InMemoryUsers] })
-class UsersModule {}
 
 /** An app's hooks: a suppression list, a header on every email, and a greeting rewritten for one template. */
 @Injectable()
@@ -288,9 +263,9 @@ describe('nestjs-email-workflow/testing', () => {
 
   it('forRootAsync takes its options from a factory with injected providers', async () => {
     const { moduleRef, emails, outbox } = await boot([
-      UsersModule,
+      InMemoryUsersModule,
       EmailWorkflowTestingModule.forRootAsync({
-        imports: [UsersModule],
+        imports: [InMemoryUsersModule],
         inject: [InMemoryUsers],
         useFactory: (users: InMemoryUsers) => ({ users, brand: { name: 'Async App' }, links: { verifyEmail: 'https://async.example.test/verify?token={token}' } }),
       }),

@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { until } from './wait';
 
 const TLS_DIR = join(__dirname, '..', 'fixtures', 'tls');
 export const TEST_CA = readFileSync(join(TLS_DIR, 'ca.pem'), 'utf8');
@@ -15,6 +16,11 @@ export const TEST_TLS = {
 /** The library's transport to a sink on localhost over required STARTTLS, trusting the test CA, one connection per email. */
 export function trustedStartTls(port: number, auth?: { user: string; pass: string }): SmtpTransportOptions {
   return { host: 'localhost', port, security: 'starttls', auth, tls: { ca: TEST_CA }, pool: false };
+}
+
+/** An SMTP error reply for a sink's handler to refuse with: `callback(smtpReply(550, '5.1.1 No such user'))`. */
+export function smtpReply(code: number, text: string): Error {
+  return Object.assign(new Error(text), { responseCode: code });
 }
 
 export interface SmtpSinkOptions extends Partial<SMTPServerOptions> {
@@ -33,6 +39,8 @@ export class SmtpSink {
   readonly authAttempts: string[] = [];
   private server!: SMTPServer;
   private waiters: Array<() => void> = [];
+  /** Messages whose data has started to arrive and that are not stored (or refused) yet. */
+  private receiving = 0;
   port = 0;
   private delayMs = 0;
 
@@ -75,6 +83,7 @@ export class SmtpSink {
   }
 
   private receive(stream: NodeJS.ReadableStream, _session: SMTPServerSession, callback: (error?: Error | null) => void): void {
+    this.receiving++;
     simpleParser(stream as never)
       .then(async (mail) => {
         if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
@@ -82,7 +91,8 @@ export class SmtpSink {
         this.waiters.splice(0).forEach((wake) => wake());
         callback();
       })
-      .catch(callback);
+      .catch(callback)
+      .finally(() => this.receiving--);
   }
 
   /** Resolves once `count` messages have arrived; rejects after `timeoutMs`. */
@@ -100,6 +110,25 @@ export class SmtpSink {
       });
     }
     return this.messages;
+  }
+
+  /** The message with that Message-ID, once it has arrived. */
+  async mailWithId(messageId: string, timeoutMs = 10_000): Promise<ParsedMail> {
+    await until(() => this.messages.some((mail) => mail.messageId === messageId), `the email ${messageId}`, timeoutMs);
+    return this.messages.find((mail) => mail.messageId === messageId) as ParsedMail;
+  }
+
+  /** The first message to `address` whose subject matches, once it has arrived. */
+  async mailTo(address: string, subject: RegExp, timeoutMs = 10_000): Promise<ParsedMail> {
+    const find = () =>
+      this.messages.find((mail) => mail.to && !Array.isArray(mail.to) && mail.to.value[0]?.address === address && subject.test(mail.subject ?? ''));
+    await until(() => find() !== undefined, `an email to ${address} matching ${subject}`, timeoutMs);
+    return find() as ParsedMail;
+  }
+
+  /** Resolves once no message is on its way in: every one whose data has arrived is stored (or refused). */
+  async untilNothingArriving(timeoutMs = 10_000): Promise<void> {
+    await until(() => this.receiving === 0, () => `${this.receiving} message(s) still arriving`, timeoutMs);
   }
 
   /** Messages per Message-ID, to find duplicates. */
