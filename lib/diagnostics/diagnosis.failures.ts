@@ -1,4 +1,5 @@
 import type { NodemailerError } from 'nodemailer/lib/errors';
+import { redact } from '../transport/smtp.failure';
 import { HintAudience, SmtpHint, smtpHint } from '../transport/smtp.hints';
 import {
   EffectiveSmtpSecurity,
@@ -46,16 +47,19 @@ export class DiagnosisFailures {
     private readonly audience: HintAudience,
   ) {}
 
+  /** The host name did not resolve. */
   dnsFailed(error: NodeJS.ErrnoException): StepFailure {
     const { host } = this.server;
     return this.fail('DNS_FAILED', `The host name ${host} does not resolve (${error.code ?? 'lookup failed'})`, [this.hint('dnsFailed')]);
   }
 
+  /** Nothing answered the TCP connection within connectionTimeout. */
   connectTimedOut(): StepFailure {
     const { host, port, connectionTimeout } = this.server;
     return this.fail('CONNECTION_TIMEOUT', `Nothing answered on ${host}:${port} within ${connectionTimeout} ms`, this.connectionHint(this.hint('noAnswer')));
   }
 
+  /** The TCP connection was refused or broke. */
   connectFailed(error: NodeJS.ErrnoException): StepFailure {
     const { host, port } = this.server;
     const refused = error.code === 'ECONNREFUSED';
@@ -111,21 +115,26 @@ export class DiagnosisFailures {
     );
   }
 
+  /** A login is configured but the server's EHLO offers no AUTH. */
   authUnavailable(): StepFailure {
     return this.fail('AUTH_UNAVAILABLE', 'The server offers no login (AUTH)', [this.hint(this.server.security === 'none' ? 'authOnlyOverTls' : 'authNotNeeded')]);
   }
 
+  /** The login failed: refused by the server (with its reply), or not even tried (nodemailer says why). */
   authFailed(error: NodemailerError): StepFailure {
-    const refusal = replyOf(error);
     if (error.code !== 'EAUTH') return this.conversationLost(error, 'AUTH');
-    return this.fail('AUTH_FAILED', refusal ? 'The server refused the login' : `The login failed (${error.message})`, [this.hint('authFailed')], refusal);
+    const refusal = replyOf(error);
+    const message = refusal ? 'The server refused the login' : `The login failed (${redact(error.message)})`;
+    return this.fail('AUTH_FAILED', message, [this.hint('authFailed')], refusal);
   }
 
+  /** MAIL FROM was refused. */
   senderRejected(refusal: SmtpReply, from: string): StepFailure {
     const hint = refusal.code === LOGIN_REQUIRED_REPLY ? 'loginRequired' : 'senderNotAllowed';
     return this.fail('SENDER_REJECTED', `The server refused the sender ${from}`, [this.hint(hint)], refusal);
   }
 
+  /** RCPT TO was refused: a relay refusal or a bad address. */
   recipientRejected(refusal: SmtpReply, to: string): StepFailure {
     return isRelayDenial(refusal)
       ? this.fail('RELAY_DENIED', 'The server refused to relay to this recipient', [this.hint('relayDenied')], refusal)
