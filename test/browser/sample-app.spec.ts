@@ -9,6 +9,7 @@ import { AppModule } from '../../sample-app/src/app.module';
 import { UsersStore } from '../../sample-app/src/users.store';
 import { freePort } from '../support/redis';
 import { linkIn } from '../support/smtp-sink';
+import { until } from '../support/wait';
 
 // The sample app (sample-app/src) booted in this process on a free port, driven by Debian's Chromium
 // through playwright-core. Screenshots of every step go to test-artifacts/browser/ (gitignored).
@@ -135,13 +136,9 @@ describe('sample app in a real browser', () => {
 
   /** The caught email to `to` whose subject matches, once it has arrived. */
   async function caught(to: string, subject: RegExp): Promise<CaughtEmail> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const email = inbox.messages().find((candidate) => candidate.to.includes(to) && subject.test(candidate.subject));
-      if (email) return email;
-      if (Date.now() > deadline) throw new Error(`no email "${subject}" to ${to} was caught`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const find = () => inbox.messages().find((candidate) => candidate.to.includes(to) && subject.test(candidate.subject));
+    await until(() => find() !== undefined, `an email "${subject}" to ${to} to be caught`, 10_000, 50);
+    return find() as CaughtEmail;
   }
 
   it('sign up → dev inbox → verification email → link → confirm → signed in, verified; welcome email sent', async () => {

@@ -8,6 +8,7 @@ import {
 } from 'nestjs-email-workflow';
 import { localOptions } from '../support/module-options';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
+import { untilQueueIdle } from '../support/wait';
 
 describe('delivery of the built-in templates to a real SMTP server', () => {
   let sink: SmtpSink;
@@ -105,7 +106,7 @@ describe('delivery of the built-in templates to a real SMTP server', () => {
     const error = await emails.send({ template: 'test-email', to: 'ada@example.test', tenant: 'acme' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidOptionsError);
     expect((error as Error).message).toContain('transportResolver');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await untilQueueIdle(emails);
     expect(sink.messages).toHaveLength(0);
   });
   it('refuses diagnoseTransport(tenant) and sendTestEmail(to, tenant) without a transportResolver with the same typed error', async () => {

@@ -9,6 +9,7 @@ import { DevInboxInProductionError, EmailWorkflowModule, EmailWorkflowService, S
 import { CaughtEmail, DevInbox, EmailDevInboxModule, EmailDevInboxOptions } from 'nestjs-email-workflow/dev-inbox';
 import { localOptions } from '../support/module-options';
 import { decodeEntities } from '../support/smtp-sink';
+import { until } from '../support/wait';
 
 const ROOT = join(__dirname, '..', '..');
 const BUILT_INS = ['password-changed', 'reset-password', 'test-email', 'verify-email', 'welcome'];
@@ -64,13 +65,9 @@ async function boot(templatesDir: string, inboxOptions?: EmailDevInboxOptions, g
 /** Sends one email and resolves once the inbox caught it, so emails arrive in the order they are sent. */
 async function sendAndCatch(booted: Booted, request: SendEmailRequest, timeoutMs = 10_000): Promise<CaughtEmail> {
   const { messageId } = await booted.emails.send(request);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const caught = booted.inbox.messages().find((email) => email.raw.includes(`Message-ID: ${messageId}`));
-    if (caught) return caught;
-    if (Date.now() > deadline) throw new Error(`the inbox did not catch ${messageId}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  const find = () => booted.inbox.messages().find((email) => email.raw.includes(`Message-ID: ${messageId}`));
+  await until(() => find() !== undefined, `the inbox to catch ${messageId}`, timeoutMs);
+  return find() as CaughtEmail;
 }
 
 async function getPage(url: string): Promise<{ status: number; body: string; headers: Headers }> {

@@ -5,6 +5,7 @@ import type { Queue } from 'bull';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailWorkflowService } from 'nestjs-email-workflow';
 import { deleteKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
+import { until } from '../support/wait';
 import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
 
 const WORKER_ENTRY = join(__dirname, '..', 'support', 'worker-process.js');
@@ -82,15 +83,6 @@ class WorkerChild {
   }
 }
 
-/** Polls `condition` every `everyMs` until it holds; rejects with `describe()` after `timeoutMs`. */
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string, everyMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
 async function enqueue(emails: EmailWorkflowService, count: number): Promise<string[]> {
   const messageIds: string[] = [];
   for (let start = 0; start < count; start += 250) {
@@ -110,8 +102,8 @@ async function drained(queue: Queue, total: number, timeoutMs: number): Promise<
       counts = await queue.getJobCounts();
       return counts.completed === total && counts.waiting + counts.active + counts.delayed + counts.failed === 0;
     },
+    () => `${total} jobs completed and nothing else; Bull job counts ${JSON.stringify(counts)}`,
     timeoutMs,
-    () => `Bull job counts ${JSON.stringify(counts)}, expected ${total} completed and nothing else`,
     100,
   );
 }
@@ -156,7 +148,7 @@ describe('Bull queue with dedicated worker processes on one Redis', () => {
 
     const first = spawn(settings);
     await first.ready;
-    await until(() => sink.messages.length >= 100, 30_000, () => `${sink.messages.length} messages before the kill`, 2);
+    await until(() => sink.messages.length >= 100, () => `100 messages before the kill, got ${sink.messages.length}`, 30_000, 2);
     await first.kill();
     const deliveredAtKill = sink.messages.length;
     // With the only worker dead, Bull's active list is frozen: exactly the jobs the killed worker
@@ -170,13 +162,13 @@ describe('Bull queue with dedicated worker processes on one Redis', () => {
     await second.ready;
     await until(
       () => sink.countByMessageId().size >= TOTAL,
+      () => `${TOTAL} distinct Message-IDs, ${sink.countByMessageId().size} arrived`,
       45_000,
-      () => `${sink.countByMessageId().size} of ${TOTAL} distinct Message-IDs arrived`,
       50,
     );
     await drained(queue, TOTAL, 15_000);
-    // Replies of the killed worker's last sends may still be in the slow sink's delay.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The killed worker's last messages may still be in the slow sink's delay: count them too.
+    await sink.untilNothingArriving();
 
     const counts = sink.countByMessageId();
     const duplicates = sink.messages.length - counts.size;

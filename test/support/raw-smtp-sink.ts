@@ -1,5 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { until } from './wait';
 
 /** One message exactly as it came over DATA: headers and body bytes untouched (for DKIM checks). */
 export interface RawMessage {
@@ -46,11 +47,7 @@ export class RawSmtpSink {
 
   /** Resolves once `count` messages have arrived; rejects after `timeoutMs`. */
   async waitForMessages(count: number, timeoutMs = 10_000): Promise<RawMessage[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.messages.length < count) {
-      if (Date.now() > deadline) throw new Error(`expected ${count} messages, got ${this.messages.length}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await until(() => this.messages.length >= count, () => `${count} messages, got ${this.messages.length}`, timeoutMs);
     return this.messages;
   }
 

@@ -11,6 +11,7 @@ import {
 import { CapturingLogger } from './capturing-logger';
 import { localOptions } from './module-options';
 import { REDIS_URL, TEST_SECRET } from './redis';
+import { until } from './wait';
 
 /** Every event a module emitted, by name, in order. */
 export class EventLog {
@@ -26,11 +27,7 @@ export class EventLog {
 
   /** Resolves once `count` events of a kind were seen. */
   async waitFor<E extends EmailEvent>(event: E, count = 1, timeoutMs = 20_000): Promise<Array<EmailEventPayloads[E]>> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.seen[event].length < count) {
-      if (Date.now() > deadline) throw new Error(`expected ${count} ${event} events, saw ${this.seen[event].length}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await until(() => this.seen[event].length >= count, () => `${count} ${event} events, saw ${this.seen[event].length}`, timeoutMs);
     return this.seen[event] as Array<EmailEventPayloads[E]>;
   }
 }
