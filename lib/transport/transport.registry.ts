@@ -34,11 +34,6 @@ export class TransportRegistry {
     private readonly tenantSettings?: TenantTransportSettings,
   ) {}
 
-  /** Whether tenants have transports of their own, that is whether a tenant resolver was given. */
-  servesTenants(): boolean {
-    return this.tenantSettings !== undefined;
-  }
-
   /**
    * The transport for a tenant, or the default one without a tenant. For a look, not a send: see `use`.
    * Throws InvalidOptionsError when the tenant's settings are invalid, and what the resolver threw.
@@ -75,11 +70,12 @@ export class TransportRegistry {
     }
   }
 
-  /** Refuses a tenant when there is no tenant resolver, with the error `send({ tenant })` gives. */
-  assertServes(tenant: string | undefined): void {
+  /** Refuses a tenant when there is no tenant resolver, naming the call (`method`) that asked for it. */
+  assertServes(tenant: string | undefined, method = 'send'): void {
     if (tenant === undefined || this.tenantSettings) return;
+    const call = method === 'send' ? `send({ tenant: "${tenant}" })` : `${method}() for tenant "${tenant}"`;
     throw new InvalidOptionsError([
-      { path: 'transportResolver', problem: `is not set, so send({ tenant: "${tenant}" }) has no transport`, fix: 'set transportResolver, or send without tenant' },
+      { path: 'transportResolver', problem: `is not set, so ${call} has no transport`, fix: `set transportResolver, or ${method} without tenant` },
     ]);
   }
 

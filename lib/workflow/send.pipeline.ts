@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { InvalidHeaderError, InvalidOptionsError } from '../errors';
+import { InvalidHeaderError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { OutgoingEmail } from '../events';
 import { EMAIL_QUEUE, MessageComposer } from '../queue';
@@ -95,11 +95,7 @@ export class EmailSendPipeline {
 
   /** Refuses a tenant up front when there is no `transportResolver` to give it a transport. */
   assertTransportFor(tenant: string | undefined, method: TenantMethod): void {
-    if (tenant === undefined || this.transports.servesTenants()) return;
-    const call = method === 'send' ? `send({ tenant: "${tenant}" })` : `${method}() for tenant "${tenant}"`;
-    throw new InvalidOptionsError([
-      { path: 'transportResolver', problem: `is not set, so ${call} has no transport`, fix: `set transportResolver, or ${method} without tenant` },
-    ]);
+    this.transports.assertServes(tenant, method);
   }
 }
 

@@ -151,7 +151,8 @@ const { EmailWorkflowModule } = require('nestjs-email-workflow');
 
 async function bootError(options) {
   try {
-    const app = await NestFactory.createApplicationContext(EmailWorkflowModule.forRoot(options), { logger: false });
+    // abortOnError: false, or NestJS 12 ends the process on a failed boot instead of throwing.
+    const app = await NestFactory.createApplicationContext(EmailWorkflowModule.forRoot(options), { logger: false, abortOnError: false });
     await app.close();
     return null;
   } catch (error) {
