@@ -7,7 +7,7 @@ import { EmailWorkflowService } from 'nestjs-email-workflow';
 import { CaughtEmail, DevInbox } from 'nestjs-email-workflow/dev-inbox';
 import { AppModule } from '../../sample-app/src/app.module';
 import { UsersStore } from '../../sample-app/src/users.store';
-import { freePort } from '../support/redis';
+import { freePort } from '../support/free-port';
 import { linkIn } from '../support/smtp-sink';
 import { until } from '../support/wait';
 

@@ -1,4 +1,4 @@
-import { Test, TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
@@ -12,7 +12,7 @@ import {
   TransportDiagnosis,
 } from 'nestjs-email-workflow';
 import { CapturingLogger, SilentLogger } from '../support/capturing-logger';
-import { localOptions } from '../support/module-options';
+import { invalidOptionsError, localOptions } from '../support/module-options';
 import { SmtpSink } from '../support/smtp-sink';
 import { EventLog } from '../support/workflow';
 
@@ -46,22 +46,6 @@ function objectTransport(port: number, pass: string): EmailWorkflowModuleOptions
 /** URL-form transport with the (percent-encoded) password in it. */
 function urlTransport(port: number, pass: string): string {
   return `smtp://${USER}:${encodeURIComponent(pass)}@127.0.0.1:${port}?security=none&pool=false`;
-}
-
-/** The error compile() fails with, or throws if it boots. */
-async function bootError(options: EmailWorkflowModuleOptions): Promise<InvalidOptionsError> {
-  let moduleRef: TestingModule | undefined;
-  try {
-    moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
-      .setLogger(new SilentLogger())
-      .compile();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError);
-    expect(error).toMatchObject({ name: 'InvalidOptionsError', code: 'EMAIL_WORKFLOW_INVALID_OPTIONS' });
-    return error as InvalidOptionsError;
-  }
-  await moduleRef.close();
-  throw new Error('expected the module to refuse these options');
 }
 
 /** Substrings from which the password or the key could be recovered or recognised. */
@@ -188,7 +172,7 @@ describe('enc:v1: SMTP passwords', () => {
     it('a tampered ciphertext (object form)', async () => {
       const key = newKey();
       const sealed = tamper(encryptCredential(PASSWORD, key));
-      const error = await bootError(localOptions(2525, { transport: objectTransport(2525, sealed), credentialKeys: [key] }));
+      const error = await invalidOptionsError(localOptions(2525, { transport: objectTransport(2525, sealed), credentialKeys: [key] }));
       expect(error.problems).toEqual([
         expect.objectContaining({ path: 'transport.auth.pass', problem: expect.stringMatching(/cannot be decrypted.*altered/) }),
       ]);
@@ -200,7 +184,7 @@ describe('enc:v1: SMTP passwords', () => {
       const sealingKey = newKey();
       const configuredKey = newKey();
       const sealed = encryptCredential(PASSWORD, sealingKey);
-      const error = await bootError(localOptions(2525, { transport: objectTransport(2525, sealed), credentialKeys: [configuredKey] }));
+      const error = await invalidOptionsError(localOptions(2525, { transport: objectTransport(2525, sealed), credentialKeys: [configuredKey] }));
       expect(error.problems).toEqual([
         expect.objectContaining({ path: 'transport.auth.pass', problem: expect.stringMatching(/wrong key/), fix: expect.stringMatching(/oldKey/) }),
       ]);
@@ -211,7 +195,7 @@ describe('enc:v1: SMTP passwords', () => {
       const sealingKey = newKey();
       const envKey = newKey();
       const sealed = encryptCredential(PASSWORD, sealingKey);
-      const error = await withEnvKey(envKey, () => bootError(localOptions(2525, { transport: objectTransport(2525, sealed) })));
+      const error = await withEnvKey(envKey, () => invalidOptionsError(localOptions(2525, { transport: objectTransport(2525, sealed) })));
       expect(error.problems.map((problem) => problem.path)).toEqual(['transport.auth.pass']);
       expectErrorKeepsSecrets(error, secretForms(sealed, [sealingKey, envKey]));
     });
@@ -219,7 +203,7 @@ describe('enc:v1: SMTP passwords', () => {
     it('no key at all: neither credentialKeys nor EMAIL_WORKFLOW_SECRET_KEY', async () => {
       const key = newKey();
       const sealed = encryptCredential(PASSWORD, key);
-      const error = await withEnvKey(undefined, () => bootError(localOptions(2525, { transport: objectTransport(2525, sealed) })));
+      const error = await withEnvKey(undefined, () => invalidOptionsError(localOptions(2525, { transport: objectTransport(2525, sealed) })));
       expect(error.problems).toEqual([
         expect.objectContaining({
           path: 'transport.auth.pass',
@@ -233,7 +217,7 @@ describe('enc:v1: SMTP passwords', () => {
     it('a wrong key for a URL password names the URL password', async () => {
       const sealed = encryptCredential(PASSWORD, newKey());
       const configuredKey = newKey();
-      const error = await bootError(localOptions(2525, { transport: urlTransport(2525, sealed), credentialKeys: [configuredKey] }));
+      const error = await invalidOptionsError(localOptions(2525, { transport: urlTransport(2525, sealed), credentialKeys: [configuredKey] }));
       expect(error.problems.map((problem) => problem.path)).toEqual(['transport (URL password)']);
       expectErrorKeepsSecrets(error, secretForms(sealed, [configuredKey]));
     });

@@ -6,6 +6,7 @@ import {
   SmtpTransportOptions,
   TransportDiagnosis,
 } from 'nestjs-email-workflow';
+import { freePort } from '../support/free-port';
 import { TestBed } from '../support/test-bed';
 import { SmtpSink, SmtpSinkOptions, TEST_CA, trustedStartTls } from '../support/smtp-sink';
 
@@ -18,14 +19,6 @@ const WRONG_PASSWORD = 'Wr0ng-Doctor-Pa55';
 const UNRESOLVABLE_HOST = `smtp.${'x'.repeat(70)}.invalid`;
 
 /** A loopback port with nothing listening on it (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** True when a TCP connection to 127.0.0.1:port is refused (nothing listens there). */
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../support/free-port';
 import { SmtpSink, SmtpSinkOptions } from '../support/smtp-sink';
 import { TestBed } from '../support/test-bed';
 
@@ -37,14 +37,6 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
     });
     child.stdin?.end();
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The lines that report a step (indented, with ✓ or ✗). */

@@ -1,6 +1,7 @@
 import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { EmailEvent, EmailQueueOptions, EmailWorkflowModuleOptions, QueueUnavailableError } from 'nestjs-email-workflow';
-import { deleteKeys, dumpKeys, freePort, RedisProxy, uniquePrefix } from '../support/redis';
+import { freePort } from '../support/free-port';
+import { deleteKeys, dumpKeys, RedisProxy, uniquePrefix } from '../support/redis';
 import { SmtpSink, smtpReply } from '../support/smtp-sink';
 import { sleep, until, untilQueueIdle } from '../support/wait';
 import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';

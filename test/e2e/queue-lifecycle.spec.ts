@@ -13,7 +13,7 @@ import {
   EmailWorkflowService,
   InvalidOptionsError,
 } from 'nestjs-email-workflow';
-import { localOptions } from '../support/module-options';
+import { bootError, localOptions } from '../support/module-options';
 import { deleteKeys, REDIS_URL, TEST_SECRET, ThrowawayRedis, uniquePrefix } from '../support/redis';
 import { SmtpSink, smtpReply } from '../support/smtp-sink';
 import { EventLog } from '../support/workflow';
@@ -37,20 +37,6 @@ async function boot(options: EmailWorkflowModuleOptions, logger = new CapturingL
   const events = new EventLog(moduleRef.get(EmailEvents));
   await moduleRef.init();
   return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events, logger };
-}
-
-/** The error compile() fails with, or throws if it boots. */
-async function bootError(options: EmailWorkflowModuleOptions): Promise<unknown> {
-  let moduleRef: TestingModule | undefined;
-  try {
-    moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
-      .setLogger(new CapturingLogger())
-      .compile();
-  } catch (error) {
-    return error;
-  }
-  await moduleRef.close();
-  throw new Error('expected the module to refuse these options');
 }
 
 /** `CLIENT LIST` of a Redis, one record per connection. */

@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, Server, Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { freePort } from './free-port';
 import { until } from './wait';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -47,15 +47,6 @@ export async function deleteKeys(prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
-}
-
-/** A free loopback port, found by listening on port 0 and closing. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A TCP proxy in front of Redis that a test can cut, to make Redis unreachable for one client only. */

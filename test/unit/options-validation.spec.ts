@@ -1,6 +1,5 @@
 import { Test } from '@nestjs/testing';
 import {
-  EmailWorkflowErrorCode,
   EmailWorkflowModule,
   EmailWorkflowModuleOptions,
   EmailWorkflowService,
@@ -8,7 +7,7 @@ import {
   SmtpTransportOptions,
 } from 'nestjs-email-workflow';
 import { describeTransport, parseSmtpUrl, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
-import { localOptions } from '../support/module-options';
+import { invalidOptionsError, localOptions } from '../support/module-options';
 
 const PASSWORD = 'S3cretPa55';
 
@@ -40,15 +39,6 @@ async function bootsFine(options: EmailWorkflowModuleOptions): Promise<void> {
   if (!(result instanceof EmailWorkflowService)) throw result;
 }
 
-/** Boots the module and returns the one error it must fail with. */
-async function bootError(options: EmailWorkflowModuleOptions): Promise<InvalidOptionsError> {
-  const error = await boot(options);
-  expect(error).toBeInstanceOf(InvalidOptionsError);
-  expect(error).toMatchObject({ name: 'InvalidOptionsError', code: 'EMAIL_WORKFLOW_INVALID_OPTIONS' });
-  expect((error as InvalidOptionsError).code).toBe(EmailWorkflowErrorCode.InvalidOptions);
-  return error as InvalidOptionsError;
-}
-
 function paths(error: InvalidOptionsError): string[] {
   return error.problems.map((p) => p.path);
 }
@@ -66,7 +56,7 @@ describe('options validation at boot', () => {
   });
 
   it('reports every bad field at once, in one error, each by path with a fix', async () => {
-    const error = await bootError(
+    const error = await invalidOptionsError(
       untyped({
         ...validOptions(),
         transport: { host: 'smtp.example.test', port: 99999, pool: false },
@@ -97,26 +87,26 @@ describe('options validation at boot', () => {
   });
 
   it('reports a field that breaks two rules once', async () => {
-    const error = await bootError(untyped({ ...validOptions(), transport: { port: 25, pool: false } }));
+    const error = await invalidOptionsError(untyped({ ...validOptions(), transport: { port: 25, pool: false } }));
     expect(paths(error)).toEqual(['transport.host']);
   });
 
   describe('never reveals a password', () => {
     it('in an SMTP URL with an invalid port', async () => {
-      const error = await bootError(validOptions({ transport: `smtp://user:${PASSWORD}@host:99999` }));
+      const error = await invalidOptionsError(validOptions({ transport: `smtp://user:${PASSWORD}@host:99999` }));
       expect(paths(error)).toEqual(['transport']);
       expect(error.problems[0].fix).not.toBe('');
       expectNoSecret(error);
     });
 
     it('in a parseable SMTP URL with a bad option', async () => {
-      const error = await bootError(validOptions({ transport: `smtps://user:${PASSWORD}@smtp.example.test?security=bogus` }));
+      const error = await invalidOptionsError(validOptions({ transport: `smtps://user:${PASSWORD}@smtp.example.test?security=bogus` }));
       expect(paths(error)).toEqual(['transport.security']);
       expectNoSecret(error);
     });
 
     it('in auth.pass of an object transport with bad fields around it', async () => {
-      const error = await bootError(
+      const error = await invalidOptionsError(
         untyped({
           ...validOptions(),
           transport: { host: 'smtp.example.test', port: 99999, auth: { user: '', pass: PASSWORD, password: PASSWORD } },
@@ -128,7 +118,7 @@ describe('options validation at boot', () => {
 
     it('in an SMTP URL whose password is not percent-encoded (a raw "%")', async () => {
       const secret = 'S3cret%Pa55';
-      const error = await bootError(validOptions({ transport: `smtp://user:${secret}@smtp.example.test:587` }));
+      const error = await invalidOptionsError(validOptions({ transport: `smtp://user:${secret}@smtp.example.test:587` }));
       expect(paths(error)).toEqual(['transport']);
       expect(error.problems[0].fix).not.toBe('');
       expectNoSecret(error, secret);
@@ -155,7 +145,7 @@ describe('options validation at boot', () => {
       'ftp://localhost/reset?token={token}',
       '/reset?token={token}',
     ])('refuses %s, naming the link', async (resetPassword) => {
-      const error = await bootError(
+      const error = await invalidOptionsError(
         validOptions({ links: { verifyEmail: 'https://app.example.test/verify?token={token}', resetPassword } }),
       );
       expect(paths(error)).toEqual(['links.resetPassword']);
@@ -164,7 +154,7 @@ describe('options validation at boot', () => {
     });
 
     it('refuses a link without {token}', async () => {
-      const error = await bootError(
+      const error = await invalidOptionsError(
         validOptions({
           links: { verifyEmail: 'https://app.example.test/verify-email', resetPassword: 'https://app.example.test/reset?token={token}' },
         }),
@@ -176,7 +166,7 @@ describe('options validation at boot', () => {
 
     it('refuses missing links, saying what to set', async () => {
       const { links: _omitted, ...rest } = validOptions();
-      const error = await bootError(untyped(rest));
+      const error = await invalidOptionsError(untyped(rest));
       expect(paths(error)).toContain('links');
       expect(error.message).toMatch(/- links: is required\. Fix: set links: \{ verifyEmail, resetPassword \}/);
     });
@@ -184,7 +174,7 @@ describe('options validation at boot', () => {
 
   describe('transport', () => {
     it('refuses a URL with another scheme, naming transport', async () => {
-      const error = await bootError(validOptions({ transport: `http://user:${PASSWORD}@smtp.example.test:587` }));
+      const error = await invalidOptionsError(validOptions({ transport: `http://user:${PASSWORD}@smtp.example.test:587` }));
       expect(error.problems).toHaveLength(1);
       expect(error.problems[0]).toMatchObject({ path: 'transport' });
       expect(error.problems[0].problem).toContain('"http:"');
@@ -195,30 +185,30 @@ describe('options validation at boot', () => {
 
     it('refuses a missing transport', async () => {
       const { transport: _omitted, ...rest } = validOptions();
-      const error = await bootError(untyped(rest));
+      const error = await invalidOptionsError(untyped(rest));
       expect(paths(error)).toEqual(['transport']);
       expect(error.problems[0].problem).toBe('is required');
     });
 
     it('refuses a security mode it does not know', async () => {
-      const error = await bootError(untyped({ ...validOptions(), transport: { host: 'h', security: 'ssl', pool: false } }));
+      const error = await invalidOptionsError(untyped({ ...validOptions(), transport: { host: 'h', security: 'ssl', pool: false } }));
       expect(paths(error)).toEqual(['transport.security']);
     });
 
     it('refuses bad TLS settings by path', async () => {
-      const error = await bootError(
+      const error = await invalidOptionsError(
         untyped({ ...validOptions(), transport: { host: 'h', pool: false, tls: { rejectUnauthorized: 'no', ca: 5 } } }),
       );
       expect([...paths(error)].sort()).toEqual(['transport.tls.ca', 'transport.tls.rejectUnauthorized']);
     });
 
     it('refuses a pool that is not true, false or an object', async () => {
-      const error = await bootError(untyped({ ...validOptions(), transport: { host: 'h', pool: 'yes' } }));
+      const error = await invalidOptionsError(untyped({ ...validOptions(), transport: { host: 'h', pool: 'yes' } }));
       expect(paths(error)).toEqual(['transport.pool']);
     });
 
     it('checks the settings inside a pool object', async () => {
-      const error = await bootError(
+      const error = await invalidOptionsError(
         untyped({ ...validOptions(), transport: { host: 'h', pool: { maxConnections: 0, maxConection: 5 } } }),
       );
       expect([...paths(error)].sort()).toEqual(['transport.pool.maxConection', 'transport.pool.maxConnections']);
@@ -228,19 +218,19 @@ describe('options validation at boot', () => {
     const base = () => ({ ...localOptions(2525) });
 
     it('refuses worker: false on the in-process queue', async () => {
-      const error = await bootError({ ...base(), queue: { redis: false, worker: false } });
+      const error = await invalidOptionsError({ ...base(), queue: { redis: false, worker: false } });
       expect(paths(error)).toEqual(['queue.worker']);
       expect(error.message).toContain('queue.redis');
     });
 
     it('requires a secret with a custom token store', async () => {
       const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined };
-      const error = await bootError({ ...base(), tokens: { store } });
+      const error = await invalidOptionsError({ ...base(), tokens: { store } });
       expect(paths(error)).toEqual(['secret']);
     });
 
     it('names a user directory that lacks a method', async () => {
-      const error = await bootError({ ...base(), users: { findByEmail: async () => undefined, findById: async () => undefined } as never });
+      const error = await invalidOptionsError({ ...base(), users: { findByEmail: async () => undefined, findById: async () => undefined } as never });
       expect(paths(error)).toEqual(['users']);
       expect(error.message).toContain('markEmailVerified');
     });
