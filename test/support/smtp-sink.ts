@@ -35,11 +35,9 @@ export interface SmtpSinkOptions extends Partial<SMTPServerOptions> {
 /** A real SMTP server (smtp-server) on a free loopback port that parses every message it receives. */
 export class SmtpSink {
   readonly messages: ParsedMail[] = [];
-  readonly commands: string[] = [];
   readonly authAttempts: string[] = [];
   private server!: SMTPServer;
   private waiters: Array<() => void> = [];
-  /** Messages whose data has started to arrive and that are not stored (or refused) yet. */
   private receiving = 0;
   port = 0;
   private delayMs = 0;
@@ -124,6 +122,11 @@ export class SmtpSink {
       this.messages.find((mail) => mail.to && !Array.isArray(mail.to) && mail.to.value[0]?.address === address && subject.test(mail.subject ?? ''));
     await until(() => find() !== undefined, `an email to ${address} matching ${subject}`, timeoutMs);
     return find() as ParsedMail;
+  }
+
+  /** Messages whose data has started to arrive and that are not stored (or refused) yet. */
+  get arriving(): number {
+    return this.receiving;
   }
 
   /** Resolves once no message is on its way in: every one whose data has arrived is stored (or refused). */
