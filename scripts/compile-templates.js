@@ -6,9 +6,10 @@ const { cpSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
-const { precompileBuiltIns, PRECOMPILED_BUILT_INS_FILE } = require(join(root, 'dist/templates/template.precompiled.js'));
+const out = process.argv[2] || join(root, 'dist');
+const { precompileBuiltIns, PRECOMPILED_BUILT_INS_FILE } = require(join(out, 'templates/template.precompiled.js'));
 
-cpSync(join(root, 'lib/templates/built-in'), join(root, 'dist/templates/built-in'), { recursive: true });
+cpSync(join(root, 'lib/templates/built-in'), join(out, 'templates/built-in'), { recursive: true });
 precompileBuiltIns().then(
   (compiled) => writeFileSync(PRECOMPILED_BUILT_INS_FILE, `${JSON.stringify(compiled)}\n`),
   (error) => {
