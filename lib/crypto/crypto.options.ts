@@ -19,7 +19,7 @@ export interface CryptoOptions {
 }
 
 /** What needs the module secret, as the other concerns' options say. */
-export interface SecretUses {
+interface SecretUses {
   /** Queue payloads are stored in Redis, encrypted under it. */
   durableQueue: boolean;
   /** The app's own token store keeps hashes keyed by it across processes. */

@@ -54,7 +54,7 @@ details pre { margin-top: 8px; padding: 12px; background: #f9fafb; border: 1px s
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for HTML content and quoted attribute values. Everything from an email or a template goes through it. */
-export function escapeHtml(value: string): string {
+function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (character) => ESCAPES[character]);
 }
 

@@ -7,10 +7,7 @@ export interface EmailWorkflowModuleExtras {
   isGlobal?: boolean;
 }
 
-export const {
-  ConfigurableModuleClass: ConfigurableEmailWorkflowModule,
-  ASYNC_OPTIONS_TYPE: EMAIL_WORKFLOW_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<EmailWorkflowModuleOptions>({
+const { ConfigurableModuleClass, ASYNC_OPTIONS_TYPE } = new ConfigurableModuleBuilder<EmailWorkflowModuleOptions>({
   moduleName: 'EmailWorkflow',
   optionsInjectionToken: EMAIL_WORKFLOW_MODULE_OPTIONS,
 })
@@ -22,4 +19,5 @@ export const {
   }))
   .build();
 
-export type EmailWorkflowModuleAsyncOptions = typeof EMAIL_WORKFLOW_ASYNC_OPTIONS_TYPE;
+export const ConfigurableEmailWorkflowModule = ConfigurableModuleClass;
+export type EmailWorkflowModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

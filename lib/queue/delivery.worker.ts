@@ -20,7 +20,7 @@ export interface DeliveryTry {
   maxAttempts: number;
 }
 
-export interface DeliveryWorkerSettings {
+interface DeliveryWorkerSettings {
   backoff: Required<EmailRetryBackoff>;
   probeInterval: number;
 }

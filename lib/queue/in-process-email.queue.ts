@@ -13,7 +13,7 @@ interface PendingTry {
   attempt: number;
 }
 
-export interface InProcessQueueSettings {
+interface InProcessQueueSettings {
   concurrency: number;
   attempts: number;
   shutdownTimeout: number;

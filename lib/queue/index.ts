@@ -1,8 +1,7 @@
-export type { EmailQueueOptions, EmailRetryBackoff, EmailQueueAdvancedSettings } from './queue.options';
+export type { EmailQueueOptions, EmailRetryBackoff } from './queue.options';
 export { describeRedis } from './queue.options';
 export { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
 export type { EmailQueue, EmailQueueStatus, RedisEmailQueue } from './email-queue';
-export type { EmailJob } from './email-job';
 export { EmailDeliveryWorker } from './delivery.worker';
 export { MessageComposer } from './message.composer';
 export type { ComposableEmail } from './message.composer';

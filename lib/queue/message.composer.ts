@@ -4,7 +4,7 @@ import type { ResolvedBrand } from '../templates/template.options';
 import type { EmailJob } from './email-job';
 
 /** What every email carries, whoever sends it. */
-export interface MessageSettings {
+interface MessageSettings {
   /** The From header, e.g. `Acme <no-reply@acme.com>`. */
   from: string;
   replyTo?: string;

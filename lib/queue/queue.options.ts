@@ -37,7 +37,7 @@ export interface EmailQueueOptions {
 }
 
 /** Bull's advanced settings (its `AdvancedSettings`), all in ms unless said otherwise. */
-export interface EmailQueueAdvancedSettings {
+interface EmailQueueAdvancedSettings {
   /** How long a worker holds a job's lock before it counts as stalled. @default 30000 */
   lockDuration?: number;
   /** How often the lock is renewed. @default lockDuration / 2 */

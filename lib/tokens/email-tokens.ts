@@ -7,7 +7,7 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 /** A claim older than this is from a process that died mid-redemption; the token is usable again. */
 const STALE_CLAIM_MS = 60_000;
 
-export interface IssuedToken {
+interface IssuedToken {
   token: string;
   expiresAt: Date;
 }

@@ -7,7 +7,7 @@ export interface RateLimitRule {
   windowSeconds: number;
 }
 
-export interface RateLimitVerdict {
+interface RateLimitVerdict {
   allowed: boolean;
   /** Seconds until the window resets. */
   retryAfterSeconds: number;

@@ -6,7 +6,6 @@ export type {
   SmtpPoolOptions,
   SmtpTlsOptions,
 } from './smtp-transport.options';
-export { toNodemailerOptions, describeTransport } from './smtp-transport.resolver';
 export type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 export { SmtpTransport, loadNodemailer } from './smtp.transport';
 export type { DeliveryReceipt } from './smtp.transport';

@@ -26,7 +26,7 @@ export function parseSmtpUrl(url: string | URL): SmtpTransportOptions {
   };
 }
 
-export function toTransportObject(transport: EmailTransportOption): SmtpTransportOptions {
+function toTransportObject(transport: EmailTransportOption): SmtpTransportOptions {
   return typeof transport === 'string' ? parseSmtpUrl(transport) : transport;
 }
 

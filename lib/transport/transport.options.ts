@@ -4,7 +4,7 @@ import type { DkimOptions, EmailTransportOption, SmtpTransportOptions, Transport
 import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from './smtp-transport.resolver';
 
 /** One transport, checked and ready: its settings with the password decrypted, nodemailer's options, and how to print it. */
-export interface ResolvedSmtpTransport {
+interface ResolvedSmtpTransport {
   /** As given or parsed from the URL, with an `enc:v1:` password decrypted. */
   settings: SmtpTransportOptions;
   /** Secure defaults applied, DKIM attached. */
@@ -32,7 +32,7 @@ export interface TransportSettings {
 export const TRANSPORT_SETTINGS = 'EMAIL_WORKFLOW:TRANSPORT_SETTINGS';
 
 /** What resolving any transport needs besides the transport itself. */
-export interface TransportContext {
+interface TransportContext {
   /** Keys for `enc:v1:` passwords, current first. */
   credentialKeys: string[];
   dkim?: DkimOptions;
@@ -87,7 +87,7 @@ export function resolveSmtpTransport(transport: unknown, context: TransportConte
  * The transport a tenant resolver returns, resolved like the default one at boot: a bad one is that
  * tenant's problem only. Rejects only when the resolver itself does (its database is down, say).
  */
-export async function resolveTenantTransport(
+async function resolveTenantTransport(
   resolver: (tenantId: string) => Promise<EmailTransportOption>,
   tenantId: string,
   context: TransportContext,

@@ -29,10 +29,10 @@ const RESERVED_HEADERS = new Set([
 ]);
 
 /** The public methods that take a tenant. */
-export type TenantMethod = 'send' | 'sendTestEmail' | 'diagnoseTransport';
+type TenantMethod = 'send' | 'sendTestEmail' | 'diagnoseTransport';
 
 /** An email after its before-send hooks: ready to queue or send, or cancelled by a hook. */
-export type PreparedEmail = { ready: ComposableEmail } | { cancelled: { reason: string }; messageId: string };
+type PreparedEmail = { ready: ComposableEmail } | { cancelled: { reason: string }; messageId: string };
 
 /**
  * The way every email goes out: recipient checked, before-send hooks run, their headers checked,
