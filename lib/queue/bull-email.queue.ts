@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import Bull, { Job, Queue, QueueOptions } from 'bull';
 import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { PayloadCipher } from '../crypto/payload.cipher';
 import { QueueUnavailableError } from '../errors';
+import { AccountRequestHandler, AccountRequestHandlers, AccountRequestPayload, isAccountRequest, StoredAccountRequest } from './account-requests';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob, StoredEmailJob } from './email-job';
@@ -13,6 +15,8 @@ import { RedisOutageLog } from './redis-outage.log';
 
 const BACKOFF_STRATEGY = 'email-workflow';
 const REDIS_TIMEOUT_MS = 5_000;
+/** What the queue holds: emails, and the account requests that lead to them. */
+type StoredJob = StoredEmailJob | StoredAccountRequest;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -29,13 +33,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
 export class BullEmailQueue implements RedisEmailQueue {
   readonly durable = true;
   private readonly logger = new Logger('EmailWorkflow');
+  private readonly accountRequests: AccountRequestHandlers;
 
   private constructor(
-    readonly queue: Queue<StoredEmailJob>,
+    readonly queue: Queue<StoredJob>,
     private readonly worker: EmailDeliveryWorker,
     private readonly cipher: PayloadCipher,
     private readonly settings: RedisQueueSettings,
-  ) {}
+  ) {
+    this.accountRequests = new AccountRequestHandlers(cipher, settings.backoff, this.logger);
+  }
 
   get redis(): Redis {
     return this.queue.client;
@@ -69,8 +76,8 @@ export class BullEmailQueue implements RedisEmailQueue {
     };
     const queue =
       typeof settings.redis === 'string'
-        ? new Bull<StoredEmailJob>(EMAIL_WORKFLOW_QUEUE_NAME, settings.redis, options)
-        : new Bull<StoredEmailJob>(EMAIL_WORKFLOW_QUEUE_NAME, { ...options, redis: settings.redis });
+        ? new Bull<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, settings.redis, options)
+        : new Bull<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, { ...options, redis: settings.redis });
     queue.on('error', () => undefined);
     const where = describeRedis(settings.redis);
     try {
@@ -108,6 +115,24 @@ export class BullEmailQueue implements RedisEmailQueue {
     }
   }
 
+  async enqueueAccountRequest(kind: string, payload: AccountRequestPayload): Promise<string> {
+    const status = this.queue.client.status;
+    if (status !== 'ready') throw new QueueUnavailableError(`the Redis connection is ${status}`);
+    // An id of its own, never reused, keys the email the request leads to (see AccountRequestHandler).
+    const jobId = `account-request-${randomUUID()}`;
+    const stored = this.accountRequests.seal(kind, payload);
+    try {
+      await withTimeout(this.queue.add(stored, { jobId }), REDIS_TIMEOUT_MS, () => new Error('Redis did not confirm in time'));
+      return jobId;
+    } catch (error) {
+      throw new QueueUnavailableError((error as Error).message, 'The request may or may not be stored: ask again if no email arrives.');
+    }
+  }
+
+  handleAccountRequests(kind: string, handler: AccountRequestHandler): void {
+    this.accountRequests.register(kind, handler);
+  }
+
   async status(): Promise<EmailQueueStatus> {
     const counts = await this.queue.getJobCounts();
     return {
@@ -124,7 +149,9 @@ export class BullEmailQueue implements RedisEmailQueue {
   start(): void {
     if (!this.settings.worker) return;
     this.queue
-      .process(this.settings.concurrency, (job) => this.process(job))
+      .process(this.settings.concurrency, (job) =>
+        isAccountRequest(job.data) ? this.accountRequests.run(job as Job<StoredAccountRequest>, this.settings.attempts) : this.process(job as Job<StoredEmailJob>),
+      )
       .catch((error: unknown) => this.logger.error(`The email worker stopped: ${(error as Error).message}`));
   }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { AccountRequestQueue } from './account-requests';
 import type { EmailJob } from './email-job';
 
 export const EMAIL_QUEUE = 'EMAIL_WORKFLOW:EMAIL_QUEUE';
@@ -38,8 +39,11 @@ export interface EmailQueue {
   close(): Promise<void>;
 }
 
-/** A queue on Redis: the workflow keeps its tokens and rate limits on the same connection. */
-export interface RedisEmailQueue extends EmailQueue {
+/**
+ * A queue on Redis: the workflow keeps its tokens and rate limits on the same connection, and stores
+ * the account requests it answered for a worker to carry out.
+ */
+export interface RedisEmailQueue extends EmailQueue, AccountRequestQueue {
   readonly redis: Redis;
   /** Prefix of the queue's keys, under which the workflow's own keys sit too. */
   readonly keyPrefix: string;

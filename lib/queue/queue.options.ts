@@ -105,6 +105,8 @@ export interface RedisQueueSettings {
   prefix?: string;
   concurrency: number;
   attempts: number;
+  /** For the queue's own retries (account requests); the delivery worker applies it to emails. */
+  backoff: Required<EmailRetryBackoff>;
   removeOnComplete: boolean | number;
   worker: boolean;
   shutdownTimeout: number;

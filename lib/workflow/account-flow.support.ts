@@ -1,5 +1,8 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../errors';
+import { EMAIL_QUEUE } from '../queue';
+import type { EmailQueue } from '../queue';
+import { storesAccountRequests } from '../queue/account-requests';
 import { EMAIL_RATE_LIMITER, EmailTokens } from '../tokens';
 import type { RateLimiter, RateLimitRule, RedeemableToken, TokenPurpose } from '../tokens';
 import type { TemplateContext } from '../templates';
@@ -21,6 +24,15 @@ export interface LinkEmail {
   ttlSeconds: number;
 }
 
+/** The requests a flow answers before it looks the account up. */
+export type AccountRequestKind = 'password-reset' | 'verification-resend';
+
+/**
+ * Carries out an accepted request. `requestId` is set when the request came through the durable
+ * queue: the same on every try, it keys the email so a retried request never sends a second one.
+ */
+export type AccountRequestWork<Payload> = (payload: Payload, requestId?: string) => Promise<void>;
+
 /**
  * What every account flow does the same way: find the user directory, rate-limit, answer before
  * looking anything up, send a link, redeem it for its user, void the user's other links, and send a
@@ -31,12 +43,14 @@ export interface LinkEmail {
 export class AccountFlowSupport {
   private readonly logger = new Logger('EmailWorkflow');
   private readonly background = new Set<Promise<void>>();
+  private readonly work = new Map<AccountRequestKind, AccountRequestWork<never>>();
 
   constructor(
     @Inject(WORKFLOW_SETTINGS) private readonly settings: WorkflowSettings,
     private readonly pipeline: EmailSendPipeline,
     private readonly tokens: EmailTokens,
     @Inject(EMAIL_RATE_LIMITER) private readonly rateLimiter: RateLimiter,
+    @Inject(EMAIL_QUEUE) private readonly queue: EmailQueue,
     @Optional() @Inject(EMAIL_USER_DIRECTORY) private readonly injectedDirectory?: EmailUserDirectory,
   ) {}
 
@@ -53,8 +67,31 @@ export class AccountFlowSupport {
     if (!verdict.allowed) throw new RateLimitedError(verdict.retryAfterSeconds);
   }
 
+  /**
+   * Registers what is done with an accepted request of `kind`. Every process registers the same
+   * work at boot, since with a durable queue any worker may take the request.
+   */
+  handle<Payload extends Record<string, string | undefined>>(kind: AccountRequestKind, work: AccountRequestWork<Payload>): void {
+    this.work.set(kind, work as AccountRequestWork<never>);
+    if (storesAccountRequests(this.queue)) this.queue.handleAccountRequests(kind, (payload, requestId) => work(payload as Payload, requestId));
+  }
+
+  /**
+   * Answers an accepted request without letting the answer depend on the account. With a durable
+   * queue the request is stored (sealed) before this resolves and a worker does the work, so a crash
+   * after answering loses nothing; in process the work runs here, after answering.
+   */
+  async accept<Payload extends Record<string, string | undefined>>(kind: AccountRequestKind, payload: Payload): Promise<void> {
+    if (storesAccountRequests(this.queue)) {
+      await this.queue.enqueueAccountRequest(kind, payload);
+      return;
+    }
+    const work = this.work.get(kind) as AccountRequestWork<Payload>;
+    this.afterAnswering(() => work(payload));
+  }
+
   /** Runs work after the caller has its answer, so the answer cannot reveal what the work found. */
-  afterAnswering(work: () => Promise<void>): void {
+  private afterAnswering(work: () => Promise<void>): void {
     const task: Promise<void> = work()
       .catch((error: unknown) => this.logger.error(`Account email could not be queued: ${(error as Error).message}`))
       .finally(() => this.background.delete(task));
@@ -66,14 +103,18 @@ export class AccountFlowSupport {
     await Promise.allSettled(this.background);
   }
 
-  /** Issues a token for the user and queues the email with its link. */
-  async sendLink(user: EmailUser, email: LinkEmail): Promise<SendEmailResult> {
+  /**
+   * Issues a token for the user and queues the email with its link. With `requestId`, the email is
+   * keyed by it: a retry of that request issues a token nobody receives and queues nothing new.
+   */
+  async sendLink(user: EmailUser, email: LinkEmail, requestId?: string): Promise<SendEmailResult> {
     const { token } = await this.tokens.issue(user, email.purpose);
     return this.pipeline.send({
       template: email.template,
       to: { address: user.email, name: user.name ?? '' },
       locale: user.locale,
       context: { name: user.name, link: email.link.replace('{token}', encodeURIComponent(token)), expiresIn: humanDuration(email.ttlSeconds) },
+      idempotencyKey: requestId ? `${email.template}:${requestId}` : undefined,
     });
   }
 

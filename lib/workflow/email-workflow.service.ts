@@ -65,7 +65,8 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
 
   /**
    * Sends a new verification email if the address belongs to an unverified account. Resolves the
-   * same way whatever the address, so it tells nobody which addresses have accounts.
+   * same way whatever the address, so it tells nobody which addresses have accounts: the look-up
+   * happens after answering (with a Redis queue, in a worker, from the request stored before answering).
    */
   resendVerification(email: string): Promise<void> {
     return this.verification.resend(email);
@@ -73,8 +74,9 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
 
   /**
    * Sends `reset-password` if the address has an account. Resolves with the same value, in the same
-   * time, whether or not it does: the look-up happens after answering. Rate-limited per address and
-   * per IP (RateLimitedError), counted alike for known and unknown addresses.
+   * time, whether or not it does: the look-up happens after answering (with a Redis queue, in a
+   * worker, from the request stored before answering, so a crash loses nothing). Rate-limited per
+   * address and per IP (RateLimitedError), counted alike for known and unknown addresses.
    */
   requestPasswordReset(email: string, options: { ip?: string } = {}): Promise<void> {
     return this.passwordReset.request(email, options);
@@ -116,7 +118,7 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     return this.diagnostics.queueStatus();
   }
 
-  /** Lets look-ups started by requestPasswordReset / resendVerification finish before the queue closes. */
+  /** Lets look-ups started in process by requestPasswordReset / resendVerification finish before the queue closes. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.accountFlows.settle();
   }

@@ -9,6 +9,9 @@ import type { TokenSettings } from '../tokens/token.options';
 import { WORKFLOW_SETTINGS } from './workflow.options';
 import type { WorkflowSettings } from './workflow.options';
 
+/** An accepted reset request, as the queue stores it (sealed). */
+type ResetRequest = { address: string; ip?: string };
+
 /** Password reset: the link on request, and the new password applied through it. */
 @Injectable()
 export class PasswordResetFlow {
@@ -21,6 +24,7 @@ export class PasswordResetFlow {
     private readonly events: EmailEventBus,
   ) {
     this.resetEmail = { purpose: 'reset-password', template: 'reset-password', link: links.resetPassword, ttlSeconds: tokens.ttlSeconds['reset-password'] };
+    support.handle<ResetRequest>('password-reset', (request, requestId) => this.sendResetLink(request, requestId));
   }
 
   /** See `EmailWorkflowService.requestPasswordReset`. */
@@ -31,12 +35,15 @@ export class PasswordResetFlow {
     const { rateLimits } = this.tokens;
     await this.support.limit(`reset-address:${digest(address)}`, rateLimits.passwordResetPerAddress);
     if (options.ip) await this.support.limit(`reset-ip:${digest(options.ip)}`, rateLimits.passwordResetPerIp);
-    this.support.afterAnswering(async () => {
-      const user = await this.support.directory().findByEmail(address);
-      if (!user) return;
-      const result = await this.support.sendLink(user, this.resetEmail);
-      if (!result.cancelled) this.events.emit(EmailEvent.PasswordResetRequested, { userId: user.id, email: user.email, ip: options.ip });
-    });
+    await this.support.accept<ResetRequest>('password-reset', { address, ip: options.ip });
+  }
+
+  /** After answering, in whichever process takes the request: the link, if the address has an account. */
+  private async sendResetLink({ address, ip }: ResetRequest, requestId?: string): Promise<void> {
+    const user = await this.support.directory().findByEmail(address);
+    if (!user) return;
+    const result = await this.support.sendLink(user, this.resetEmail, requestId);
+    if (!result.cancelled) this.events.emit(EmailEvent.PasswordResetRequested, { userId: user.id, email: user.email, ip });
   }
 
   /** See `EmailWorkflowService.resetPassword`. */

@@ -26,11 +26,12 @@ export class EmailVerificationFlow {
     const link = links.verifyEmail;
     this.verificationEmail = { purpose: 'verify-email', template: 'verify-email', link, ttlSeconds: tokens.ttlSeconds['verify-email'] };
     this.appOrigin = new URL(link.replace('{token}', 'token')).origin;
+    support.handle<{ address: string }>('verification-resend', ({ address }, requestId) => this.resendTo(address, requestId));
   }
 
-  /** See `EmailWorkflowService.startEmailVerification`. */
-  async start(user: EmailUser): Promise<SendEmailResult> {
-    const result = await this.support.sendLink(user, this.verificationEmail);
+  /** See `EmailWorkflowService.startEmailVerification`; `requestId` keys the email a resend request leads to. */
+  async start(user: EmailUser, requestId?: string): Promise<SendEmailResult> {
+    const result = await this.support.sendLink(user, this.verificationEmail, requestId);
     if (!result.cancelled) this.events.emit(EmailEvent.VerificationRequested, { userId: user.id, email: user.email });
     return result;
   }
@@ -49,9 +50,12 @@ export class EmailVerificationFlow {
     // Without a user directory the caller hears so now, not a log line after answering.
     this.support.directory();
     await this.support.limit(`verify-address:${digest(address)}`, this.tokens.rateLimits.verificationPerAddress);
-    this.support.afterAnswering(async () => {
-      const user = await this.support.directory().findByEmail(address);
-      if (user && !user.emailVerified) await this.start(user);
-    });
+    await this.support.accept('verification-resend', { address });
+  }
+
+  /** After answering, in whichever process takes the request: a new link, if the account is unverified. */
+  private async resendTo(address: string, requestId?: string): Promise<void> {
+    const user = await this.support.directory().findByEmail(address);
+    if (user && !user.emailVerified) await this.start(user, requestId);
   }
 }

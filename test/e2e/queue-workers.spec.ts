@@ -1,87 +1,11 @@
-import { ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailWorkflowService } from 'nestjs-email-workflow';
 import { deleteKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
 import { until } from '../support/wait';
+import { WorkerChild, WorkerSettings } from '../support/worker-child';
 import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
-
-const WORKER_ENTRY = join(__dirname, '..', 'support', 'worker-process.js');
-
-/** Settings of test/support/worker-process.js (passed as JSON in EMAIL_WORKER_SETTINGS). */
-interface WorkerSettings {
-  smtpPort: number;
-  redis: string;
-  prefix: string;
-  secret: string;
-  concurrency?: number;
-  shutdownTimeout?: number;
-  settings?: { lockDuration?: number; lockRenewTime?: number; stalledInterval?: number; maxStalledCount?: number };
-}
-
-type WorkerMessage =
-  | { type: 'ready'; pid: number }
-  | { type: 'sent'; id: string; messageId: string }
-  | { type: 'error'; message: string }
-  | { type: 'closed' };
-
-/** A worker child process running the built library, reporting each sent Message-ID over IPC. */
-class WorkerChild {
-  readonly sent: string[] = [];
-  readonly ready: Promise<void>;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private exitedFlag = false;
-
-  private constructor(private readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        this.exitedFlag = true;
-        resolve({ code, signal });
-      }),
-    );
-    this.ready = new Promise<void>((resolve, reject) => {
-      child.on('message', (message: WorkerMessage) => {
-        if (message.type === 'sent') this.sent.push(message.messageId);
-        else if (message.type === 'ready') resolve();
-        else if (message.type === 'error') reject(new Error(`worker ${child.pid} failed to boot: ${message.message}`));
-      });
-      void this.exited.then(({ code, signal }) => reject(new Error(`worker ${child.pid} exited before ready (${signal ?? code})`)));
-    });
-    this.ready.catch(() => undefined);
-  }
-
-  static start(settings: WorkerSettings): WorkerChild {
-    const child = fork(WORKER_ENTRY, [], {
-      env: { ...process.env, EMAIL_WORKER_SETTINGS: JSON.stringify(settings) },
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    return new WorkerChild(child);
-  }
-
-  get alive(): boolean {
-    return !this.exitedFlag;
-  }
-
-  /** SIGKILL: no shutdown hook runs, in-flight jobs stay active in Redis with their locks. */
-  async kill(): Promise<void> {
-    if (!this.alive) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** Graceful: app.close(), then the child exits once every 'sent' report has reached us. */
-  async close(timeoutMs = 10_000): Promise<void> {
-    if (!this.alive) return;
-    this.child.send({ type: 'close' });
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    const { code, signal } = await this.exited;
-    clearTimeout(timer);
-    if (code !== 0) throw new Error(`worker ${this.child.pid} did not close cleanly (${signal ?? code})`);
-  }
-}
 
 async function enqueue(emails: EmailWorkflowService, count: number): Promise<string[]> {
   const messageIds: string[] = [];

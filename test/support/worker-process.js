@@ -11,12 +11,18 @@
 //     "secret": "…",                     // module secret, the same as the producer's
 //     "concurrency": 5,                  // optional
 //     "settings": { "lockDuration": 2000, "stalledInterval": 1000 },  // optional Bull advanced settings
-//     "shutdownTimeout": 3000            // optional
+//     "shutdownTimeout": 3000,           // optional
+//     "users": [{ "id": "u1", "email": "ada@example.test", "emailVerified": false }],  // optional user directory
+//     "holdLookups": true,               // optional: findByEmail reports the look-up and never answers
+//     "failLookups": 2,                  // optional: the first 2 findByEmail calls throw (a directory outage)
+//     "dieOn": "password.reset-requested" // optional: SIGKILL itself when it emits this event
 //   }
 // Set EMAIL_WORKER_LOG=1 to see Nest's logs; the worker is silent otherwise.
 //
 // Messages to the parent:  { type: 'ready', pid }
 //                          { type: 'sent', id, messageId }       one per EmailEvent.Sent
+//                          { type: 'lookup' }                     one per findByEmail of the user directory
+//                          { type: 'event', event, payload }      one per password.reset-requested / email.verification-requested
 //                          { type: 'error', message }             boot failed (then exits 1)
 //                          { type: 'closed' }                     after { type: 'close' }, just before exit 0
 // Messages from the parent: { type: 'close' } — app.close() (in-flight sends finish), then exit.
@@ -34,6 +40,29 @@ function send(message) {
   if (process.connected) process.send(message);
 }
 
+// The app's user directory, with `users` from the settings; a held look-up lets a test kill the
+// worker while it is carrying out an account request.
+let failingLookups = settings.failLookups || 0;
+const directory = {
+  users: settings.users || [],
+  async findByEmail(email) {
+    send({ type: 'lookup' });
+    if (settings.holdLookups) return new Promise(() => undefined);
+    if (failingLookups > 0) {
+      failingLookups--;
+      throw new Error('the user database is unreachable');
+    }
+    return this.users.find((user) => user.email.toLowerCase() === email);
+  },
+  async findById(id) {
+    return this.users.find((user) => user.id === id);
+  },
+  async markEmailVerified(id) {
+    const user = this.users.find((candidate) => candidate.id === id);
+    if (user) user.emailVerified = true;
+  },
+};
+
 function moduleOptions() {
   return {
     transport: { host: '127.0.0.1', port: settings.smtpPort, security: 'none', pool: false },
@@ -44,6 +73,7 @@ function moduleOptions() {
       resetPassword: 'http://localhost:3000/reset-password?token={token}',
     },
     secret: settings.secret,
+    users: directory,
     queue: {
       redis: settings.redis,
       prefix: settings.prefix,
@@ -63,6 +93,18 @@ function moduleOptions() {
 // send could complete before the listener is there. A factory provider of the root module runs
 // while the module graph is instantiated, before any lifecycle hook, so no Sent event is missed.
 const SENT_REPORTER = Symbol('SENT_REPORTER');
+const WORKFLOW_EVENTS = [EmailEvent.PasswordResetRequested, EmailEvent.VerificationRequested];
+
+function reportEvents(events) {
+  for (const event of WORKFLOW_EVENTS) {
+    events.on(event, (payload) => {
+      send({ type: 'event', event, payload });
+      // Synchronous, inside the emit: the process dies before anything after the event happens.
+      if (settings.dieOn === event) process.kill(process.pid, 'SIGKILL');
+    });
+  }
+  return events.on(EmailEvent.Sent, ({ id, messageId }) => send({ type: 'sent', id, messageId }));
+}
 
 class WorkerRootModule {}
 Module({
@@ -70,7 +112,7 @@ Module({
   providers: [
     {
       provide: SENT_REPORTER,
-      useFactory: (events) => events.on(EmailEvent.Sent, ({ id, messageId }) => send({ type: 'sent', id, messageId })),
+      useFactory: reportEvents,
       inject: [EmailEvents],
     },
   ],
