@@ -112,7 +112,10 @@ export class EmailDeliveryError extends EmailWorkflowError {
   }
 }
 
-/** The email could not be stored in the queue (Redis unreachable). Nothing was queued: retry or report. */
+/**
+ * The queue's Redis, which also holds the tokens and rate limits, was unreachable or did not answer
+ * within `queue.commandTimeout`. The message says what did not happen: retry or report.
+ */
 export class QueueUnavailableError extends EmailWorkflowError {
   readonly code = EmailWorkflowErrorCode.QueueUnavailable;
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
+import { withTimeout } from '../errors/bounded-call';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
 
 /**
@@ -33,9 +34,13 @@ export class EmailTransportHealthIndicator {
   }
 }
 
+/** How long the queue indicator waits for the queue's state, as Terminus' own indicators wait by default. */
+const QUEUE_CHECK_TIMEOUT_MS = 1_000;
+
 /**
  * Terminus indicator of the email queue: depth, failed count and paused state. Down while the
  * default transport is paused; tenants paused on their own settings are listed but do not take it down.
+ * Down too when the state does not come within `timeout` ms (1000): Redis unreachable or stalled.
  */
 @Injectable()
 export class EmailQueueHealthIndicator {
@@ -44,9 +49,11 @@ export class EmailQueueHealthIndicator {
     private readonly emails: EmailWorkflowService,
   ) {}
 
-  async isHealthy<const Key extends string>(key: Key, options: { maxDepth?: number } = {}) {
+  async isHealthy<const Key extends string>(key: Key, options: { maxDepth?: number; timeout?: number } = {}) {
     const indicator = this.health.check(key);
-    const status = await this.emails.queueStatus().catch((error: unknown) => ({ error: (error as Error).message }));
+    const { timeout = QUEUE_CHECK_TIMEOUT_MS } = options;
+    const late = () => new Error(`no answer within ${timeout} ms; check that Redis at queue.redis is running and reachable`);
+    const status = await withTimeout(this.emails.queueStatus(), timeout, late).catch((error: unknown) => ({ error: (error as Error).message }));
     if ('error' in status) return indicator.down({ message: `queue unreachable: ${status.error}` });
     const depth = status.waiting + status.delayed;
     const details = {

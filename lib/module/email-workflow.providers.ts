@@ -114,17 +114,19 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: EMAIL_TOKEN_STORE,
-    useFactory: ({ store }: TokenSettings, queue: EmailQueue): TokenStore =>
+    useFactory: ({ store }: TokenSettings, queue: EmailQueue, { commandTimeout }: QueueSettings): TokenStore =>
       store ??
-      // The workflow's Redis keys (tokens, rate limits) sit beside the queue's, under the same prefix.
-      (isOnRedis(queue) ? new RedisTokenStore(queue.redis, queue.keyPrefix, TOKEN_RETENTION_MS) : new MemoryTokenStore(TOKEN_RETENTION_MS)),
-    inject: [TOKEN_SETTINGS, EMAIL_QUEUE],
+      // The workflow's Redis keys (tokens, rate limits) sit beside the queue's, under the same prefix and time bound.
+      (isOnRedis(queue)
+        ? new RedisTokenStore(queue.redis, queue.keyPrefix, TOKEN_RETENTION_MS, commandTimeout)
+        : new MemoryTokenStore(TOKEN_RETENTION_MS)),
+    inject: [TOKEN_SETTINGS, EMAIL_QUEUE, QUEUE_SETTINGS],
   },
   {
     provide: EMAIL_RATE_LIMITER,
-    useFactory: (queue: EmailQueue): RateLimiter =>
-      isOnRedis(queue) ? new RedisRateLimiter(queue.redis, queue.keyPrefix) : new MemoryRateLimiter(),
-    inject: [EMAIL_QUEUE],
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings): RateLimiter =>
+      isOnRedis(queue) ? new RedisRateLimiter(queue.redis, queue.keyPrefix, commandTimeout) : new MemoryRateLimiter(),
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS],
   },
   {
     provide: EmailTokens,

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { PayloadCipher } from '../crypto/payload.cipher';
 import { QueueUnavailableError } from '../errors';
+import { boundedRedisCall, withTimeout } from '../errors/bounded-call';
 import { AccountRequestHandler, AccountRequestHandlers, AccountRequestPayload, isAccountRequest, StoredAccountRequest } from './account-requests';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
@@ -14,16 +15,18 @@ import { describeRedis, RedisQueueSettings } from './queue.options';
 import { RedisOutageLog } from './redis-outage.log';
 
 const BACKOFF_STRATEGY = 'email-workflow';
-const REDIS_TIMEOUT_MS = 5_000;
 /** What the queue holds: emails, and the account requests that lead to them. */
 type StoredJob = StoredEmailJob | StoredAccountRequest;
 
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms))),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * Bull's close() re-opens its blocking connection once the jobs in flight settle, in a promise nobody
+ * awaits when they fail instead (Redis stalled, connections dropped): its "Connection is closed." would
+ * be an unhandled rejection, which ends a default Node process. A failed connect is reported through
+ * the client's 'error' event anyway, so here it resolves.
+ */
+function resolveFailedConnects(client: Redis): void {
+  const connect = client.connect.bind(client);
+  client.connect = () => connect().catch(() => undefined);
 }
 
 /**
@@ -81,7 +84,8 @@ export class BullEmailQueue implements RedisEmailQueue {
     queue.on('error', () => undefined);
     const where = describeRedis(settings.redis);
     try {
-      await withTimeout(queue.client.ping(), REDIS_TIMEOUT_MS, () => new QueueUnavailableError(`Redis at ${where} did not answer within ${REDIS_TIMEOUT_MS / 1000} s`));
+      const { commandTimeout } = settings;
+      await withTimeout(queue.client.ping(), commandTimeout, () => new QueueUnavailableError(`Redis at ${where} did not answer within ${commandTimeout} ms`));
     } catch (error) {
       // close() waits for a connection that never comes; drop the clients instead.
       queue.clients.forEach((client) => client.disconnect());
@@ -97,22 +101,19 @@ export class BullEmailQueue implements RedisEmailQueue {
   }
 
   async enqueue(job: EmailJob, idempotencyKey?: string): Promise<EnqueueResult> {
+    // Not connected: nothing is sent to Redis, so the error can say nothing was queued.
     const status = this.queue.client.status;
     if (status !== 'ready') throw new QueueUnavailableError(`the Redis connection is ${status}`);
     const { context, ...visible } = job;
     const stored: StoredEmailJob = { ...visible, sealedContext: this.cipher.seal(context) };
     // Bull's own ids unless a key is given: a custom jobId halves Bull's enqueue rate.
     const jobId = idempotencyKey ? jobIdFor(idempotencyKey) : undefined;
-    try {
+    // The look-up and the add share one deadline: send() waits commandTimeout at most, key or not.
+    return this.bounded(async () => {
       if (jobId && (await this.queue.getJob(jobId))) return { id: jobId, duplicate: true };
-      const added = await withTimeout(this.queue.add(stored, { jobId }), REDIS_TIMEOUT_MS, () => new Error('Redis did not confirm in time'));
+      const added = await this.queue.add(stored, { jobId });
       return { id: String(added.id), duplicate: false };
-    } catch (error) {
-      throw new QueueUnavailableError(
-        (error as Error).message,
-        'The email may or may not be queued: send again with an idempotencyKey to be sure it goes out once.',
-      );
-    }
+    }, 'The email may or may not be queued: send again with an idempotencyKey to be sure it goes out once.');
   }
 
   async enqueueAccountRequest(kind: string, payload: AccountRequestPayload): Promise<string> {
@@ -121,12 +122,8 @@ export class BullEmailQueue implements RedisEmailQueue {
     // An id of its own, never reused, keys the email the request leads to (see AccountRequestHandler).
     const jobId = `account-request-${randomUUID()}`;
     const stored = this.accountRequests.seal(kind, payload);
-    try {
-      await withTimeout(this.queue.add(stored, { jobId }), REDIS_TIMEOUT_MS, () => new Error('Redis did not confirm in time'));
-      return jobId;
-    } catch (error) {
-      throw new QueueUnavailableError((error as Error).message, 'The request may or may not be stored: ask again if no email arrives.');
-    }
+    await this.bounded(() => this.queue.add(stored, { jobId }), 'The request may or may not be stored: ask again if no email arrives.');
+    return jobId;
   }
 
   handleAccountRequests(kind: string, handler: AccountRequestHandler): void {
@@ -134,16 +131,18 @@ export class BullEmailQueue implements RedisEmailQueue {
   }
 
   async status(): Promise<EmailQueueStatus> {
-    const counts = await this.queue.getJobCounts();
-    return {
-      durable: true,
-      waiting: counts.waiting,
-      active: counts.active,
-      delayed: counts.delayed,
-      failed: counts.failed,
-      paused: this.worker.isPaused() || (await this.queue.isPaused()),
-      pausedTenants: this.worker.pausedTenants(),
-    };
+    return this.bounded(async () => {
+      const counts = await this.queue.getJobCounts();
+      return {
+        durable: true,
+        waiting: counts.waiting,
+        active: counts.active,
+        delayed: counts.delayed,
+        failed: counts.failed,
+        paused: this.worker.isPaused() || (await this.queue.isPaused()),
+        pausedTenants: this.worker.pausedTenants(),
+      };
+    }, 'The queue status could not be read.');
   }
 
   start(): void {
@@ -157,6 +156,8 @@ export class BullEmailQueue implements RedisEmailQueue {
 
   async close(): Promise<void> {
     this.worker.releaseHeld();
+    // No unhandled rejection from Bull's own close (see resolveFailedConnects).
+    this.queue.clients.forEach(resolveFailedConnects);
     const closing = this.queue.close();
     await withTimeout(closing, this.settings.shutdownTimeout, () => new Error('timeout')).catch(async () => {
       // Bull's close() keeps waiting for the hung send; drop the connections instead. The job's lock
@@ -170,6 +171,8 @@ export class BullEmailQueue implements RedisEmailQueue {
               if (client.status === 'end') return resolve();
               client.once('end', () => resolve());
               client.disconnect();
+              // disconnect() only half-closes: a frozen Redis never answers, so 'end' would never come.
+              client.stream?.destroy();
             }),
         ),
       );
@@ -205,9 +208,14 @@ export class BullEmailQueue implements RedisEmailQueue {
     }
   }
 
+  /** Runs `call` on the queue's Redis within `commandTimeout`; see boundedRedisCall. */
+  private bounded<T>(call: () => Promise<T>, outcome: string): Promise<T> {
+    return boundedRedisCall(this.redis, this.settings.commandTimeout, call, outcome);
+  }
+
   private async warnIfEvicting(where: string): Promise<void> {
     try {
-      const [, policy] = (await this.queue.client.config('GET', 'maxmemory-policy')) as [string, string];
+      const [, policy] = (await this.bounded(() => this.queue.client.config('GET', 'maxmemory-policy'), 'The policy was not read.')) as [string, string];
       if (policy && policy !== 'noeviction') {
         this.logger.warn(
           `Redis at ${where} has maxmemory-policy "${policy}": when memory runs out it may delete queued emails. Set it to "noeviction".`,

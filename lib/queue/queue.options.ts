@@ -32,6 +32,12 @@ export interface EmailQueueOptions {
   shutdownTimeout?: number;
   /** How often, in ms, a paused delivery re-checks the SMTP server. @default 30000 */
   probeInterval?: number;
+  /**
+   * Most ms any call of the library waits for Redis (queueing, idempotency look-ups, queue status,
+   * tokens, rate limits, the boot check); one not answered in time rejects with QueueUnavailableError.
+   * @default 5000
+   */
+  commandTimeout?: number;
   /** Bull advanced settings, passed through. */
   settings?: EmailQueueAdvancedSettings;
 }
@@ -66,6 +72,7 @@ export interface QueueSettings extends Omit<EmailQueueOptions, 'backoff'> {
   worker: boolean;
   shutdownTimeout: number;
   probeInterval: number;
+  commandTimeout: number;
 }
 
 /** Injection token of the resolved `QueueSettings`. */
@@ -95,6 +102,7 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
       worker: given.worker ?? true,
       shutdownTimeout: given.shutdownTimeout ?? 10_000,
       probeInterval: given.probeInterval ?? 30_000,
+      commandTimeout: given.commandTimeout ?? 5_000,
     };
   });
 }
@@ -110,6 +118,7 @@ export interface RedisQueueSettings {
   removeOnComplete: boolean | number;
   worker: boolean;
   shutdownTimeout: number;
+  commandTimeout: number;
   settings?: EmailQueueAdvancedSettings;
 }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { boundedRedisCall } from '../errors/bounded-call';
 
 export interface RateLimitRule {
   /** Requests allowed per window. */
@@ -26,17 +27,17 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('PTTL', KEYS[1])}`;
 
+/** Counters in Redis; each hit settles within `commandTimeoutMs`, with QueueUnavailableError when Redis does not answer. */
 export class RedisRateLimiter implements RateLimiter {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly commandTimeoutMs: number,
   ) {}
 
   async hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict> {
-    const [count, ttlMs] = (await this.redis.eval(HIT, 1, `${this.prefix}:rate:${key}`, String(rule.windowSeconds * 1000))) as [
-      number,
-      number,
-    ];
+    const counted = () => this.redis.eval(HIT, 1, `${this.prefix}:rate:${key}`, String(rule.windowSeconds * 1000));
+    const [count, ttlMs] = (await boundedRedisCall(this.redis, this.commandTimeoutMs, counted, 'The request did not complete.')) as [number, number];
     return { allowed: count <= rule.limit, retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) };
   }
 }

@@ -143,6 +143,16 @@ export class ThrowawayRedis {
     return `redis://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
   }
 
+  /** Stops the server process (SIGSTOP): connections stay open and nothing is answered, as with a hung Redis. */
+  freeze(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server run again (SIGCONT); it answers what it was sent meanwhile. */
+  thaw(): void {
+    this.child.kill('SIGCONT');
+  }
+
   /** Ends the server (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. */
   async stop(): Promise<void> {
     const { child } = this;
@@ -150,6 +160,8 @@ export class ThrowawayRedis {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
     child.kill('SIGTERM');
+    // A frozen server only acts on the SIGTERM once it runs again.
+    child.kill('SIGCONT');
     await exited;
     clearTimeout(force);
   }

@@ -6,6 +6,7 @@ import {
   InvalidOptionsError,
   SmtpTransportOptions,
 } from 'nestjs-email-workflow';
+import { resolveQueueOptions } from '../../lib/queue/queue.options';
 import { describeTransport, parseSmtpUrl, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
 import { invalidOptionsError, localOptions } from '../support/module-options';
 
@@ -221,6 +222,16 @@ describe('options validation at boot', () => {
       const error = await invalidOptionsError({ ...base(), queue: { redis: false, worker: false } });
       expect(paths(error)).toEqual(['queue.worker']);
       expect(error.message).toContain('queue.redis');
+    });
+
+    it.each([0, 2.5, '5000'])('refuses queue.commandTimeout %p: a whole number of milliseconds, 1 or more', async (commandTimeout) => {
+      const error = await invalidOptionsError(untyped({ ...base(), queue: { redis: false, commandTimeout } }));
+      expect(error.problems).toEqual([{ path: 'queue.commandTimeout', problem: 'must be a number of milliseconds', fix: 'use e.g. 5000' }]);
+    });
+
+    it('bounds every Redis call by 5000 ms unless queue.commandTimeout says otherwise', () => {
+      expect(resolveQueueOptions({ redis: 'redis://127.0.0.1:6379' })).toMatchObject({ ok: true, value: { commandTimeout: 5_000 } });
+      expect(resolveQueueOptions({ redis: 'redis://127.0.0.1:6379', commandTimeout: 250 })).toMatchObject({ ok: true, value: { commandTimeout: 250 } });
     });
 
     it('requires a secret with a custom token store', async () => {

@@ -7,6 +7,7 @@ import { deleteKeys, dumpKeys, REDIS_URL, uniquePrefix } from '../support/redis'
 import { until } from '../support/wait';
 
 const RETENTION_MS = 60_000;
+const COMMAND_TIMEOUT_MS = 5_000;
 const STALE_MS = 60_000;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -44,11 +45,11 @@ async function redisStore(): Promise<StoreUnderTest> {
     return redis;
   };
   return {
-    store: new RedisTokenStore(connect(), prefix, RETENTION_MS),
+    store: new RedisTokenStore(connect(), prefix, RETENTION_MS, COMMAND_TIMEOUT_MS),
     async contents() {
       return [...(await dumpKeys(prefix))].flat();
     },
-    another: () => new RedisTokenStore(connect(), prefix, RETENTION_MS),
+    another: () => new RedisTokenStore(connect(), prefix, RETENTION_MS, COMMAND_TIMEOUT_MS),
     async close() {
       await deleteKeys(prefix);
       connections.forEach((redis) => redis.disconnect());
