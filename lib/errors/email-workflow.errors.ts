@@ -81,12 +81,16 @@ export class InvalidRecipientError extends EmailWorkflowError {
 }
 
 /**
- * - `transient`: may succeed later (4xx, connection refused/reset/lost, timeouts): retry with backoff.
+ * - `transient`: this message may go through later (4xx to MAIL/RCPT/DATA, a connection reset or lost
+ *   mid-send): retry with backoff.
  * - `permanent`: this message will never be accepted (5xx at MAIL/RCPT/DATA): do not retry.
  * - `configuration`: no message can go out until settings or the server change (bad credentials,
  *   TLS mismatch, untrusted certificate): pause delivery instead of burning every job's retries.
+ * - `unavailable`: the server cannot be reached now (connection refused, DNS failure, no answer to
+ *   connect or greeting, 421 at greeting), which says nothing about the message: pause delivery until
+ *   the server answers again.
  */
-export type SmtpFailureKind = 'transient' | 'permanent' | 'configuration';
+export type SmtpFailureKind = 'transient' | 'permanent' | 'configuration' | 'unavailable';
 
 /** Why the SMTP server did not take a message, sorted by what can help (see `SmtpFailureKind`). */
 export interface SmtpFailure {

@@ -59,8 +59,11 @@ export interface EmailRetryingEvent extends EmailIdentity {
 
 export interface EmailFailedEvent extends EmailIdentity {
   attempt: number;
-  /** `permanent` (5xx) or `transient` when the retries ran out. */
-  kind: SmtpFailureKind;
+  /**
+   * `permanent` (5xx), `transient` when the retries ran out, or `expired` when the email was not
+   * delivered within `queue.maxAge` of being queued.
+   */
+  kind: SmtpFailureKind | 'expired';
   reason: string;
   responseCode?: number;
   enhancedCode?: string;

@@ -64,7 +64,7 @@ export class EmailQueueHealthIndicator {
       pausedTenants: status.pausedTenants,
       durable: status.durable,
     };
-    if (status.paused) return indicator.down({ ...details, message: 'delivery is paused on an SMTP configuration failure' });
+    if (status.paused) return indicator.down({ ...details, message: 'delivery is paused until the SMTP server works again (see email.delivery-paused)' });
     if (options.maxDepth !== undefined && depth > options.maxDepth) {
       return indicator.down({ ...details, message: `more than ${options.maxDepth} emails wait` });
     }

@@ -1,4 +1,4 @@
-import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { getQueueToken } from '@nestjs/bull-shared';
 import { EmailEventExplorer, EmailEvents } from '../events';
@@ -43,7 +43,7 @@ import { emailWorkflowProviders } from './email-workflow.providers';
 })
 export class EmailWorkflowModule
   extends ConfigurableEmailWorkflowModule
-  implements OnApplicationBootstrap, OnApplicationShutdown
+  implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
 {
   constructor(
     @Inject(EMAIL_QUEUE) private readonly queue: EmailQueue,
@@ -55,6 +55,14 @@ export class EmailWorkflowModule
   /** Workers start once every `@OnEmailEvent` listener is bound, so no early event is missed. */
   onApplicationBootstrap(): void {
     this.queue.start();
+  }
+
+  /**
+   * The first hook of `app.close()`: the emails held at a paused delivery go back to the queue and,
+   * with Redis, the worker takes no more jobs, so another process takes them at once.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await this.queue.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {

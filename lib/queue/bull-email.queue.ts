@@ -6,7 +6,7 @@ import type { PayloadCipher } from '../crypto/payload.cipher';
 import { QueueUnavailableError } from '../errors';
 import { boundedRedisCall, withTimeout } from '../errors/bounded-call';
 import { AccountRequestHandler, AccountRequestHandlers, AccountRequestPayload, isAccountRequest, StoredAccountRequest } from './account-requests';
-import { DeliveryFailure } from './delivery.failure';
+import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob, StoredEmailJob } from './email-job';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueStatus, EnqueueResult, RedisEmailQueue } from './email-queue';
@@ -37,6 +37,9 @@ export class BullEmailQueue implements RedisEmailQueue {
   readonly durable = true;
   private readonly logger = new Logger('EmailWorkflow');
   private readonly accountRequests: AccountRequestHandlers;
+
+  /** Set at the first moment of shutdown: from then on a job that reaches the worker is handed back. */
+  private stopping = false;
 
   private constructor(
     readonly queue: Queue<StoredJob>,
@@ -154,8 +157,21 @@ export class BullEmailQueue implements RedisEmailQueue {
       .catch((error: unknown) => this.logger.error(`The email worker stopped: ${(error as Error).message}`));
   }
 
-  async close(): Promise<void> {
+  /**
+   * Takes no job from now on (Bull's local pause, which also cuts short the blocking wait for one),
+   * then hands back the emails held at a closed gate: untried and with no attempt spent, they wait in
+   * Redis for any other worker to take at once.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    // Bounded: with Redis gone there is nothing to take anyway, and the held emails must still go back.
+    await withTimeout(this.queue.pause(true, true), this.settings.commandTimeout, () => new Error('timeout')).catch(() => undefined);
     this.worker.releaseHeld();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
     // No unhandled rejection from Bull's own close (see resolveFailedConnects).
     this.queue.clients.forEach(resolveFailedConnects);
     const closing = this.queue.close();
@@ -183,14 +199,20 @@ export class BullEmailQueue implements RedisEmailQueue {
     const { sealedContext, ...visible } = job.data;
     const attempt = job.attemptsMade + 1;
     try {
+      // Fetched as shutdown began (Bull takes the next job when one completes): not ours to try any more.
+      if (this.stopping) throw new DeliveryHandedBack('The worker is shutting down; the email stays queued');
       await this.worker.deliver({
         id: String(job.id),
         job: { ...visible, context: this.openContext(job, attempt) },
         attempt,
         maxAttempts: job.opts.attempts ?? this.settings.attempts,
+        queuedAt: job.timestamp,
       });
     } catch (error) {
-      if (error instanceof DeliveryFailure && !error.willRetry) await job.discard();
+      // Bull counts every failure as an attempt and this was none: it adds the one taken here back,
+      // and the delay of 0 puts the job straight back in the waiting list, its lock released.
+      if (error instanceof DeliveryHandedBack) job.attemptsMade -= 1;
+      else if (error instanceof DeliveryFailure && !error.willRetry) await job.discard();
       throw error;
     }
   }

@@ -10,9 +10,10 @@ export class GateAbandonedError extends Error {
 }
 
 /**
- * Closed while a configuration failure (bad credentials, TLS, certificate) stands. Deliveries wait
- * here instead of each failing on its own: their retries are not spent, the server sees a handful
- * of logins, and the diagnosis is reported once. A probe re-checks the server and reopens the gate.
+ * Closed while a failure that concerns no email in particular stands: a configuration failure (bad
+ * credentials, TLS, certificate) or an outage (server unreachable or busy). Deliveries wait here
+ * instead of each failing on its own: their retries are not spent, the server sees a handful of
+ * connections, and the diagnosis is reported once. A probe re-checks the server and reopens the gate.
  */
 export class DeliveryGate {
   private readonly logger = new Logger('EmailWorkflow');

@@ -5,7 +5,7 @@ import type { EmailIdentity } from '../events';
 import type { DeliveryReceipt, TransportRegistry } from '../transport';
 import type { SmtpFailure } from '../errors';
 import { diagnoseSmtp } from '../diagnostics';
-import { DeliveryFailure } from './delivery.failure';
+import { DeliveryFailure, DeliveryHandedBack, UndeliveredReason } from './delivery.failure';
 import { DeliveryGate, GateAbandonedError } from './delivery.gate';
 import type { EmailJob } from './email-job';
 import type { MessageComposer } from './message.composer';
@@ -18,16 +18,23 @@ export interface DeliveryTry {
   /** 1 for the first try. */
   attempt: number;
   maxAttempts: number;
+  /** When the email was queued (ms since the epoch): `maxAge` counts from here. */
+  queuedAt: number;
 }
 
 interface DeliveryWorkerSettings {
   backoff: Required<EmailRetryBackoff>;
   probeInterval: number;
+  maxAge: number;
 }
+
+/** setTimeout's longest delay; a longer wait for expiry just wakes up and waits again. */
+const LONGEST_TIMER = 2_147_483_647;
 
 /**
  * One delivery try, the same for every queue: render, send, and decide what a failure means.
- * Transient → retry later; permanent → stop; configuration → hold at the gate until the server is fixed.
+ * Transient → retry later; permanent → stop; configuration or unavailable → hold at the gate until
+ * the server works again. An email older than `maxAge` is given up instead of being tried or held further.
  */
 export class EmailDeliveryWorker {
   /**
@@ -35,6 +42,8 @@ export class EmailDeliveryWorker {
    * its mail. A gate exists only while closed, so the map does not grow with every tenant ever seen.
    */
   private readonly gates = new Map<string, DeliveryGate>();
+  /** Set at shutdown: from then on a delivery that would wait at a gate is handed back instead. */
+  private released = false;
 
   constructor(
     private readonly composer: MessageComposer,
@@ -53,8 +62,9 @@ export class EmailDeliveryWorker {
     return this.gates.has('');
   }
 
-  async deliver({ id, job, attempt, maxAttempts }: DeliveryTry): Promise<DeliveryReceipt> {
+  async deliver({ id, job, attempt, maxAttempts, queuedAt }: DeliveryTry): Promise<DeliveryReceipt> {
     const identity = { id, tenant: job.tenant, messageId: job.messageId, template: job.template, to: job.to.address };
+    const expiresAt = queuedAt + this.settings.maxAge;
     let message: Mail.Options;
     try {
       message = this.composer.compose(job);
@@ -63,15 +73,9 @@ export class EmailDeliveryWorker {
       return this.fail(identity, attempt, { kind: 'permanent', reason: error.message });
     }
     const gateKey = job.tenant ?? '';
-    for (;;) {
-      try {
-        await this.gates.get(gateKey)?.pass();
-      } catch (error) {
-        if (error instanceof GateAbandonedError) {
-          throw new DeliveryFailure({ kind: 'transient', reason: error.message }, 0);
-        }
-        throw error;
-      }
+    // Checked before each try and whenever a wait at the gate ends, so a held email is given up on time too.
+    while (Date.now() < expiresAt) {
+      if (!(await this.passGate(gateKey, expiresAt))) continue;
       try {
         const receipt = await this.transports
           // A tenant whose settings cannot be resolved fails here as an EmailDeliveryError too (see TransportRegistry.use).
@@ -81,7 +85,7 @@ export class EmailDeliveryWorker {
       } catch (error) {
         if (!(error instanceof EmailDeliveryError)) throw error;
         const { failure } = error;
-        if (failure.kind === 'configuration') {
+        if (failure.kind === 'configuration' || failure.kind === 'unavailable') {
           this.pause(job.tenant, failure);
           continue;
         }
@@ -98,6 +102,10 @@ export class EmailDeliveryWorker {
         throw new DeliveryFailure(failure, delay);
       }
     }
+    return this.fail(identity, attempt, {
+      kind: 'expired',
+      reason: `Given up: not delivered within queue.maxAge (${formatDuration(this.settings.maxAge)}) of being queued.`,
+    });
   }
 
   /** Reports a job that can never be sent (e.g. its payload cannot be read) as failed for good. */
@@ -105,19 +113,45 @@ export class EmailDeliveryWorker {
     return this.fail(identity, attempt, { kind: 'permanent', reason });
   }
 
-  /** Lets deliveries held at a closed gate go, so the queue can shut down; their emails stay queued. */
+  /**
+   * At shutdown: hands back (DeliveryHandedBack) every delivery held at a closed gate, untried, and from
+   * now on any that would be held, so the queue can give them to another worker; probing stops.
+   */
   releaseHeld(): void {
+    this.released = true;
     this.gates.forEach((gate) => gate.abandon());
     this.gates.clear();
   }
 
+  /**
+   * Resolves true once the tenant's gate is open, false when the email expires first (or the wait
+   * hit the longest timer) and should be looked at again.
+   */
+  private async passGate(key: string, expiresAt: number): Promise<boolean> {
+    const gate = this.gates.get(key);
+    if (!gate) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.min(expiresAt - Date.now(), LONGEST_TIMER))));
+    try {
+      return await Promise.race([gate.pass().then(() => true), expiry]);
+    } catch (error) {
+      if (error instanceof GateAbandonedError) throw new DeliveryHandedBack(error.message);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private pause(tenant: string | undefined, failure: SmtpFailure): void {
+    // Shutting down: no new pause (and no probe); the email goes back untried for another worker.
+    if (this.released) throw new DeliveryHandedBack(failure.reason);
     const key = tenant ?? '';
     if (this.gates.has(key)) return;
     const gate = new DeliveryGate(
       // Through MAIL FROM, not just a login: a server that wants a login we do not have answers there.
+      // A tenant's settings are asked for again each time: a fixed resolver answer resumes it.
       async () => {
-        const { options, description } = await this.transports.get(tenant);
+        const { options, description } = await this.transports.forProbe(tenant);
         return (await diagnoseSmtp(options, description, { from: this.composer.senderAddress })).ok;
       },
       this.settings.probeInterval,
@@ -129,8 +163,20 @@ export class EmailDeliveryWorker {
     gate.close(failure);
   }
 
-  private fail(identity: EmailIdentity, attempt: number, failure: SmtpFailure): never {
+  private fail(identity: EmailIdentity, attempt: number, failure: UndeliveredReason): never {
     this.events.emit(EmailEvent.Failed, { ...identity, attempt, ...failure });
     throw new DeliveryFailure(failure);
   }
+}
+
+function formatDuration(ms: number): string {
+  const units: Array<[number, string]> = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1_000, 'second'],
+  ];
+  const [size, name] = units.find(([unitMs]) => ms >= unitMs && ms % unitMs === 0) ?? [1, 'ms'];
+  const count = ms / size;
+  return name === 'ms' ? `${ms} ms` : `${count} ${name}${count === 1 ? '' : 's'}`;
 }

@@ -35,7 +35,12 @@ export interface EmailQueue {
   status(): Promise<EmailQueueStatus>;
   /** Starts taking jobs (no-op for a producer-only process). */
   start(): void;
-  /** Stops taking jobs, lets in-flight sends finish within the shutdown timeout, and closes connections. */
+  /**
+   * At the first moment of shutdown: the emails held at a paused delivery go back to the queue untried,
+   * with no attempt spent. A durable queue also takes no job from then on, for another process to.
+   */
+  stop(): Promise<void>;
+  /** Stops (see `stop`), lets in-flight sends finish within the shutdown timeout, and closes connections. */
   close(): Promise<void>;
 }
 

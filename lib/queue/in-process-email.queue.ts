@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DeliveryFailure } from './delivery.failure';
+import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { EmailJob } from './email-job';
 import type { EmailQueue, EmailQueueStatus, EnqueueResult } from './email-queue';
@@ -11,6 +11,7 @@ interface PendingTry {
   id: string;
   job: EmailJob;
   attempt: number;
+  queuedAt: number;
 }
 
 interface InProcessQueueSettings {
@@ -36,6 +37,8 @@ export class InProcessEmailQueue implements EmailQueue {
   readonly durable = false;
   private readonly logger = new Logger('EmailWorkflow');
   private readonly pending: PendingTry[] = [];
+  /** Given back at shutdown from a paused delivery: not tried again, since no other process can take them. */
+  private readonly handedBack: PendingTry[] = [];
   private readonly active = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly seenIds = new Set<string>();
@@ -51,7 +54,7 @@ export class InProcessEmailQueue implements EmailQueue {
     const id = idempotencyKey ? jobIdFor(idempotencyKey) : randomUUID();
     if (this.seenIds.has(id)) return { id, duplicate: true };
     this.remember(id);
-    this.pending.push({ id, job, attempt: 1 });
+    this.pending.push({ id, job, attempt: 1, queuedAt: Date.now() });
     this.pump();
     return { id, duplicate: false };
   }
@@ -59,7 +62,7 @@ export class InProcessEmailQueue implements EmailQueue {
   async status(): Promise<EmailQueueStatus> {
     return {
       durable: false,
-      waiting: this.pending.length,
+      waiting: this.pending.length + this.handedBack.length,
       active: this.active.size,
       delayed: this.timers.size,
       failed: this.failed,
@@ -73,9 +76,17 @@ export class InProcessEmailQueue implements EmailQueue {
     this.pump();
   }
 
+  /**
+   * Lets the emails held at a paused delivery go, untried. With no other process to hand them to, the
+   * queue goes on sending the others until `close()`, as the app's own shutdown may still queue some.
+   */
+  async stop(): Promise<void> {
+    this.worker.releaseHeld();
+  }
+
   async close(): Promise<void> {
     this.running = false;
-    this.worker.releaseHeld();
+    await this.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(this.active),
@@ -83,7 +94,7 @@ export class InProcessEmailQueue implements EmailQueue {
     ]);
     clearTimeout(timer);
     this.timers.forEach(clearTimeout);
-    const unsent = this.pending.length + this.timers.size;
+    const unsent = this.pending.length + this.handedBack.length + this.timers.size;
     if (unsent > 0) this.logger.warn(`${unsent} queued email(s) were not sent: the in-process queue is not durable.`);
   }
 
@@ -107,6 +118,10 @@ export class InProcessEmailQueue implements EmailQueue {
     try {
       await this.worker.deliver({ ...entry, maxAttempts: this.settings.attempts });
     } catch (error) {
+      if (error instanceof DeliveryHandedBack) {
+        this.handedBack.push(entry);
+        return;
+      }
       if (!(error instanceof DeliveryFailure)) {
         this.logger.error(`Email ${entry.id} could not be processed: ${(error as Error).message}`);
         return;

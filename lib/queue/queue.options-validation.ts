@@ -39,6 +39,7 @@ class QueueDto {
   @IsOptional() @IsBoolean(rule('must be true or false', 'use false on API-only processes that should not send')) worker?: boolean;
   @WholeNumber(0, MS, 'use e.g. 10000') shutdownTimeout?: number;
   @WholeNumber(1, MS, 'use e.g. 30000') probeInterval?: number;
+  @WholeNumber(1, MS, 'use e.g. 259200000 (3 days)') maxAge?: number;
   @WholeNumber(1, MS, 'use e.g. 5000') commandTimeout?: number;
   @IsOptional() @Allow() settings?: object;
 }

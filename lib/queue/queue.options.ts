@@ -33,6 +33,12 @@ export interface EmailQueueOptions {
   /** How often, in ms, a paused delivery re-checks the SMTP server. @default 30000 */
   probeInterval?: number;
   /**
+   * Most ms an email may wait to be delivered, counted from when it was queued; an email still not
+   * delivered then (delivery paused, or retries spread out) fails with `email.failed` of kind
+   * `expired`. Checked before each try, and while it is held at a paused delivery. @default 259200000 (3 days)
+   */
+  maxAge?: number;
+  /**
    * Most ms any call of the library waits for Redis (queueing, idempotency look-ups, queue status,
    * tokens, rate limits, the boot check); one not answered in time rejects with QueueUnavailableError.
    * @default 5000
@@ -61,6 +67,8 @@ interface EmailQueueAdvancedSettings {
 }
 
 const DEFAULT_ATTEMPTS = 8;
+/** Three days: long enough to ride out an outage over a weekend. */
+const DEFAULT_MAX_AGE = 3 * 24 * 3_600_000;
 export const DEFAULT_BACKOFF: Required<EmailRetryBackoff> = { delay: 5_000, maxDelay: 3_600_000 };
 
 /** Queue settings with every default applied; `redis: false` is the in-process queue. */
@@ -73,6 +81,7 @@ export interface QueueSettings extends Omit<EmailQueueOptions, 'backoff'> {
   shutdownTimeout: number;
   probeInterval: number;
   commandTimeout: number;
+  maxAge: number;
 }
 
 /** Injection token of the resolved `QueueSettings`. */
@@ -103,6 +112,7 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
       shutdownTimeout: given.shutdownTimeout ?? 10_000,
       probeInterval: given.probeInterval ?? 30_000,
       commandTimeout: given.commandTimeout ?? 5_000,
+      maxAge: given.maxAge ?? DEFAULT_MAX_AGE,
     };
   });
 }

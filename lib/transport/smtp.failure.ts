@@ -1,7 +1,7 @@
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import { EmailDeliveryError, SmtpFailure, SmtpFailureKind } from '../errors';
 import { smtpHint } from './smtp.hints';
-import { isAuthenticationReply, parseSmtpReply, tlsProblemOf } from './smtp.knowledge';
+import { isAuthenticationReply, parseSmtpReply, SmtpUnavailability, tlsProblemOf, unavailabilityOf } from './smtp.knowledge';
 
 /** Commands whose failure says the settings are wrong, not this message. */
 const SESSION_COMMANDS = /^(AUTH|STARTTLS)/i;
@@ -14,7 +14,26 @@ export function redact(text: string): string {
     .replace(/\/\/[^/\s@]*@/g, '//[redacted]@');
 }
 
+/** An outage in plain words: the server is down or busy, the settings may be fine. */
+function describeOutage(error: NodemailerError, unavailability: SmtpUnavailability): string {
+  const cause = `${error.originalCode ?? error.code ?? 'error'}: ${redact(error.message)}`;
+  switch (unavailability) {
+    case 'dns':
+      return `The SMTP server is unreachable: its host name did not resolve (${cause}). If this lasts: ${smtpHint('dnsFailed', 'api')}`;
+    case 'refused':
+      return `The SMTP server is unreachable: it refused the connection (${cause}); it may be down or restarting. If this lasts: ${smtpHint('serverDown', 'api')}`;
+    case 'unreachable':
+      return `The SMTP server is unreachable: there is no route to it (${cause}). If this lasts: ${smtpHint('serverDown', 'api')}`;
+    case 'no-answer':
+      return `The SMTP server did not answer in time (${error.timeoutType === 'GREETING_TIMEOUT' ? 'no greeting' : 'no connection'}); it may be down or overloaded. If this lasts: ${smtpHint('noAnswer', 'api')}`;
+    case 'busy':
+      return `The SMTP server is busy: it answered the connection with ${redact(error.response ?? '421')} and asks to be tried later`;
+  }
+}
+
 function describe(error: NodemailerError, kind: SmtpFailureKind): string {
+  const unavailability = unavailabilityOf(error);
+  if (unavailability) return describeOutage(error, unavailability);
   const response = error.response ? redact(error.response) : undefined;
   const tlsProblem = tlsProblemOf(error);
   if (error.code === 'EAUTH' || isAuthenticationReply(error.responseCode)) {
@@ -40,11 +59,13 @@ function describe(error: NodemailerError, kind: SmtpFailureKind): string {
   return `The connection to the SMTP server failed (${error.originalCode ?? error.code ?? 'error'}: ${redact(error.message)}). Fix: ${smtpHint('serverDown', 'api')}`;
 }
 
-/** Sorts an SMTP failure into transient, permanent or configuration. The reply code wins over the enhanced code. */
+/** Sorts an SMTP failure into transient, permanent, configuration or unavailable. The reply code wins over the enhanced code. */
 export function classifySmtpFailure(error: NodemailerError): SmtpFailure {
   const replyCode = error.responseCode;
   let kind: SmtpFailureKind;
-  if (isAuthenticationReply(replyCode)) {
+  if (unavailabilityOf(error) !== undefined) {
+    kind = 'unavailable';
+  } else if (isAuthenticationReply(replyCode)) {
     kind = 'configuration';
   } else if (replyCode !== undefined && !SESSION_COMMANDS.test(error.command ?? '')) {
     // A reply to MAIL/RCPT/DATA is about this message: its code decides, whatever its text says.

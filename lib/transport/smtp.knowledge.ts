@@ -125,3 +125,33 @@ export function tlsProblemOf(error: SocketErrorLike): TlsProblem | undefined {
   if (TLS_MISMATCH.test(detail)) return 'tls-mismatch';
   return undefined;
 }
+
+/** How a failure shows that the server cannot be reached now, rather than anything about the message. */
+export type SmtpUnavailability = 'dns' | 'refused' | 'unreachable' | 'no-answer' | 'busy';
+
+/** The fields of a nodemailer error that an unreachable server is recognised from. */
+interface ConnectionFailureLike extends SocketErrorLike {
+  command?: string;
+  /** nodemailer's name for the timeout that struck: CONNECT_TIMEOUT, GREETING_TIMEOUT, SOCKET_TIMEOUT… */
+  timeoutType?: string;
+}
+
+const NO_ROUTE = new Set(['EHOSTUNREACH', 'ENETUNREACH']);
+/** Timeouts before any session exists: a later one (SOCKET_TIMEOUT) may strike mid-message. */
+const SETUP_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT']);
+/** A greeting of 421: the server is up but takes no session now (RFC 5321 §3.1). */
+const BUSY_GREETING = 421;
+
+/**
+ * Whether a failure only says the server cannot be reached now: the host name did not resolve, the
+ * connection was refused or has no route, connecting or the greeting timed out, or the greeting was
+ * 421. A reset or a timeout later on may cut a message in half, so it does not count.
+ */
+export function unavailabilityOf(error: ConnectionFailureLike): SmtpUnavailability | undefined {
+  if (error.code === 'EDNS') return 'dns';
+  if (error.originalCode === 'ECONNREFUSED') return 'refused';
+  if (NO_ROUTE.has(error.originalCode ?? '')) return 'unreachable';
+  if (error.code === 'ETIMEDOUT' && SETUP_TIMEOUTS.has(error.timeoutType ?? '')) return 'no-answer';
+  if (error.code === 'EPROTOCOL' && error.command === 'CONN' && error.responseCode === BUSY_GREETING) return 'busy';
+  return undefined;
+}

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { EmailDeliveryError, InvalidOptionsError } from '../errors';
 import type { OptionsResolution } from '../errors/options.resolution';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
@@ -46,21 +47,39 @@ export class TransportRegistry {
   }
 
   /**
+   * What a probe of paused delivery connects with. For a tenant, the resolver is asked again each time
+   * and a cached transport whose settings changed is dropped, so the next email uses the new ones. A
+   * probe is not a use: it leaves the idle timer alone, so a broken tenant's transport still closes
+   * when idle. Throws like `get`.
+   */
+  async forProbe(tenant?: string): Promise<Omit<ResolvedTransport, 'transport'>> {
+    if (tenant === undefined) return this.defaultTransport;
+    this.assertServes(tenant);
+    const resolution = await (this.tenantSettings as TenantTransportSettings).resolve(tenant);
+    if (!resolution.ok) throw new InvalidOptionsError(resolution.problems);
+    const cached = this.tenants.get(tenant);
+    const current = await cached?.resolved.catch(() => undefined);
+    const unchanged = current?.ok === true && isDeepStrictEqual(current.value.options, resolution.value.options);
+    if (cached && !unchanged && this.tenants.get(tenant) === cached) this.close(tenant);
+    return resolution.value;
+  }
+
+  /**
    * Runs a send on the tenant's transport; the transport is not closed under it, even if evicted meanwhile.
    * A tenant whose settings cannot be resolved fails as an EmailDeliveryError: `configuration` when they
-   * are invalid (they will not fix themselves: pause the tenant), `transient` when the resolver threw.
+   * are invalid, `unavailable` when the resolver threw. Either pauses the tenant until a probe resolves it.
    */
   async use<T>(tenant: string | undefined, send: (resolved: ResolvedTransport) => Promise<T>): Promise<T> {
     if (tenant === undefined) return send(this.defaultTransport);
     const cached = this.entry(tenant);
     cached.leases += 1;
     try {
-      const unresolved = (kind: 'configuration' | 'transient', error: unknown) => {
+      const unresolved = (kind: 'configuration' | 'unavailable', error: unknown) => {
         const reason = redact(error instanceof Error ? error.message : String(error));
         return new EmailDeliveryError({ kind, reason: `The SMTP settings of tenant "${tenant}" could not be resolved: ${reason}` });
       };
       const resolution = await cached.resolved.catch((error: unknown) => {
-        throw unresolved('transient', error);
+        throw unresolved('unavailable', error);
       });
       if (!resolution.ok) throw unresolved('configuration', new InvalidOptionsError(resolution.problems));
       return await send(resolution.value);

@@ -74,7 +74,7 @@ describe('GET /health with Terminus and the email indicators', () => {
     await sink.close();
     sinkOpen = false;
     await emails.send({ template: 'test-email', to: 'ada@example.test' });
-    await events.waitFor(EmailEvent.Retrying, 1);
+    await events.waitFor(EmailEvent.DeliveryPaused, 1);
 
     const down = await getHealth();
     expect(down.status).toBe(503);
@@ -87,8 +87,17 @@ describe('GET /health with Terminus and the email indicators', () => {
       message: `The connection to 127.0.0.1:${sink.port} failed (ECONNREFUSED)`,
       hint: expect.stringContaining(`Nothing listens on port ${sink.port}`),
     });
-    // The email waiting for its retry counts in the depth; the queue itself is not paused.
-    expect(down.body.info?.['email-queue']).toEqual({ status: 'up', depth: 1, active: 0, failed: 1, paused: false, pausedTenants: [], durable: false });
+    // An outage pauses delivery (issue 11): the email is held, not retried, and the queue indicator is down too.
+    expect(down.body.error?.['email-queue']).toEqual({
+      status: 'down',
+      depth: 0,
+      active: 1,
+      failed: 1,
+      paused: true,
+      pausedTenants: [],
+      durable: false,
+      message: 'delivery is paused until the SMTP server works again (see email.delivery-paused)',
+    });
     expect(down.body.details).toEqual({ ...down.body.error, ...down.body.info });
   });
 
@@ -123,7 +132,7 @@ describe('GET /health with Terminus and the email indicators', () => {
       paused: true,
       pausedTenants: [],
       durable: false,
-      message: 'delivery is paused on an SMTP configuration failure',
+      message: 'delivery is paused until the SMTP server works again (see email.delivery-paused)',
     });
     expect(paused.text).not.toContain(password);
 
@@ -139,10 +148,11 @@ describe('GET /health with Terminus and the email indicators', () => {
   });
 
   it('the queue indicator is down when more emails wait than maxDepth', async () => {
-    // Nothing listens on this port: every email waits for a retry.
-    const sink = await SmtpSink.start();
+    // Every recipient is deferred with a 451: every email waits for a retry (5 s away).
+    const onRcptTo: RcptHandler = (_address, _session, callback) => callback(Object.assign(new Error('4.3.0 Try again later'), { responseCode: 451 }));
+    const sink = await SmtpSink.start({ onRcptTo });
+    cleanups.push(() => sink.close());
     const port = sink.port;
-    await sink.close();
     const moduleRef = await Test.createTestingModule({ imports: [HealthAppModule.withOptions(localOptions(port, { queue: false }))] })
       .setLogger(new SilentLogger())
       .compile();

@@ -2,12 +2,15 @@ import { Test } from '@nestjs/testing';
 import { EmailEvent, EmailEvents, EmailWorkflowModule, EmailWorkflowService, InvalidOptionsError } from 'nestjs-email-workflow';
 import { SilentLogger } from '../support/capturing-logger';
 import { localOptions } from '../support/module-options';
+import { until } from '../support/wait';
 import { EventLog } from '../support/workflow';
 
 const QUEUE = { redis: false as const, probeInterval: 200, backoff: { delay: 20, maxDelay: 100 }, attempts: 2 };
 
-/** The tenant path resolves settings to a typed result: invalid ones pause the tenant, a failing resolver is retried. */
+/** The tenant path resolves settings to a typed result: invalid ones pause the tenant, and so does a failing resolver, asked again at each probe. */
 describe('tenant transport resolution at run time', () => {
+  const resolverCalls: string[] = [];
+
   async function boot() {
     const moduleRef = await Test.createTestingModule({
       imports: [
@@ -15,6 +18,7 @@ describe('tenant transport resolution at run time', () => {
           localOptions(2599, {
             queue: QUEUE,
             transportResolver: async (id) => {
+              resolverCalls.push(id);
               if (id === 'invalid') return { host: 'smtp.example.test', port: 99999 };
               throw new Error('tenant database unreachable');
             },
@@ -47,15 +51,19 @@ describe('tenant transport resolution at run time', () => {
     }
   });
 
-  it('a resolver that throws is a transient failure: retried, then failed, never paused', async () => {
+  it('a resolver that throws pauses that tenant, never fails its email, and is asked again at each probe', async () => {
     const { moduleRef, events, emails } = await boot();
     try {
       await emails.send({ template: 'test-email', to: 'b@example.test', tenant: 'down' });
-      const [failed] = await events.waitFor(EmailEvent.Failed, 1);
-      expect(failed).toMatchObject({ tenant: 'down', kind: 'transient', attempt: 2 });
-      expect(failed.reason).toBe('The SMTP settings of tenant "down" could not be resolved: tenant database unreachable');
-      expect(events.seen[EmailEvent.Retrying]).toHaveLength(1);
-      expect(events.seen[EmailEvent.DeliveryPaused]).toHaveLength(0);
+      const [paused] = await events.waitFor(EmailEvent.DeliveryPaused, 1);
+      expect(paused).toMatchObject({ tenant: 'down' });
+      expect(paused.reason).toBe('The SMTP settings of tenant "down" could not be resolved: tenant database unreachable');
+      const askedAtPause = resolverCalls.filter((id) => id === 'down').length;
+      await until(() => resolverCalls.filter((id) => id === 'down').length >= askedAtPause + 2, 'two probes that asked the resolver again');
+      expect(events.seen[EmailEvent.Failed]).toHaveLength(0);
+      expect(events.seen[EmailEvent.Retrying]).toHaveLength(0);
+      expect(events.seen[EmailEvent.DeliveryPaused]).toHaveLength(1);
+      expect((await emails.queueStatus()).pausedTenants).toEqual(['down']);
     } finally {
       await moduleRef.close();
     }

@@ -135,8 +135,9 @@ describe('per-tenant transports (transportResolver)', () => {
     expect(events.seen[EmailEvent.DeliveryPaused]).toHaveLength(1);
     expect(events.seen[EmailEvent.Failed]).toHaveLength(0);
     expect(events.seen[EmailEvent.Retrying]).toHaveLength(0);
-    // Probes and deliveries reused the cached settings.
-    expect(calls.sort()).toEqual(['a', 'b']);
+    // Deliveries reused the cached settings; each probe of paused tenant A asked the resolver again (issue 11).
+    expect(calls.filter((id) => id === 'b')).toEqual(['b']);
+    expect(calls.filter((id) => id === 'a').length).toBeGreaterThanOrEqual(1 + 2);
   });
 
   it('diagnoses a tenant transport by tenant id', async () => {

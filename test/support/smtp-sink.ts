@@ -36,6 +36,8 @@ export interface SmtpSinkOptions extends Partial<SMTPServerOptions> {
 export class SmtpSink {
   readonly messages: ParsedMail[] = [];
   readonly authAttempts: string[] = [];
+  /** Every login tried, with the password it gave and when: to tell an old password from a new one. */
+  readonly logins: Array<{ user: string; pass: string; at: number }> = [];
   private server!: SMTPServer;
   private waiters: Array<() => void> = [];
   private receiving = 0;
@@ -67,6 +69,7 @@ export class SmtpSink {
       ...serverOptions,
       onAuth: (auth, _session, callback) => {
         this.authAttempts.push(auth.username ?? '');
+        this.logins.push({ user: auth.username ?? '', pass: auth.password ?? '', at: Date.now() });
         if (this.credentials && auth.username === this.credentials.user && auth.password === this.credentials.pass) {
           return callback(null, { user: auth.username });
         }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { EmailEventBus, EmailEvents, EmailEvent } from '../../lib/events';
-import { DeliveryFailure } from '../../lib/queue/delivery.failure';
+import { DeliveryFailure, DeliveryHandedBack } from '../../lib/queue/delivery.failure';
 import { EmailDeliveryWorker } from '../../lib/queue/delivery.worker';
 import type { DeliveryTry } from '../../lib/queue/delivery.worker';
 import type { EmailJob } from '../../lib/queue/email-job';
@@ -15,14 +15,16 @@ import { describeTransport, toNodemailerOptions } from '../../lib/transport/smtp
 import { resolveSmtpTransport } from '../../lib/transport/transport.options';
 import { TransportRegistry } from '../../lib/transport/transport.registry';
 import { CapturingLogger } from '../support/capturing-logger';
+import { freePort } from '../support/free-port';
 import { SmtpSink, SmtpSinkOptions, smtpReply } from '../support/smtp-sink';
-import { until } from '../support/wait';
+import { sleep, until } from '../support/wait';
 import { EventLog } from '../support/workflow';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
 
 const BACKOFF = { delay: 100, maxDelay: 1_000 };
 const PROBE_INTERVAL = 100;
+const DAY = 86_400_000;
 const LOGIN = { user: 'mailer', pass: 'current-password' };
 const ROTATED = { user: LOGIN.user, pass: 'rotated-password' };
 
@@ -34,8 +36,8 @@ function jobTo(address: string, overrides: Partial<EmailJob> = {}): EmailJob {
   return { template: 'test-email', to: { address, name: 'Ada Lovelace' }, context: {}, messageId: `<job-${jobCount}@acme.test>`, ...overrides };
 }
 
-function firstTry(job: EmailJob, attempt = 1, maxAttempts = 3): DeliveryTry {
-  return { id: `id-${job.messageId}`, job, attempt, maxAttempts };
+function firstTry(job: EmailJob, attempt = 1, maxAttempts = 3, queuedAt = Date.now()): DeliveryTry {
+  return { id: `id-${job.messageId}`, job, attempt, maxAttempts, queuedAt };
 }
 
 /** What a delivery settled with, without awaiting it. */
@@ -94,7 +96,11 @@ describe('EmailDeliveryWorker', () => {
   }
 
   /** A worker sending through `transport` by default and, given `tenants`, through a tenant's own transport. */
-  function workerFor(transport: SmtpTransportOptions, tenants: Record<string, SmtpTransportOptions> = {}): { worker: EmailDeliveryWorker; events: EventLog } {
+  function workerFor(
+    transport: SmtpTransportOptions,
+    tenants: Record<string, SmtpTransportOptions> = {},
+    maxAge = DAY,
+  ): { worker: EmailDeliveryWorker; events: EventLog } {
     const options = toNodemailerOptions(transport);
     const transports = new TransportRegistry(
       { transport: new SmtpTransport(options), options, description: describeTransport(transport) },
@@ -105,7 +111,7 @@ describe('EmailDeliveryWorker', () => {
       },
     );
     const bus = new EmailEventBus();
-    const worker = new EmailDeliveryWorker(composer, transports, bus, { backoff: BACKOFF, probeInterval: PROBE_INTERVAL });
+    const worker = new EmailDeliveryWorker(composer, transports, bus, { backoff: BACKOFF, probeInterval: PROBE_INTERVAL, maxAge });
     workers.push({ worker, transports });
     return { worker, events: new EventLog(new EmailEvents(bus)) };
   }
@@ -290,6 +296,84 @@ describe('EmailDeliveryWorker', () => {
     expect(worker.pausedTenants()).toEqual([]);
     expect(events.seen[EmailEvent.Failed]).toEqual([]);
     expect(events.seen[EmailEvent.DeliveryResumed]).toEqual([]);
+  });
+
+  it('on an unreachable server, closes the gate like a refused login: held, no attempt spent, sent on the same attempt once it is up', async () => {
+    const port = await freePort();
+    const { worker, events } = workerFor({ host: '127.0.0.1', port, security: 'none', pool: false });
+    const jobs = [jobTo('a@example.test'), jobTo('b@example.test')];
+
+    const deliveries = jobs.map((job) => watch(worker.deliver(firstTry(job, 1, 1))));
+    const [paused] = await events.waitFor(EmailEvent.DeliveryPaused);
+    expect(paused).toMatchObject({ tenant: undefined, responseCode: undefined });
+    expect(paused.reason).toMatch(/^The SMTP server is unreachable: it refused the connection \(ECONNREFUSED/);
+    expect(paused.reason).not.toMatch(/password|transport\.auth/);
+    expect(worker.isPaused()).toBe(true);
+    expect(errors()).toEqual([expect.stringMatching(/^Delivery paused: The SMTP server is unreachable: .*re-checked every 100 ms\.$/)]);
+
+    // Started where the refused connections went: the next probe finds it, and the held tries go on.
+    const target = await sink({ port });
+    await until(() => deliveries.every((delivery) => delivery.settled()), 'the held deliveries to go out');
+    for (const delivery of deliveries) await expect(delivery.outcome).resolves.toMatchObject({ rejected: [] });
+    // attempt 1 of 1: an outage spends nothing, or the last attempt would have failed for good.
+    expect(events.seen[EmailEvent.Sent].map((sent) => sent.attempt)).toEqual([1, 1]);
+    expect(events.seen[EmailEvent.Retrying]).toEqual([]);
+    expect(events.seen[EmailEvent.Failed]).toEqual([]);
+    expect(events.seen[EmailEvent.DeliveryPaused]).toHaveLength(1);
+    expect(events.seen[EmailEvent.DeliveryResumed]).toHaveLength(1);
+    expect(target.messages).toHaveLength(2);
+  });
+
+  it('gives up an email older than maxAge: at once before any SMTP traffic, or while held once it gets that old', async () => {
+    let connections = 0;
+    const target = await sink({
+      credentials: ROTATED,
+      onConnect: (_session, callback) => {
+        connections++;
+        callback();
+      },
+    });
+    const MAX_AGE = 400;
+    const { worker, events } = workerFor(transportTo(target, LOGIN), {}, MAX_AGE);
+
+    const stale = jobTo('stale@example.test');
+    const failure = await worker.deliver(firstTry(stale, 2, 5, Date.now() - MAX_AGE)).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(DeliveryFailure);
+    expect((failure as DeliveryFailure).willRetry).toBe(false);
+    expect(events.seen[EmailEvent.Failed]).toEqual([
+      expect.objectContaining({ messageId: stale.messageId, attempt: 2, kind: 'expired', reason: 'Given up: not delivered within queue.maxAge (400 ms) of being queued.' }),
+    ]);
+    expect(connections).toBe(0);
+
+    const queuedAt = Date.now();
+    const held = watch(worker.deliver(firstTry(jobTo('held@example.test'), 1, 5, queuedAt)));
+    await events.waitFor(EmailEvent.DeliveryPaused);
+    await events.waitFor(EmailEvent.Failed, 2);
+    const expired = await held.outcome;
+    expect(Date.now() - queuedAt).toBeGreaterThanOrEqual(MAX_AGE);
+    expect(expired).toBeInstanceOf(DeliveryFailure);
+    expect((expired as DeliveryFailure).failure).toMatchObject({ kind: 'expired' });
+    expect(events.seen[EmailEvent.Failed][1]).toMatchObject({ to: 'held@example.test', attempt: 1, kind: 'expired' });
+    expect(events.seen[EmailEvent.Retrying]).toEqual([]);
+    expect(target.messages).toEqual([]);
+  });
+
+  it('after releaseHeld, a try that meets a refused login is handed back, not held: no new pause, no probe', async () => {
+    const target = await sink({ credentials: ROTATED });
+    const { worker, events } = workerFor(transportTo(target, LOGIN));
+    worker.releaseHeld();
+
+    const failure = await worker.deliver(firstTry(jobTo('late@example.test'))).catch((e: unknown) => e);
+
+    expect(failure).toBeInstanceOf(DeliveryHandedBack);
+    expect((failure as DeliveryFailure).retryDelay).toBe(0);
+    expect(worker.isPaused()).toBe(false);
+    expect(events.seen[EmailEvent.DeliveryPaused]).toEqual([]);
+    expect(events.seen[EmailEvent.Failed]).toEqual([]);
+    const logins = target.authAttempts.length;
+    // Proves an absence: no gate was closed, so no probe logs in within three probe intervals.
+    await sleep(3 * PROBE_INTERVAL);
+    expect(target.authAttempts).toHaveLength(logins);
   });
 
   it('reportUndeliverable fails a job for good with the reason given', async () => {

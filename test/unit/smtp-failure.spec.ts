@@ -51,23 +51,26 @@ const rows: Row[] = [
   ['452 4.3.1 at DATA', reply('Data command failed', 'EENVELOPE', '452 4.3.1 Insufficient system storage', 'DATA'), { kind: 'transient', responseCode: 452, enhancedCode: '4.3.1' }],
   ['452 5.2.2 (reply code decides: transient)', reply(ALL_REJECTED, 'EENVELOPE', '452 5.2.2 Mailbox full', 'RCPT TO'), { kind: 'transient', responseCode: 452, enhancedCode: '5.2.2' }],
   ['4xx without an enhanced code', reply(ALL_REJECTED, 'EENVELOPE', '450 Try again later', 'RCPT TO'), { kind: 'transient', responseCode: 450, enhancedCode: undefined }],
-  // ---- transient: 421 wherever it comes ----
-  ['421 as greeting', reply('Invalid greeting. response=421 4.3.2 Service not available', 'EPROTOCOL', '421 4.3.2 Service not available', 'CONN'), { kind: 'transient', responseCode: 421, enhancedCode: '4.3.2' }],
+  // ---- transient: 421 once a session is under way ----
   ['421 at RCPT', reply(ALL_REJECTED, 'EENVELOPE', '421 4.7.0 Too many connections, closing channel', 'RCPT TO'), { kind: 'transient', responseCode: 421, enhancedCode: '4.7.0' }],
   ['421 on close (idle timeout reply)', reply('Connection closed unexpectedly', 'ECONNECTION', '421 4.4.2 Timeout waiting for data', 'CONN'), { kind: 'transient', responseCode: 421, enhancedCode: '4.4.2' }],
   ['421 at EHLO', reply('Server terminates connection. response=421 Closing', 'ECONNECTION', '421 Closing', 'EHLO'), { kind: 'transient', responseCode: 421 }],
-  // ---- transient: connection problems ----
-  ['connection refused', socketError('connect ECONNREFUSED 127.0.0.1:25', 'ECONNREFUSED', 'ESOCKET', { errno: -111, syscall: 'connect' }), { kind: 'transient', responseCode: undefined, says: /ECONNREFUSED/ }],
+  // ---- transient: a connection lost once a session is under way ----
   ['connection reset', socketError('read ECONNRESET', 'ECONNRESET', 'ESOCKET', { errno: -104, syscall: 'read' }), { kind: 'transient', says: /ECONNRESET/ }],
   ['broken pipe', socketError('write EPIPE', 'EPIPE', 'ESOCKET', { errno: -32, syscall: 'write' }), { kind: 'transient' }],
-  ['host unreachable', socketError('connect EHOSTUNREACH 10.0.0.1:587', 'EHOSTUNREACH', 'ESOCKET', { syscall: 'connect' }), { kind: 'transient' }],
   ['connection closed unexpectedly', bare('Connection closed unexpectedly', 'ECONNECTION'), { kind: 'transient' }],
   ['server closed the connection mid-send', bare('Server closed the connection', 'ECONNECTION'), { kind: 'transient' }],
-  ['connection timeout', bare('Connection timeout', 'ETIMEDOUT', 'CONN', { timeoutType: 'CONNECT_TIMEOUT' }), { kind: 'transient', says: /did not answer in time/ }],
-  ['greeting never received', bare('Greeting never received', 'ETIMEDOUT', 'CONN', { timeoutType: 'GREETING_TIMEOUT' }), { kind: 'transient', says: /did not answer in time/ }],
   ['socket timeout', bare('Timeout', 'ETIMEDOUT', 'CONN', { timeoutType: 'SOCKET_TIMEOUT' }), { kind: 'transient' }],
-  ['DNS lookup failed (ENOTFOUND)', socketError('getaddrinfo ENOTFOUND smtp.example.test', 'ENOTFOUND', 'EDNS', { syscall: 'getaddrinfo' }), { kind: 'transient' }],
-  ['DNS lookup failed (EAI_AGAIN)', socketError('getaddrinfo EAI_AGAIN smtp.example.test', 'EAI_AGAIN', 'EDNS', { syscall: 'getaddrinfo' }), { kind: 'transient' }],
+  ['TLS handshake timeout', bare('TLS handshake timed out', 'ETIMEDOUT', 'CONN', { timeoutType: 'UPGRADE_TIMEOUT' }), { kind: 'transient' }],
+  // ---- unavailable: the server cannot be reached, which says nothing about the message ----
+  ['421 as greeting', reply('Invalid greeting. response=421 4.3.2 Service not available', 'EPROTOCOL', '421 4.3.2 Service not available', 'CONN'), { kind: 'unavailable', responseCode: 421, enhancedCode: '4.3.2', says: /busy.*421 4\.3\.2 Service not available/ }],
+  ['connection refused', socketError('connect ECONNREFUSED 127.0.0.1:25', 'ECONNREFUSED', 'ESOCKET', { errno: -111, syscall: 'connect' }), { kind: 'unavailable', responseCode: undefined, says: /unreachable: it refused the connection \(ECONNREFUSED/ }],
+  ['host unreachable', socketError('connect EHOSTUNREACH 10.0.0.1:587', 'EHOSTUNREACH', 'ESOCKET', { syscall: 'connect' }), { kind: 'unavailable', says: /unreachable: there is no route/ }],
+  ['network unreachable', socketError('connect ENETUNREACH 10.0.0.1:587', 'ENETUNREACH', 'ESOCKET', { syscall: 'connect' }), { kind: 'unavailable', says: /no route/ }],
+  ['connection timeout', bare('Connection timeout', 'ETIMEDOUT', 'CONN', { timeoutType: 'CONNECT_TIMEOUT' }), { kind: 'unavailable', says: /did not answer in time \(no connection\)/ }],
+  ['greeting never received', bare('Greeting never received', 'ETIMEDOUT', 'CONN', { timeoutType: 'GREETING_TIMEOUT' }), { kind: 'unavailable', says: /did not answer in time \(no greeting\)/ }],
+  ['DNS lookup failed (ENOTFOUND)', socketError('getaddrinfo ENOTFOUND smtp.example.test', 'ENOTFOUND', 'EDNS', { syscall: 'getaddrinfo' }), { kind: 'unavailable', says: /host name did not resolve \(ENOTFOUND/ }],
+  ['DNS lookup failed (EAI_AGAIN)', socketError('getaddrinfo EAI_AGAIN smtp.example.test', 'EAI_AGAIN', 'EDNS', { syscall: 'getaddrinfo' }), { kind: 'unavailable', says: /host name did not resolve \(EAI_AGAIN/ }],
   // ---- permanent: 5xx at MAIL / RCPT / DATA ----
   ['550 5.1.1 at RCPT', reply(ALL_REJECTED, 'EENVELOPE', '550 5.1.1 No such user', 'RCPT TO'), { kind: 'permanent', responseCode: 550, enhancedCode: '5.1.1', says: /RCPT TO.*550 5\.1\.1 No such user/ }],
   ['553 5.1.3 at RCPT', reply(ALL_REJECTED, 'EENVELOPE', '553 5.1.3 Bad recipient address syntax', 'RCPT TO'), { kind: 'permanent', responseCode: 553, enhancedCode: '5.1.3' }],
@@ -122,6 +125,16 @@ describe('classifySmtpFailure', () => {
     expect(failure.reason.length).toBeGreaterThan(20);
   });
 
+  it('words an outage as one: the server is unreachable, busy or silent, never a login or TLS problem', () => {
+    const outages = rows.filter(([, , expected]) => expected.kind === 'unavailable');
+    expect(outages.length).toBeGreaterThanOrEqual(8);
+    for (const [label, error] of outages) {
+      const { reason } = classifySmtpFailure(error);
+      expect({ label, reason }).toEqual({ label, reason: expect.stringMatching(/^The SMTP server (is unreachable|is busy|did not answer in time)/) });
+      expect({ label, reason }).not.toEqual({ label, reason: expect.stringMatching(/password|login|transport\.auth|certificate|TLS/i) });
+    }
+  });
+
   it('reply codes alone: every 4xx is transient and every 5xx at MAIL/RCPT/DATA is permanent', () => {
     for (let code = 400; code < 600; code++) {
       if ([530, 534, 535, 538].includes(code)) continue;
@@ -163,7 +176,7 @@ describe('classifySmtpFailure', () => {
    */
   it.each<Row>([
     ['554 naming a blocklisted IP', reply(ALL_REJECTED, 'EENVELOPE', '554 Service unavailable; Client host 5.188.10.4 blocked using zen.spamhaus.org', 'RCPT TO'), { kind: 'permanent', responseCode: 554, enhancedCode: undefined }],
-    ['421 naming the client IP', reply('Invalid greeting. response=421 Too many connections from 4.12.33.10', 'EPROTOCOL', '421 Too many connections from 4.12.33.10', 'CONN'), { kind: 'transient', responseCode: 421, enhancedCode: undefined }],
+    ['421 naming the client IP', reply('Invalid greeting. response=421 Too many connections from 4.12.33.10', 'EPROTOCOL', '421 Too many connections from 4.12.33.10', 'CONN'), { kind: 'unavailable', responseCode: 421, enhancedCode: undefined }],
   ])('no enhanced code is invented from the reply text: %s', (_label, error, expected) => {
     expect(classifySmtpFailure(error)).toMatchObject(expected);
   });
@@ -301,7 +314,7 @@ describe('classifySmtpFailure on errors from real connections', () => {
     })();
     const refused = await failureOf({ port: refusedPort });
     expect(refused.error).toMatchObject({ code: 'ESOCKET', originalCode: 'ECONNREFUSED' });
-    expect(refused.failure.kind).toBe('transient');
+    expect(refused.failure.kind).toBe('unavailable');
 
     const wrongVersion = await failureOf({ port: plain, secure: true });
     expect(wrongVersion.error).toMatchObject({ code: 'ESOCKET', originalCode: 'ERR_SSL_WRONG_VERSION_NUMBER' });
@@ -314,10 +327,37 @@ describe('classifySmtpFailure on errors from real connections', () => {
 
     const timeout = await failureOf({ port: silent, greetingTimeout: 200 });
     expect(timeout.error).toMatchObject({ code: 'ETIMEDOUT' });
-    expect(timeout.failure.kind).toBe('transient');
+    expect(timeout.failure.kind).toBe('unavailable');
 
     const reset = await failureOf({ port: resetter });
     expect(reset.error).toMatchObject({ code: 'ESOCKET', originalCode: 'ECONNRESET' });
     expect(reset.failure.kind).toBe('transient');
+  });
+
+  it('a server that greets with 421 is busy (unavailable); one that drops the connection mid-DATA fails that message (transient)', async () => {
+    const busy = await tcpServer((socket) => socket.end('421 4.3.2 Too busy, try later\r\n'));
+    // Speaks just enough SMTP to take the envelope, then hangs up once the message starts to arrive.
+    const dropper = await tcpServer((socket) => {
+      let inData = false;
+      socket.write('220 drop.test ESMTP\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        if (inData) return void socket.destroy();
+        for (const line of chunk.toString().split('\r\n').filter(Boolean)) {
+          const verb = line.slice(0, 4).toUpperCase();
+          if (verb === 'DATA') {
+            inData = true;
+            socket.write('354 go ahead\r\n');
+          } else socket.write(verb === 'EHLO' ? '250 drop.test\r\n' : '250 OK\r\n');
+        }
+      });
+    });
+
+    const greeting = await failureOf({ port: busy });
+    expect(greeting.error).toMatchObject({ code: 'EPROTOCOL', responseCode: 421, command: 'CONN' });
+    expect(greeting.failure).toMatchObject({ kind: 'unavailable', responseCode: 421, enhancedCode: '4.3.2' });
+
+    const dropped = await failureOf({ port: dropper });
+    expect(dropped.error.code).toBe('ECONNECTION');
+    expect(dropped.failure.kind).toBe('transient');
   });
 });

@@ -114,7 +114,7 @@ describe('TransportRegistry', () => {
     expect(calls).toEqual(['a', 'b']);
   });
 
-  it('fails a tenant whose settings are invalid as configuration, one whose resolver threw as transient, and caches neither', async () => {
+  it('fails a tenant whose settings are invalid as configuration, one whose resolver threw as unavailable, and caches neither', async () => {
     const defaultSink = await sink();
     let resolverDown = true;
     const { registry: transports, calls } = registry(defaultSink, async (tenant) => {
@@ -132,7 +132,7 @@ describe('TransportRegistry', () => {
 
     const thrown = await sendThrough(transports, 'flaky', 'y@example.test').catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(EmailDeliveryError);
-    expect(thrown).toMatchObject({ kind: 'transient' });
+    expect(thrown).toMatchObject({ kind: 'unavailable' });
     expect((thrown as Error).message).toContain('tenant database unreachable');
 
     resolverDown = false;
@@ -199,6 +199,58 @@ describe('TransportRegistry', () => {
     }
     expect(calls).toEqual(['a']);
     expect(tenantA.closed).toBe(0);
+  });
+
+  it('forProbe asks the resolver again each time; changed settings replace the cached transport, unchanged ones keep it', async () => {
+    const defaultSink = await sink();
+    const before = await sink();
+    const after = await sink();
+    let target = before;
+    const { registry: transports, calls } = registry(defaultSink, async () => target.transport());
+
+    expect(await transports.forProbe()).toMatchObject({ description: `smtp://127.0.0.1:${defaultSink.sink.port} (none)` });
+    await sendThrough(transports, 'a', 'a1@example.test');
+    const probed = await transports.forProbe('a');
+    expect(probed.description).toBe(`smtp://127.0.0.1:${before.sink.port} (none)`);
+    expect(calls).toEqual(['a', 'a']);
+    // Unchanged: the cached pool stays open and the next email reuses it without asking again.
+    await sendThrough(transports, 'a', 'a2@example.test');
+    expect(calls).toEqual(['a', 'a']);
+    expect(before.closed).toBe(0);
+
+    target = after;
+    expect((await transports.forProbe('a')).description).toBe(`smtp://127.0.0.1:${after.sink.port} (none)`);
+    await until(() => before.closed > 0, 'the pool with the old settings to close');
+    await sendThrough(transports, 'a', 'a3@example.test');
+    expect(calls).toEqual(['a', 'a', 'a', 'a']);
+    expect(before.sink.messages.map((mail) => mail.subject)).toEqual(['to a1@example.test', 'to a2@example.test']);
+    expect(after.sink.messages.map((mail) => mail.subject)).toEqual(['to a3@example.test']);
+  });
+
+  it('forProbe throws what resolving throws, and leaves the idle time alone: probes do not keep a tenant transport open', async () => {
+    const defaultSink = await sink();
+    const tenantA = await sink();
+    let resolverDown = false;
+    const { registry: transports } = registry(
+      defaultSink,
+      async (tenant) => {
+        if (resolverDown) throw new Error('tenant database unreachable');
+        return tenant === 'broken' ? { host: '127.0.0.1', port: 99_999, security: 'none' } : tenantA.transport();
+      },
+      { idleTimeout: 1_000 },
+    );
+    await expect(transports.forProbe('broken')).rejects.toBeInstanceOf(InvalidOptionsError);
+
+    await sendThrough(transports, 'a', 'a1@example.test');
+    const probing = setInterval(() => void transports.forProbe('a').catch(() => undefined), 100);
+    try {
+      // Probed ten times a second with unchanged settings, the pool still closes once idle for 1 s.
+      await until(() => tenantA.closed > 0, 'the idle tenant pool to close while it is probed', 5_000);
+    } finally {
+      clearInterval(probing);
+    }
+    resolverDown = true;
+    await expect(transports.forProbe('a')).rejects.toThrow('tenant database unreachable');
   });
 
   it('closeAll closes the default transport and every tenant transport, and forgets the tenants', async () => {
