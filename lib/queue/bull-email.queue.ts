@@ -152,7 +152,7 @@ export class BullEmailQueue implements RedisEmailQueue {
     if (!this.settings.worker) return;
     this.queue
       .process(this.settings.concurrency, (job) =>
-        isAccountRequest(job.data) ? this.accountRequests.run(job as Job<StoredAccountRequest>, this.settings.attempts) : this.process(job as Job<StoredEmailJob>),
+        isAccountRequest(job.data) ? this.carryOut(job as Job<StoredAccountRequest>) : this.process(job as Job<StoredEmailJob>),
       )
       .catch((error: unknown) => this.logger.error(`The email worker stopped: ${(error as Error).message}`));
   }
@@ -215,6 +215,15 @@ export class BullEmailQueue implements RedisEmailQueue {
       else if (error instanceof DeliveryFailure && !error.willRetry) await job.discard();
       throw error;
     }
+  }
+
+  /** An account request; like an email, one fetched as shutdown began goes back untried (see process). */
+  private async carryOut(job: Job<StoredAccountRequest>): Promise<void> {
+    if (this.stopping) {
+      job.attemptsMade -= 1;
+      throw new DeliveryHandedBack('The worker is shutting down; the request stays queued');
+    }
+    await this.accountRequests.run(job, this.settings.attempts);
   }
 
   /** A payload sealed under another `secret` can never be read here: fail it for good, saying why. */
