@@ -117,20 +117,11 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
   });
 }
 
-/** The durable queue's settings, defaults applied. */
-export interface RedisQueueSettings {
-  redis: string | RedisOptions;
-  prefix?: string;
-  concurrency: number;
-  attempts: number;
-  /** For the queue's own retries (account requests); the delivery worker applies it to emails. */
-  backoff: Required<EmailRetryBackoff>;
-  removeOnComplete: boolean | number;
-  worker: boolean;
-  shutdownTimeout: number;
-  commandTimeout: number;
-  settings?: EmailQueueAdvancedSettings;
-}
+/** The durable queue's settings, defaults applied: the queue settings, with Redis known to be set. */
+export type RedisQueueSettings = Pick<
+  QueueSettings,
+  'prefix' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
+> & { redis: string | RedisOptions };
 
 /** Where Redis is, without its password. */
 export function describeRedis(redis: string | RedisOptions): string {
