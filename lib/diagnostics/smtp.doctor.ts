@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { createConnection, isIP, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { NodemailerError } from 'nodemailer/lib/errors';
+import { CredentialRedactor, credentialRedactor } from '../transport/credential.redactor';
 import type { NodemailerSmtpOptions } from '../transport/smtp-transport.resolver';
 import { defaultPortFor, securityOfFlags, SMTP_TIMEOUT_DEFAULTS, SmtpReply } from '../transport/smtp.knowledge';
 import { DiagnosedServer, DiagnosisFailures, StepFailure } from './diagnosis.failures';
@@ -244,7 +245,15 @@ class SmtpDoctor {
   }
 }
 
+/** A diagnosis with the login removed from every text in it: steps and failure quote what the server said, and a server may echo it. */
+function withoutCredentials(diagnosis: TransportDiagnosis, redact: CredentialRedactor): TransportDiagnosis {
+  const steps = diagnosis.steps.map((step) => ({ ...step, detail: redact(step.detail) }));
+  const { failure } = diagnosis;
+  return { ...diagnosis, steps, ...(failure ? { failure: { ...failure, message: redact(failure.message), hint: redact(failure.hint) } } : {}) };
+}
+
 /** Diagnoses the SMTP server of `options` (described, without password, as `description`). */
-export function diagnoseSmtp(options: NodemailerSmtpOptions, description: string, request: DiagnosisRequest): Promise<TransportDiagnosis> {
-  return new SmtpDoctor(options, request).diagnose(description);
+export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: string, request: DiagnosisRequest): Promise<TransportDiagnosis> {
+  const diagnosis = await new SmtpDoctor(options, request).diagnose(description);
+  return withoutCredentials(diagnosis, credentialRedactor(options.auth));
 }

@@ -1,21 +1,25 @@
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import { EmailDeliveryError, SmtpFailure, SmtpFailureKind } from '../errors';
+import type { CredentialRedactor } from './credential.redactor';
 import { smtpHint } from './smtp.hints';
 import { isAuthenticationReply, parseSmtpReply, SmtpUnavailability, tlsProblemOf, unavailabilityOf } from './smtp.knowledge';
 
 /** Commands whose failure says the settings are wrong, not this message. */
 const SESSION_COMMANDS = /^(AUTH|STARTTLS)/i;
 
-/** Server text may echo what the client sent: drop AUTH lines, long base64 runs and URL user info. */
-export function redact(text: string): string {
-  return text
+/**
+ * Server text may echo what the client sent: drop the transport's own credentials by value (first, so
+ * that no pattern leaves a piece of one behind), then AUTH lines, long base64 runs and URL user info.
+ */
+export function redact(text: string, credentials: CredentialRedactor = (plain) => plain): string {
+  return credentials(text)
     .replace(/AUTH\s+\S+(\s+\S+)?/gi, 'AUTH [redacted]')
     .replace(/[A-Za-z0-9+/]{20,}={0,2}/g, '[redacted]')
     .replace(/\/\/[^/\s@]*@/g, '//[redacted]@');
 }
 
 /** An outage in plain words: the server is down or busy, the settings may be fine. */
-function describeOutage(error: NodemailerError, unavailability: SmtpUnavailability): string {
+function describeOutage(error: NodemailerError, unavailability: SmtpUnavailability, redact: (text: string) => string): string {
   const cause = `${error.originalCode ?? error.code ?? 'error'}: ${redact(error.message)}`;
   switch (unavailability) {
     case 'dns':
@@ -31,9 +35,9 @@ function describeOutage(error: NodemailerError, unavailability: SmtpUnavailabili
   }
 }
 
-function describe(error: NodemailerError, kind: SmtpFailureKind): string {
+function describe(error: NodemailerError, kind: SmtpFailureKind, redact: (text: string) => string): string {
   const unavailability = unavailabilityOf(error);
-  if (unavailability) return describeOutage(error, unavailability);
+  if (unavailability) return describeOutage(error, unavailability, redact);
   const response = error.response ? redact(error.response) : undefined;
   const tlsProblem = tlsProblemOf(error);
   if (error.code === 'EAUTH' || isAuthenticationReply(error.responseCode)) {
@@ -59,8 +63,11 @@ function describe(error: NodemailerError, kind: SmtpFailureKind): string {
   return `The connection to the SMTP server failed (${error.originalCode ?? error.code ?? 'error'}: ${redact(error.message)}). Fix: ${smtpHint('serverDown', 'api')}`;
 }
 
-/** Sorts an SMTP failure into transient, permanent, configuration or unavailable. The reply code wins over the enhanced code. */
-export function classifySmtpFailure(error: NodemailerError): SmtpFailure {
+/**
+ * Sorts an SMTP failure into transient, permanent, configuration or unavailable. The reply code wins
+ * over the enhanced code. `credentials` removes the login of the transport that failed from its reason.
+ */
+export function classifySmtpFailure(error: NodemailerError, credentials?: CredentialRedactor): SmtpFailure {
   const replyCode = error.responseCode;
   let kind: SmtpFailureKind;
   if (unavailabilityOf(error) !== undefined) {
@@ -76,10 +83,10 @@ export function classifySmtpFailure(error: NodemailerError): SmtpFailure {
     kind = 'transient';
   }
   const enhancedCode = error.response ? parseSmtpReply(error.response)?.enhancedCode : undefined;
-  return { kind, responseCode: replyCode || undefined, enhancedCode, reason: describe(error, kind) };
+  return { kind, responseCode: replyCode || undefined, enhancedCode, reason: describe(error, kind, (text) => redact(text, credentials)) };
 }
 
 /** Turns a nodemailer error into our typed error, in plain words and without any credential. */
-export function toDeliveryError(error: NodemailerError): EmailDeliveryError {
-  return new EmailDeliveryError(classifySmtpFailure(error));
+export function toDeliveryError(error: NodemailerError, credentials?: CredentialRedactor): EmailDeliveryError {
+  return new EmailDeliveryError(classifySmtpFailure(error, credentials));
 }

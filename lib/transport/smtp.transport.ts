@@ -1,6 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { NodemailerError } from 'nodemailer/lib/errors';
+import { CredentialRedactor, credentialRedactor } from './credential.redactor';
 import { toDeliveryError } from './smtp.failure';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 
@@ -18,9 +19,12 @@ export function loadNodemailer(): typeof import('nodemailer') {
 /** The one SMTP connection pool of a module instance. */
 export class SmtpTransport {
   private readonly transporter: Transporter;
+  /** Built once from the login this transport sends, for every failure it reports. */
+  private readonly redactCredentials: CredentialRedactor;
 
   constructor(options: NodemailerSmtpOptions) {
     this.transporter = loadNodemailer().createTransport(options);
+    this.redactCredentials = credentialRedactor(options.auth);
   }
 
   async deliver(message: Mail.Options): Promise<DeliveryReceipt> {
@@ -32,7 +36,7 @@ export class SmtpTransport {
         rejected: (info.rejected ?? []).map(String),
       };
     } catch (error) {
-      throw toDeliveryError(error as NodemailerError);
+      throw toDeliveryError(error as NodemailerError, this.redactCredentials);
     }
   }
 

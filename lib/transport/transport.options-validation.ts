@@ -110,8 +110,23 @@ class TransportExtrasDto {
   @NestedOptions(() => TenantTransportsDto) tenantTransports?: TenantTransportsDto;
 }
 
+/**
+ * Whether the user info holds an unencoded "/", "?" or "#". The URL parser ends the authority at the
+ * first of them, so `smtp://u:12/cd@host` reads host "u" and port 12: read the raw text, not the parse.
+ */
+function hasUnencodedUserInfo(transport: string): boolean {
+  const afterScheme = /^[a-z][a-z0-9+.-]*:\/\/(.*)$/is.exec(transport)?.[1];
+  const at = afterScheme?.lastIndexOf('@') ?? -1;
+  return at >= 0 && /[/?#]/.test((afterScheme as string).slice(0, at));
+}
+
 /** An SMTP URL as the object form, the URL parsed once; problems name `path`. */
 function parseUrl(transport: string, path: string): OptionsResolution<unknown> {
+  if (hasUnencodedUserInfo(transport)) {
+    const problem = 'has a "/", "?" or "#" in its password or user name that is not percent-encoded, so the host would be read from the password';
+    const fix = 'percent-encode it with encodeURIComponent() ("ab/cd" becomes "ab%2Fcd"), or use the object form with transport.auth: { user, pass }';
+    return { ok: false, problems: [{ path, problem, fix }] };
+  }
   let url: URL;
   try {
     url = new URL(transport);
