@@ -131,8 +131,8 @@ export const emailWorkflowProviders: Provider[] = [
   {
     provide: EmailTokens,
     // Without a secret (in-process queue only) tokens live in memory, so a per-process key is enough.
-    useFactory: ({ secret }: CryptoSettings, { ttlSeconds }: TokenSettings, store: TokenStore) =>
-      new EmailTokens(store, deriveKey(secret ?? randomBytes(32).toString('base64url'), 'token-hmac'), ttlSeconds),
+    useFactory: ({ secret }: CryptoSettings, { ttlSeconds, claimWindowMs }: TokenSettings, store: TokenStore) =>
+      new EmailTokens(store, deriveKey(secret ?? randomBytes(32).toString('base64url'), 'token-hmac'), ttlSeconds, claimWindowMs),
     inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, EMAIL_TOKEN_STORE],
   },
   {

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { InvalidTokenError } from '../errors';
+import { DEFAULT_CLAIM_WINDOW_MS } from './token.options';
 import type { TokenPurpose, TokenRecord, TokenStore } from './token.types';
 
 const TOKEN_BYTES = 32;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-/** A claim older than this is from a process that died mid-redemption; the token is usable again. */
-const STALE_CLAIM_MS = 60_000;
+const CLAIM_ID_BYTES = 16;
 
 interface IssuedToken {
   token: string;
@@ -24,6 +24,7 @@ export class EmailTokens {
     private readonly store: TokenStore,
     private readonly hmacKey: Buffer,
     private readonly ttlSeconds: Record<TokenPurpose, number>,
+    private readonly claimWindowMs = DEFAULT_CLAIM_WINDOW_MS,
   ) {}
 
   async issue(user: { id: string; email: string }, purpose: TokenPurpose): Promise<IssuedToken> {
@@ -51,23 +52,41 @@ export class EmailTokens {
 
   /**
    * Runs `action` while holding the token, atomically across processes. The token is used up only
-   * if the action succeeds; if it throws, the token stays valid.
+   * if the action succeeds, and the user's other tokens of that purpose are voided in the same step;
+   * if it throws, the token stays valid. While one of a user's tokens is being redeemed, their other
+   * tokens of that purpose are refused as used, so of two links redeemed at once one wins.
    */
   async redeem<T>(token: string, purpose: TokenPurpose, action: (record: RedeemableToken) => Promise<T>): Promise<T> {
     const record = await this.inspect(token, purpose);
-    const outcome = await this.store.claim(record.hash, Date.now(), STALE_CLAIM_MS);
+    const claimId = randomBytes(CLAIM_ID_BYTES).toString('base64url');
+    const outcome = await this.store.claim(record.hash, claimId, this.claimWindowMs);
     if (outcome === 'unknown') throw new InvalidTokenError('unknown');
     if (outcome === 'used' || outcome === 'busy') throw new InvalidTokenError('used');
     if (outcome === 'revoked') throw new InvalidTokenError('expired');
     let result: T;
+    const renewal = this.keepClaimed(record.hash, claimId);
     try {
       result = await action(record);
     } catch (error) {
-      await this.store.release(record.hash);
+      clearInterval(renewal);
+      await this.store.release(record.hash, claimId);
       throw error;
     }
-    await this.store.markUsed(record.hash);
+    clearInterval(renewal);
+    await this.store.markUsed(record.hash, claimId);
     return result;
+  }
+
+  /**
+   * Renews the claim three times per window, so it lapses only when this process stops renewing it
+   * (it died). A failed renewal is not an error of the redemption: the next one, a third of a window
+   * later, still keeps the claim live.
+   */
+  private keepClaimed(hash: string, claimId: string): NodeJS.Timeout {
+    const timer = setInterval(() => void this.store.renew(hash, claimId).catch(() => undefined), Math.floor(this.claimWindowMs / 3));
+    // Renewal alone must not keep the process alive; the action's own work does, while it runs.
+    timer.unref();
+    return timer;
   }
 
   revokeOthers(record: RedeemableToken): Promise<void> {

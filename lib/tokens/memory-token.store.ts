@@ -1,8 +1,10 @@
 import type { ClaimOutcome, TokenPurpose, TokenRecord, TokenStore } from './token.types';
 
+type StoredRecord = TokenRecord & { claimedAt?: number; claimId?: string };
+
 /** Tokens in process memory, for the in-process queue: lost on restart, not shared between processes. */
 export class MemoryTokenStore implements TokenStore {
-  private readonly records = new Map<string, TokenRecord & { claimedAt?: number }>();
+  private readonly records = new Map<string, StoredRecord>();
 
   constructor(private readonly retentionMs: number) {}
 
@@ -16,24 +18,36 @@ export class MemoryTokenStore implements TokenStore {
     return record && { userId: record.userId, purpose: record.purpose, email: record.email, expiresAt: record.expiresAt, state: record.state };
   }
 
-  async claim(hash: string, now: number, staleAfterMs: number): Promise<ClaimOutcome> {
+  // Each method runs to its end without awaiting, so in one process it is as atomic as the Redis scripts.
+  async claim(hash: string, claimId: string, windowMs: number): Promise<ClaimOutcome> {
     const record = this.records.get(hash);
     if (!record) return 'unknown';
     if (record.state === 'used' || record.state === 'revoked') return record.state;
-    if (record.state === 'claimed' && now - (record.claimedAt ?? 0) < staleAfterMs) return 'busy';
-    record.state = 'claimed';
-    record.claimedAt = now;
+    const now = Date.now();
+    const live = (other: StoredRecord) => other.state === 'claimed' && now - (other.claimedAt ?? 0) < windowMs;
+    if (live(record) || this.siblings(hash, record).some(([, sibling]) => live(sibling))) return 'busy';
+    Object.assign(record, { state: 'claimed', claimedAt: now, claimId });
     return 'claimed';
   }
 
-  async markUsed(hash: string): Promise<void> {
-    const record = this.records.get(hash);
-    if (record?.state === 'claimed') record.state = 'used';
+  async renew(hash: string, claimId: string): Promise<boolean> {
+    const record = this.held(hash, claimId);
+    if (record) record.claimedAt = Date.now();
+    return record !== undefined;
   }
 
-  async release(hash: string): Promise<void> {
-    const record = this.records.get(hash);
-    if (record?.state === 'claimed') record.state = 'active';
+  async markUsed(hash: string, claimId: string): Promise<void> {
+    const record = this.held(hash, claimId);
+    if (!record) return;
+    record.state = 'used';
+    for (const [, sibling] of this.siblings(hash, record)) {
+      if (sibling.state === 'active' || sibling.state === 'claimed') sibling.state = 'revoked';
+    }
+  }
+
+  async release(hash: string, claimId: string): Promise<void> {
+    const record = this.held(hash, claimId);
+    if (record) record.state = 'active';
   }
 
   async revokeOthers(userId: string, purpose: TokenPurpose, keepHash: string): Promise<void> {
@@ -42,6 +56,15 @@ export class MemoryTokenStore implements TokenStore {
         record.state = 'revoked';
       }
     }
+  }
+
+  private held(hash: string, claimId: string): StoredRecord | undefined {
+    const record = this.records.get(hash);
+    return record?.state === 'claimed' && record.claimId === claimId ? record : undefined;
+  }
+
+  private siblings(hash: string, { userId, purpose }: TokenRecord): Array<[string, StoredRecord]> {
+    return [...this.records].filter(([other, record]) => other !== hash && record.userId === userId && record.purpose === purpose);
   }
 
   /** Forgets records past expiry plus retention, so memory does not grow without bound. */

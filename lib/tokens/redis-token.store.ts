@@ -2,21 +2,59 @@ import type { Redis } from 'ioredis';
 import { boundedRedisCall } from '../errors/bounded-call';
 import type { ClaimOutcome, TokenPurpose, TokenRecord, TokenStore } from './token.types';
 
-// One round trip, atomic on the Redis server: the state check and the transition cannot interleave
-// with another process redeeming the same token.
-const CLAIM = `
+// Each script is one round trip, atomic on the Redis server: state checks and transitions cannot
+// interleave with another process redeeming the same token or a sibling (ARGV[2]: the key prefix,
+// under which a token's siblings are found through its user's set). Claims are timed with Redis'
+// own clock, so processes with skewed clocks agree on when a crashed redemption's claim lapses.
+const SIBLINGS = `
+local function siblings(key, prefix)
+  local owner = redis.call('HMGET', key, 'userId', 'purpose')
+  local keys = {}
+  for _, hash in ipairs(redis.call('SMEMBERS', prefix .. 'user-tokens:' .. owner[2] .. ':' .. owner[1])) do
+    if prefix .. 'token:' .. hash ~= key then table.insert(keys, prefix .. 'token:' .. hash) end
+  end
+  return keys
+end
+local function held(key, claimId)
+  return redis.call('HGET', key, 'state') == 'claimed' and redis.call('HGET', key, 'claimId') == claimId
+end
+local function now()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end`;
+
+// ARGV: claimId, prefix, windowMs.
+const CLAIM = `${SIBLINGS}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 'unknown' end
 if state == 'used' or state == 'revoked' then return state end
-if state == 'claimed' then
-  local claimedAt = tonumber(redis.call('HGET', KEYS[1], 'claimedAt') or '0')
-  if tonumber(ARGV[1]) - claimedAt < tonumber(ARGV[2]) then return 'busy' end
+local at, window = now(), tonumber(ARGV[3])
+local function live(key)
+  return redis.call('HGET', key, 'state') == 'claimed' and at - tonumber(redis.call('HGET', key, 'claimedAt') or '0') < window
 end
-redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimedAt', ARGV[1])
+if live(KEYS[1]) then return 'busy' end
+for _, key in ipairs(siblings(KEYS[1], ARGV[2])) do
+  if live(key) then return 'busy' end
+end
+redis.call('HSET', KEYS[1], 'state', 'claimed', 'claimedAt', at, 'claimId', ARGV[1])
 return 'claimed'`;
 
-const SET_STATE_IF = `
-if redis.call('HGET', KEYS[1], 'state') == ARGV[1] then redis.call('HSET', KEYS[1], 'state', ARGV[2]) end
+const RENEW = `${SIBLINGS}
+if not held(KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'claimedAt', now())
+return 1`;
+
+const MARK_USED = `${SIBLINGS}
+if not held(KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'used')
+for _, key in ipairs(siblings(KEYS[1], ARGV[2])) do
+  local state = redis.call('HGET', key, 'state')
+  if state == 'active' or state == 'claimed' then redis.call('HSET', key, 'state', 'revoked') end
+end
+return 1`;
+
+const RELEASE = `${SIBLINGS}
+if held(KEYS[1], ARGV[1]) then redis.call('HSET', KEYS[1], 'state', 'active') end
 return 1`;
 
 const REVOKE_OTHERS = `
@@ -90,16 +128,24 @@ export class RedisTokenStore implements TokenStore {
     };
   }
 
-  async claim(hash: string, now: number, staleAfterMs: number): Promise<ClaimOutcome> {
-    return (await this.bounded(() => this.redis.eval(CLAIM, 1, this.tokenKey(hash), String(now), String(staleAfterMs)))) as ClaimOutcome;
+  async claim(hash: string, claimId: string, windowMs: number): Promise<ClaimOutcome> {
+    return (await this.script(CLAIM, hash, claimId, String(windowMs))) as ClaimOutcome;
   }
 
-  async markUsed(hash: string): Promise<void> {
-    await this.bounded(() => this.redis.eval(SET_STATE_IF, 1, this.tokenKey(hash), 'claimed', 'used'));
+  async renew(hash: string, claimId: string): Promise<boolean> {
+    return (await this.script(RENEW, hash, claimId)) === 1;
   }
 
-  async release(hash: string): Promise<void> {
-    await this.bounded(() => this.redis.eval(SET_STATE_IF, 1, this.tokenKey(hash), 'claimed', 'active'));
+  async markUsed(hash: string, claimId: string): Promise<void> {
+    await this.script(MARK_USED, hash, claimId);
+  }
+
+  async release(hash: string, claimId: string): Promise<void> {
+    await this.script(RELEASE, hash, claimId);
+  }
+
+  private script(source: string, hash: string, claimId: string, ...rest: string[]): Promise<unknown> {
+    return this.bounded(() => this.redis.eval(source, 1, this.tokenKey(hash), claimId, `${this.prefix}:`, ...rest));
   }
 
   async revokeOthers(userId: string, purpose: TokenPurpose, keepHash: string): Promise<void> {

@@ -18,6 +18,7 @@ class RateLimitsDto {
 class TokensDto {
   @WholeNumber(1, SECONDS, 'use e.g. 86400 (24 hours)') verifyEmailTtl?: number;
   @WholeNumber(1, SECONDS, 'use e.g. 3600 (1 hour)') resetPasswordTtl?: number;
+  @WholeNumber(100, 'must be a whole number of milliseconds, 100 or more', 'use e.g. 60000 (60 s)') claimWindow?: number;
   @Allow() store?: unknown;
 }
 
@@ -26,7 +27,7 @@ class TokenOptionsDto {
   @NestedOptions(() => RateLimitsDto) rateLimits?: RateLimitsDto;
 }
 
-const TOKEN_STORE_METHODS = ['save', 'find', 'claim', 'markUsed', 'release', 'revokeOthers'];
+const TOKEN_STORE_METHODS = ['save', 'find', 'claim', 'renew', 'markUsed', 'release', 'revokeOthers'];
 
 /** Problems of `tokens` and `rateLimits`, and of a custom `tokens.store` that lacks a method. */
 export function tokenOptionsProblems(tokens: { store?: unknown } | undefined, rateLimits: unknown): OptionsProblem[] {

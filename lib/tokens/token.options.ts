@@ -8,6 +8,15 @@ export interface TokenOptions {
   verifyEmailTtl?: number;
   /** @default 3600 (1 hour) */
   resetPasswordTtl?: number;
+  /**
+   * Milliseconds a redemption's claim on its token lasts without renewal. A running redemption renews
+   * it (every third of the window) for as long as its action runs, however long that is; only the
+   * claim of a process that died mid-redemption lapses, and the token is then usable again after the
+   * window, timed by the store's clock (Redis `TIME` with the Redis store). Keep it well above a Redis
+   * round trip. A whole number of 100 or more.
+   * @default 60000 (60 s)
+   */
+  claimWindow?: number;
   /** Where token hashes live. Default: Redis with a Redis queue, process memory otherwise. */
   store?: TokenStore;
 }
@@ -32,10 +41,15 @@ export interface TokenModuleOptions {
 export interface TokenSettings {
   /** Seconds a token of each purpose stays usable. */
   ttlSeconds: Record<TokenPurpose, number>;
+  /** Milliseconds a redemption's claim lasts without renewal (`tokens.claimWindow`). */
+  claimWindowMs: number;
   /** The app's own store; without one the module picks Redis or memory, like the queue. */
   store?: TokenStore;
   rateLimits: Required<RateLimitOptions>;
 }
+
+/** `tokens.claimWindow` when unset. */
+export const DEFAULT_CLAIM_WINDOW_MS = 60_000;
 
 /** Injection token of the resolved `TokenSettings`. */
 export const TOKEN_SETTINGS = 'EMAIL_WORKFLOW:TOKEN_SETTINGS';
@@ -52,6 +66,7 @@ export function resolveTokenOptions({ tokens, rateLimits }: TokenModuleOptions):
       'verify-email': tokens?.verifyEmailTtl ?? 86_400,
       'reset-password': tokens?.resetPasswordTtl ?? 3_600,
     },
+    claimWindowMs: tokens?.claimWindow ?? DEFAULT_CLAIM_WINDOW_MS,
     store: tokens?.store,
     rateLimits: {
       passwordResetPerAddress: rateLimits?.passwordResetPerAddress ?? { limit: 5, windowSeconds: 3_600 },

@@ -18,18 +18,26 @@ export interface TokenRecord {
 export type ClaimOutcome = 'claimed' | 'unknown' | 'busy' | 'used' | 'revoked';
 
 /**
- * Storage of token hashes. Implementations must make `claim` atomic across every process that
- * shares the store, so a token is redeemed at most once.
+ * Storage of token hashes. Implementations must make `claim` and `markUsed` atomic across every
+ * process that shares the store: a token is redeemed at most once, and of a user's tokens of one
+ * purpose at most one is redeemed (redeeming one voids the others in the same step).
+ * A claim is held by its `claimId`; it lapses `windowMs` after its last `claim` or `renew` as the
+ * store's own clock tells (Redis `TIME` for Redis), so only a crashed redemption's claim lapses.
  */
 export interface TokenStore {
   save(hash: string, record: TokenRecord): Promise<void>;
   find(hash: string): Promise<TokenRecord | undefined>;
-  /** Moves an active token (or one whose claim is older than `staleAfterMs`) to `claimed`. */
-  claim(hash: string, now: number, staleAfterMs: number): Promise<ClaimOutcome>;
-  /** `claimed` → `used`. */
-  markUsed(hash: string): Promise<void>;
+  /**
+   * Moves an active token (or one whose claim has lapsed) to `claimed` under `claimId`. 'busy' while
+   * the token or another token of its user and purpose holds a live claim.
+   */
+  claim(hash: string, claimId: string, windowMs: number): Promise<ClaimOutcome>;
+  /** Restarts the window of the claim held by `claimId`; false when that claim is no longer held. */
+  renew(hash: string, claimId: string): Promise<boolean>;
+  /** `claimed` → `used`, and the user's other tokens of that purpose revoked, in one atomic step. */
+  markUsed(hash: string, claimId: string): Promise<void>;
   /** `claimed` → `active`, when the action behind the token failed. */
-  release(hash: string): Promise<void>;
+  release(hash: string, claimId: string): Promise<void>;
   /** Revokes every active token of that user and purpose except `keepHash`. */
   revokeOthers(userId: string, purpose: TokenPurpose, keepHash: string): Promise<void>;
 }

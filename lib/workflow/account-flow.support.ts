@@ -4,7 +4,7 @@ import { EMAIL_QUEUE } from '../queue';
 import type { EmailQueue } from '../queue';
 import { storesAccountRequests } from '../queue/account-requests';
 import { EMAIL_RATE_LIMITER, EmailTokens } from '../tokens';
-import type { RateLimiter, RateLimitRule, RedeemableToken, TokenPurpose } from '../tokens';
+import type { RateLimiter, RateLimitRule, TokenPurpose } from '../tokens';
 import type { TemplateContext } from '../templates';
 import { normaliseRecipient } from '../transport/email-address';
 import type { SendEmailResult, TokenInspection } from './email-workflow.types';
@@ -120,19 +120,17 @@ export class AccountFlowSupport {
 
   /**
    * Uses the token (once) for the user it was issued to, running `action` first: if the action throws,
-   * the token stays usable. Then voids the user's other tokens of that purpose. Throws InvalidTokenError
+   * the token stays usable. Using it voids the user's other tokens of that purpose. Throws InvalidTokenError
    * when the token is unknown, expired, used, of another purpose, or its user or address has gone.
    */
   async redeem(token: string, purpose: TokenPurpose, action: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
     const directory = this.directory();
-    const { user, record } = await this.tokens.redeem(token, purpose, async (redeemed) => {
+    return this.tokens.redeem(token, purpose, async (redeemed) => {
       const found = await directory.findById(redeemed.userId);
       if (!found || !sameAddress(found.email, redeemed.email)) throw new InvalidTokenError('expired');
       await action(found);
-      return { user: found, record: redeemed };
+      return found;
     });
-    await this.voidOtherTokens(record);
-    return user;
   }
 
   /** Whether a token is usable, without using it. */
@@ -152,15 +150,6 @@ export class AccountFlowSupport {
       await this.pipeline.send({ template, to: { address: user.email, name: user.name ?? '' }, locale: user.locale, context });
     } catch (error) {
       this.logger.error(`The ${template} email to user ${user.id} could not be queued: ${(error as Error).message}`);
-    }
-  }
-
-  /** The action behind the token is done; failing to void the user's other links must not report it as failed. */
-  private async voidOtherTokens(record: RedeemableToken): Promise<void> {
-    try {
-      await this.tokens.revokeOthers(record);
-    } catch (error) {
-      this.logger.error(`Other links of user ${record.userId} could not be voided: ${(error as Error).message}`);
     }
   }
 }

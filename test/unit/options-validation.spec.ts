@@ -7,6 +7,7 @@ import {
   SmtpTransportOptions,
 } from 'nestjs-email-workflow';
 import { resolveQueueOptions } from '../../lib/queue/queue.options';
+import { resolveTokenOptions } from '../../lib/tokens/token.options';
 import { describeTransport, parseSmtpUrl, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
 import { invalidOptionsError, localOptions } from '../support/module-options';
 
@@ -234,8 +235,25 @@ describe('options validation at boot', () => {
       expect(resolveQueueOptions({ redis: 'redis://127.0.0.1:6379', commandTimeout: 250 })).toMatchObject({ ok: true, value: { commandTimeout: 250 } });
     });
 
-    it('requires a secret with a custom token store', async () => {
+    it('holds a redemption claim for 60 s unless tokens.claimWindow says otherwise, and refuses a bad window', async () => {
+      expect(resolveTokenOptions({})).toMatchObject({ ok: true, value: { claimWindowMs: 60_000 } });
+      expect(resolveTokenOptions({ tokens: { claimWindow: 300 } })).toMatchObject({ ok: true, value: { claimWindowMs: 300 } });
+      for (const claimWindow of [99, 1.5, '60000', -1]) {
+        const error = await invalidOptionsError({ ...base(), tokens: { claimWindow } as never });
+        expect(paths(error)).toEqual(['tokens.claimWindow']);
+        expect(error.message).toContain('milliseconds, 100 or more');
+      }
+    });
+
+    it('refuses a custom token store without renew', async () => {
       const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined };
+      const error = await invalidOptionsError({ ...base(), secret: 'a'.repeat(32), tokens: { store: store as never } });
+      expect(error.message).toContain('tokens.store');
+      expect(error.message).toContain('renew');
+    });
+
+    it('requires a secret with a custom token store', async () => {
+      const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, renew: async () => false, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined };
       const error = await invalidOptionsError({ ...base(), tokens: { store } });
       expect(paths(error)).toEqual(['secret']);
     });

@@ -9,6 +9,7 @@ import { until } from '../support/wait';
 const RETENTION_MS = 60_000;
 const COMMAND_TIMEOUT_MS = 5_000;
 const STALE_MS = 60_000;
+const CLAIM_ID = 'claim-1';
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /** A store under test, with what the checks need to look inside it. */
@@ -61,6 +62,10 @@ const STORES: Array<[string, StoreFactory]> = [
   ['MemoryTokenStore', memoryStore],
   ['RedisTokenStore', redisStore],
 ];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** A fresh, store-shaped hash (the stores treat it as an opaque key). */
 function newHash(): string {
@@ -123,57 +128,57 @@ describe.each(STORES)('%s contract', (_name, factory) => {
   it("claim moves active → claimed, and a second claim is 'busy'", async () => {
     const hash = newHash();
     await store.save(hash, record());
-    const now = Date.now();
 
-    expect(await store.claim(hash, now, STALE_MS)).toBe('claimed');
+    expect(await store.claim(hash, CLAIM_ID, STALE_MS)).toBe('claimed');
     expect((await store.find(hash))?.state).toBe('claimed');
-    expect(await store.claim(hash, now, STALE_MS)).toBe('busy');
-    expect(await store.claim(hash, now + STALE_MS - 1, STALE_MS)).toBe('busy');
+    expect(await store.claim(hash, CLAIM_ID, STALE_MS)).toBe('busy');
+    expect(await store.claim(hash, CLAIM_ID, STALE_MS)).toBe('busy');
     expect((await store.find(hash))?.state).toBe('claimed');
   });
 
-  it('a claim older than staleAfterMs can be claimed again', async () => {
+  it('a claim older than its window can be claimed again, by the store clock', async () => {
     const hash = newHash();
     await store.save(hash, record());
-    const now = Date.now();
+    const windowMs = 100;
 
-    expect(await store.claim(hash, now, STALE_MS)).toBe('claimed');
-    expect(await store.claim(hash, now + STALE_MS, STALE_MS)).toBe('claimed');
+    expect(await store.claim(hash, 'crashed', windowMs)).toBe('claimed');
+    expect(await store.claim(hash, 'next', windowMs)).toBe('busy');
+    await sleep(windowMs + 20);
+    expect(await store.claim(hash, 'next', windowMs)).toBe('claimed');
     // The re-claim restarted the clock.
-    expect(await store.claim(hash, now + STALE_MS + 1, STALE_MS)).toBe('busy');
+    expect(await store.claim(hash, 'third', windowMs)).toBe('busy');
     // With a short staleness window the same claim is stale at once.
-    expect(await store.claim(hash, now + STALE_MS + 11, 10)).toBe('claimed');
+    await sleep(5);
+    expect(await store.claim(hash, 'third', 1)).toBe('claimed');
   });
 
   it("markUsed after a claim: state 'used', and every later claim answers 'used'", async () => {
     const hash = newHash();
     await store.save(hash, record());
-    const now = Date.now();
-    await store.claim(hash, now, STALE_MS);
-    await store.markUsed(hash);
+    await store.claim(hash, CLAIM_ID, STALE_MS);
+    await store.markUsed(hash, CLAIM_ID);
 
     expect((await store.find(hash))?.state).toBe('used');
-    expect(await store.claim(hash, now, STALE_MS)).toBe('used');
-    expect(await store.claim(hash, now + 10 * STALE_MS, STALE_MS)).toBe('used');
-    await store.release(hash);
+    expect(await store.claim(hash, CLAIM_ID, STALE_MS)).toBe('used');
+    expect(await store.claim(hash, CLAIM_ID, STALE_MS)).toBe('used');
+    await store.release(hash, CLAIM_ID);
     expect((await store.find(hash))?.state).toBe('used');
   });
 
   it('release makes a claimed token claimable again', async () => {
     const hash = newHash();
     await store.save(hash, record());
-    const now = Date.now();
-    await store.claim(hash, now, STALE_MS);
-    await store.release(hash);
+    await store.claim(hash, CLAIM_ID, STALE_MS);
+    await store.release(hash, CLAIM_ID);
 
     expect((await store.find(hash))?.state).toBe('active');
-    expect(await store.claim(hash, now, STALE_MS)).toBe('claimed');
+    expect(await store.claim(hash, CLAIM_ID, STALE_MS)).toBe('claimed');
   });
 
   it('release of an active token leaves it active', async () => {
     const hash = newHash();
     await store.save(hash, record());
-    await store.release(hash);
+    await store.release(hash, CLAIM_ID);
     expect((await store.find(hash))?.state).toBe('active');
   });
 
@@ -187,13 +192,11 @@ describe.each(STORES)('%s contract', (_name, factory) => {
     await store.save(keep, record({ purpose: 'reset-password' }));
     await store.save(sibling1, record({ purpose: 'reset-password' }));
     await store.save(sibling2, record({ purpose: 'reset-password' }));
-    await store.save(usedSibling, record({ purpose: 'reset-password' }));
     await store.save(otherPurpose, record({ purpose: 'verify-email' }));
     await store.save(otherUser, record({ purpose: 'reset-password', userId: 'u-2', email: 'bob@example.test' }));
-    const now = Date.now();
-    await store.claim(usedSibling, now, STALE_MS);
-    await store.markUsed(usedSibling);
-    await store.claim(keep, now, STALE_MS);
+    // Saved used rather than redeemed: redeeming it would void its siblings, keep included.
+    await store.save(usedSibling, record({ purpose: 'reset-password', state: 'used' }));
+    await store.claim(keep, CLAIM_ID, STALE_MS);
 
     await store.revokeOthers('u-1', 'reset-password', keep);
 
@@ -203,11 +206,11 @@ describe.each(STORES)('%s contract', (_name, factory) => {
     expect((await store.find(usedSibling))?.state).toBe('used');
     expect((await store.find(otherPurpose))?.state).toBe('active');
     expect((await store.find(otherUser))?.state).toBe('active');
-    expect(await store.claim(sibling1, now, STALE_MS)).toBe('revoked');
-    expect(await store.claim(otherPurpose, now, STALE_MS)).toBe('claimed');
-    expect(await store.claim(otherUser, now, STALE_MS)).toBe('claimed');
+    expect(await store.claim(sibling1, CLAIM_ID, STALE_MS)).toBe('revoked');
+    expect(await store.claim(otherPurpose, CLAIM_ID, STALE_MS)).toBe('claimed');
+    expect(await store.claim(otherUser, CLAIM_ID, STALE_MS)).toBe('claimed');
     // A revoked token stays revoked: release and markUsed only act on a claimed one.
-    await store.release(sibling1);
+    await store.release(sibling1, CLAIM_ID);
     expect((await store.find(sibling1))?.state).toBe('revoked');
   });
 
@@ -220,17 +223,16 @@ describe.each(STORES)('%s contract', (_name, factory) => {
   });
 
   it("claim of an unknown hash is 'unknown'", async () => {
-    expect(await store.claim(newHash(), Date.now(), STALE_MS)).toBe('unknown');
-    await store.markUsed(newHash());
-    await store.release(newHash());
+    expect(await store.claim(newHash(), CLAIM_ID, STALE_MS)).toBe('unknown');
+    await store.markUsed(newHash(), CLAIM_ID);
+    await store.release(newHash(), CLAIM_ID);
   });
 
   it("20 concurrent claims of one token: exactly one 'claimed', the rest 'busy'", async () => {
     const hash = newHash();
     await store.save(hash, record());
-    const now = Date.now();
     const handles = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : subject.another()));
-    const outcomes = await Promise.all(handles.map((handle) => handle.claim(hash, now, STALE_MS)));
+    const outcomes = await Promise.all(handles.map((handle) => handle.claim(hash, CLAIM_ID, STALE_MS)));
 
     expect(outcomes.filter((outcome) => outcome === 'claimed')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome === 'busy')).toHaveLength(19);
@@ -269,11 +271,11 @@ describe('RedisTokenStore specifics', () => {
 
   it('200 concurrent claims over 10 connections on 10 tokens: one winner per token', async () => {
     const hashes = Array.from({ length: 10 }, () => newHash());
-    for (const hash of hashes) await subject.store.save(hash, record());
+    // One user each: tokens of one user are siblings, of which only one may be claimed at a time.
+    for (const [i, hash] of hashes.entries()) await subject.store.save(hash, record({ userId: `u-${i}` }));
     const handles = Array.from({ length: 10 }, () => subject.another());
-    const now = Date.now();
     const outcomes = await Promise.all(
-      hashes.flatMap((hash) => Array.from({ length: 20 }, (_, i) => handles[i % handles.length].claim(hash, now, STALE_MS).then((outcome) => [hash, outcome] as const))),
+      hashes.flatMap((hash) => Array.from({ length: 20 }, (_, i) => handles[i % handles.length].claim(hash, CLAIM_ID, STALE_MS).then((outcome) => [hash, outcome] as const))),
     );
     for (const hash of hashes) {
       expect(outcomes.filter(([h, outcome]) => h === hash && outcome === 'claimed')).toHaveLength(1);
