@@ -74,6 +74,8 @@ export {
   InvalidHeaderError,
   TestEmailCancelledError,
   DevInboxInProductionError,
+  InvalidArgumentError,
+  InvalidContextError,
   DevInboxDependencyMissingError,
   DependencyMissingError,
 } from './errors';

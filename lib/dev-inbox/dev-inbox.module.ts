@@ -5,10 +5,13 @@ import { EmailDevInboxOptions, resolveDevInboxOptions, ResolvedDevInboxOptions }
 import { DevInbox } from './dev-inbox.service';
 
 const logger = new Logger('EmailDevInbox');
+/** The only NODE_ENV values the inbox starts under: anything else, unset included, may be a server real users reach. */
+const DEVELOPMENT_ENVIRONMENTS = new Set(['development', 'test']);
 
 async function startDevInbox(options: ResolvedDevInboxOptions): Promise<DevInbox> {
   // Checked at boot, not at import: NODE_ENV is often set by config loaded after the modules are declared.
-  if (process.env.NODE_ENV === 'production') throw new DevInboxInProductionError();
+  const nodeEnv = process.env.NODE_ENV;
+  if (!DEVELOPMENT_ENVIRONMENTS.has((nodeEnv ?? '').trim().toLowerCase())) throw new DevInboxInProductionError(nodeEnv);
   const inbox = await DevInbox.start(options.maxMessages);
   logger.log(`Catching email on smtp://127.0.0.1:${inbox.transport().port}. Inbox at ${options.inboxPath}, template previews at ${options.templatesPath}`);
   return inbox;
@@ -17,7 +20,8 @@ async function startDevInbox(options: ResolvedDevInboxOptions): Promise<DevInbox
 /**
  * Development aid: an SMTP server inside the app that catches every email, with pages to read them
  * (`/dev/inbox`) and to preview every template on desktop and mobile widths (`/dev/templates`). The
- * pages have no authentication, so the module refuses to start with `NODE_ENV=production`.
+ * pages have no authentication, so the module starts only when `NODE_ENV` (trimmed, lower-cased) is
+ * `development` or `test`, and otherwise (unset included) refuses with DevInboxInProductionError.
  * Needs the dev dependencies `smtp-server` and `mailparser`.
  *
  * The module is global, so `DevInbox` can be injected into `EmailWorkflowModule`'s options factory:

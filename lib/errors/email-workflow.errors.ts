@@ -193,14 +193,18 @@ export class TestEmailCancelledError extends EmailWorkflowError {
   }
 }
 
-/** EmailDevInboxModule was started with NODE_ENV=production, where it would catch real users' email. */
+/**
+ * EmailDevInboxModule was started outside development: `NODE_ENV` (trimmed, lower-cased) is not
+ * `development` or `test`. Unset counts as outside: a forgotten variable must not expose every email.
+ */
 export class DevInboxInProductionError extends EmailWorkflowError {
   readonly code = EmailWorkflowErrorCode.DevInboxInProduction;
 
-  constructor() {
+  constructor(readonly nodeEnv: string | undefined) {
     super(
-      'EmailDevInboxModule refused to start: NODE_ENV is "production", and the dev inbox would catch every email and show it on unauthenticated pages. ' +
-        'Fix: import EmailDevInboxModule only in development, and give EmailWorkflowModule your real SMTP transport in production.',
+      `EmailDevInboxModule refused to start: NODE_ENV is ${nodeEnv === undefined ? 'unset' : JSON.stringify(nodeEnv)}, and it starts only when NODE_ENV is "development" or "test", ` +
+        'since the dev inbox catches every email and shows it on unauthenticated pages. ' +
+        'Fix: import EmailDevInboxModule only in development, and set NODE_ENV=development there to enable it; in production, give EmailWorkflowModule your real SMTP transport.',
     );
   }
 }

@@ -23,6 +23,8 @@ export const EmailWorkflowErrorCode = {
   DependencyMissing: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING',
   EmailNotSent: 'EMAIL_WORKFLOW_EMAIL_NOT_SENT',
   CliUsage: 'EMAIL_WORKFLOW_CLI_USAGE',
+  InvalidArgument: 'EMAIL_WORKFLOW_INVALID_ARGUMENT',
+  InvalidContext: 'EMAIL_WORKFLOW_INVALID_CONTEXT',
 } as const;
 
 export type EmailWorkflowErrorCode =

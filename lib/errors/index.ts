@@ -18,5 +18,6 @@ export {
   DependencyMissingError,
   EmailNotSentError,
 } from './email-workflow.errors';
+export { InvalidArgumentError, InvalidContextError } from './input.errors';
 export { requireOptional } from './optional-dependency';
 export type { OptionsProblem, InvalidTokenReason, SentEmailSummary, SmtpFailure, SmtpFailureKind } from './email-workflow.errors';

@@ -35,7 +35,13 @@ export function toSafeDisplayName(name: string): string {
 
 /** The one recipient of an email, checked before anything is queued; the display name made header-safe. */
 export function normaliseRecipient(recipient: string | { address: string; name?: string }): { address: string; name: string } {
+  // Run-time shapes too: the recipient often comes from a request body, whatever its declared type.
+  if (typeof recipient !== 'string' && (typeof recipient !== 'object' || recipient === null || Array.isArray(recipient))) {
+    throw new InvalidRecipientError('the recipient must be an address string or { address, name? }');
+  }
   const { address, name } = typeof recipient === 'string' ? { address: recipient, name: '' } : recipient;
+  if (address !== undefined && typeof address !== 'string') throw new InvalidRecipientError('the address must be a string');
+  if (name !== undefined && name !== null && typeof name !== 'string') throw new InvalidRecipientError('the display name must be a string');
   if (typeof address !== 'string' || address.length === 0) throw new InvalidRecipientError('the address is empty');
   if (LINE_BREAK.test(address)) throw new InvalidRecipientError('the address contains a line break');
   if (address.length > MAX_ADDRESS_LENGTH) {

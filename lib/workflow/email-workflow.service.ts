@@ -4,6 +4,7 @@ import type { EmailQueueStatus } from '../queue';
 import type { RenderedEmail, TemplatePreview } from '../templates';
 import type { TokenPurpose } from '../tokens';
 import { AccountFlowSupport } from './account-flow.support';
+import { checkFunction, checkObject, checkOneOf, checkString, checkUser } from './argument.checks';
 import { DeliveryDiagnostics } from './delivery.diagnostics';
 import type { RenderEmailRequest, SendEmailRequest, SendEmailResult, TokenInspection } from './email-workflow.types';
 import { PasswordResetFlow } from './password-reset.flow';
@@ -11,6 +12,16 @@ import { EmailSendPipeline } from './send.pipeline';
 import { TemplatePreviews } from './template.previews';
 import type { EmailUser } from './user-directory';
 import { EmailVerificationFlow } from './verification.flow';
+
+const TOKEN_PURPOSES: readonly TokenPurpose[] = ['verify-email', 'reset-password'];
+
+/** The fields send() and render() share; the recipient is the transport's check, the context's JSON-safety the pipeline's. */
+function checkRequest(method: 'send' | 'render', request: unknown): asserts request is Record<string, unknown> {
+  checkObject(method, 'request', request);
+  checkString(method, 'request.template', request.template);
+  checkString(method, 'request.locale', request.locale, 'optional');
+  checkObject(method, 'request.context', request.context, true);
+}
 
 /**
  * The one service an app injects: sends and renders the workflow's emails, runs the verification and
@@ -29,6 +40,7 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
 
   /** Renders a template without sending it. */
   render(request: RenderEmailRequest): RenderedEmail {
+    checkRequest('render', request);
     return this.pipeline.render(request);
   }
 
@@ -43,15 +55,20 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
   /**
    * Queues an email; resolves once it is stored (in Redis with a Redis queue). A worker renders and
    * sends it, retrying transient failures. The recipient, the template's variables and hook headers
-   * are checked here, before anything is queued. A `@BeforeEmailSend` hook may cancel it: then
+   * are checked here, before anything is queued, and the context must be JSON that survives the
+   * queue unchanged (InvalidContextError names the first path that would not). A `@BeforeEmailSend` hook may cancel it: then
    * `cancelled` holds the reason and nothing is queued.
    */
-  send(request: SendEmailRequest): Promise<SendEmailResult> {
+  async send(request: SendEmailRequest): Promise<SendEmailResult> {
+    checkRequest('send', request);
+    checkString('send', 'request.tenant', request.tenant, 'optional');
+    checkString('send', 'request.idempotencyKey', request.idempotencyKey, 'optional');
     return this.pipeline.send(request);
   }
 
   /** On registration: issues a verification token and queues `verify-email` with its link. */
-  startEmailVerification(user: EmailUser): Promise<SendEmailResult> {
+  async startEmailVerification(user: EmailUser): Promise<SendEmailResult> {
+    checkUser('startEmailVerification', 'user', user);
     return this.verification.start(user);
   }
 
@@ -59,7 +76,8 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * Uses a verification token (once), marks the address verified, queues `welcome` and emits
    * `email.verified`. Throws InvalidTokenError (unknown, expired, used, wrong purpose).
    */
-  verifyEmail(token: string): Promise<EmailUser> {
+  async verifyEmail(token: string): Promise<EmailUser> {
+    checkString('verifyEmail', 'token', token);
     return this.verification.verify(token);
   }
 
@@ -68,7 +86,8 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * same way whatever the address, so it tells nobody which addresses have accounts: the look-up
    * happens after answering (with a Redis queue, in a worker, from the request stored before answering).
    */
-  resendVerification(email: string): Promise<void> {
+  async resendVerification(email: string): Promise<void> {
+    checkString('resendVerification', 'email', email);
     return this.verification.resend(email);
   }
 
@@ -78,7 +97,10 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * worker, from the request stored before answering, so a crash loses nothing). Rate-limited per
    * address and per IP (RateLimitedError), counted alike for known and unknown addresses.
    */
-  requestPasswordReset(email: string, options: { ip?: string } = {}): Promise<void> {
+  async requestPasswordReset(email: string, options: { ip?: string } = {}): Promise<void> {
+    checkString('requestPasswordReset', 'email', email);
+    checkObject('requestPasswordReset', 'options', options);
+    checkString('requestPasswordReset', 'options.ip', options.ip, 'optional');
     return this.passwordReset.request(email, options);
   }
 
@@ -87,12 +109,16 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * uses the token up, voids the user's other reset tokens, queues `password-changed` and emits
    * `password.changed`. If the callback throws, the token stays usable.
    */
-  resetPassword(token: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
+  async resetPassword(token: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
+    checkString('resetPassword', 'token', token);
+    checkFunction('resetPassword', 'applyNewPassword', applyNewPassword);
     return this.passwordReset.reset(token, applyNewPassword);
   }
 
   /** Whether a token is usable, without using it: for GET pages that link scanners also fetch. */
-  inspectToken(token: string, purpose: TokenPurpose): Promise<TokenInspection> {
+  async inspectToken(token: string, purpose: TokenPurpose): Promise<TokenInspection> {
+    checkString('inspectToken', 'token', token);
+    checkOneOf('inspectToken', 'purpose', purpose, TOKEN_PURPOSES);
     return this.accountFlows.inspect(token, purpose);
   }
 
@@ -100,7 +126,8 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * Checks the SMTP server step by step (DNS, connect, TLS, greeting, login, MAIL FROM) without
    * sending anything, and says which step failed and what to change.
    */
-  diagnoseTransport(tenant?: string): Promise<TransportDiagnosis> {
+  async diagnoseTransport(tenant?: string): Promise<TransportDiagnosis> {
+    checkString('diagnoseTransport', 'tenant', tenant, 'optional');
     return this.diagnostics.diagnoseTransport(tenant);
   }
 
@@ -109,7 +136,9 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * Like real mail it runs the `@BeforeEmailSend` hooks and carries `replyTo` and their headers; a
    * hook that cancels it makes this reject with TestEmailCancelledError.
    */
-  sendTestEmail(to: string, tenant?: string): Promise<TransportDiagnosis> {
+  async sendTestEmail(to: string, tenant?: string): Promise<TransportDiagnosis> {
+    checkString('sendTestEmail', 'to', to);
+    checkString('sendTestEmail', 'tenant', tenant, 'optional');
     return this.diagnostics.sendTestEmail(to, tenant);
   }
 

@@ -8,7 +8,11 @@ export interface SendEmailRequest {
   /** Template name: a built-in (`verify-email`, `welcome`, `reset-password`, `password-changed`, `test-email`) or one of yours. */
   template: string;
   to: EmailRecipient;
-  /** Values for the template's `{{variables}}`. `brand` is filled in for you. */
+  /**
+   * Values for the template's `{{variables}}`. `brand` is filled in for you. JSON values only
+   * (strings, finite numbers, booleans, null, plain objects, arrays): a Date, NaN or a function is
+   * refused with InvalidContextError, as the queue would change it.
+   */
   context?: TemplateContext;
   /** Recipient's locale, e.g. `fr` or `pt-BR`; falls back to `templates.defaultLocale`. */
   locale?: string;

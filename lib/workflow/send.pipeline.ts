@@ -8,6 +8,7 @@ import type { ComposableEmail, EmailQueue } from '../queue';
 import type { RenderedEmail } from '../templates';
 import { TransportRegistry } from '../transport';
 import { normaliseRecipient } from '../transport/email-address';
+import { checkJsonSafeContext } from './argument.checks';
 import type { RenderEmailRequest, SendEmailRequest, SendEmailResult } from './email-workflow.types';
 
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
@@ -74,6 +75,9 @@ export class EmailSendPipeline {
    */
   async prepare(request: SendEmailRequest, method: TenantMethod): Promise<PreparedEmail> {
     const to = normaliseRecipient(request.to);
+    // Checked before anything is queued, the same for both queues: what the Redis queue's JSON would
+    // change must fail here, not for good in a worker.
+    checkJsonSafeContext(request.context);
     this.assertTransportFor(request.tenant, method);
     let cancelReason: string | undefined;
     const outgoing: OutgoingEmail = {
@@ -88,6 +92,8 @@ export class EmailSendPipeline {
     const messageId = `<${request.idempotencyKey ? digest(request.idempotencyKey) : randomUUID()}@${this.messageIdDomain}>`;
     await this.events.runBeforeSend(outgoing, () => cancelReason !== undefined);
     if (cancelReason !== undefined) return { cancelled: { reason: cancelReason }, messageId };
+    // Again after the hooks, which may have added values of their own.
+    checkJsonSafeContext(outgoing.context);
     const headers = checkHeaders(outgoing.headers);
     this.composer.assertRenderable(request.template, outgoing.context, request.locale);
     return { ready: { template: request.template, locale: request.locale, to, context: outgoing.context, messageId, headers } };

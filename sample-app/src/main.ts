@@ -11,6 +11,10 @@ import { DEV_INBOX_PATH, DEV_TEMPLATES_PATH } from './site';
 class StartupProblem extends Error {}
 
 async function bootstrap(): Promise<void> {
+  // The sample runs in development: its dev inbox starts only there. Set before the module is built,
+  // since the inbox checks NODE_ENV at boot; one set in the shell (production, say) is kept, and then
+  // the inbox refuses with DevInboxInProductionError, whose message says how to enable it.
+  process.env.NODE_ENV ??= 'development';
   // Nest's default body parsers (express.json and express.urlencoded) read the forms.
   const app = await NestFactory.create<NestExpressApplication>(AppModule);
   app.disable('x-powered-by');

@@ -313,19 +313,41 @@ describe('EmailDevInboxModule options and lifecycle', () => {
     expect(refused).toBe('ECONNREFUSED');
   });
 
-  it('refuses to start with NODE_ENV=production', async () => {
+  /** Runs `body` with NODE_ENV set to `value` (deleted for undefined), restoring it afterwards. */
+  async function withNodeEnv<T>(value: string | undefined, body: () => Promise<T>): Promise<T> {
     const previous = process.env.NODE_ENV;
-    process.env.NODE_ENV = 'production';
+    if (value === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = value;
     try {
-      const error = await Test.createTestingModule({ imports: [EmailDevInboxModule.forRoot()] })
-        .compile()
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(DevInboxInProductionError);
-      expect((error as DevInboxInProductionError).code).toBe('EMAIL_WORKFLOW_DEV_INBOX_IN_PRODUCTION');
-      expect((error as Error).message).toContain('Fix: import EmailDevInboxModule only in development');
+      return await body();
     } finally {
       if (previous === undefined) delete process.env.NODE_ENV;
       else process.env.NODE_ENV = previous;
+    }
+  }
+
+  it.each([['production'], [undefined], ['Production'], ['prod'], ['staging'], [''], [' production ']])(
+    'refuses to start with NODE_ENV=%p, saying to set NODE_ENV=development',
+    async (nodeEnv) => {
+      const error = await withNodeEnv(nodeEnv, () =>
+        Test.createTestingModule({ imports: [EmailDevInboxModule.forRoot()] })
+          .compile()
+          .catch((e: unknown) => e),
+      );
+      expect(error).toBeInstanceOf(DevInboxInProductionError);
+      expect((error as DevInboxInProductionError).code).toBe('EMAIL_WORKFLOW_DEV_INBOX_IN_PRODUCTION');
+      expect((error as Error).message).toContain('Fix: import EmailDevInboxModule only in development');
+      expect((error as Error).message).toContain('set NODE_ENV=development');
+      expect((error as Error).message).toContain(nodeEnv === undefined ? 'NODE_ENV is unset' : `NODE_ENV is ${JSON.stringify(nodeEnv)}`);
+    },
+  );
+
+  it.each([['development'], ['test'], [' Development '], ['TEST']])('starts with NODE_ENV=%p', async (nodeEnv) => {
+    const moduleRef = await withNodeEnv(nodeEnv, () => Test.createTestingModule({ imports: [EmailDevInboxModule.forRoot()] }).compile());
+    try {
+      expect(moduleRef.get(DevInbox).transport().port).toBeGreaterThan(0);
+    } finally {
+      await moduleRef.close();
     }
   });
 
