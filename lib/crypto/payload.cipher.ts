@@ -6,6 +6,8 @@ const TAG_BYTES = 16;
 /**
  * AES-256-GCM with a random 12-byte IV, for values that must not sit anywhere in clear.
  * Output: `<prefix><iv>.<tag>.<ciphertext>`, base64url; the prefix names the format version.
+ * `boundTo` (GCM associated data) is text stored beside the sealed value in clear: open() fails
+ * unless given the same text, so an edit of either is detected.
  */
 export class PayloadCipher {
   constructor(
@@ -18,15 +20,16 @@ export class PayloadCipher {
     return value.startsWith(this.prefix);
   }
 
-  seal(value: unknown): string {
+  seal(value: unknown, boundTo?: string): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    if (boundTo !== undefined) cipher.setAAD(Buffer.from(boundTo, 'utf8'));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
     return this.prefix + [iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString('base64url')).join('.');
   }
 
-  /** Throws when the value is not in this format, was tampered with, or was sealed under another key. */
-  open<T>(sealed: string): T {
+  /** Throws when the value is not in this format, was tampered with (or `boundTo` differs), or was sealed under another key. */
+  open<T>(sealed: string, boundTo?: string): T {
     if (!this.recognises(sealed)) throw new Error('sealed value has an unknown format');
     const parts = sealed.slice(this.prefix.length).split('.');
     if (parts.length !== 3) throw new Error('sealed value does not have three parts');
@@ -34,6 +37,7 @@ export class PayloadCipher {
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('sealed value has a bad IV or tag length');
     const decipher = createDecipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
     decipher.setAuthTag(tag);
+    if (boundTo !== undefined) decipher.setAAD(Buffer.from(boundTo, 'utf8'));
     const plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
     return JSON.parse(plain.toString('utf8')) as T;
   }

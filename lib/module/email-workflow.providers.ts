@@ -124,9 +124,12 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: EMAIL_RATE_LIMITER,
-    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings): RateLimiter =>
-      isOnRedis(queue) ? new RedisRateLimiter(queue.redis, queue.keyPrefix, commandTimeout) : new MemoryRateLimiter(),
-    inject: [EMAIL_QUEUE, QUEUE_SETTINGS],
+    // Without a secret (in-process queue only) the counters live in memory, so a per-process key is enough.
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings): RateLimiter => {
+      const key = deriveKey(secret ?? randomBytes(32).toString('base64url'), 'rate-limit-key');
+      return isOnRedis(queue) ? new RedisRateLimiter(queue.redis, queue.keyPrefix, commandTimeout, key) : new MemoryRateLimiter(key);
+    },
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS],
   },
   {
     provide: EmailTokens,

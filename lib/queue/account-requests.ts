@@ -40,6 +40,11 @@ export function isAccountRequest(data: object): data is StoredAccountRequest {
   return 'sealedPayload' in data;
 }
 
+/** The clear field of a stored request, as the text its sealed payload is bound to (GCM associated data). */
+function requestBinding(kind: string): string {
+  return JSON.stringify(['account-request', kind]);
+}
+
 /** The parts of a queue job a try needs (Bull's `Job` has them). */
 interface AccountRequestJob {
   id: string | number;
@@ -66,7 +71,7 @@ export class AccountRequestHandlers {
   }
 
   seal(kind: string, payload: AccountRequestPayload): StoredAccountRequest {
-    return { kind, sealedPayload: this.cipher.seal(payload) };
+    return { kind, sealedPayload: this.cipher.seal(payload, requestBinding(kind)) };
   }
 
   /**
@@ -97,10 +102,10 @@ export class AccountRequestHandlers {
 
   private async open(job: AccountRequestJob): Promise<AccountRequestPayload> {
     try {
-      return this.cipher.open(job.data.sealedPayload);
+      return this.cipher.open(job.data.sealedPayload, requestBinding(job.data.kind));
     } catch {
       const reason =
-        'The queued account request cannot be decrypted: the process that queued it used a different `secret`. Fix: give every process on this Redis the same secret.';
+        'The queued account request cannot be decrypted: it was altered in Redis (its kind or sealed part edited), or the process that queued it used a different `secret`. Fix: give every process on this Redis the same secret.';
       this.logger.error(`Account request ${job.id}: ${reason}`);
       await job.discard();
       throw new DeliveryFailure({ kind: 'permanent', reason });

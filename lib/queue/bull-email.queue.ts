@@ -8,7 +8,7 @@ import { boundedRedisCall, withTimeout } from '../errors/bounded-call';
 import { AccountRequestHandler, AccountRequestHandlers, AccountRequestPayload, isAccountRequest, StoredAccountRequest } from './account-requests';
 import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
-import type { EmailJob, StoredEmailJob } from './email-job';
+import { boundFields, EmailJob, SealedEmailParts, StoredEmailJob } from './email-job';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueStatus, EnqueueResult, RedisEmailQueue } from './email-queue';
 import { jobIdFor } from './idempotency';
 import { describeRedis, RedisQueueSettings } from './queue.options';
@@ -30,8 +30,8 @@ function resolveFailedConnects(client: Redis): void {
 }
 
 /**
- * Durable delivery on Bull. Jobs hold the template name, the recipient and the variables sealed
- * with AES-256-GCM; the worker renders. Every process on the same Redis shares the work.
+ * Durable delivery on Bull. Jobs hold the template name in clear, the recipient and the variables
+ * sealed with AES-256-GCM and bound to the clear fields; the worker renders. Every process on the same Redis shares the work.
  */
 export class BullEmailQueue implements RedisEmailQueue {
   readonly durable = true;
@@ -107,8 +107,8 @@ export class BullEmailQueue implements RedisEmailQueue {
     // Not connected: nothing is sent to Redis, so the error can say nothing was queued.
     const status = this.queue.client.status;
     if (status !== 'ready') throw new QueueUnavailableError(`the Redis connection is ${status}`);
-    const { context, ...visible } = job;
-    const stored: StoredEmailJob = { ...visible, sealedContext: this.cipher.seal(context) };
+    const { context, to, ...visible } = job;
+    const stored: StoredEmailJob = { ...visible, sealed: this.cipher.seal({ to, context } satisfies SealedEmailParts, boundFields(visible)) };
     // Bull's own ids unless a key is given: a custom jobId halves Bull's enqueue rate.
     const jobId = idempotencyKey ? jobIdFor(idempotencyKey) : undefined;
     // The look-up and the add share one deadline: send() waits commandTimeout at most, key or not.
@@ -196,14 +196,14 @@ export class BullEmailQueue implements RedisEmailQueue {
   }
 
   private async process(job: Job<StoredEmailJob>): Promise<void> {
-    const { sealedContext, ...visible } = job.data;
+    const { sealed: _sealed, ...visible } = job.data;
     const attempt = job.attemptsMade + 1;
     try {
       // Fetched as shutdown began (Bull takes the next job when one completes): not ours to try any more.
       if (this.stopping) throw new DeliveryHandedBack('The worker is shutting down; the email stays queued');
       await this.worker.deliver({
         id: String(job.id),
-        job: { ...visible, context: this.openContext(job, attempt) },
+        job: { ...visible, ...this.openSealed(job, attempt) },
         attempt,
         maxAttempts: job.opts.attempts ?? this.settings.attempts,
         queuedAt: job.timestamp,
@@ -226,16 +226,21 @@ export class BullEmailQueue implements RedisEmailQueue {
     await this.accountRequests.run(job, this.settings.attempts);
   }
 
-  /** A payload sealed under another `secret` can never be read here: fail it for good, saying why. */
-  private openContext(job: Job<StoredEmailJob>, attempt: number): EmailJob['context'] {
+  /**
+   * A payload sealed under another `secret`, or whose clear fields were edited in Redis, can never be
+   * trusted here: fail it for good, saying why, before anything is sent. The recipient is sealed too,
+   * so the failure cannot name it.
+   */
+  private openSealed(job: Job<StoredEmailJob>, attempt: number): SealedEmailParts {
+    const { sealed, ...visible } = job.data;
     try {
-      return this.cipher.open(job.data.sealedContext);
+      return this.cipher.open<SealedEmailParts>(sealed, boundFields(visible));
     } catch {
       const reason =
-        'The queued email cannot be decrypted: the process that queued it used a different `secret`. Fix: give every process on this Redis the same secret.';
+        'The queued email cannot be decrypted: it was altered in Redis (a clear field or the sealed part edited), or the process that queued it used a different `secret`. Fix: give every process on this Redis the same secret, and keep Redis writable only by them.';
       this.logger.error(`Email ${job.id}: ${reason}`);
-      const { messageId, template, to, tenant } = job.data;
-      return this.worker.reportUndeliverable({ id: String(job.id), messageId, template, to: to.address, tenant }, attempt, reason);
+      const { messageId, template, tenant } = visible;
+      return this.worker.reportUndeliverable({ id: String(job.id), messageId, template, to: '', tenant }, attempt, reason);
     }
   }
 

@@ -14,7 +14,18 @@ export interface EmailJob {
   headers?: Record<string, string>;
 }
 
-/** The form stored in Redis: the variables (which may hold tokens and links) sealed. */
-export interface StoredEmailJob extends Omit<EmailJob, 'context'> {
-  sealedContext: string;
+/**
+ * The form stored in Redis: the recipient and the variables (which may hold tokens and links) sealed,
+ * bound to the fields left in clear (see `boundFields`), so an edit of any of them is detected.
+ */
+export interface StoredEmailJob extends Omit<EmailJob, 'context' | 'to'> {
+  sealed: string;
+}
+
+/** What `StoredEmailJob.sealed` holds. */
+export type SealedEmailParts = Pick<EmailJob, 'to' | 'context'>;
+
+/** The clear fields of a stored email, as the text its sealed part is bound to (GCM associated data). */
+export function boundFields({ template, locale, messageId, tenant, headers }: Omit<StoredEmailJob, 'sealed'>): string {
+  return JSON.stringify(['email', template, locale ?? null, messageId, tenant ?? null, headers ?? null]);
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InvalidTokenError } from '../errors';
 import { DEFAULT_CLAIM_WINDOW_MS } from './token.options';
 import type { TokenPurpose, TokenRecord, TokenStore } from './token.types';
@@ -15,9 +15,15 @@ interface IssuedToken {
 /** The token's record, once it has passed every check. */
 export type RedeemableToken = TokenRecord & { hash: string };
 
+/** The fields of a record its MAC covers; `state` is not, as the store changes it. */
+function macInput(hash: string, { userId, email, purpose, expiresAt }: TokenRecord): string {
+  return JSON.stringify([hash, userId, email, purpose, expiresAt]);
+}
+
 /**
  * Single-use expiring tokens: 32 CSPRNG bytes, base64url, stored only as HMAC-SHA256 under a key
- * derived from the module secret. A leaked store holds nothing a link can be made from.
+ * derived from the module secret. A leaked store holds nothing a link can be made from, nor the
+ * address (only its keyed hash); a record edited by someone without the secret fails its MAC.
  */
 export class EmailTokens {
   constructor(
@@ -25,13 +31,30 @@ export class EmailTokens {
     private readonly hmacKey: Buffer,
     private readonly ttlSeconds: Record<TokenPurpose, number>,
     private readonly claimWindowMs = DEFAULT_CLAIM_WINDOW_MS,
+    /** Keys the record MAC and the address hash (the module derives it apart from the token key). */
+    private readonly recordKey: Buffer = hmacKey,
   ) {}
 
   async issue(user: { id: string; email: string }, purpose: TokenPurpose): Promise<IssuedToken> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const expiresAt = Date.now() + this.ttlSeconds[purpose] * 1000;
-    await this.store.save(this.hash(token), { userId: user.id, purpose, email: user.email, expiresAt, state: 'active' });
+    const hash = this.hash(token);
+    const record: TokenRecord = { userId: user.id, purpose, email: this.addressHash(user.email), expiresAt, state: 'active' };
+    await this.store.save(hash, { ...record, mac: this.mac(hash, record) });
     return { token, expiresAt: new Date(expiresAt) };
+  }
+
+  /** Whether the record was issued to `address` (compared as keyed hashes, trimmed and lower-cased). */
+  issuedTo(record: TokenRecord, address: string): boolean {
+    return equal(record.email, this.addressHash(address));
+  }
+
+  private addressHash(address: string): string {
+    return createHmac('sha256', this.recordKey).update(`address:${address.trim().toLowerCase()}`).digest('base64url');
+  }
+
+  private mac(hash: string, record: TokenRecord): string {
+    return createHmac('sha256', this.recordKey).update(`record:${macInput(hash, record)}`).digest('base64url');
   }
 
   /** A token's HMAC, also computed for tokens that do not exist, so both paths cost the same. */
@@ -43,7 +66,8 @@ export class EmailTokens {
   async inspect(token: string, purpose: TokenPurpose): Promise<RedeemableToken> {
     const hash = this.hash(token);
     const record = TOKEN_SHAPE.test(token) ? await this.store.find(hash) : undefined;
-    if (!record) throw new InvalidTokenError('unknown');
+    // Edited in the store by someone without the secret (another user's id, say): as good as absent.
+    if (!record || !equal(record.mac, this.mac(hash, record))) throw new InvalidTokenError('unknown');
     if (record.purpose !== purpose) throw new InvalidTokenError('wrong-purpose');
     if (record.state === 'used') throw new InvalidTokenError('used');
     if (record.state === 'revoked' || record.expiresAt <= Date.now()) throw new InvalidTokenError('expired');
@@ -92,4 +116,8 @@ export class EmailTokens {
   revokeOthers(record: RedeemableToken): Promise<void> {
     return this.store.revokeOthers(record.userId, record.purpose, record.hash);
   }
+}
+
+function equal(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }

@@ -15,7 +15,7 @@ export class MemoryTokenStore implements TokenStore {
 
   async find(hash: string): Promise<TokenRecord | undefined> {
     const record = this.records.get(hash);
-    return record && { userId: record.userId, purpose: record.purpose, email: record.email, expiresAt: record.expiresAt, state: record.state };
+    return record && { userId: record.userId, purpose: record.purpose, email: record.email, expiresAt: record.expiresAt, state: record.state, mac: record.mac };
   }
 
   // Each method runs to its end without awaiting, so in one process it is as atomic as the Redis scripts.

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { boundedRedisCall } from '../errors/bounded-call';
 
@@ -16,7 +17,11 @@ interface RateLimitVerdict {
 
 export const EMAIL_RATE_LIMITER = 'EMAIL_WORKFLOW:RATE_LIMITER';
 
-/** Fixed-window counters, shared by every process when in Redis. */
+/**
+ * Fixed-window counters, shared by every process when in Redis. A key names what is counted (it may
+ * hold an address or an IP): it is stored only as an HMAC under a key derived from `secret`, so
+ * whoever reads the store cannot confirm an address by hashing it.
+ */
 export interface RateLimiter {
   hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict>;
 }
@@ -33,19 +38,24 @@ export class RedisRateLimiter implements RateLimiter {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly commandTimeoutMs: number,
+    private readonly hmacKey: Buffer,
   ) {}
 
   async hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict> {
-    const counted = () => this.redis.eval(HIT, 1, `${this.prefix}:rate:${key}`, String(rule.windowSeconds * 1000));
+    const counted = () => this.redis.eval(HIT, 1, `${this.prefix}:rate:${keyedName(this.hmacKey, key)}`, String(rule.windowSeconds * 1000));
     const [count, ttlMs] = (await boundedRedisCall(this.redis, this.commandTimeoutMs, counted, 'The request did not complete.')) as [number, number];
     return { allowed: count <= rule.limit, retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) };
   }
 }
 
+/** Counters in process memory; the key defaults to a per-process random one, as nothing outlives the process. */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
 
-  async hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict> {
+  constructor(private readonly hmacKey: Buffer = randomBytes(32)) {}
+
+  async hit(name: string, rule: RateLimitRule): Promise<RateLimitVerdict> {
+    const key = keyedName(this.hmacKey, name);
     const now = Date.now();
     let window = this.windows.get(key);
     if (!window || window.resetAt <= now) {
@@ -60,4 +70,8 @@ export class MemoryRateLimiter implements RateLimiter {
   private sweep(now: number): void {
     for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
   }
+}
+
+function keyedName(hmacKey: Buffer, name: string): string {
+  return createHmac('sha256', hmacKey).update(name).digest('base64url');
 }

@@ -106,6 +106,7 @@ export class RedisTokenStore implements TokenStore {
           email: record.email,
           expiresAt: String(record.expiresAt),
           state: record.state,
+          ...(record.mac === undefined ? {} : { mac: record.mac }),
         })
         .pexpireat(this.tokenKey(hash), keepUntil)
         .sadd(userKey, hash)
@@ -125,6 +126,7 @@ export class RedisTokenStore implements TokenStore {
       email: fields.email,
       expiresAt: Number(fields.expiresAt),
       state: fields.state as TokenRecord['state'],
+      mac: fields.mac,
     };
   }
 

@@ -13,6 +13,7 @@ class RateLimitsDto {
   @NestedOptions(() => RateLimitRuleDto) passwordResetPerAddress?: RateLimitRuleDto;
   @NestedOptions(() => RateLimitRuleDto) passwordResetPerIp?: RateLimitRuleDto;
   @NestedOptions(() => RateLimitRuleDto) verificationPerAddress?: RateLimitRuleDto;
+  @NestedOptions(() => RateLimitRuleDto) verificationStartPerAddress?: RateLimitRuleDto;
 }
 
 class TokensDto {

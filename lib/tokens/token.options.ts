@@ -21,7 +21,12 @@ export interface TokenOptions {
   store?: TokenStore;
 }
 
-/** Limits on requests that send email to an address someone typed in. */
+/**
+ * Limits on requests that send email to an address someone typed in. Addresses are counted trimmed,
+ * NFKC-normalised and lower-cased; once the directory has found the account, the account's own budget
+ * (the same rule, keyed by user id) is charged too, so every spelling the directory resolves to one
+ * account shares one limit. IPs count IPv4-mapped IPv6 as IPv4, and IPv6 by /64.
+ */
 export interface RateLimitOptions {
   /** @default { limit: 5, windowSeconds: 3600 } */
   passwordResetPerAddress?: RateLimitRule;
@@ -29,6 +34,11 @@ export interface RateLimitOptions {
   passwordResetPerIp?: RateLimitRule;
   /** Re-sent verification emails per address. @default { limit: 5, windowSeconds: 3600 } */
   verificationPerAddress?: RateLimitRule;
+  /**
+   * `startEmailVerification` calls per address; over it the call throws RateLimitedError and sends nothing.
+   * @default { limit: 5, windowSeconds: 3600 }
+   */
+  verificationStartPerAddress?: RateLimitRule;
 }
 
 /** The module options the tokens concern owns. */
@@ -72,6 +82,7 @@ export function resolveTokenOptions({ tokens, rateLimits }: TokenModuleOptions):
       passwordResetPerAddress: rateLimits?.passwordResetPerAddress ?? { limit: 5, windowSeconds: 3_600 },
       passwordResetPerIp: rateLimits?.passwordResetPerIp ?? { limit: 20, windowSeconds: 3_600 },
       verificationPerAddress: rateLimits?.verificationPerAddress ?? { limit: 5, windowSeconds: 3_600 },
+      verificationStartPerAddress: rateLimits?.verificationStartPerAddress ?? { limit: 5, windowSeconds: 3_600 },
     },
   }));
 }

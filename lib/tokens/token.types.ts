@@ -8,11 +8,19 @@ export type TokenState = 'active' | 'claimed' | 'used' | 'revoked';
 export interface TokenRecord {
   userId: string;
   purpose: TokenPurpose;
-  /** The address the token was sent to; a changed address voids the token. */
+  /**
+   * The address the token was sent to, as EmailTokens stores it: a keyed hash (HMAC under a key from
+   * `secret`), never the address. A changed address voids the token.
+   */
   email: string;
   /** Epoch ms. */
   expiresAt: number;
   state: TokenState;
+  /**
+   * HMAC (under a key from `secret`) of the token hash, user id, address hash, purpose and expiry,
+   * set by EmailTokens. A store must keep it and give it back: a record without a matching MAC is unknown.
+   */
+  mac?: string;
 }
 
 export type ClaimOutcome = 'claimed' | 'unknown' | 'busy' | 'used' | 'revoked';

@@ -68,6 +68,14 @@ export class AccountFlowSupport {
   }
 
   /**
+   * Charges the found account's own budget under `key` (a user id): false once it is spent. Silent,
+   * since the caller's answer was given before the look-up: over budget, the request sends nothing.
+   */
+  async withinAccountBudget(key: string, rule: RateLimitRule): Promise<boolean> {
+    return (await this.rateLimiter.hit(key, rule)).allowed;
+  }
+
+  /**
    * Registers what is done with an accepted request of `kind`. Every process registers the same
    * work at boot, since with a durable queue any worker may take the request.
    */

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EmailEvent, EmailEventBus } from '../events';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
-import { digest } from './send.pipeline';
+import { countedAddress, countedIp } from './rate-limit.keys';
 import type { EmailUser } from './user-directory';
 import { TOKEN_SETTINGS } from '../tokens/token.options';
 import type { TokenSettings } from '../tokens/token.options';
@@ -33,8 +33,9 @@ export class PasswordResetFlow {
     // Without a user directory the caller hears so now, not a log line after answering.
     this.support.directory();
     const { rateLimits } = this.tokens;
-    await this.support.limit(`reset-address:${digest(address)}`, rateLimits.passwordResetPerAddress);
-    if (options.ip) await this.support.limit(`reset-ip:${digest(options.ip)}`, rateLimits.passwordResetPerIp);
+    const ip = options.ip === undefined ? undefined : countedIp('requestPasswordReset', 'options.ip', options.ip);
+    await this.support.limit(`reset-address:${countedAddress(address)}`, rateLimits.passwordResetPerAddress);
+    if (ip) await this.support.limit(`reset-ip:${ip}`, rateLimits.passwordResetPerIp);
     await this.support.accept<ResetRequest>('password-reset', { address, ip: options.ip });
   }
 
@@ -42,6 +43,8 @@ export class PasswordResetFlow {
   private async sendResetLink({ address, ip }: ResetRequest, requestId?: string): Promise<void> {
     const user = await this.support.directory().findByEmail(address);
     if (!user) return;
+    // Every spelling the directory resolves to this account shares the account's one budget.
+    if (!(await this.support.withinAccountBudget(`reset-user:${user.id}`, this.tokens.rateLimits.passwordResetPerAddress))) return;
     const result = await this.support.sendLink(user, this.resetEmail, requestId);
     if (!result.cancelled) this.events.emit(EmailEvent.PasswordResetRequested, { userId: user.id, email: user.email, ip });
   }

@@ -3,7 +3,7 @@ import { EmailEvent, EmailEventBus } from '../events';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
 import type { SendEmailResult } from './email-workflow.types';
-import { digest } from './send.pipeline';
+import { countedAddress } from './rate-limit.keys';
 import type { EmailUser } from './user-directory';
 import { TOKEN_SETTINGS } from '../tokens/token.options';
 import type { TokenSettings } from '../tokens/token.options';
@@ -29,8 +29,13 @@ export class EmailVerificationFlow {
     support.handle<{ address: string }>('verification-resend', ({ address }, requestId) => this.resendTo(address, requestId));
   }
 
-  /** See `EmailWorkflowService.startEmailVerification`; `requestId` keys the email a resend request leads to. */
-  async start(user: EmailUser, requestId?: string): Promise<SendEmailResult> {
+  /** See `EmailWorkflowService.startEmailVerification`. */
+  async start(user: EmailUser): Promise<SendEmailResult> {
+    await this.support.limit(`verify-start:${countedAddress(user.email)}`, this.tokens.rateLimits.verificationStartPerAddress);
+    return this.sendLink(user);
+  }
+
+  private async sendLink(user: EmailUser, requestId?: string): Promise<SendEmailResult> {
     const result = await this.support.sendLink(user, this.verificationEmail, requestId);
     if (!result.cancelled) this.events.emit(EmailEvent.VerificationRequested, { userId: user.id, email: user.email });
     return result;
@@ -49,13 +54,15 @@ export class EmailVerificationFlow {
     const address = normaliseAddress(email);
     // Without a user directory the caller hears so now, not a log line after answering.
     this.support.directory();
-    await this.support.limit(`verify-address:${digest(address)}`, this.tokens.rateLimits.verificationPerAddress);
+    await this.support.limit(`verify-address:${countedAddress(address)}`, this.tokens.rateLimits.verificationPerAddress);
     await this.support.accept('verification-resend', { address });
   }
 
   /** After answering, in whichever process takes the request: a new link, if the account is unverified. */
   private async resendTo(address: string, requestId?: string): Promise<void> {
     const user = await this.support.directory().findByEmail(address);
-    if (user && !user.emailVerified) await this.start(user, requestId);
+    if (!user || user.emailVerified) return;
+    // Every spelling the directory resolves to this account shares the account's one budget.
+    if (await this.support.withinAccountBudget(`verify-user:${user.id}`, this.tokens.rateLimits.verificationPerAddress)) await this.sendLink(user, requestId);
   }
 }

@@ -8,6 +8,7 @@ import { EmailLog } from './email-log';
 import { emailWorkflowOptions } from './email-options';
 import { PasswordController } from './password.controller';
 import { Sessions } from './sessions';
+import { SignUpLimits } from './sign-up.limits';
 import { readSettings } from './settings';
 import { PageHeadersMiddleware, Site } from './site';
 import { UsersStore } from './users.store';
@@ -30,7 +31,7 @@ export class UsersModule {}
     }),
   ],
   controllers: [AuthController, PasswordController],
-  providers: [Sessions, Site, EmailLog, EmailErrorsFilter],
+  providers: [Sessions, Site, EmailLog, EmailErrorsFilter, SignUpLimits],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

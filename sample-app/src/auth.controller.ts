@@ -4,6 +4,7 @@ import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from '
 import { EmailErrorsFilter } from './email-errors.filter';
 import { passwordProblem } from './passwords';
 import { Sessions } from './sessions';
+import { SignUpLimits } from './sign-up.limits';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
 import { normaliseEmail, UsersStore } from './users.store';
 import { FAVICON, STYLESHEET } from './views/styles';
@@ -28,6 +29,7 @@ export class AuthController {
     private readonly users: UsersStore,
     private readonly sessions: Sessions,
     private readonly site: Site,
+    private readonly limits: SignUpLimits,
   ) {}
 
   @Get()
@@ -63,6 +65,8 @@ export class AuthController {
     if (!looksLikeEmail(email)) return refuse('Enter an email address such as ada@example.com.');
     const problem = passwordProblem(password);
     if (problem) return refuse(problem);
+    // Before the store is asked, so the limit cannot tell a taken address from a free one.
+    this.limits.charge(req.ip, email);
 
     const user = await this.users.create(name, email, password);
     if (user) {

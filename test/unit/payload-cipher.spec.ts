@@ -127,6 +127,16 @@ describe('PayloadCipher', () => {
     });
   });
 
+  it('a value sealed bound to clear text opens only with that same text', () => {
+    const bound = JSON.stringify(['email', 'welcome', 'fr', '<id@example.test>']);
+    const sealed = cipher().seal(VALUE, bound);
+
+    expect(cipher().open(sealed, bound)).toEqual(VALUE);
+    expect(() => cipher().open(sealed, bound.replace('welcome', 'reset-password'))).toThrow();
+    expect(() => cipher().open(sealed)).toThrow();
+    expect(() => cipher().open(cipher().seal(VALUE), bound)).toThrow();
+  });
+
   it('a different secret cannot open it', () => {
     const sealed = cipher(SECRET).seal(VALUE);
     expect(() => cipher(OTHER_SECRET).open(sealed)).toThrow();

@@ -330,18 +330,45 @@ describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
     );
   });
 
+  it.each([
+    ['user id', { userId: 'u-2' }],
+    ['address hash', { email: 'another-address-hash' }],
+    ['purpose', { purpose: 'verify-email' as const }],
+    ['expiry', { expiresAt: Date.now() + 86_400_000 }],
+    ['MAC', { mac: 'forged' }],
+  ])('a record whose %s was edited in the store fails its MAC: refused as unknown, the action never runs', async (_field, edit) => {
+    const { token } = await tokens.issue(user, 'reset-password');
+    const hash = tokens.hash(token);
+    await subject.store.save(hash, { ...((await subject.store.find(hash)) as TokenRecord), ...edit });
+    const runs: string[] = [];
+
+    await expect(tokens.inspect(token, 'reset-password')).rejects.toMatchObject({ reason: 'unknown' });
+    await expect(tokens.redeem(token, 'reset-password', async (record) => void runs.push(record.userId))).rejects.toMatchObject({ reason: 'unknown' });
+    expect(runs).toEqual([]);
+  });
+
+  it('a MAC from another secret does not verify', async () => {
+    const { token } = await tokens.issue(user, 'verify-email');
+    const other = new EmailTokens(subject.store, key, { 'verify-email': 3_600, 'reset-password': 600 }, undefined, randomBytes(32));
+    await expect(other.inspect(token, 'verify-email')).rejects.toMatchObject({ reason: 'unknown' });
+  });
+
   it('inspect returns the record without using it up', async () => {
     const { token, expiresAt } = await tokens.issue(user, 'verify-email');
     const inspected = await tokens.inspect(token, 'verify-email');
 
+    // The record holds a keyed hash of the address, never the address, and its MAC (issue 12, points 1 and 9).
     expect(inspected).toEqual({
       userId: 'u-1',
       purpose: 'verify-email',
-      email: 'ada@example.test',
+      email: expect.not.stringContaining('ada'),
       expiresAt: expiresAt.getTime(),
       state: 'active',
       hash: tokens.hash(token),
+      mac: expect.any(String),
     });
+    expect(tokens.issuedTo(inspected, 'ada@example.test')).toBe(true);
+    expect(tokens.issuedTo(inspected, 'bob@example.test')).toBe(false);
     await tokens.inspect(token, 'verify-email');
     expect(await tokens.redeem(token, 'verify-email', async () => 'ok')).toBe('ok');
   });
@@ -401,7 +428,9 @@ describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
   it('redeem passes the record to the action and returns its result', async () => {
     const { token } = await tokens.issue(user, 'reset-password');
     const result = await tokens.redeem(token, 'reset-password', async (redeemed) => ({ seen: redeemed }));
-    expect(result.seen).toMatchObject({ userId: 'u-1', email: 'ada@example.test', purpose: 'reset-password', hash: tokens.hash(token) });
+    expect(result.seen).toMatchObject({ userId: 'u-1', purpose: 'reset-password', hash: tokens.hash(token) });
+    // The address as a keyed hash (issue 12, point 9).
+    expect(tokens.issuedTo(result.seen, 'ada@example.test')).toBe(true);
     expect((await subject.store.find(tokens.hash(token)))?.state).toBe('used');
   });
 
