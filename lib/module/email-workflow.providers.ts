@@ -134,8 +134,10 @@ export const emailWorkflowProviders: Provider[] = [
   {
     provide: EmailTokens,
     // Without a secret (in-process queue only) tokens live in memory, so a per-process key is enough.
-    useFactory: ({ secret }: CryptoSettings, { ttlSeconds, claimWindowMs }: TokenSettings, store: TokenStore) =>
-      new EmailTokens(store, deriveKey(secret ?? randomBytes(32).toString('base64url'), 'token-hmac'), ttlSeconds, claimWindowMs),
+    useFactory: ({ secret }: CryptoSettings, { ttlSeconds, claimWindowMs }: TokenSettings, store: TokenStore) => {
+      const key = secret ?? randomBytes(32).toString('base64url');
+      return new EmailTokens(store, deriveKey(key, 'token-hmac'), ttlSeconds, claimWindowMs, deriveKey(key, 'token-record'));
+    },
     inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, EMAIL_TOKEN_STORE],
   },
   {

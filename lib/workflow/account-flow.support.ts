@@ -135,7 +135,7 @@ export class AccountFlowSupport {
     const directory = this.directory();
     return this.tokens.redeem(token, purpose, async (redeemed) => {
       const found = await directory.findById(redeemed.userId);
-      if (!found || !sameAddress(found.email, redeemed.email)) throw new InvalidTokenError('expired');
+      if (!found || !this.tokens.issuedTo(redeemed, found.email)) throw new InvalidTokenError('expired');
       await action(found);
       return found;
     });
@@ -165,10 +165,6 @@ export class AccountFlowSupport {
 /** An address as the directory is asked for it: checked, trimmed and lower-cased. */
 export function normaliseAddress(email: string): string {
   return normaliseRecipient(typeof email === 'string' ? email.trim().toLowerCase() : email).address;
-}
-
-function sameAddress(a: string, b: string): boolean {
-  return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
 function humanDuration(seconds: number): string {
