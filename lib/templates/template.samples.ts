@@ -7,7 +7,7 @@ const BUILT_IN_SAMPLES: Record<string, TemplateContext> = {
   'verify-email': { name: SAMPLE_NAME, link: 'https://app.example.com/verify-email?token=preview-token', expiresIn: '24 hours' },
   welcome: { name: SAMPLE_NAME, link: 'https://app.example.com' },
   'reset-password': { name: SAMPLE_NAME, link: 'https://app.example.com/reset-password?token=preview-token', expiresIn: '1 hour' },
-  'password-changed': { name: SAMPLE_NAME, changedAt: 'Mon, 23 Nov 2026 09:30:00 GMT' },
+  'password-changed': { name: SAMPLE_NAME, changedAt: 'November 23, 2026 at 9:30 AM UTC', link: 'https://app.example.com/forgot-password' },
   'test-email': {},
 };
 

@@ -113,7 +113,8 @@ export class EmailTokens {
     return timer;
   }
 
-  revokeOthers(record: RedeemableToken): Promise<void> {
+  /** Revokes the user's active tokens of `purpose` but the one hashed `hash`: a new link voids the earlier ones. */
+  revokeOthers(record: Pick<RedeemableToken, 'userId' | 'purpose' | 'hash'>): Promise<void> {
     return this.store.revokeOthers(record.userId, record.purpose, record.hash);
   }
 }

@@ -6,8 +6,11 @@ import { storesAccountRequests } from '../queue/account-requests';
 import { EMAIL_RATE_LIMITER, EmailTokens } from '../tokens';
 import type { RateLimiter, RateLimitRule, TokenPurpose } from '../tokens';
 import type { TemplateContext } from '../templates';
+import { TEMPLATE_SETTINGS } from '../templates/template.options';
+import type { TemplateSettings } from '../templates/template.options';
 import { normaliseRecipient } from '../transport/email-address';
 import type { SendEmailResult, TokenInspection } from './email-workflow.types';
+import { formatDuration, formatMoment } from './recipient.formats';
 import { EmailSendPipeline } from './send.pipeline';
 import { EMAIL_USER_DIRECTORY } from './user-directory';
 import type { EmailUser, EmailUserDirectory } from './user-directory';
@@ -22,6 +25,8 @@ export interface LinkEmail {
   link: string;
   /** How long the token stays valid, in seconds, as the email states it. */
   ttlSeconds: number;
+  /** Whether the new link voids the user's earlier links of its purpose, as a resent verification link does. */
+  voidsEarlier?: boolean;
 }
 
 /** The requests a flow answers before it looks the account up. */
@@ -47,6 +52,7 @@ export class AccountFlowSupport {
 
   constructor(
     @Inject(WORKFLOW_SETTINGS) private readonly settings: WorkflowSettings,
+    @Inject(TEMPLATE_SETTINGS) private readonly templates: TemplateSettings,
     private readonly pipeline: EmailSendPipeline,
     private readonly tokens: EmailTokens,
     @Inject(EMAIL_RATE_LIMITER) private readonly rateLimiter: RateLimiter,
@@ -113,17 +119,26 @@ export class AccountFlowSupport {
 
   /**
    * Issues a token for the user and queues the email with its link. With `requestId`, the email is
-   * keyed by it: a retry of that request issues a token nobody receives and queues nothing new.
+   * keyed by it: a retry of that request issues a token nobody receives and queues nothing new. With
+   * `voidsEarlier`, once the email is queued the user's other tokens of its purpose are revoked; not
+   * when a hook cancelled it or it was a retry's duplicate, as the link then in the inbox must still work.
    */
   async sendLink(user: EmailUser, email: LinkEmail, requestId?: string): Promise<SendEmailResult> {
     const { token } = await this.tokens.issue(user, email.purpose);
-    return this.pipeline.send({
+    const { duplicate, ...result } = await this.pipeline.send({
       template: email.template,
       to: { address: user.email, name: user.name ?? '' },
       locale: user.locale,
-      context: { name: user.name, link: email.link.replace('{token}', encodeURIComponent(token)), expiresIn: humanDuration(email.ttlSeconds) },
+      context: { name: user.name, link: email.link.replace('{token}', encodeURIComponent(token)), expiresIn: formatDuration(email.ttlSeconds, user.locale, this.templates.registry.defaultLocale) },
       idempotencyKey: requestId ? `${email.template}:${requestId}` : undefined,
     });
+    if (email.voidsEarlier && !result.cancelled && !duplicate) await this.tokens.revokeOthers({ userId: user.id, purpose: email.purpose, hash: this.tokens.hash(token) });
+    return result;
+  }
+
+  /** A moment as the user reads it: in their locale (else `templates.defaultLocale`), in UTC, the zone named. */
+  momentFor(user: EmailUser, date: Date): string {
+    return formatMoment(date, user.locale, this.templates.registry.defaultLocale);
   }
 
   /**
@@ -165,14 +180,4 @@ export class AccountFlowSupport {
 /** An address as the directory is asked for it: checked, trimmed and lower-cased. */
 export function normaliseAddress(email: string): string {
   return normaliseRecipient(typeof email === 'string' ? email.trim().toLowerCase() : email).address;
-}
-
-function humanDuration(seconds: number): string {
-  const [value, unit] =
-    seconds % 86_400 === 0 && seconds >= 172_800
-      ? [seconds / 86_400, 'day']
-      : seconds % 3_600 === 0
-        ? [seconds / 3_600, 'hour']
-        : [Math.max(1, Math.round(seconds / 60)), 'minute'];
-  return `${value} ${unit}${value === 1 ? '' : 's'}`;
 }

@@ -63,7 +63,10 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     checkRequest('send', request);
     checkString('send', 'request.tenant', request.tenant, 'optional');
     checkString('send', 'request.idempotencyKey', request.idempotencyKey, 'optional');
-    return this.pipeline.send(request);
+    // Whether the key matched an earlier job is the account flows' business, not part of the result.
+    const { duplicate, ...result } = await this.pipeline.send(request);
+    void duplicate;
+    return result;
   }
 
   /** On registration: issues a verification token and queues `verify-email` with its link. */

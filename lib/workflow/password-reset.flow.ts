@@ -16,6 +16,8 @@ type ResetRequest = { address: string; ip?: string };
 @Injectable()
 export class PasswordResetFlow {
   private readonly resetEmail: LinkEmail;
+  /** Where the password-changed email sends someone whose password was changed without their say. */
+  private readonly forgotPasswordLink: string;
 
   constructor(
     @Inject(WORKFLOW_SETTINGS) { links }: WorkflowSettings,
@@ -23,6 +25,8 @@ export class PasswordResetFlow {
     private readonly support: AccountFlowSupport,
     private readonly events: EmailEventBus,
   ) {
+    // Without links.forgotPassword, the app the reset link opened: its sign-in page is a click away.
+    this.forgotPasswordLink = links.forgotPassword ?? new URL(links.resetPassword.replace('{token}', 'token')).origin;
     this.resetEmail = { purpose: 'reset-password', template: 'reset-password', link: links.resetPassword, ttlSeconds: tokens.ttlSeconds['reset-password'] };
     support.handle<ResetRequest>('password-reset', (request, requestId) => this.sendResetLink(request, requestId));
   }
@@ -52,7 +56,11 @@ export class PasswordResetFlow {
   /** See `EmailWorkflowService.resetPassword`. */
   async reset(token: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
     const user = await this.support.redeem(token, 'reset-password', applyNewPassword);
-    await this.support.sendFollowUp(user, 'password-changed', { name: user.name, changedAt: new Date().toUTCString() });
+    await this.support.sendFollowUp(user, 'password-changed', {
+      name: user.name,
+      changedAt: this.support.momentFor(user, new Date()),
+      link: this.forgotPasswordLink,
+    });
     this.events.emit(EmailEvent.PasswordChanged, { userId: user.id, email: user.email });
     return user;
   }

@@ -57,14 +57,17 @@ export class EmailSendPipeline {
     return this.composer.render(request.template, request.context, request.locale);
   }
 
-  /** Queues an email once its hooks let it go; see `EmailWorkflowService.send`. */
-  async send(request: SendEmailRequest): Promise<SendEmailResult> {
+  /**
+   * Queues an email once its hooks let it go; see `EmailWorkflowService.send`. `duplicate` is set when
+   * the idempotency key matched an earlier job, so nothing new was queued.
+   */
+  async send(request: SendEmailRequest): Promise<SendEmailResult & { duplicate?: true }> {
     const prepared = await this.prepare(request, 'send');
     if ('cancelled' in prepared) return { id: '', messageId: prepared.messageId, cancelled: prepared.cancelled };
     const email = prepared.ready;
     const { id, duplicate } = await this.queue.enqueue({ ...email, tenant: request.tenant }, request.idempotencyKey);
     if (!duplicate) this.events.emit(EmailEvent.Queued, { id, tenant: request.tenant, messageId: email.messageId, template: email.template, to: email.to.address });
-    return { id, messageId: email.messageId };
+    return duplicate ? { id, messageId: email.messageId, duplicate } : { id, messageId: email.messageId };
   }
 
   /**

@@ -24,7 +24,7 @@ export class EmailVerificationFlow {
     private readonly events: EmailEventBus,
   ) {
     const link = links.verifyEmail;
-    this.verificationEmail = { purpose: 'verify-email', template: 'verify-email', link, ttlSeconds: tokens.ttlSeconds['verify-email'] };
+    this.verificationEmail = { purpose: 'verify-email', template: 'verify-email', link, ttlSeconds: tokens.ttlSeconds['verify-email'], voidsEarlier: true };
     this.appOrigin = new URL(link.replace('{token}', 'token')).origin;
     support.handle<{ address: string }>('verification-resend', ({ address }, requestId) => this.resendTo(address, requestId));
   }

@@ -6,15 +6,25 @@ import { isValidMailbox } from '../transport/email-address';
 
 function isLinkTemplate(value: unknown): boolean {
   if (typeof value !== 'string' || !value.includes('{token}')) return false;
+  const url = absoluteUrl(value.replace('{token}', 'token-placeholder'));
+  return url !== undefined && !url.host.includes('token-placeholder');
+}
+
+/** A page link without a token, e.g. links.forgotPassword: held to the same URL rules. */
+function isPageLink(value: unknown): boolean {
+  return typeof value === 'string' && !value.includes('{token}') && absoluteUrl(value) !== undefined;
+}
+
+/** The URL if it is absolute https, or http on the loopback host. */
+function absoluteUrl(value: string): URL | undefined {
   let url: URL;
   try {
-    url = new URL(value.replace('{token}', 'token-placeholder'));
+    url = new URL(value);
   } catch {
-    return false;
+    return undefined;
   }
-  if (url.host.includes('token-placeholder')) return false;
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'https:') return url;
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) ? url : undefined;
 }
 
 function IsLinkTemplate(): PropertyDecorator {
@@ -28,6 +38,20 @@ function IsLinkTemplate(): PropertyDecorator {
         `use a URL such as "https://app.example.com/${String(propertyName)}?token={token}"`,
       ),
       validator: { validate: isLinkTemplate },
+    });
+}
+
+function IsPageLink(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isPageLink',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: rule(
+        'must be an absolute https URL without {token} (http is allowed only for localhost and 127.0.0.1)',
+        'use a URL such as "https://app.example.com/forgot-password"',
+      ),
+      validator: { validate: isPageLink },
     });
 }
 
@@ -51,6 +75,10 @@ class LinksDto {
 
   @IsLinkTemplate()
   resetPassword!: string;
+
+  @IsOptional()
+  @IsPageLink()
+  forgotPassword?: string;
 }
 
 class WorkflowOptionsDto {

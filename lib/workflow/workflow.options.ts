@@ -8,6 +8,12 @@ export interface LinkOptions {
   verifyEmail: string;
   /** @example 'https://app.example.com/reset-password?token={token}' */
   resetPassword: string;
+  /**
+   * The page where a user asks for a reset link, without `{token}`: the password-changed email links
+   * to it for someone who did not change their password. @default the origin of `resetPassword`
+   * @example 'https://app.example.com/forgot-password'
+   */
+  forgotPassword?: string;
 }
 
 /** The module options the workflow owns. */

@@ -25,6 +25,7 @@ export function emailWorkflowOptions(settings: SampleSettings, inbox: DevInbox, 
     links: {
       verifyEmail: `${settings.appUrl}/verify-email?token={token}`,
       resetPassword: `${settings.appUrl}/reset-password?token={token}`,
+      forgotPassword: `${settings.appUrl}/forgot-password`,
     },
     queue: settings.redisUrl ? { redis: settings.redisUrl } : false,
     ...(secret && { secret }),

@@ -166,6 +166,18 @@ describe('options validation at boot', () => {
       expect(error.problems[0].fix).toContain('{token}');
     });
 
+    it('accepts links.forgotPassword, an absolute URL without {token}, and refuses it otherwise', async () => {
+      const links = { verifyEmail: 'https://app.example.test/verify?token={token}', resetPassword: 'https://app.example.test/reset?token={token}' };
+      await expect(bootsFine(validOptions({ links: { ...links, forgotPassword: 'https://app.example.test/forgot-password' } }))).resolves.toBeUndefined();
+      await expect(bootsFine(validOptions({ links: { ...links, forgotPassword: 'http://localhost:3000/forgot-password' } }))).resolves.toBeUndefined();
+      for (const forgotPassword of ['http://app.example.test/forgot-password', '/forgot-password', 'https://app.example.test/forgot?token={token}']) {
+        const error = await invalidOptionsError(validOptions({ links: { ...links, forgotPassword } }));
+        expect(paths(error)).toEqual(['links.forgotPassword']);
+        expect(error.message).toMatch(/links\.forgotPassword: must be an absolute https URL without \{token\}/);
+        expect(error.message).toContain('Fix: use a URL such as "https://app.example.com/forgot-password"');
+      }
+    });
+
     it('refuses missing links, saying what to set', async () => {
       const { links: _omitted, ...rest } = validOptions();
       const error = await invalidOptionsError(untyped(rest));
