@@ -15,20 +15,9 @@ import { localOptions } from '../support/module-options';
 import { deleteKeys, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
 import { bootRedisWorkflow, BootedWorkflow } from '../support/workflow';
+import { seeded } from '../support/seeded-random';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** mulberry32: a small seeded generator, so a failure replays with the same inputs. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['template', 'to', 'context', 'locale', 'tenant', 'idempotencyKey', 'address', 'name', 'id', 'email', 'ip', 'emailVerified', '__proto__', 'constructor', 'x'];
 const CHARS = ['a', 'Z', '0', '@', '.', ' ', '\n', '<', '>', ',', '{', '}', 'é', '€', '\u0000', '-', '/', '"'];

@@ -1,22 +1,11 @@
 import { DEFAULT_BACKOFF } from '../../lib/queue/queue.options';
 import { retryDelay } from '../../lib/queue/retry.policy';
+import { seeded } from '../support/seeded-random';
 
 const BACKOFF = { delay: 1_000, maxDelay: 60_000 };
 
 /** `random` fixed at one value. */
 const fixed = (value: number) => () => value;
-
-/** A seeded generator (mulberry32), so the sweep is reproducible. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The exponential step before jitter: delay · 2^(n-1), capped. */
 function step(failedAttempts: number, backoff = BACKOFF): number {
