@@ -5,7 +5,7 @@
 // REDIS_URL, default redis://127.0.0.1:6379).
 'use strict';
 require('reflect-metadata');
-const Redis = require('ioredis');
+const { deleteKeys, redisAnswers } = require('./redis');
 const { SMTPServer } = require('smtp-server');
 const { Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
@@ -98,26 +98,8 @@ async function measure(emails) {
   return { known, unknown };
 }
 
-async function clean(prefix) {
-  const redis = new Redis(REDIS_URL);
-  try {
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1_000) await redis.del(...keys.slice(i, i + 1_000));
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function main() {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  try {
-    await probe.connect();
-  } catch {
-    console.log(`Account-request benchmark skipped: no Redis at ${REDIS_URL}.`);
-    return;
-  } finally {
-    probe.disconnect();
-  }
+  if (!(await redisAnswers(REDIS_URL, 'Account-request'))) return;
   const sink = await startSink();
   const rows = [];
   try {
@@ -133,7 +115,7 @@ async function main() {
         rows.push([label, median(known), median(unknown), percentile(known, 0.9), percentile(unknown, 0.9), delivered]);
       } finally {
         await app.close();
-        await clean(prefix);
+        await deleteKeys(REDIS_URL, [prefix]);
       }
     }
   } finally {

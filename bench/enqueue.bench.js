@@ -5,6 +5,7 @@
 require('reflect-metadata');
 const Bull = require('bull');
 const Redis = require('ioredis');
+const { deleteKeys, redisAnswers } = require('./redis');
 const { Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { EmailWorkflowModule, EmailWorkflowService } = require('nestjs-email-workflow');
@@ -55,28 +56,8 @@ async function bytesPerJob(prefix, queueName) {
   }
 }
 
-async function clean() {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for (const prefix of [`${PREFIX}-ours`, `${PREFIX}-peer`]) {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function main() {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  try {
-    await probe.connect();
-  } catch {
-    console.log(`Enqueue benchmark skipped: no Redis at ${REDIS_URL}.`);
-    return;
-  } finally {
-    probe.disconnect();
-  }
+  if (!(await redisAnswers(REDIS_URL, 'Enqueue'))) return;
   const app = await boot();
   const emails = app.get(EmailWorkflowService);
   const peerQueue = new Bull('peer-email', REDIS_URL, { prefix: `${PREFIX}-peer` });
@@ -99,7 +80,7 @@ async function main() {
   } finally {
     await peerQueue.close();
     await app.close();
-    await clean();
+    await deleteKeys(REDIS_URL, [`${PREFIX}-ours`, `${PREFIX}-peer`]);
   }
 }
 
