@@ -8,10 +8,14 @@ const logger = new Logger('EmailDevInbox');
 /** The only NODE_ENV values the inbox starts under: anything else, unset included, may be a server real users reach. */
 const DEVELOPMENT_ENVIRONMENTS = new Set(['development', 'test']);
 
+function isDevelopment(nodeEnv: string | undefined): boolean {
+  return DEVELOPMENT_ENVIRONMENTS.has((nodeEnv ?? '').trim().toLowerCase());
+}
+
 async function startDevInbox(options: ResolvedDevInboxOptions): Promise<DevInbox> {
   // Checked at boot, not at import: NODE_ENV is often set by config loaded after the modules are declared.
   const nodeEnv = process.env.NODE_ENV;
-  if (!DEVELOPMENT_ENVIRONMENTS.has((nodeEnv ?? '').trim().toLowerCase())) throw new DevInboxInProductionError(nodeEnv);
+  if (!isDevelopment(nodeEnv)) throw new DevInboxInProductionError(nodeEnv);
   const inbox = await DevInbox.start(options.maxMessages);
   logger.log(`Catching email on smtp://127.0.0.1:${inbox.transport().port}. Inbox at ${options.inboxPath}, template previews at ${options.templatesPath}`);
   return inbox;
@@ -42,6 +46,14 @@ async function startDevInbox(options: ResolvedDevInboxOptions): Promise<DevInbox
  */
 @Module({})
 export class EmailDevInboxModule {
+  /**
+   * Whether the inbox would start under this NODE_ENV (trimmed, lower-cased: `development` or
+   * `test`), so an app can import it only then: `...(EmailDevInboxModule.isAllowed() ? [EmailDevInboxModule.forRoot()] : [])`.
+   */
+  static isAllowed(nodeEnv: string | undefined = process.env.NODE_ENV): boolean {
+    return isDevelopment(nodeEnv);
+  }
+
   static forRoot(options: EmailDevInboxOptions = {}): DynamicModule {
     const resolved = resolveDevInboxOptions(options);
     return {

@@ -107,7 +107,8 @@ export class BullEmailQueue implements RedisEmailQueue {
     // Not connected: nothing is sent to Redis, so the error can say nothing was queued.
     const status = this.queue.client.status;
     if (status !== 'ready') throw new QueueUnavailableError(`the Redis connection is ${status}`);
-    const { context, to, ...visible } = job;
+    const { context, to, ...fields } = job;
+    const visible: Omit<StoredEmailJob, 'sealed'> = this.settings.recipientInClear ? { ...fields, recipient: to.address } : fields;
     const stored: StoredEmailJob = { ...visible, sealed: this.cipher.seal({ to, context } satisfies SealedEmailParts, boundFields(visible)) };
     // Bull's own ids unless a key is given: a custom jobId halves Bull's enqueue rate.
     const jobId = idempotencyKey ? jobIdFor(idempotencyKey) : undefined;
@@ -196,7 +197,7 @@ export class BullEmailQueue implements RedisEmailQueue {
   }
 
   private async process(job: Job<StoredEmailJob>): Promise<void> {
-    const { sealed: _sealed, ...visible } = job.data;
+    const { sealed: _sealed, recipient: _recipient, ...visible } = job.data;
     const attempt = job.attemptsMade + 1;
     try {
       // Fetched as shutdown began (Bull takes the next job when one completes): not ours to try any more.

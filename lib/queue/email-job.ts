@@ -20,12 +20,14 @@ export interface EmailJob {
  */
 export interface StoredEmailJob extends Omit<EmailJob, 'context' | 'to'> {
   sealed: string;
+  /** The recipient's address, only with `queue.recipientInClear` (for dashboards); never used to send. */
+  recipient?: string;
 }
 
 /** What `StoredEmailJob.sealed` holds. */
 export type SealedEmailParts = Pick<EmailJob, 'to' | 'context'>;
 
 /** The clear fields of a stored email, as the text its sealed part is bound to (GCM associated data). */
-export function boundFields({ template, locale, messageId, tenant, headers }: Omit<StoredEmailJob, 'sealed'>): string {
-  return JSON.stringify(['email', template, locale ?? null, messageId, tenant ?? null, headers ?? null]);
+export function boundFields({ template, locale, messageId, tenant, headers, recipient }: Omit<StoredEmailJob, 'sealed'>): string {
+  return JSON.stringify(['email', template, locale ?? null, messageId, tenant ?? null, headers ?? null, recipient ?? null]);
 }

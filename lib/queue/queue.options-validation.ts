@@ -37,6 +37,7 @@ class QueueDto {
   @NestedOptions(() => RetryBackoffDto) backoff?: RetryBackoffDto;
   @IsOptional() @Allow() removeOnComplete?: boolean | number;
   @IsOptional() @IsBoolean(rule('must be true or false', 'use false on API-only processes that should not send')) worker?: boolean;
+  @IsOptional() @IsBoolean(rule('must be true or false', 'set true only if a queue dashboard must show who each email is for')) recipientInClear?: boolean;
   @WholeNumber(0, MS, 'use e.g. 10000') shutdownTimeout?: number;
   @WholeNumber(1, MS, 'use e.g. 30000') probeInterval?: number;
   @WholeNumber(1, MS, 'use e.g. 259200000 (3 days)') maxAge?: number;

@@ -28,6 +28,13 @@ export interface EmailQueueOptions {
   removeOnComplete?: boolean | number;
   /** `false`: this process only enqueues; dedicated worker processes send. @default true */
   worker?: boolean;
+  /**
+   * Also keep the recipient's address in clear in each job (`recipient`), for a queue dashboard such
+   * as bull-board. It is bound to the sealed part (an edit fails the email as altered) and never used
+   * to send; the display name stays sealed. Anyone who can read Redis then sees who gets which
+   * email, completed jobs included. @default false
+   */
+  recipientInClear?: boolean;
   /** Most ms to wait for in-flight sends at shutdown. @default 10000 */
   shutdownTimeout?: number;
   /** How often, in ms, a paused delivery re-checks the SMTP server. @default 30000 */
@@ -78,6 +85,7 @@ export interface QueueSettings extends Omit<EmailQueueOptions, 'backoff'> {
   backoff: Required<EmailRetryBackoff>;
   removeOnComplete: boolean | number;
   worker: boolean;
+  recipientInClear: boolean;
   shutdownTimeout: number;
   probeInterval: number;
   commandTimeout: number;
@@ -109,6 +117,7 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
       backoff: { ...DEFAULT_BACKOFF, ...given.backoff },
       removeOnComplete: given.removeOnComplete ?? 10_000,
       worker: given.worker ?? true,
+      recipientInClear: given.recipientInClear ?? false,
       shutdownTimeout: given.shutdownTimeout ?? 10_000,
       probeInterval: given.probeInterval ?? 30_000,
       commandTimeout: given.commandTimeout ?? 5_000,
@@ -120,7 +129,7 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
 /** The durable queue's settings, defaults applied: the queue settings, with Redis known to be set. */
 export type RedisQueueSettings = Pick<
   QueueSettings,
-  'prefix' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
+  'prefix' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'recipientInClear' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
 > & { redis: string | RedisOptions };
 
 /** Where Redis is, without its password. */

@@ -1,4 +1,4 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EmailWorkflowModule } from 'nestjs-email-workflow';
 import { DevInbox, EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
@@ -17,23 +17,32 @@ import { UsersStore } from './users.store';
 @Module({ providers: [UsersStore], exports: [UsersStore] })
 export class UsersModule {}
 
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true }),
-    // The dev inbox (/dev/inbox) and template previews (/dev/templates). A real app imports this
-    // only in development.
-    EmailDevInboxModule.forRoot(),
-    UsersModule,
-    EmailWorkflowModule.forRootAsync({
-      imports: [UsersModule],
-      inject: [ConfigService, DevInbox, UsersStore],
-      useFactory: (config: ConfigService, inbox: DevInbox, users: UsersStore) => emailWorkflowOptions(readSettings(config), inbox, users),
-    }),
-  ],
-  controllers: [AuthController, PasswordController],
-  providers: [Sessions, Site, EmailLog, EmailErrorsFilter, SignUpLimits],
-})
+/**
+ * The sample, built for the NODE_ENV it runs under: the dev inbox (/dev/inbox) and template previews
+ * (/dev/templates) are imported only in development or test, as a real app would; anywhere else the
+ * emails go to SMTP_URL, which is then required.
+ */
+@Module({})
 export class AppModule implements NestModule {
+  static forEnvironment(nodeEnv: string | undefined = process.env.NODE_ENV): DynamicModule {
+    const withInbox = EmailDevInboxModule.isAllowed(nodeEnv);
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true }),
+        ...(withInbox ? [EmailDevInboxModule.forRoot()] : []),
+        UsersModule,
+        EmailWorkflowModule.forRootAsync({
+          imports: [UsersModule],
+          inject: [ConfigService, UsersStore, { token: DevInbox, optional: true }],
+          useFactory: (config: ConfigService, users: UsersStore, inbox?: DevInbox) => emailWorkflowOptions(readSettings(config), users, inbox),
+        }),
+      ],
+      controllers: [AuthController, PasswordController],
+      providers: [Sessions, Site, EmailLog, EmailErrorsFilter, SignUpLimits],
+    };
+  }
+
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(PageHeadersMiddleware).forRoutes(AuthController, PasswordController);
   }

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { EmailEvent, OnEmailEvent } from 'nestjs-email-workflow';
 import type { EmailFailedEvent, EmailSentEvent } from 'nestjs-email-workflow';
@@ -19,17 +19,17 @@ export class EmailLog {
 
   constructor(
     config: ConfigService,
-    private readonly inbox: DevInbox,
+    @Optional() private readonly inbox?: DevInbox,
   ) {
     const settings = readSettings(config);
-    this.catching = !settings.smtpUrl;
+    this.catching = Boolean(inbox) && !settings.smtpUrl;
     this.appUrl = settings.appUrl;
   }
 
   @OnEmailEvent(EmailEvent.Sent)
   sent(event: EmailSentEvent): void {
     // The catcher stores an email before answering the SMTP client, so it is there by now.
-    const caught = this.catching ? this.inbox.messages().find((email) => email.messageId === event.messageId) : undefined;
+    const caught = this.catching ? this.inbox?.messages().find((email) => email.messageId === event.messageId) : undefined;
     if (!caught) {
       this.logger.log(`Sent "${event.template}" to ${event.to} (${event.messageId})`);
       return;

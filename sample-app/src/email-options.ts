@@ -1,13 +1,19 @@
 import { Logger } from '@nestjs/common';
 import type { EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import type { DevInbox } from 'nestjs-email-workflow/dev-inbox';
-import { DEVELOPMENT_SECRET, SampleSettings } from './settings';
+import { DEVELOPMENT_SECRET, SampleSettings, StartupProblem } from './settings';
 
 /**
  * The library's options from the sample's settings. Embedded defaults: no SMTP_URL → the dev
- * inbox's catcher is the transport; no REDIS_URL → queue and tokens in this process.
+ * inbox's catcher is the transport (in development only); no REDIS_URL → queue and tokens in this process.
  */
-export function emailWorkflowOptions(settings: SampleSettings, inbox: DevInbox, users: EmailUserDirectory): EmailWorkflowModuleOptions {
+export function emailWorkflowOptions(settings: SampleSettings, users: EmailUserDirectory, inbox?: DevInbox): EmailWorkflowModuleOptions {
+  if (!inbox && !settings.smtpUrl) {
+    throw new StartupProblem(
+      `NODE_ENV is ${process.env.NODE_ENV === undefined ? 'unset' : JSON.stringify(process.env.NODE_ENV)}, so the sample has no dev inbox to catch its emails. ` +
+        'Fix: set SMTP_URL=smtp://user:pass@host:587 to send them, or NODE_ENV=development to catch them.',
+    );
+  }
   const logger = new Logger('Sample');
   let secret = settings.secret;
   if (settings.redisUrl && !secret) {
@@ -19,7 +25,7 @@ export function emailWorkflowOptions(settings: SampleSettings, inbox: DevInbox, 
   }
   if (!settings.smtpUrl) logger.log('No SMTP_URL set: emails are caught by the dev inbox; nothing is delivered');
   return {
-    transport: settings.smtpUrl ?? inbox.transport(),
+    transport: settings.smtpUrl ?? (inbox as DevInbox).transport(),
     from: settings.from,
     brand: { name: 'Sample App' },
     links: {

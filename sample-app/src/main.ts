@@ -3,20 +3,18 @@ import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Server } from 'node:http';
+import { EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
 import { AppModule } from './app.module';
-import { readSettings } from './settings';
+import { readSettings, StartupProblem } from './settings';
 import { DEV_INBOX_PATH, DEV_TEMPLATES_PATH } from './site';
 
-/** A start-up failure the person starting the sample can fix: one line says how, a stack trace would bury it. */
-class StartupProblem extends Error {}
 
 async function bootstrap(): Promise<void> {
-  // The sample runs in development: its dev inbox starts only there. Set before the module is built,
-  // since the inbox checks NODE_ENV at boot; one set in the shell (production, say) is kept, and then
-  // the inbox refuses with DevInboxInProductionError, whose message says how to enable it.
+  // `npm start` runs the sample in development, the only place its dev inbox is imported. One set in
+  // the shell (production, say) is kept: the sample then runs without the inbox and needs SMTP_URL.
   process.env.NODE_ENV ??= 'development';
   // Nest's default body parsers (express.json and express.urlencoded) read the forms.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forEnvironment(), { abortOnError: false });
   app.disable('x-powered-by');
   // SIGINT/SIGTERM run the shutdown hooks: the library closes its queue, then the catcher stops.
   app.enableShutdownHooks();
@@ -37,6 +35,7 @@ async function bootstrap(): Promise<void> {
   });
   const logger = new Logger('Sample');
   logger.log(`Sample app:  ${appUrl}`);
+  if (!EmailDevInboxModule.isAllowed()) return;
   logger.log(`Dev inbox:   ${appUrl}${DEV_INBOX_PATH}${smtpUrl ? ' (empty: emails go to SMTP_URL)' : ''}`);
   logger.log(`Templates:   ${appUrl}${DEV_TEMPLATES_PATH}`);
 }

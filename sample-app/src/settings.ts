@@ -22,6 +22,9 @@ export interface SampleSettings {
   secret?: string;
 }
 
+/** A start-up failure the person starting the sample can fix: one line says how, a stack trace would bury it. */
+export class StartupProblem extends Error {}
+
 export function readSettings(config: ConfigService): SampleSettings {
   const port = Number(config.get<string>('PORT') || 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -1,4 +1,5 @@
-import { Injectable, NestMiddleware } from '@nestjs/common';
+import { Injectable, NestMiddleware, Optional } from '@nestjs/common';
+import { DevInbox } from 'nestjs-email-workflow/dev-inbox';
 import { ConfigService } from '@nestjs/config';
 import type { NextFunction, Request, Response } from 'express';
 import { Sessions } from './sessions';
@@ -13,19 +14,22 @@ export const DEV_TEMPLATES_PATH = '/dev/templates';
 @Injectable()
 export class Site {
   private readonly devInbox?: string;
+  private readonly devTemplates?: string;
 
   constructor(
     config: ConfigService,
     private readonly sessions: Sessions,
     private readonly users: UsersStore,
+    @Optional() inbox?: DevInbox,
   ) {
     // With SMTP_URL set, emails really go out and the dev inbox stays empty: do not point to it.
-    this.devInbox = readSettings(config).smtpUrl ? undefined : DEV_INBOX_PATH;
+    this.devInbox = inbox && !readSettings(config).smtpUrl ? DEV_INBOX_PATH : undefined;
+    this.devTemplates = inbox ? DEV_TEMPLATES_PATH : undefined;
   }
 
   context(req: Request): PageContext {
     const userId = this.sessions.userId(req);
-    return { user: userId ? this.users.get(userId) : undefined, devInbox: this.devInbox, devTemplates: DEV_TEMPLATES_PATH };
+    return { user: userId ? this.users.get(userId) : undefined, devInbox: this.devInbox, devTemplates: this.devTemplates };
   }
 }
 

@@ -40,7 +40,7 @@ describe('sample app in a real browser', () => {
     base = `http://127.0.0.1:${port}`;
     process.env.PORT = String(port);
     process.env.APP_URL = base;
-    app = await NestFactory.create(AppModule, { logger: ['error'] });
+    app = await NestFactory.create(AppModule.forEnvironment(), { logger: ['error'] });
     await app.listen(port, '127.0.0.1');
     inbox = app.get(DevInbox);
     browser = await chromium.launch({

@@ -335,6 +335,7 @@ describe('EmailDevInboxModule options and lifecycle', () => {
           .catch((e: unknown) => e),
       );
       expect(error).toBeInstanceOf(DevInboxInProductionError);
+      await expect(withNodeEnv(nodeEnv, async () => EmailDevInboxModule.isAllowed())).resolves.toBe(false);
       expect((error as DevInboxInProductionError).code).toBe('EMAIL_WORKFLOW_DEV_INBOX_IN_PRODUCTION');
       expect((error as Error).message).toContain('Fix: import EmailDevInboxModule only in development');
       expect((error as Error).message).toContain('set NODE_ENV=development');
@@ -346,6 +347,7 @@ describe('EmailDevInboxModule options and lifecycle', () => {
     const moduleRef = await withNodeEnv(nodeEnv, () => Test.createTestingModule({ imports: [EmailDevInboxModule.forRoot()] }).compile());
     try {
       expect(moduleRef.get(DevInbox).transport().port).toBeGreaterThan(0);
+      expect(EmailDevInboxModule.isAllowed(nodeEnv)).toBe(true);
     } finally {
       await moduleRef.close();
     }

@@ -116,4 +116,35 @@ describe('records and jobs in Redis are bound to the secret, and hold little in 
       expect({ key, hasAddress: dump.get(key)?.toLowerCase().includes(VICTIM.email) }).toEqual({ key, hasAddress: false });
     }
   });
+
+  it('with queue.recipientInClear a completed job shows its address (not the name) for dashboards; one whose address was edited fails as altered and nothing goes to the new address', async () => {
+    const producer = await start(false);
+    const worker = await bootRedisWorkflow(producer.sink.port, producer.prefix, { recipientInClear: true }, { users: producer.users });
+    cleanups.push(() => worker.moduleRef.close());
+    const shown = await worker.emails.send({ template: 'test-email', to: { address: VICTIM.email, name: VICTIM.name } });
+    await producer.sink.mailTo(VICTIM.email, /./);
+    await until(async () => (await worker.emails.queueStatus()).active === 0, 'the queue to settle');
+    const jobKey = (id: string) => `${producer.prefix}:email-workflow:${id}`;
+    const stored = JSON.parse((await producer.redis.hget(jobKey(shown.id), 'data')) as string) as Record<string, unknown>;
+    expect(stored.recipient).toBe(VICTIM.email);
+    expect(JSON.stringify(stored)).not.toMatch(/Ada|Lovelace/);
+
+    await worker.moduleRef.close();
+    cleanups.pop();
+    const unlabelled = await producer.emails.send({ template: 'test-email', to: VICTIM.email });
+    await expect(producer.redis.hget(jobKey(unlabelled.id), 'data')).resolves.not.toMatch(/"recipient"/);
+    const labellingProducer = await bootRedisWorkflow(producer.sink.port, producer.prefix, { recipientInClear: true, worker: false }, { users: producer.users });
+    cleanups.push(() => labellingProducer.moduleRef.close());
+    const relabelled = await labellingProducer.emails.send({ template: 'test-email', to: VICTIM.email });
+    const data = JSON.parse((await producer.redis.hget(jobKey(relabelled.id), 'data')) as string) as Record<string, unknown>;
+    await producer.redis.hset(jobKey(relabelled.id), 'data', JSON.stringify({ ...data, recipient: ATTACKER.email }));
+
+    const second = await bootRedisWorkflow(producer.sink.port, producer.prefix, { recipientInClear: true }, { users: producer.users });
+    cleanups.push(() => second.moduleRef.close());
+    const [failed] = await second.events.waitFor(EmailEvent.Failed, 1);
+    expect(failed).toMatchObject({ id: relabelled.id, kind: 'permanent', reason: expect.stringMatching(/altered/) });
+    await second.events.waitFor(EmailEvent.Sent, 1);
+    expect(producer.sink.messages.map((mail) => mail.messageId).sort()).toEqual([shown.messageId, unlabelled.messageId].sort());
+    expect(producer.sink.messages.some((mail) => JSON.stringify(mail.to).includes(ATTACKER.email))).toBe(false);
+  });
 });

@@ -21,7 +21,7 @@ describe('sample sign-up limits over HTTP', () => {
     base = `http://127.0.0.1:${port}`;
     process.env.PORT = String(port);
     process.env.APP_URL = base;
-    app = await NestFactory.create(AppModule, { logger: false });
+    app = await NestFactory.create(AppModule.forEnvironment(), { logger: false });
     await app.listen(port, '127.0.0.1');
   });
 
