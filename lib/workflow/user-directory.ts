@@ -19,6 +19,7 @@ export interface EmailUser {
  *   findByEmail(email: string) { return this.users.findOneBy({ email }); }
  *   findById(id: string) { return this.users.findOneBy({ id }); }
  *   async markEmailVerified(id: string) { await this.users.update(id, { emailVerified: true }); }
+ *   async updateEmail(id: string, email: string) { await this.users.update(id, { email }); }
  * }
  */
 export interface EmailUserDirectory {
@@ -26,6 +27,14 @@ export interface EmailUserDirectory {
   findByEmail(email: string): Promise<EmailUser | null | undefined>;
   findById(id: string): Promise<EmailUser | null | undefined>;
   markEmailVerified(id: string): Promise<void>;
+  /**
+   * Sets the user's address, trimmed and lower-cased, for the email-change flow only:
+   * `confirmEmailChange` calls it with the new address, `revertEmailChange` with the previous one.
+   * Store it as the address `findByEmail` finds the user by. Without it, the email-change methods
+   * throw FlowNotConfiguredError. If your store holds addresses unique, let a clash throw: the link
+   * then stays usable and nothing else changes.
+   */
+  updateEmail?(id: string, email: string): Promise<void>;
 }
 
 export const EMAIL_USER_DIRECTORY = 'EMAIL_WORKFLOW:USER_DIRECTORY';

@@ -29,6 +29,10 @@ export class InMemoryUsers implements EmailUserDirectory {
     if (user) user.emailVerified = true;
   }
 
+  async updateEmail(id: string, email: string): Promise<void> {
+    this.changeEmail(id, email);
+  }
+
   /** The user's address changes, as when they edit it in their profile. */
   changeEmail(id: string, email: string): void {
     const user = this.users.get(id);
