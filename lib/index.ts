@@ -7,7 +7,9 @@ export type {
   LinkOptions,
   TemplateOptions,
   TokenOptions,
-  RateLimitOptions,
+  CodeOptions,
+  FlowOptions,
+  EmailDelivery,
   DkimOptions,
   TenantTransportOptions,
 } from './module';
@@ -20,6 +22,8 @@ export type {
   TokenInspection,
   EmailUser,
   EmailUserDirectory,
+  NewSignInDetails,
+  NewSignInNoticeResult,
 } from './workflow';
 export type { TokenPurpose, TokenRecord, TokenState, TokenStore, ClaimOutcome, RateLimitRule } from './tokens';
 export type { RenderedEmail, TemplateContext, TemplatePreview } from './templates';
@@ -44,6 +48,10 @@ export type {
   EmailEventListener,
   UserEmailEvent,
   PasswordResetRequestedEvent,
+  SignInRequestedEvent,
+  EmailChangeRequestedEvent,
+  EmailChangedEvent,
+  EmailChangeRevertedEvent,
   OutgoingEmail,
   BeforeEmailSendHook,
 } from './events';
@@ -71,6 +79,7 @@ export {
   InvalidTokenError,
   RateLimitedError,
   UserDirectoryMissingError,
+  FlowNotConfiguredError,
   InvalidHeaderError,
   TestEmailCancelledError,
   DevInboxInProductionError,

@@ -128,8 +128,11 @@ export class QueueUnavailableError extends EmailWorkflowError {
   }
 }
 
-/** Why a token was refused. */
-export type InvalidTokenReason = 'unknown' | 'expired' | 'used' | 'wrong-purpose';
+/**
+ * Why a token was refused. A code is refused with `invalid-code` whatever the cause (wrong, unknown
+ * address, tries spent, expired, used), so the answer tells nobody which addresses have accounts.
+ */
+export type InvalidTokenReason = 'unknown' | 'expired' | 'used' | 'wrong-purpose' | 'invalid-code';
 
 const TOKEN_ERRORS: Record<InvalidTokenReason, { code: EmailWorkflowErrorCode; message: string }> = {
   unknown: { code: EmailWorkflowErrorCode.TokenUnknown, message: 'This link is not valid. Request a new one.' },
@@ -139,9 +142,10 @@ const TOKEN_ERRORS: Record<InvalidTokenReason, { code: EmailWorkflowErrorCode; m
     code: EmailWorkflowErrorCode.TokenWrongPurpose,
     message: 'This link is for a different action. Use the link from the right email.',
   },
+  'invalid-code': { code: EmailWorkflowErrorCode.CodeInvalid, message: 'This code is not valid or has expired. Check it, or request a new one.' },
 };
 
-/** A verification or reset token was refused. `code` tells which of the four reasons; the message is safe to show users. */
+/** A token or code was refused. `code` tells which reason; the message is safe to show users. */
 export class InvalidTokenError extends EmailWorkflowError {
   readonly code: EmailWorkflowErrorCode;
 
@@ -169,6 +173,24 @@ export class UserDirectoryMissingError extends EmailWorkflowError {
       'No EmailUserDirectory is configured, so the verification and reset flows cannot look users up. ' +
         'Fix: pass `users` in the module options (forRootAsync can inject your service), or provide EMAIL_USER_DIRECTORY globally.',
     );
+  }
+}
+
+/**
+ * A flow was called that its options do not set up: `requestSignIn()` without `links.signIn`, an
+ * email change without `users.updateEmail`. `missing` names the option or method to add.
+ */
+export class FlowNotConfiguredError extends EmailWorkflowError {
+  readonly code = EmailWorkflowErrorCode.FlowNotConfigured;
+
+  constructor(
+    readonly method: string,
+    readonly missing: string,
+    fix = missing.startsWith('links.')
+      ? `set ${missing} in the module options to an absolute https URL with {token}`
+      : `implement ${missing.replace(/^users\./, '')}() in your EmailUserDirectory`,
+  ) {
+    super(`${method}${method.includes(' ') ? '' : '()'} cannot run: ${missing} is not configured. Fix: ${fix}.`);
   }
 }
 

@@ -11,6 +11,7 @@ export {
   InvalidTokenError,
   RateLimitedError,
   UserDirectoryMissingError,
+  FlowNotConfiguredError,
   InvalidHeaderError,
   TestEmailCancelledError,
   DevInboxInProductionError,

@@ -13,6 +13,11 @@ export enum EmailEvent {
   EmailVerified = 'email.verified',
   PasswordResetRequested = 'password.reset-requested',
   PasswordChanged = 'password.changed',
+  SignInRequested = 'email.sign-in-requested',
+  SignedIn = 'email.signed-in',
+  EmailChangeRequested = 'email.change-requested',
+  EmailChanged = 'email.changed',
+  EmailChangeReverted = 'email.change-reverted',
 }
 
 /** A user-level workflow event. Never carries a token, link or password. */
@@ -24,6 +29,30 @@ export interface UserEmailEvent {
 export interface PasswordResetRequestedEvent extends UserEmailEvent {
   /** The requester's IP, when the caller passed it. */
   ip?: string;
+}
+
+/** A sign-in link or code went to an existing account. */
+export interface SignInRequestedEvent extends UserEmailEvent {
+  /** The requester's IP, when the caller passed it. */
+  ip?: string;
+}
+
+/** An email change was asked for: `email` is the current address, `newEmail` the one asked for. */
+export interface EmailChangeRequestedEvent extends UserEmailEvent {
+  newEmail: string;
+}
+
+/** The user confirmed from the new address: `email` is now theirs, `previousEmail` was. */
+export interface EmailChangedEvent extends UserEmailEvent {
+  previousEmail: string;
+}
+
+/**
+ * The user reverted a change from the old address: `email` is theirs again, `revertedEmail` is the
+ * address it replaced. Every token of the user was voided; end their sessions and force a reset.
+ */
+export interface EmailChangeRevertedEvent extends UserEmailEvent {
+  revertedEmail: string;
 }
 
 /** Who and what an email is. Never the variables: they may hold a token, link or password. */
@@ -96,6 +125,11 @@ export interface EmailEventPayloads {
   [EmailEvent.EmailVerified]: UserEmailEvent;
   [EmailEvent.PasswordResetRequested]: PasswordResetRequestedEvent;
   [EmailEvent.PasswordChanged]: UserEmailEvent;
+  [EmailEvent.SignInRequested]: SignInRequestedEvent;
+  [EmailEvent.SignedIn]: UserEmailEvent;
+  [EmailEvent.EmailChangeRequested]: EmailChangeRequestedEvent;
+  [EmailEvent.EmailChanged]: EmailChangedEvent;
+  [EmailEvent.EmailChangeReverted]: EmailChangeRevertedEvent;
 }
 
 export type EmailEventListener<E extends EmailEvent> = (payload: EmailEventPayloads[E]) => unknown;

@@ -3,22 +3,25 @@ import type { EmailQueueOptions } from '../queue/queue.options';
 import type { TemplateModuleOptions } from '../templates/template.options';
 import type { TokenModuleOptions } from '../tokens/token.options';
 import type { TransportModuleOptions } from '../transport/smtp-transport.options';
+import type { FlowModuleOptions } from '../workflow/flow.options';
 import type { WorkflowOptions } from '../workflow/workflow.options';
 
 export type { BrandOptions, TemplateOptions } from '../templates/template.options';
-export type { TokenOptions, RateLimitOptions } from '../tokens/token.options';
+export type { TokenOptions, CodeOptions } from '../tokens/token.options';
+export type { FlowOptions, EmailDelivery } from '../workflow/flow.options';
 export type { DkimOptions, TenantTransportOptions } from '../transport/smtp-transport.options';
 export type { LinkOptions } from '../workflow/workflow.options';
 
 /**
  * Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`: each concern's own options side by
- * side (transport, workflow, templates, tokens, crypto, queue); each is documented where it is owned.
+ * side (transport, workflow, templates, tokens, flows, crypto, queue); each is documented where it is owned.
  */
 export interface EmailWorkflowModuleOptions
   extends TransportModuleOptions,
     WorkflowOptions,
     TemplateModuleOptions,
     TokenModuleOptions,
+    FlowModuleOptions,
     CryptoOptions {
   /**
    * Delivery queue. `{ redis: 'redis://…' }` for durable delivery on Bull; `false` (the default) for

@@ -33,6 +33,7 @@ import {
 } from '../tokens';
 import { TOKEN_SETTINGS, TokenSettings } from '../tokens/token.options';
 import { SmtpTransport, TRANSPORT_SETTINGS, TransportRegistry, TransportSettings } from '../transport';
+import { FLOW_SETTINGS, FlowSettings, longestCodeTtl } from '../workflow/flow.options';
 import { WORKFLOW_SETTINGS, WorkflowSettings } from '../workflow/workflow.options';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_SETTINGS } from './email-workflow.constants';
 import { EmailWorkflowSettings, resolveEmailWorkflowOptions } from './email-workflow.settings';
@@ -64,6 +65,7 @@ const settingsProviders: Provider[] = (
     [WORKFLOW_SETTINGS, 'workflow'],
     [TEMPLATE_SETTINGS, 'templates'],
     [TOKEN_SETTINGS, 'tokens'],
+    [FLOW_SETTINGS, 'flows'],
     [QUEUE_SETTINGS, 'queue'],
     [CRYPTO_SETTINGS, 'crypto'],
   ] as const
@@ -134,11 +136,18 @@ export const emailWorkflowProviders: Provider[] = [
   {
     provide: EmailTokens,
     // Without a secret (in-process queue only) tokens live in memory, so a per-process key is enough.
-    useFactory: ({ secret }: CryptoSettings, { ttlSeconds, claimWindowMs }: TokenSettings, store: TokenStore) => {
+    // Code tries are counted by the module's limiter: in Redis with a Redis queue, so shared by every process.
+    useFactory: ({ secret }: CryptoSettings, { claimWindowMs, codes }: TokenSettings, flows: FlowSettings, store: TokenStore, attempts: RateLimiter) => {
       const key = secret ?? randomBytes(32).toString('base64url');
-      return new EmailTokens(store, deriveKey(key, 'token-hmac'), ttlSeconds, claimWindowMs, deriveKey(key, 'token-record'));
+      return new EmailTokens(store, deriveKey(key, 'token-hmac'), {
+        claimWindowMs,
+        recordKey: deriveKey(key, 'token-record'),
+        codes,
+        attempts,
+        attemptWindowSeconds: longestCodeTtl(flows),
+      });
     },
-    inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, EMAIL_TOKEN_STORE],
+    inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, FLOW_SETTINGS, EMAIL_TOKEN_STORE, EMAIL_RATE_LIMITER],
   },
   {
     // The Bull queue under @nestjs/bull's token, for @InjectQueue('email-workflow') (dashboards, metrics); null in process.

@@ -6,6 +6,7 @@ import { QueueSettings, requestsRedis, resolveQueueOptions } from '../queue/queu
 import { resolveTemplateOptions, TemplateSettings } from '../templates/template.options';
 import { resolveTokenOptions, TokenSettings } from '../tokens/token.options';
 import { resolveTransportOptions, TransportSettings } from '../transport/transport.options';
+import { FlowSettings, resolveFlowOptions } from '../workflow/flow.options';
 import { resolveWorkflowOptions, WorkflowSettings } from '../workflow/workflow.options';
 import type { EmailWorkflowModuleOptions } from './email-workflow.options';
 
@@ -15,6 +16,7 @@ export interface EmailWorkflowSettings {
   workflow: WorkflowSettings;
   templates: TemplateSettings;
   tokens: TokenSettings;
+  flows: FlowSettings;
   queue: QueueSettings;
   crypto: CryptoSettings;
 }
@@ -31,16 +33,19 @@ const KNOWN_OPTIONS: Record<keyof EmailWorkflowModuleOptions, true> = {
   secret: true,
   users: true,
   tokens: true,
-  rateLimits: true,
+  flows: true,
   credentialKeys: true,
   dkim: true,
   transportResolver: true,
   tenantTransports: true,
 };
 
+/** Dropped options whose own concern names where they went (`rateLimits` → `flows.<flow>.limits`). */
+const DROPPED_OPTIONS = new Set(['rateLimits']);
+
 function unknownOptionProblems(options: object): OptionsProblem[] {
   return Object.keys(options)
-    .filter((key) => !Object.hasOwn(KNOWN_OPTIONS, key))
+    .filter((key) => !Object.hasOwn(KNOWN_OPTIONS, key) && !DROPPED_OPTIONS.has(key))
     .map((path) => ({ path, problem: 'is not a known option', fix: 'remove it or check its spelling' }));
 }
 
@@ -59,15 +64,24 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
   const workflow = resolveWorkflowOptions(options);
   const templates = resolveTemplateOptions(options);
   const tokens = resolveTokenOptions(options);
+  const flows = resolveFlowOptions(options);
   const queue = resolveQueueOptions(options.queue);
   const crypto = resolveCryptoOptions(options, { durableQueue: requestsRedis(options.queue), customTokenStore: options.tokens?.store !== undefined });
   const problems = [
     ...problemsOf(transport),
     ...unknownOptionProblems(options),
-    ...[workflow, templates, tokens, queue, crypto].flatMap(problemsOf),
+    ...[workflow, templates, tokens, flows, queue, crypto].flatMap(problemsOf),
   ];
-  if (transport.ok && workflow.ok && templates.ok && tokens.ok && queue.ok && crypto.ok && problems.length === 0) {
-    return { transport: transport.value, workflow: workflow.value, templates: templates.value, tokens: tokens.value, queue: queue.value, crypto: crypto.value };
+  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && queue.ok && crypto.ok && problems.length === 0) {
+    return {
+      transport: transport.value,
+      workflow: workflow.value,
+      templates: templates.value,
+      tokens: tokens.value,
+      flows: flows.value,
+      queue: queue.value,
+      crypto: crypto.value,
+    };
   }
   throw new InvalidOptionsError(problems);
 }

@@ -6,7 +6,9 @@ export type {
   LinkOptions,
   TemplateOptions,
   TokenOptions,
-  RateLimitOptions,
+  CodeOptions,
+  FlowOptions,
+  EmailDelivery,
   DkimOptions,
   TenantTransportOptions,
 } from './email-workflow.options';

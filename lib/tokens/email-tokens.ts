@@ -1,6 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { PayloadCipher } from '../crypto/payload.cipher';
 import { InvalidTokenError } from '../errors';
-import { DEFAULT_CLAIM_WINDOW_MS } from './token.options';
+import { MemoryRateLimiter } from './rate-limiter';
+import type { RateLimiter } from './rate-limiter';
+import { DEFAULT_CLAIM_WINDOW_MS, DEFAULT_CODE_SETTINGS } from './token.options';
+import type { CodeSettings } from './token.options';
 import type { TokenPurpose, TokenRecord, TokenStore } from './token.types';
 
 const TOKEN_BYTES = 32;
@@ -12,36 +16,101 @@ interface IssuedToken {
   expiresAt: Date;
 }
 
-/** The token's record, once it has passed every check. */
-export type RedeemableToken = TokenRecord & { hash: string };
+interface IssuedCode {
+  code: string;
+  expiresAt: Date;
+  /** The code's record key, for `revokeAllOf(…, except)`. */
+  hash: string;
+}
+
+/** What a token or code is bound to beyond its user and purpose. */
+export interface IssueOptions {
+  /** The address the email goes to, which redemption checks against: default the user's own. */
+  address?: string;
+  /** A short value sealed into the record (e.g. the address an email change moves to). */
+  payload?: string;
+}
+
+/** The token's record, once it has passed every check; `payload` opened. */
+export type RedeemableToken = TokenRecord & { hash: string; payload?: string };
+
+/** How EmailTokens is keyed and tuned; the module derives each key from `secret`. */
+export interface EmailTokensOptions {
+  claimWindowMs?: number;
+  /** Keys the record MAC, the address hash and the sealed payload (derived apart from the token key). */
+  recordKey?: Buffer;
+  codes?: CodeSettings;
+  /** Counts a code's tries; the module passes its Redis limiter, so every process shares the count. */
+  attempts?: RateLimiter;
+  /** Window of a code's try counter, in seconds: at least the longest code lifetime. */
+  attemptWindowSeconds?: number;
+}
 
 /** The fields of a record its MAC covers; `state` is not, as the store changes it. */
-function macInput(hash: string, { userId, email, purpose, expiresAt }: TokenRecord): string {
-  return JSON.stringify([hash, userId, email, purpose, expiresAt]);
+function macInput(hash: string, { userId, email, purpose, expiresAt, sealed }: TokenRecord): string {
+  return JSON.stringify([hash, userId, email, purpose, expiresAt, ...(sealed === undefined ? [] : [sealed])]);
 }
 
 /**
  * Single-use expiring tokens: 32 CSPRNG bytes, base64url, stored only as HMAC-SHA256 under a key
  * derived from the module secret. A leaked store holds nothing a link can be made from, nor the
  * address (only its keyed hash); a record edited by someone without the secret fails its MAC.
+ * Codes are tokens too: a record under a keyed hash of purpose, address and digits, a sibling of
+ * the link sent beside it, so redeeming either voids the other.
  */
 export class EmailTokens {
+  private readonly claimWindowMs: number;
+  private readonly recordKey: Buffer;
+  private readonly cipher: PayloadCipher;
+  private readonly codes: CodeSettings;
+  private readonly attempts: RateLimiter;
+  private readonly attemptWindowSeconds: number;
+
   constructor(
     private readonly store: TokenStore,
     private readonly hmacKey: Buffer,
-    private readonly ttlSeconds: Record<TokenPurpose, number>,
-    private readonly claimWindowMs = DEFAULT_CLAIM_WINDOW_MS,
-    /** Keys the record MAC and the address hash (the module derives it apart from the token key). */
-    private readonly recordKey: Buffer = hmacKey,
-  ) {}
+    options: EmailTokensOptions = {},
+  ) {
+    this.claimWindowMs = options.claimWindowMs ?? DEFAULT_CLAIM_WINDOW_MS;
+    this.recordKey = options.recordKey ?? hmacKey;
+    this.cipher = new PayloadCipher(Buffer.from(hkdfSync('sha256', this.recordKey, Buffer.alloc(0), 'token-payload', 32)));
+    this.codes = options.codes ?? DEFAULT_CODE_SETTINGS;
+    this.attempts = options.attempts ?? new MemoryRateLimiter();
+    this.attemptWindowSeconds = options.attemptWindowSeconds ?? 86_400;
+  }
 
-  async issue(user: { id: string; email: string }, purpose: TokenPurpose): Promise<IssuedToken> {
+  async issue(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds: number, options: IssueOptions = {}): Promise<IssuedToken> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
-    const expiresAt = Date.now() + this.ttlSeconds[purpose] * 1000;
-    const hash = this.hash(token);
-    const record: TokenRecord = { userId: user.id, purpose, email: this.addressHash(user.email), expiresAt, state: 'active' };
+    const expiresAt = await this.save(this.hash(token), user, purpose, ttlSeconds, options);
+    return { token, expiresAt };
+  }
+
+  /**
+   * A code of `tokens.code.length` digits (uniform), sent to `address` (default the user's). It does
+   * not void earlier tokens by itself: the caller does, with `supersede`, once the email is queued.
+   */
+  async issueCode(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds: number, options: { address?: string } = {}): Promise<IssuedCode> {
+    const code = Array.from({ length: this.codes.length }, () => randomInt(10)).join('');
+    const hash = this.codeHash(purpose, options.address ?? user.email, code);
+    const expiresAt = await this.save(hash, user, purpose, ttlSeconds, options);
+    return { code, expiresAt, hash };
+  }
+
+  private async save(hash: string, user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds: number, options: IssueOptions): Promise<Date> {
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    const record: TokenRecord = { userId: user.id, purpose, email: this.addressHash(options.address ?? user.email), expiresAt, state: 'active' };
+    if (options.payload !== undefined) record.sealed = this.cipher.seal(options.payload, hash);
     await this.store.save(hash, { ...record, mac: this.mac(hash, record) });
-    return { token, expiresAt: new Date(expiresAt) };
+    return new Date(expiresAt);
+  }
+
+  /**
+   * After a new email of `purpose` went out: voids the user's other tokens of it but `keep`, and, when
+   * it carried a code, starts the wrong-try count of (purpose, address) afresh.
+   */
+  async supersede(userId: string, purpose: TokenPurpose, keep: readonly string[], codeAddress?: string): Promise<void> {
+    await this.store.revokeAll(userId, [purpose], keep);
+    if (codeAddress !== undefined) await this.attempts.reset(this.triesKey(purpose, codeAddress));
   }
 
   /** Whether the record was issued to `address` (compared as keyed hashes, trimmed and lower-cased). */
@@ -62,16 +131,27 @@ export class EmailTokens {
     return createHmac('sha256', this.hmacKey).update(token).digest('base64url');
   }
 
+  private codeHash(purpose: TokenPurpose, address: string, code: string): string {
+    return this.hash(`code:${purpose}:${this.addressHash(address)}:${code}`);
+  }
+
+  private triesKey(purpose: TokenPurpose, address: string): string {
+    return `code-tries:${purpose}:${this.addressHash(address)}`;
+  }
+
   /** Checks a token without using it up. */
   async inspect(token: string, purpose: TokenPurpose): Promise<RedeemableToken> {
     const hash = this.hash(token);
-    const record = TOKEN_SHAPE.test(token) ? await this.store.find(hash) : undefined;
+    return this.check(hash, TOKEN_SHAPE.test(token) ? await this.store.find(hash) : undefined, purpose);
+  }
+
+  private check(hash: string, record: TokenRecord | undefined, purpose: TokenPurpose): RedeemableToken {
     // Edited in the store by someone without the secret (another user's id, say): as good as absent.
     if (!record || !equal(record.mac, this.mac(hash, record))) throw new InvalidTokenError('unknown');
     if (record.purpose !== purpose) throw new InvalidTokenError('wrong-purpose');
     if (record.state === 'used') throw new InvalidTokenError('used');
     if (record.state === 'revoked' || record.expiresAt <= Date.now()) throw new InvalidTokenError('expired');
-    return { ...record, hash };
+    return { ...record, hash, ...(record.sealed === undefined ? {} : { payload: this.cipher.open<string>(record.sealed, hash) }) };
   }
 
   /**
@@ -81,12 +161,40 @@ export class EmailTokens {
    * tokens of that purpose are refused as used, so of two links redeemed at once one wins.
    */
   async redeem<T>(token: string, purpose: TokenPurpose, action: (record: RedeemableToken) => Promise<T>): Promise<T> {
-    const record = await this.inspect(token, purpose);
+    return this.holding(await this.inspect(token, purpose), action);
+  }
+
+  /**
+   * Redeems a code entered with its address. The try is counted first (atomically, shared by every
+   * process on the store's Redis), so once `maxAttempts` tries are spent even the right code is
+   * refused until a new one is issued; a right code starts the count afresh. Every failure (wrong,
+   * unknown address, exhausted, expired, malformed) is InvalidTokenError('invalid-code'), after the same work.
+   */
+  async redeemCode<T>(address: string, code: string, purpose: TokenPurpose, action: (record: RedeemableToken) => Promise<T>): Promise<T> {
+    const tries = this.triesKey(purpose, address);
+    const verdict = await this.attempts.hit(tries, { limit: this.codes.maxAttempts, windowSeconds: this.attemptWindowSeconds });
+    const wellFormed = typeof code === 'string' && code.length === this.codes.length && /^[0-9]+$/.test(code);
+    const hash = this.codeHash(purpose, address, wellFormed ? code : '');
+    const found = wellFormed ? await this.store.find(hash) : undefined;
+    let record: RedeemableToken;
+    try {
+      record = this.check(hash, verdict.allowed ? found : undefined, purpose);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw new InvalidTokenError('invalid-code');
+      throw error;
+    }
+    const result = await this.holding(record, action, 'invalid-code');
+    await this.attempts.reset(tries);
+    return result;
+  }
+
+  private async holding<T>(record: RedeemableToken, action: (record: RedeemableToken) => Promise<T>, refusal?: 'invalid-code'): Promise<T> {
     const claimId = randomBytes(CLAIM_ID_BYTES).toString('base64url');
     const outcome = await this.store.claim(record.hash, claimId, this.claimWindowMs);
-    if (outcome === 'unknown') throw new InvalidTokenError('unknown');
-    if (outcome === 'used' || outcome === 'busy') throw new InvalidTokenError('used');
-    if (outcome === 'revoked') throw new InvalidTokenError('expired');
+    if (outcome !== 'claimed') {
+      if (refusal) throw new InvalidTokenError(refusal);
+      throw new InvalidTokenError(outcome === 'unknown' ? 'unknown' : outcome === 'revoked' ? 'expired' : 'used');
+    }
     let result: T;
     const renewal = this.keepClaimed(record.hash, claimId);
     try {
@@ -116,6 +224,11 @@ export class EmailTokens {
   /** Revokes the user's active tokens of `purpose` but the one hashed `hash`: a new link voids the earlier ones. */
   revokeOthers(record: Pick<RedeemableToken, 'userId' | 'purpose' | 'hash'>): Promise<void> {
     return this.store.revokeOthers(record.userId, record.purpose, record.hash);
+  }
+
+  /** Revokes every active token of the user with one of `purposes`, but the one hashed `exceptHash`. */
+  revokeAllOf(userId: string, purposes: readonly TokenPurpose[], exceptHash?: string): Promise<void> {
+    return this.store.revokeAll(userId, purposes, exceptHash === undefined ? [] : [exceptHash]);
   }
 }
 

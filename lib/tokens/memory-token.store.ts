@@ -15,7 +15,9 @@ export class MemoryTokenStore implements TokenStore {
 
   async find(hash: string): Promise<TokenRecord | undefined> {
     const record = this.records.get(hash);
-    return record && { userId: record.userId, purpose: record.purpose, email: record.email, expiresAt: record.expiresAt, state: record.state, mac: record.mac };
+    if (!record) return undefined;
+    const { userId, purpose, email, expiresAt, state, mac, sealed } = record;
+    return { userId, purpose, email, expiresAt, state, mac, ...(sealed === undefined ? {} : { sealed }) };
   }
 
   // Each method runs to its end without awaiting, so in one process it is as atomic as the Redis scripts.
@@ -53,6 +55,14 @@ export class MemoryTokenStore implements TokenStore {
   async revokeOthers(userId: string, purpose: TokenPurpose, keepHash: string): Promise<void> {
     for (const [hash, record] of this.records) {
       if (hash !== keepHash && record.userId === userId && record.purpose === purpose && record.state === 'active') {
+        record.state = 'revoked';
+      }
+    }
+  }
+
+  async revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[]): Promise<void> {
+    for (const [hash, record] of this.records) {
+      if (!keepHashes.includes(hash) && record.userId === userId && purposes.includes(record.purpose) && record.state === 'active') {
         record.state = 'revoked';
       }
     }

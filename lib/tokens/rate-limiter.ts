@@ -24,6 +24,8 @@ export const EMAIL_RATE_LIMITER = 'EMAIL_WORKFLOW:RATE_LIMITER';
  */
 export interface RateLimiter {
   hit(key: string, rule: RateLimitRule): Promise<RateLimitVerdict>;
+  /** Starts the count of `key` afresh, e.g. a code's wrong tries once a new code is issued. */
+  reset(key: string): Promise<void>;
 }
 
 // INCR and the first PEXPIRE in one script, so a crash between them cannot leave a counter without expiry.
@@ -46,6 +48,10 @@ export class RedisRateLimiter implements RateLimiter {
     const [count, ttlMs] = (await boundedRedisCall(this.redis, this.commandTimeoutMs, counted, 'The request did not complete.')) as [number, number];
     return { allowed: count <= rule.limit, retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) };
   }
+
+  async reset(key: string): Promise<void> {
+    await boundedRedisCall(this.redis, this.commandTimeoutMs, () => this.redis.del(`${this.prefix}:rate:${keyedName(this.hmacKey, key)}`), 'The request did not complete.');
+  }
 }
 
 /** Counters in process memory; the key defaults to a per-process random one, as nothing outlives the process. */
@@ -65,6 +71,10 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     window.count += 1;
     return { allowed: window.count <= rule.limit, retryAfterSeconds: Math.max(1, Math.ceil((window.resetAt - now) / 1000)) };
+  }
+
+  async reset(name: string): Promise<void> {
+    this.windows.delete(keyedName(this.hmacKey, name));
   }
 
   private sweep(now: number): void {

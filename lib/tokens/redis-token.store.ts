@@ -66,6 +66,20 @@ for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return 1`;
 
+// KEYS: the user's sets, one per purpose; ARGV[1]: the token key prefix; ARGV[2..]: hashes kept.
+const REVOKE_ALL = `
+local keep = {}
+for i = 2, #ARGV do keep[ARGV[i]] = true end
+for _, set in ipairs(KEYS) do
+  for _, hash in ipairs(redis.call('SMEMBERS', set)) do
+    if not keep[hash] then
+      local key = ARGV[1] .. hash
+      if redis.call('HGET', key, 'state') == 'active' then redis.call('HSET', key, 'state', 'revoked') end
+    end
+  end
+end
+return 1`;
+
 const NOT_DONE = 'The request did not complete.';
 
 /**
@@ -107,6 +121,7 @@ export class RedisTokenStore implements TokenStore {
           expiresAt: String(record.expiresAt),
           state: record.state,
           ...(record.mac === undefined ? {} : { mac: record.mac }),
+          ...(record.sealed === undefined ? {} : { sealed: record.sealed }),
         })
         .pexpireat(this.tokenKey(hash), keepUntil)
         .sadd(userKey, hash)
@@ -127,6 +142,7 @@ export class RedisTokenStore implements TokenStore {
       expiresAt: Number(fields.expiresAt),
       state: fields.state as TokenRecord['state'],
       mac: fields.mac,
+      ...(fields.sealed === undefined ? {} : { sealed: fields.sealed }),
     };
   }
 
@@ -152,5 +168,11 @@ export class RedisTokenStore implements TokenStore {
 
   async revokeOthers(userId: string, purpose: TokenPurpose, keepHash: string): Promise<void> {
     await this.bounded(() => this.redis.eval(REVOKE_OTHERS, 1, this.userKey(userId, purpose), keepHash, `${this.prefix}:token:`));
+  }
+
+  async revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[]): Promise<void> {
+    if (purposes.length === 0) return;
+    const sets = purposes.map((purpose) => this.userKey(userId, purpose));
+    await this.bounded(() => this.redis.eval(REVOKE_ALL, sets.length, ...sets, `${this.prefix}:token:`, ...keepHashes));
   }
 }

@@ -1,13 +1,16 @@
 import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
-import type { RateLimitRule } from './rate-limiter';
-import type { TokenPurpose, TokenStore } from './token.types';
+import type { TokenStore } from './token.types';
 
-/** Lifetimes of the single-use tokens behind the links, in seconds. */
+/** One-time codes, sent beside or instead of links (`flows.<flow>.delivery`). */
+export interface CodeOptions {
+  /** Digits per code, 6 to 10. @default 6 */
+  length?: number;
+  /** Tries per code, right or wrong; once spent, the code is void until a new one is sent. 1 to 20. @default 5 */
+  maxAttempts?: number;
+}
+
+/** How tokens and codes are kept. Their lifetimes are per flow: `flows.<flow>.ttl`. */
 export interface TokenOptions {
-  /** @default 86400 (24 hours) */
-  verifyEmailTtl?: number;
-  /** @default 3600 (1 hour) */
-  resetPasswordTtl?: number;
   /**
    * Milliseconds a redemption's claim on its token lasts without renewal. A running redemption renews
    * it (every third of the window) for as long as its action runs, however long that is; only the
@@ -19,47 +22,33 @@ export interface TokenOptions {
   claimWindow?: number;
   /** Where token hashes live. Default: Redis with a Redis queue, process memory otherwise. */
   store?: TokenStore;
-}
-
-/**
- * Limits on requests that send email to an address someone typed in. Addresses are counted trimmed,
- * NFKC-normalised and lower-cased; once the directory has found the account, the account's own budget
- * (the same rule, keyed by user id) is charged too, so every spelling the directory resolves to one
- * account shares one limit. IPs count IPv4-mapped IPv6 as IPv4, and IPv6 by /64.
- */
-export interface RateLimitOptions {
-  /** @default { limit: 5, windowSeconds: 3600 } */
-  passwordResetPerAddress?: RateLimitRule;
-  /** @default { limit: 20, windowSeconds: 3600 } */
-  passwordResetPerIp?: RateLimitRule;
-  /** Re-sent verification emails per address. @default { limit: 5, windowSeconds: 3600 } */
-  verificationPerAddress?: RateLimitRule;
-  /**
-   * `startEmailVerification` calls per address; over it the call throws RateLimitedError and sends nothing.
-   * @default { limit: 5, windowSeconds: 3600 }
-   */
-  verificationStartPerAddress?: RateLimitRule;
+  code?: CodeOptions;
 }
 
 /** The module options the tokens concern owns. */
 export interface TokenModuleOptions {
   tokens?: TokenOptions;
-  rateLimits?: RateLimitOptions;
 }
 
-/** Token lifetimes, the custom store if any, and the rate limits, defaults applied. */
+export interface CodeSettings {
+  length: number;
+  maxAttempts: number;
+}
+
+/** The custom store if any, the claim window and the code shape, defaults applied. */
 export interface TokenSettings {
-  /** Seconds a token of each purpose stays usable. */
-  ttlSeconds: Record<TokenPurpose, number>;
   /** Milliseconds a redemption's claim lasts without renewal (`tokens.claimWindow`). */
   claimWindowMs: number;
   /** The app's own store; without one the module picks Redis or memory, like the queue. */
   store?: TokenStore;
-  rateLimits: Required<RateLimitOptions>;
+  codes: CodeSettings;
 }
 
 /** `tokens.claimWindow` when unset. */
 export const DEFAULT_CLAIM_WINDOW_MS = 60_000;
+
+/** `tokens.code` when unset. */
+export const DEFAULT_CODE_SETTINGS: CodeSettings = { length: 6, maxAttempts: 5 };
 
 /** Injection token of the resolved `TokenSettings`. */
 export const TOKEN_SETTINGS = 'EMAIL_WORKFLOW:TOKEN_SETTINGS';
@@ -69,20 +58,17 @@ function validation(): typeof import('./token.options-validation') {
   return require('./token.options-validation') as typeof import('./token.options-validation');
 }
 
-/** Checks `tokens` and `rateLimits`, and applies their defaults. */
-export function resolveTokenOptions({ tokens, rateLimits }: TokenModuleOptions): OptionsResolution<TokenSettings> {
+/**
+ * Checks `tokens` and applies its defaults. `rateLimits` is the dropped top-level option, passed
+ * only so its boot error can name where each limit went.
+ */
+export function resolveTokenOptions({ tokens, rateLimits }: TokenModuleOptions & { rateLimits?: unknown }): OptionsResolution<TokenSettings> {
   return resolveUnless(validation().tokenOptionsProblems(tokens, rateLimits), () => ({
-    ttlSeconds: {
-      'verify-email': tokens?.verifyEmailTtl ?? 86_400,
-      'reset-password': tokens?.resetPasswordTtl ?? 3_600,
-    },
     claimWindowMs: tokens?.claimWindow ?? DEFAULT_CLAIM_WINDOW_MS,
     store: tokens?.store,
-    rateLimits: {
-      passwordResetPerAddress: rateLimits?.passwordResetPerAddress ?? { limit: 5, windowSeconds: 3_600 },
-      passwordResetPerIp: rateLimits?.passwordResetPerIp ?? { limit: 20, windowSeconds: 3_600 },
-      verificationPerAddress: rateLimits?.verificationPerAddress ?? { limit: 5, windowSeconds: 3_600 },
-      verificationStartPerAddress: rateLimits?.verificationStartPerAddress ?? { limit: 5, windowSeconds: 3_600 },
+    codes: {
+      length: tokens?.code?.length ?? DEFAULT_CODE_SETTINGS.length,
+      maxAttempts: tokens?.code?.maxAttempts ?? DEFAULT_CODE_SETTINGS.maxAttempts,
     },
   }));
 }

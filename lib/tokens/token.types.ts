@@ -1,5 +1,5 @@
-/** What a token is for. A token of one purpose is refused for the other. */
-export type TokenPurpose = 'verify-email' | 'reset-password';
+/** What a token is for. A token of one purpose is refused for every other. */
+export type TokenPurpose = 'verify-email' | 'reset-password' | 'sign-in' | 'confirm-email-change' | 'revert-email-change';
 
 /** `active` → `claimed` (being redeemed) → `used`; `revoked` when a password reset voids its siblings. */
 export type TokenState = 'active' | 'claimed' | 'used' | 'revoked';
@@ -21,6 +21,11 @@ export interface TokenRecord {
    * set by EmailTokens. A store must keep it and give it back: a record without a matching MAC is unknown.
    */
   mac?: string;
+  /**
+   * A short value sealed with the token (AES-256-GCM under a key from `secret`, bound to the token
+   * hash), e.g. the address an email change moves to; covered by the MAC. A store must keep it like `mac`.
+   */
+  sealed?: string;
 }
 
 export type ClaimOutcome = 'claimed' | 'unknown' | 'busy' | 'used' | 'revoked';
@@ -48,6 +53,8 @@ export interface TokenStore {
   release(hash: string, claimId: string): Promise<void>;
   /** Revokes every active token of that user and purpose except `keepHash`. */
   revokeOthers(userId: string, purpose: TokenPurpose, keepHash: string): Promise<void>;
+  /** Revokes every active token of that user with one of `purposes`, except those hashed as in `keepHashes`. */
+  revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[]): Promise<void>;
 }
 
 export const EMAIL_TOKEN_STORE = 'EMAIL_WORKFLOW:TOKEN_STORE';

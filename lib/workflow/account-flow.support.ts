@@ -1,15 +1,16 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../errors';
+import { FlowNotConfiguredError, InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../errors';
 import { EMAIL_QUEUE } from '../queue';
 import type { EmailQueue } from '../queue';
 import { storesAccountRequests } from '../queue/account-requests';
 import { EMAIL_RATE_LIMITER, EmailTokens } from '../tokens';
-import type { RateLimiter, RateLimitRule, TokenPurpose } from '../tokens';
+import type { RateLimiter, RateLimitRule, RedeemableToken, TokenPurpose } from '../tokens';
 import type { TemplateContext } from '../templates';
 import { TEMPLATE_SETTINGS } from '../templates/template.options';
 import type { TemplateSettings } from '../templates/template.options';
 import { normaliseRecipient } from '../transport/email-address';
 import type { SendEmailResult, TokenInspection } from './email-workflow.types';
+import type { EmailDelivery } from './flow.options';
 import { formatDuration, formatMoment } from './recipient.formats';
 import { EmailSendPipeline } from './send.pipeline';
 import { EMAIL_USER_DIRECTORY } from './user-directory';
@@ -17,20 +18,31 @@ import type { EmailUser, EmailUserDirectory } from './user-directory';
 import { WORKFLOW_SETTINGS } from './workflow.options';
 import type { WorkflowSettings } from './workflow.options';
 
-/** The email with a link that starts or completes a flow: which token it carries, and how the link reads. */
+/** The email with a link and/or code that starts or completes a flow: which token it carries, and how the link reads. */
 export interface LinkEmail {
   purpose: TokenPurpose;
   template: string;
-  /** The link template with its `{token}` placeholder. */
-  link: string;
+  /** The link template with its `{token}` placeholder; unset only when `delivery` is 'code'. */
+  link?: string;
   /** How long the token stays valid, in seconds, as the email states it. */
   ttlSeconds: number;
-  /** Whether the new link voids the user's earlier links of its purpose, as a resent verification link does. */
+  /** A link, a code, or both (siblings: using one voids the other). @default 'link' */
+  delivery?: EmailDelivery;
+  /** Whether the new link voids the user's earlier links of its purpose, as a resent verification link does (a code always does). */
   voidsEarlier?: boolean;
 }
 
+/** What an email of a flow may carry beyond the default: another recipient, a sealed value, more variables. */
+export interface LinkEmailExtra {
+  /** The address the email goes to, and the token is bound to: default the user's own. */
+  to?: string;
+  /** Sealed into the token record, given back by `redeem` as `record.payload`. */
+  payload?: string;
+  context?: TemplateContext;
+}
+
 /** The requests a flow answers before it looks the account up. */
-export type AccountRequestKind = 'password-reset' | 'verification-resend';
+export type AccountRequestKind = 'password-reset' | 'verification-resend' | 'sign-in' | 'email-change';
 
 /**
  * Carries out an accepted request. `requestId` is set when the request came through the durable
@@ -118,22 +130,46 @@ export class AccountFlowSupport {
   }
 
   /**
-   * Issues a token for the user and queues the email with its link. With `requestId`, the email is
-   * keyed by it: a retry of that request issues a token nobody receives and queues nothing new. With
-   * `voidsEarlier`, once the email is queued the user's other tokens of its purpose are revoked; not
-   * when a hook cancelled it or it was a retry's duplicate, as the link then in the inbox must still work.
+   * Issues a token and/or a code for the user and queues the email with the link and/or code. With
+   * `requestId`, the email is keyed by it: a retry of that request issues a token nobody receives and
+   * queues nothing new. With `voidsEarlier` or a code, once the email is queued the user's other tokens
+   * of its purpose are revoked (and a code's try count starts afresh); not when a hook cancelled it or
+   * it was a retry's duplicate, as the link or code then in the inbox must still work.
    */
-  async sendLink(user: EmailUser, email: LinkEmail, requestId?: string): Promise<SendEmailResult> {
-    const { token } = await this.tokens.issue(user, email.purpose);
+  async sendLink(user: EmailUser, email: LinkEmail, requestId?: string, extra: LinkEmailExtra = {}): Promise<SendEmailResult> {
+    const delivery = email.delivery ?? 'link';
+    const address = extra.to ?? user.email;
+    const bound = { address, payload: extra.payload };
+    const context: TemplateContext = { name: user.name, ...extra.context, expiresIn: formatDuration(email.ttlSeconds, user.locale, this.templates.registry.defaultLocale) };
+    const keep: string[] = [];
+    if (delivery !== 'code') {
+      if (email.link === undefined) throw new Error(`the ${email.template} email has no link template`);
+      const { token } = await this.tokens.issue(user, email.purpose, email.ttlSeconds, bound);
+      keep.push(this.tokens.hash(token));
+      context.link = email.link.replace('{token}', encodeURIComponent(token));
+    }
+    if (delivery !== 'link') {
+      const { code, hash } = await this.tokens.issueCode(user, email.purpose, email.ttlSeconds, bound);
+      keep.push(hash);
+      context.code = code;
+    }
     const { duplicate, ...result } = await this.pipeline.send({
       template: email.template,
-      to: { address: user.email, name: user.name ?? '' },
+      to: { address, name: user.name ?? '' },
       locale: user.locale,
-      context: { name: user.name, link: email.link.replace('{token}', encodeURIComponent(token)), expiresIn: formatDuration(email.ttlSeconds, user.locale, this.templates.registry.defaultLocale) },
+      context,
       idempotencyKey: requestId ? `${email.template}:${requestId}` : undefined,
     });
-    if (email.voidsEarlier && !result.cancelled && !duplicate) await this.tokens.revokeOthers({ userId: user.id, purpose: email.purpose, hash: this.tokens.hash(token) });
+    if ((email.voidsEarlier || delivery !== 'link') && !result.cancelled && !duplicate) {
+      await this.tokens.supersede(user.id, email.purpose, keep, delivery === 'link' ? undefined : address);
+    }
     return result;
+  }
+
+  /** Throws FlowNotConfiguredError naming `links.<name>` when a flow that sends a link has none set. */
+  requireLink(method: string, name: string, link: string | undefined): string {
+    if (link === undefined) throw new FlowNotConfiguredError(method, `links.${name}`, `set links.${name} to an absolute URL with {token}, e.g. "https://app.example.com/${name}?token={token}", or set the flow's delivery to 'code'`);
+    return link;
   }
 
   /** A moment as the user reads it: in their locale (else `templates.defaultLocale`), in UTC, the zone named. */
@@ -144,14 +180,35 @@ export class AccountFlowSupport {
   /**
    * Uses the token (once) for the user it was issued to, running `action` first: if the action throws,
    * the token stays usable. Using it voids the user's other tokens of that purpose. Throws InvalidTokenError
-   * when the token is unknown, expired, used, of another purpose, or its user or address has gone.
+   * when the token is unknown, expired, used, of another purpose, or its user has gone; with
+   * `checkAddress` (the default), also when the user's address is no longer the one it was sent to.
    */
-  async redeem(token: string, purpose: TokenPurpose, action: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
+  async redeem(
+    token: string,
+    purpose: TokenPurpose,
+    action: (user: EmailUser, record: RedeemableToken) => Promise<void>,
+    { checkAddress = true }: { checkAddress?: boolean } = {},
+  ): Promise<EmailUser> {
     const directory = this.directory();
     return this.tokens.redeem(token, purpose, async (redeemed) => {
       const found = await directory.findById(redeemed.userId);
-      if (!found || !this.tokens.issuedTo(redeemed, found.email)) throw new InvalidTokenError('expired');
-      await action(found);
+      if (!found || (checkAddress && !this.tokens.issuedTo(redeemed, found.email))) throw new InvalidTokenError('expired');
+      await action(found, redeemed);
+      return found;
+    });
+  }
+
+  /**
+   * Uses a code entered with its address (once), as `redeem` does a token. The try is counted before
+   * anything is looked up; every failure, a gone account or a changed address included, is
+   * InvalidTokenError('invalid-code') alike.
+   */
+  async redeemCode(email: string, code: string, purpose: TokenPurpose, action: (user: EmailUser, record: RedeemableToken) => Promise<void>): Promise<EmailUser> {
+    const directory = this.directory();
+    return this.tokens.redeemCode(normaliseAddress(email), code, purpose, async (redeemed) => {
+      const found = await directory.findById(redeemed.userId);
+      if (!found || !this.tokens.issuedTo(redeemed, found.email)) throw new InvalidTokenError('invalid-code');
+      await action(found, redeemed);
       return found;
     });
   }

@@ -13,7 +13,7 @@ import { TemplatePreviews } from './template.previews';
 import type { EmailUser } from './user-directory';
 import { EmailVerificationFlow } from './verification.flow';
 
-const TOKEN_PURPOSES: readonly TokenPurpose[] = ['verify-email', 'reset-password'];
+const TOKEN_PURPOSES: readonly TokenPurpose[] = ['verify-email', 'reset-password', 'sign-in', 'confirm-email-change', 'revert-email-change'];
 
 /** The fields send() and render() share; the recipient is the transport's check, the context's JSON-safety the pipeline's. */
 function checkRequest(method: 'send' | 'render', request: unknown): asserts request is Record<string, unknown> {
@@ -85,6 +85,16 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
   }
 
   /**
+   * Uses a verification code entered with its address (once), as `verifyEmail` does a token. Every
+   * refusal (wrong code, unknown address, tries spent, expired) is InvalidTokenError('invalid-code').
+   */
+  async verifyEmailCode(email: string, code: string): Promise<EmailUser> {
+    checkString('verifyEmailCode', 'email', email);
+    checkString('verifyEmailCode', 'code', code);
+    return this.verification.verifyCode(email, code);
+  }
+
+  /**
    * Sends a new verification email if the address belongs to an unverified account. Resolves the
    * same way whatever the address, so it tells nobody which addresses have accounts: the look-up
    * happens after answering (with a Redis queue, in a worker, from the request stored before answering).
@@ -116,6 +126,17 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     checkString('resetPassword', 'token', token);
     checkFunction('resetPassword', 'applyNewPassword', applyNewPassword);
     return this.passwordReset.reset(token, applyNewPassword);
+  }
+
+  /**
+   * As `resetPassword`, with a reset code entered with its address. Every refusal (wrong code,
+   * unknown address, tries spent, expired) is InvalidTokenError('invalid-code').
+   */
+  async resetPasswordWithCode(email: string, code: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
+    checkString('resetPasswordWithCode', 'email', email);
+    checkString('resetPasswordWithCode', 'code', code);
+    checkFunction('resetPasswordWithCode', 'applyNewPassword', applyNewPassword);
+    return this.passwordReset.resetWithCode(email, code, applyNewPassword);
   }
 
   /** Whether a token is usable, without using it: for GET pages that link scanners also fetch. */

@@ -4,8 +4,8 @@ import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
 import { countedAddress, countedIp } from './rate-limit.keys';
 import type { EmailUser } from './user-directory';
-import { TOKEN_SETTINGS } from '../tokens/token.options';
-import type { TokenSettings } from '../tokens/token.options';
+import { FLOW_SETTINGS } from './flow.options';
+import type { FlowSettings } from './flow.options';
 import { WORKFLOW_SETTINGS } from './workflow.options';
 import type { WorkflowSettings } from './workflow.options';
 
@@ -21,13 +21,14 @@ export class PasswordResetFlow {
 
   constructor(
     @Inject(WORKFLOW_SETTINGS) { links }: WorkflowSettings,
-    @Inject(TOKEN_SETTINGS) private readonly tokens: TokenSettings,
+    @Inject(FLOW_SETTINGS) private readonly flows: FlowSettings,
     private readonly support: AccountFlowSupport,
     private readonly events: EmailEventBus,
   ) {
     // Without links.forgotPassword, the app the reset link opened: its sign-in page is a click away.
     this.forgotPasswordLink = links.forgotPassword ?? new URL(links.resetPassword.replace('{token}', 'token')).origin;
-    this.resetEmail = { purpose: 'reset-password', template: 'reset-password', link: links.resetPassword, ttlSeconds: tokens.ttlSeconds['reset-password'] };
+    const { ttl, delivery } = flows.resetPassword;
+    this.resetEmail = { purpose: 'reset-password', template: 'reset-password', link: links.resetPassword, ttlSeconds: ttl, delivery };
     support.handle<ResetRequest>('password-reset', (request, requestId) => this.sendResetLink(request, requestId));
   }
 
@@ -36,10 +37,10 @@ export class PasswordResetFlow {
     const address = normaliseAddress(email);
     // Without a user directory the caller hears so now, not a log line after answering.
     this.support.directory();
-    const { rateLimits } = this.tokens;
+    const { limits } = this.flows.resetPassword;
     const ip = options.ip === undefined ? undefined : countedIp('requestPasswordReset', 'options.ip', options.ip);
-    await this.support.limit(`reset-address:${countedAddress(address)}`, rateLimits.passwordResetPerAddress);
-    if (ip) await this.support.limit(`reset-ip:${ip}`, rateLimits.passwordResetPerIp);
+    await this.support.limit(`reset-address:${countedAddress(address)}`, limits.perAddress);
+    if (ip) await this.support.limit(`reset-ip:${ip}`, limits.perIp);
     await this.support.accept<ResetRequest>('password-reset', { address, ip: options.ip });
   }
 
@@ -48,14 +49,22 @@ export class PasswordResetFlow {
     const user = await this.support.directory().findByEmail(address);
     if (!user) return;
     // Every spelling the directory resolves to this account shares the account's one budget.
-    if (!(await this.support.withinAccountBudget(`reset-user:${user.id}`, this.tokens.rateLimits.passwordResetPerAddress))) return;
+    if (!(await this.support.withinAccountBudget(`reset-user:${user.id}`, this.flows.resetPassword.limits.perAddress))) return;
     const result = await this.support.sendLink(user, this.resetEmail, requestId);
     if (!result.cancelled) this.events.emit(EmailEvent.PasswordResetRequested, { userId: user.id, email: user.email, ip });
   }
 
   /** See `EmailWorkflowService.resetPassword`. */
   async reset(token: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
-    const user = await this.support.redeem(token, 'reset-password', applyNewPassword);
+    return this.changed(await this.support.redeem(token, 'reset-password', (user) => applyNewPassword(user)));
+  }
+
+  /** See `EmailWorkflowService.resetPasswordWithCode`. */
+  async resetWithCode(email: string, code: string, applyNewPassword: (user: EmailUser) => Promise<void>): Promise<EmailUser> {
+    return this.changed(await this.support.redeemCode(email, code, 'reset-password', (user) => applyNewPassword(user)));
+  }
+
+  private async changed(user: EmailUser): Promise<EmailUser> {
     await this.support.sendFollowUp(user, 'password-changed', {
       name: user.name,
       changedAt: this.support.momentFor(user, new Date()),

@@ -5,8 +5,8 @@ import type { LinkEmail } from './account-flow.support';
 import type { SendEmailResult } from './email-workflow.types';
 import { countedAddress } from './rate-limit.keys';
 import type { EmailUser } from './user-directory';
-import { TOKEN_SETTINGS } from '../tokens/token.options';
-import type { TokenSettings } from '../tokens/token.options';
+import { FLOW_SETTINGS } from './flow.options';
+import type { FlowSettings } from './flow.options';
 import { WORKFLOW_SETTINGS } from './workflow.options';
 import type { WorkflowSettings } from './workflow.options';
 
@@ -19,19 +19,20 @@ export class EmailVerificationFlow {
 
   constructor(
     @Inject(WORKFLOW_SETTINGS) { links }: WorkflowSettings,
-    @Inject(TOKEN_SETTINGS) private readonly tokens: TokenSettings,
+    @Inject(FLOW_SETTINGS) private readonly flows: FlowSettings,
     private readonly support: AccountFlowSupport,
     private readonly events: EmailEventBus,
   ) {
     const link = links.verifyEmail;
-    this.verificationEmail = { purpose: 'verify-email', template: 'verify-email', link, ttlSeconds: tokens.ttlSeconds['verify-email'], voidsEarlier: true };
+    const { ttl, delivery } = flows.verifyEmail;
+    this.verificationEmail = { purpose: 'verify-email', template: 'verify-email', link, ttlSeconds: ttl, delivery, voidsEarlier: true };
     this.appOrigin = new URL(link.replace('{token}', 'token')).origin;
     support.handle<{ address: string }>('verification-resend', ({ address }, requestId) => this.resendTo(address, requestId));
   }
 
   /** See `EmailWorkflowService.startEmailVerification`. */
   async start(user: EmailUser): Promise<SendEmailResult> {
-    await this.support.limit(`verify-start:${countedAddress(user.email)}`, this.tokens.rateLimits.verificationStartPerAddress);
+    await this.support.limit(`verify-start:${countedAddress(user.email)}`, this.flows.verifyEmail.limits.startPerAddress);
     return this.sendLink(user);
   }
 
@@ -43,7 +44,15 @@ export class EmailVerificationFlow {
 
   /** See `EmailWorkflowService.verifyEmail`. */
   async verify(token: string): Promise<EmailUser> {
-    const user = await this.support.redeem(token, 'verify-email', (found) => this.support.directory().markEmailVerified(found.id));
+    return this.verified(await this.support.redeem(token, 'verify-email', (found) => this.support.directory().markEmailVerified(found.id)));
+  }
+
+  /** See `EmailWorkflowService.verifyEmailCode`. */
+  async verifyCode(email: string, code: string): Promise<EmailUser> {
+    return this.verified(await this.support.redeemCode(email, code, 'verify-email', (found) => this.support.directory().markEmailVerified(found.id)));
+  }
+
+  private async verified(user: EmailUser): Promise<EmailUser> {
     await this.support.sendFollowUp(user, 'welcome', { name: user.name, link: this.appOrigin });
     this.events.emit(EmailEvent.EmailVerified, { userId: user.id, email: user.email });
     return { ...user, emailVerified: true };
@@ -54,7 +63,7 @@ export class EmailVerificationFlow {
     const address = normaliseAddress(email);
     // Without a user directory the caller hears so now, not a log line after answering.
     this.support.directory();
-    await this.support.limit(`verify-address:${countedAddress(address)}`, this.tokens.rateLimits.verificationPerAddress);
+    await this.support.limit(`verify-address:${countedAddress(address)}`, this.flows.verifyEmail.limits.perAddress);
     await this.support.accept('verification-resend', { address });
   }
 
@@ -63,6 +72,6 @@ export class EmailVerificationFlow {
     const user = await this.support.directory().findByEmail(address);
     if (!user || user.emailVerified) return;
     // Every spelling the directory resolves to this account shares the account's one budget.
-    if (await this.support.withinAccountBudget(`verify-user:${user.id}`, this.tokens.rateLimits.verificationPerAddress)) await this.sendLink(user, requestId);
+    if (await this.support.withinAccountBudget(`verify-user:${user.id}`, this.flows.verifyEmail.limits.perAddress)) await this.sendLink(user, requestId);
   }
 }

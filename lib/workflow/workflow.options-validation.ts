@@ -79,6 +79,22 @@ class LinksDto {
   @IsOptional()
   @IsPageLink()
   forgotPassword?: string;
+
+  @IsOptional()
+  @IsLinkTemplate()
+  signIn?: string;
+
+  @IsOptional()
+  @IsLinkTemplate()
+  confirmEmailChange?: string;
+
+  @IsOptional()
+  @IsLinkTemplate()
+  revertEmailChange?: string;
+
+  @IsOptional()
+  @IsPageLink()
+  secureAccount?: string;
 }
 
 class WorkflowOptionsDto {

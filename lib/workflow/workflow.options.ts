@@ -14,6 +14,17 @@ export interface LinkOptions {
    * @example 'https://app.example.com/forgot-password'
    */
   forgotPassword?: string;
+  /** Passwordless sign-in; required when `flows.signIn` is set (unless its delivery is 'code'). @example 'https://app.example.com/sign-in/complete?token={token}' */
+  signIn?: string;
+  /** Sent to the new address of an email change; required with `flows.changeEmail`. @example 'https://app.example.com/email/confirm?token={token}' */
+  confirmEmailChange?: string;
+  /** "This wasn't me", sent to the current address of an email change; required with `flows.changeEmail`. @example 'https://app.example.com/email/revert?token={token}' */
+  revertEmailChange?: string;
+  /**
+   * Where the new-sign-in notice sends someone who did not sign in, without `{token}`.
+   * @default `forgotPassword`, else the origin of `resetPassword`
+   */
+  secureAccount?: string;
 }
 
 /** The module options the workflow owns. */

@@ -95,7 +95,7 @@ describe.each(['redis', 'in-process'] as const)('limits by account (%s queue)', 
   });
 
   it('IPv6 spellings, the same /64 and an IPv4-mapped address share one per-IP budget', async () => {
-    harness = await boot({ rateLimits: { passwordResetPerIp: { limit: 4, windowSeconds: 60 } } });
+    harness = await boot({ flows: { resetPassword: { limits: { perIp: { limit: 4, windowSeconds: 60 } } } } });
     const ips = ['2001:db8::1', '2001:DB8:0:0::2', '2001:db8:0:0:ffff::9', '2001:0db8:0000:0000:0000:0000:0000:0003'];
     const refusedV6 = await tryAll(ips.map((ip, n) => () => harness.emails.requestPasswordReset(`nobody${n}@example.com`, { ip })));
     expect(refusedV6).toBe(0);
@@ -114,8 +114,8 @@ describe.each(['redis', 'in-process'] as const)('limits by account (%s queue)', 
     await expect(harness.emails.requestPasswordReset('zoe@example.com', { ip: '1.2.3' })).rejects.toThrow(/options\.ip/);
   });
 
-  it('limits startEmailVerification per address (verificationStartPerAddress)', async () => {
-    harness = await boot({ rateLimits: { verificationStartPerAddress: { limit: 3, windowSeconds: 60 } } });
+  it('limits startEmailVerification per address (flows.verifyEmail.limits.startPerAddress)', async () => {
+    harness = await boot({ flows: { verifyEmail: { limits: { startPerAddress: { limit: 3, windowSeconds: 60 } } } } });
     const user = { id: 'u-9', email: 'Ada@Example.com', name: 'Ada' };
     const spellings = [user, { ...user, email: 'ada@example.com' }, { ...user, email: 'ADA@example.com' }, user, user];
     const refused = await tryAll(spellings.map((spelled) => () => harness.emails.startEmailVerification(spelled)));

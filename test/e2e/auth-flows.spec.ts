@@ -88,7 +88,7 @@ describe('verification and password reset through a real app, Redis and SMTP ser
   });
 
   it('refuses an expired verification token as expired', async () => {
-    await startApp({ tokens: { verifyEmailTtl: 1 } });
+    await startApp({ flows: { verifyEmail: { ttl: 1 } } });
     await call('POST', '/register', { name: 'Bo', email: 'bo@example.test', password: 'pw-123456' });
     const token = tokenOf(await sink.mailTo('bo@example.test', /Confirm your email/), 'verify-email');
     // A GET of the link only inspects the token, so it can be asked until the token's second is up.
@@ -127,7 +127,7 @@ describe('verification and password reset through a real app, Redis and SMTP ser
 
   it('rate-limits reset requests per address and per IP, alike for unknown addresses', async () => {
     await startApp({
-      rateLimits: { passwordResetPerAddress: { limit: 2, windowSeconds: 60 }, passwordResetPerIp: { limit: 5, windowSeconds: 60 } },
+      flows: { resetPassword: { limits: { perAddress: { limit: 2, windowSeconds: 60 }, perIp: { limit: 5, windowSeconds: 60 } } } },
     });
     const perAddress = [];
     for (let i = 0; i < 3; i++) perAddress.push((await call('POST', '/forgot-password', { email: 'nobody@example.test' })).status);

@@ -99,7 +99,7 @@ describe('emails keep their promises', () => {
   it("a French recipient reads the change's date and the link's lifetime in French, the time zone named", async () => {
     const users = new InMemoryUsers();
     users.add({ id: 'u1', email: 'zoe@example.test', name: 'Zoé', emailVerified: true, locale: 'fr' });
-    const { emails, outbox } = await boot({ users, tokens: { resetPasswordTtl: 7_200 } });
+    const { emails, outbox } = await boot({ users, flows: { resetPassword: { ttl: 7_200 } } });
 
     const { reset, changed, before, after } = await changePassword(emails, outbox, 'zoe@example.test');
     const moment = new Intl.DateTimeFormat('fr', { year: 'numeric', month: 'long', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' });

@@ -265,7 +265,7 @@ describe('options validation at boot', () => {
     });
 
     it('requires a secret with a custom token store', async () => {
-      const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, renew: async () => false, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined };
+      const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, renew: async () => false, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined, revokeAll: async () => undefined };
       const error = await invalidOptionsError({ ...base(), tokens: { store } });
       expect(paths(error)).toEqual(['secret']);
     });

@@ -1,9 +1,10 @@
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { InvalidTokenError } from '../../lib/errors';
-import { EmailTokens, MemoryTokenStore, RedisTokenStore } from '../../lib/tokens';
+import { MemoryTokenStore, RedisTokenStore } from '../../lib/tokens';
 import type { TokenStore } from '../../lib/tokens';
 import { deleteKeys, REDIS_URL, uniquePrefix } from '../support/redis';
+import { TimedTokens } from '../support/timed-tokens';
 import { until } from '../support/wait';
 
 // Issue 12, points 2 and 3: redeeming one of a user's links voids the others in the same atomic step,
@@ -41,8 +42,8 @@ function redisStores(prefix = uniquePrefix()): Stores & { prefix: string } {
   };
 }
 
-function tokensOn(store: TokenStore, claimWindowMs = WINDOW_MS): EmailTokens {
-  return new EmailTokens(store, key, { 'verify-email': 3_600, 'reset-password': 600 }, claimWindowMs);
+function tokensOn(store: TokenStore, claimWindowMs = WINDOW_MS): TimedTokens {
+  return new TimedTokens(store, key, { 'verify-email': 3_600, 'reset-password': 600 }, { claimWindowMs });
 }
 
 function sleep(ms: number): Promise<void> {

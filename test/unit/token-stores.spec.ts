@@ -1,9 +1,10 @@
 import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { EmailWorkflowErrorCode, InvalidTokenError } from '../../lib/errors';
-import { EmailTokens, MemoryTokenStore, RedisTokenStore } from '../../lib/tokens';
+import { MemoryTokenStore, RedisTokenStore } from '../../lib/tokens';
 import type { TokenPurpose, TokenRecord, TokenStore } from '../../lib/tokens';
 import { deleteKeys, dumpKeys, REDIS_URL, uniquePrefix } from '../support/redis';
+import { TimedTokens } from '../support/timed-tokens';
 import { until } from '../support/wait';
 
 const RETENTION_MS = 60_000;
@@ -285,12 +286,12 @@ describe('RedisTokenStore specifics', () => {
 
 describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
   let subject: StoreUnderTest;
-  let tokens: EmailTokens;
+  let tokens: TimedTokens;
   const key = randomBytes(32);
   const user = { id: 'u-1', email: 'ada@example.test' };
 
-  function tokensWith(ttl: Partial<Record<TokenPurpose, number>> = {}, store: TokenStore = subject.store): EmailTokens {
-    return new EmailTokens(store, key, { 'verify-email': 3_600, 'reset-password': 600, ...ttl });
+  function tokensWith(ttl: Partial<Record<TokenPurpose, number>> = {}, store: TokenStore = subject.store): TimedTokens {
+    return new TimedTokens(store, key, { 'verify-email': 3_600, 'reset-password': 600, ...ttl });
   }
 
   beforeEach(async () => {
@@ -325,7 +326,7 @@ describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
     }
     // The HMAC depends on the key: another key gives another hash.
     expect(tokensWith({}, subject.store).hash(issued[0].token)).toBe(tokens.hash(issued[0].token));
-    expect(new EmailTokens(subject.store, randomBytes(32), { 'verify-email': 1, 'reset-password': 1 }).hash(issued[0].token)).not.toBe(
+    expect(new TimedTokens(subject.store, randomBytes(32), { 'verify-email': 1, 'reset-password': 1 }).hash(issued[0].token)).not.toBe(
       tokens.hash(issued[0].token),
     );
   });
@@ -349,7 +350,7 @@ describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
 
   it('a MAC from another secret does not verify', async () => {
     const { token } = await tokens.issue(user, 'verify-email');
-    const other = new EmailTokens(subject.store, key, { 'verify-email': 3_600, 'reset-password': 600 }, undefined, randomBytes(32));
+    const other = new TimedTokens(subject.store, key, { 'verify-email': 3_600, 'reset-password': 600 }, { recordKey: randomBytes(32) });
     await expect(other.inspect(token, 'verify-email')).rejects.toMatchObject({ reason: 'unknown' });
   });
 
