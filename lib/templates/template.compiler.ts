@@ -71,7 +71,7 @@ function missingCompilerPackage(name: string): DependencyMissingError {
 }
 
 async function compileMjml(source: TemplateSource, layout: LayoutBrand): Promise<string> {
-  const document = source.body.trimStart().startsWith('<mjml') ? source.body : wrapInLayout(source.body, layout);
+  const document = source.body.trimStart().startsWith('<mjml') ? source.body : wrapInLayout(source.body, layout, source.lang ?? source.locale);
   const mjml2html = loadMjml();
   try {
     const result = await mjml2html(document, {
@@ -130,9 +130,14 @@ export function bindTemplate(source: Omit<TemplateSource, 'body'>, { html, text 
   } catch (error) {
     throw new TemplateInvalidError(source.file, `its {{…}} syntax is broken: ${(error as Error).message.split('\n')[0]}`);
   }
+  const oneOf = source.requiresOneOf ?? [];
   const assertRenderable = (context: TemplateContext): void => {
     const missing = required.find((variable) => lookup(context, variable) == null);
     if (missing) throw new TemplateVariableMissingError(source.name, missing);
+    // A link or a code: each is guarded by {{#if}}, but an email with neither would ask for nothing.
+    if (oneOf.length > 0 && oneOf.every((variable) => lookup(context, variable) == null)) {
+      throw new TemplateVariableMissingError(source.name, oneOf[0]);
+    }
   };
   return {
     name: source.name,

@@ -24,6 +24,7 @@ interface PrecompiledTemplate {
   /** File name inside BUILT_IN_TEMPLATES_DIR. */
   fileName: string;
   subject: string;
+  requiresOneOf?: string[];
   withLogo: TemplateMarkup;
   withoutLogo: TemplateMarkup;
 }
@@ -46,7 +47,7 @@ export async function precompileBuiltIns(): Promise<PrecompiledBuiltIns> {
       const [withLogo, withoutLogo] = await Promise.all(
         [true, false].map((hasLogo) => compileMarkup(source, { primaryColor: PRIMARY_COLOUR_PLACEHOLDER, hasLogo })),
       );
-      return { ...identity, fileName, subject: parsed.subject, withLogo, withoutLogo };
+      return { ...identity, fileName, subject: parsed.subject, requiresOneOf: parsed.requiresOneOf, withLogo, withoutLogo };
     }),
   );
   return { primaryColourPlaceholder: PRIMARY_COLOUR_PLACEHOLDER, templates };
@@ -75,7 +76,13 @@ export function loadBuiltIns(layout: LayoutBrand): CompiledTemplate[] {
     const markup = layout.hasLogo ? template.withLogo : template.withoutLogo;
     const withColour = (part: string) => part.split(primaryColourPlaceholder).join(layout.primaryColor);
     return bindTemplate(
-      { name: template.name, locale: template.locale, file: join(BUILT_IN_TEMPLATES_DIR, template.fileName), subject: template.subject },
+      {
+        name: template.name,
+        locale: template.locale,
+        file: join(BUILT_IN_TEMPLATES_DIR, template.fileName),
+        subject: template.subject,
+        requiresOneOf: template.requiresOneOf,
+      },
       { html: withColour(markup.html), text: withColour(markup.text) },
     );
   });

@@ -25,7 +25,7 @@ export class TemplateRegistry {
     const custom = settings.customDir
       ? await Promise.all((await templateFiles(settings.customDir)).map((file) => compileFile(file, settings.layout)))
       : [];
-    for (const compiled of [...loadBuiltIns(settings.layout), ...custom]) {
+    for (const compiled of withoutReplacedTranslations(loadBuiltIns(settings.layout), custom)) {
       const variants = templates.get(compiled.name) ?? new Map<string, CompiledTemplate>();
       variants.set(compiled.locale, compiled);
       templates.set(compiled.name, variants);
@@ -39,21 +39,21 @@ export class TemplateRegistry {
   }
 
   /**
-   * The variant for `locale`: exact tag, then its language (`pt-br` → `pt`), then the default
-   * locale, then the locale-neutral file.
+   * The variant for `locale`: exact tag, then its language (`fr-ca` → `fr`), then another region of
+   * that language (`pt` → `pt-br`), then the same for the default locale, then the locale-neutral file.
    */
   resolve(name: string, locale?: string): CompiledTemplate {
     const variants = this.templates.get(name);
     if (!variants) throw new TemplateNotFoundError(name, this.names());
-    const candidates = [locale, this.defaultLocale].flatMap((tag) => {
+    for (const tag of [locale, this.defaultLocale]) {
       const lower = tag?.toLowerCase();
-      return lower ? [lower, lower.split('-')[0]] : [];
-    });
-    for (const candidate of [...candidates, '']) {
-      const variant = variants.get(candidate);
+      if (!lower) continue;
+      const language = lower.split('-')[0];
+      const variant =
+        variants.get(lower) ?? variants.get(language) ?? [...variants.values()].find((candidate) => candidate.locale.startsWith(`${language}-`));
       if (variant) return variant;
     }
-    return variants.values().next().value as CompiledTemplate;
+    return variants.get('') ?? (variants.values().next().value as CompiledTemplate);
   }
 
   render(name: string, context: TemplateContext, locale?: string): RenderedEmail {
@@ -88,9 +88,12 @@ export async function previewTemplates(
       return { ...identity, error: (error as Error).message };
     }
   };
-  const byIdentity = new Map<string, TemplatePreview>();
-  for (const builtIn of loadBuiltIns(settings.layout)) byIdentity.set(`${builtIn.name}.${builtIn.locale}`, render(builtIn, true));
   const customFiles = settings.customDir ? await templateFiles(settings.customDir) : [];
+  const byIdentity = new Map<string, TemplatePreview>();
+  const replaced = new Set(customFiles.map((file) => parseTemplateFileName(file)).filter((identity) => identity?.locale === '').map((identity) => identity!.name));
+  for (const builtIn of loadBuiltIns(settings.layout)) {
+    if (!replaced.has(builtIn.name)) byIdentity.set(`${builtIn.name}.${builtIn.locale}`, render(builtIn, true));
+  }
   const custom = await Promise.all(
     customFiles.map(async (file): Promise<TemplatePreview> => {
       const identity = parseTemplateFileName(file) ?? { name: basename(file), locale: '' };
@@ -104,6 +107,16 @@ export async function previewTemplates(
   for (const preview of custom) byIdentity.set(`${preview.name}.${preview.locale}`, preview);
   const previews = [...byIdentity.values()];
   return previews.sort((a, b) => a.name.localeCompare(b.name) || a.locale.localeCompare(b.locale));
+}
+
+/**
+ * The built-ins the app's files leave in place, then the app's files. An app's locale-neutral file of a
+ * built-in (`welcome.mjml`) replaces its translations too: they translate the built-in's text, not the
+ * app's, which would otherwise reach only English readers. An app's `welcome.fr.mjml` replaces only French.
+ */
+function withoutReplacedTranslations(builtIns: CompiledTemplate[], custom: CompiledTemplate[]): CompiledTemplate[] {
+  const replaced = new Set(custom.filter((template) => template.locale === '').map((template) => template.name));
+  return [...builtIns.filter((template) => !replaced.has(template.name)), ...custom];
 }
 
 async function templateFiles(dir: string): Promise<string[]> {

@@ -1,19 +1,67 @@
 import type { CompiledTemplate, TemplateContext } from './template.compiler';
 
 const SAMPLE_NAME = 'Ada Lovelace';
+const SAMPLE_MOMENT = new Date('2026-11-23T09:30:00Z');
+
+// A file name may carry a tag Intl refuses (`name.xx-1.mjml`); its preview then reads English ones.
+function supportedByIntl(locale: string): boolean {
+  try {
+    return locale !== '' && Intl.NumberFormat.supportedLocalesOf(locale).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Durations and moments as a real send carries them: written by Intl in the recipient's locale. */
+function inLocale(locale: string): { duration: (value: number, unit: 'minute' | 'hour' | 'day') => string; moment: string } {
+  const tag = supportedByIntl(locale) ? locale : 'en';
+  return {
+    duration: (value, unit) => new Intl.NumberFormat(tag, { style: 'unit', unit, unitDisplay: 'long' }).format(value),
+    moment: new Intl.DateTimeFormat(tag, {
+      year: 'numeric',
+      month: 'long',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: '2-digit',
+      timeZone: 'UTC',
+      timeZoneName: 'short',
+    }).format(SAMPLE_MOMENT),
+  };
+}
 
 /** What a real send of each built-in template carries, so previews and screenshots show the real thing. */
-const BUILT_IN_SAMPLES: Record<string, TemplateContext> = {
-  'verify-email': { name: SAMPLE_NAME, link: 'https://app.example.com/verify-email?token=preview-token', expiresIn: '24 hours' },
+// Link and code together, so a preview shows both parts; a real send may carry only one (flows.*.delivery).
+const builtInSamples = ({ duration, moment }: ReturnType<typeof inLocale>): Record<string, TemplateContext> => ({
+  'verify-email': { name: SAMPLE_NAME, link: 'https://app.example.com/verify-email?token=preview-token', code: '284913', expiresIn: duration(24, 'hour') },
   welcome: { name: SAMPLE_NAME, link: 'https://app.example.com' },
-  'reset-password': { name: SAMPLE_NAME, link: 'https://app.example.com/reset-password?token=preview-token', expiresIn: '1 hour' },
-  'password-changed': { name: SAMPLE_NAME, changedAt: 'November 23, 2026 at 9:30 AM UTC', link: 'https://app.example.com/forgot-password' },
+  'reset-password': { name: SAMPLE_NAME, link: 'https://app.example.com/reset-password?token=preview-token', code: '730256', expiresIn: duration(1, 'hour') },
+  'password-changed': { name: SAMPLE_NAME, changedAt: moment, link: 'https://app.example.com/forgot-password' },
   'test-email': {},
-};
+  'sign-in': { name: SAMPLE_NAME, link: 'https://app.example.com/sign-in?token=preview-token', code: '519407', expiresIn: duration(15, 'minute') },
+  'confirm-email-change': {
+    name: SAMPLE_NAME,
+    newEmail: 'ada@newmail.example',
+    link: 'https://app.example.com/confirm-email-change?token=preview-token',
+    expiresIn: duration(1, 'hour'),
+  },
+  'email-change-requested': {
+    name: SAMPLE_NAME,
+    newEmail: 'ada@newmail.example',
+    link: 'https://app.example.com/revert-email-change?token=preview-token',
+    expiresIn: duration(7, 'day'),
+  },
+  'new-sign-in': {
+    name: SAMPLE_NAME,
+    when: moment,
+    ip: '203.0.113.7',
+    userAgent: 'Firefox on macOS',
+    link: 'https://app.example.com/forgot-password',
+  },
+});
 
 /** Sample context for a template: its built-in sample, plus `[variable]` for any other variable it requires. */
 export function sampleContextFor(template: CompiledTemplate, brand: TemplateContext): TemplateContext {
-  const context: TemplateContext = { name: SAMPLE_NAME, ...BUILT_IN_SAMPLES[template.name], brand };
+  const context: TemplateContext = { name: SAMPLE_NAME, ...builtInSamples(inLocale(template.locale))[template.name], brand };
   for (const variable of template.requiredVariables) {
     const path = variable.split(/[./]/);
     let target = context;

@@ -8,9 +8,14 @@ export interface TemplateSource {
   subject: string;
   /** MJML: a full `<mjml>` document, or sections to place inside the shared layout. */
   body: string;
+  /** Front matter `lang:`: the language of the text, when the file name does not say it (`name.mjml`). */
+  lang?: string;
+  /** Front matter `requires-one-of: link, code`: a render needs at least one of them. */
+  requiresOneOf?: string[];
 }
 
 const TEMPLATE_FILE = /^([a-z0-9][a-z0-9_-]*)(?:\.([a-z]{2,3}(?:-[a-z0-9]{2,8})*))?\.mjml$/i;
+const LOCALE_TAG = /^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$/i;
 const FRONT_MATTER = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/;
 
 /** Template files are `name.mjml` or `name.<locale>.mjml`; files starting with `_` are partials for mj-include. */
@@ -19,7 +24,7 @@ export function parseTemplateFileName(file: string): { name: string; locale: str
   return match ? { name: match[1], locale: match[2]?.toLowerCase() ?? '' } : undefined;
 }
 
-/** Splits the `---` front matter (`subject: …`) from the MJML body. */
+/** Splits the `---` front matter (`subject: …`, optional `lang: …` and `requires-one-of: …`) from the MJML body. */
 export function parseTemplateSource(file: string, text: string): Omit<TemplateSource, 'name' | 'locale'> | string {
   const match = FRONT_MATTER.exec(text);
   if (!match) return 'it has no front matter; start the file with "---", a line "subject: …", and "---"';
@@ -30,5 +35,18 @@ export function parseTemplateSource(file: string, text: string): Omit<TemplateSo
   }
   const subject = fields.get('subject');
   if (!subject) return 'its front matter has no "subject:" line';
-  return { file, subject, body: text.slice(match[0].length) };
+  const lang = fields.get('lang');
+  if (lang !== undefined && !LOCALE_TAG.test(lang)) return `its front matter "lang: ${lang}" is not a locale tag; use e.g. "lang: en"`;
+  const requiresOneOf = fields
+    .get('requires-one-of')
+    ?.split(',')
+    .map((variable) => variable.trim())
+    .filter(Boolean);
+  return {
+    file,
+    subject,
+    body: text.slice(match[0].length),
+    ...(lang ? { lang } : {}),
+    ...(requiresOneOf?.length ? { requiresOneOf } : {}),
+  };
 }
