@@ -13,7 +13,7 @@ export class TimedTokens extends EmailTokens {
     super(store, key, options);
   }
 
-  override issue(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds = this.ttl[purpose] ?? 3_600, options: IssueOptions = {}) {
+  override issue(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds = this.ttl[purpose] ?? 3_600, options: IssueOptions = {}): Promise<{ token: string; expiresAt: Date }> {
     return super.issue(user, purpose, ttlSeconds, options);
   }
 }
