@@ -7,8 +7,10 @@ import type { EmailQueue } from '../queue';
 import { TransportRegistry } from '../transport';
 import { AccountFlowSupport } from '../workflow/account-flow.support';
 import { DeliveryDiagnostics } from '../workflow/delivery.diagnostics';
+import { EmailChangeFlow } from '../workflow/email-change.flow';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
 import { PasswordResetFlow } from '../workflow/password-reset.flow';
+import { NewSignInNotice } from '../workflow/new-sign-in.notice';
 import { EmailSendPipeline } from '../workflow/send.pipeline';
 import { TemplatePreviews } from '../workflow/template.previews';
 import { EmailVerificationFlow } from '../workflow/verification.flow';
@@ -35,6 +37,8 @@ import { emailWorkflowProviders } from './email-workflow.providers';
     AccountFlowSupport,
     EmailVerificationFlow,
     PasswordResetFlow,
+    EmailChangeFlow,
+    NewSignInNotice,
     DeliveryDiagnostics,
     TemplatePreviews,
     EmailWorkflowService,

@@ -41,6 +41,14 @@ export function checkOneOf(method: string, argument: string, value: unknown, all
   }
 }
 
+/** A Date that holds a time (not `new Date('garbage')`), or undefined when `optional`. */
+export function checkDate(method: string, argument: string, value: unknown, optional = false): void {
+  if (value === undefined && optional) return;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return;
+  const expected = optional ? 'a valid Date or undefined' : 'a valid Date';
+  throw new InvalidArgumentError(method, argument, expected, value instanceof Date ? 'an invalid Date' : describe(value));
+}
+
 /** An EmailUser as a directory returns it: `id` and `email` strings, the rest optional. */
 export function checkUser(method: string, argument: string, value: unknown): void {
   checkObject(method, argument, value);

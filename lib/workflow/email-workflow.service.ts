@@ -4,9 +4,12 @@ import type { EmailQueueStatus } from '../queue';
 import type { RenderedEmail, TemplatePreview } from '../templates';
 import type { TokenPurpose } from '../tokens';
 import { AccountFlowSupport } from './account-flow.support';
-import { checkFunction, checkObject, checkOneOf, checkString, checkUser } from './argument.checks';
+import { checkDate, checkFunction, checkObject, checkOneOf, checkString, checkUser } from './argument.checks';
 import { DeliveryDiagnostics } from './delivery.diagnostics';
+import { EmailChangeFlow } from './email-change.flow';
 import type { RenderEmailRequest, SendEmailRequest, SendEmailResult, TokenInspection } from './email-workflow.types';
+import { NewSignInNotice } from './new-sign-in.notice';
+import type { NewSignInDetails, NewSignInNoticeResult } from './new-sign-in.notice';
 import { PasswordResetFlow } from './password-reset.flow';
 import { EmailSendPipeline } from './send.pipeline';
 import { TemplatePreviews } from './template.previews';
@@ -36,6 +39,8 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     private readonly accountFlows: AccountFlowSupport,
     private readonly diagnostics: DeliveryDiagnostics,
     private readonly previews: TemplatePreviews,
+    private readonly emailChange: EmailChangeFlow,
+    private readonly newSignIn: NewSignInNotice,
   ) {}
 
   /** Renders a template without sending it. */
@@ -137,6 +142,53 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     checkString('resetPasswordWithCode', 'code', code);
     checkFunction('resetPasswordWithCode', 'applyNewPassword', applyNewPassword);
     return this.passwordReset.resetWithCode(email, code, applyNewPassword);
+  }
+
+  /**
+   * For a signed-in user: answers alike whether or not `newEmail` has an account (RateLimitedError per
+   * user). After answering (stored first with a Redis queue): if it has one, nothing is sent to anyone;
+   * else `confirm-email-change` goes to `newEmail`, and `email-change-requested` to the current address
+   * with a "this wasn't me" link (`flows.changeEmail.revertTtl`, 7 days). Needs `users.updateEmail`,
+   * `links.confirmEmailChange` and `links.revertEmailChange` (FlowNotConfiguredError names the one missing).
+   */
+  async requestEmailChange(user: EmailUser, newEmail: string): Promise<void> {
+    checkUser('requestEmailChange', 'user', user);
+    checkString('requestEmailChange', 'newEmail', newEmail);
+    return this.emailChange.request(user, newEmail);
+  }
+
+  /**
+   * Uses a token from the new inbox (once): `users.updateEmail` moves the account there, the address is
+   * marked verified, every other token of the user but the revert links is voided, `email.changed` is
+   * emitted. InvalidTokenError as for any token, and `expired` when the address got an account meanwhile.
+   */
+  async confirmEmailChange(token: string): Promise<EmailUser> {
+    checkString('confirmEmailChange', 'token', token);
+    return this.emailChange.confirm(token);
+  }
+
+  /**
+   * Uses a "this wasn't me" token from the old inbox (once), before or after the confirmation: the old
+   * address is put back and marked verified, every token of the user is voided, and
+   * `email.change-reverted` is emitted: end the user's sessions and force a password reset there.
+   */
+  async revertEmailChange(token: string): Promise<EmailUser> {
+    checkString('revertEmailChange', 'token', token);
+    return this.emailChange.revert(token);
+  }
+
+  /**
+   * Queues `new-sign-in`: when (the user's locale, UTC), the IP and browser, a link to `links.secureAccount`.
+   * Over `flows.newSignIn.limits.perUser` nothing is sent and it resolves with `skipped` instead of
+   * throwing, so a sign-in never fails because of its notice.
+   */
+  async notifyNewSignIn(user: EmailUser, details: NewSignInDetails = {}): Promise<NewSignInNoticeResult> {
+    checkUser('notifyNewSignIn', 'user', user);
+    checkObject('notifyNewSignIn', 'details', details);
+    checkString('notifyNewSignIn', 'details.ip', details.ip, 'optional');
+    checkString('notifyNewSignIn', 'details.userAgent', details.userAgent, 'optional');
+    checkDate('notifyNewSignIn', 'details.at', details.at, true);
+    return this.newSignIn.notify(user, details);
   }
 
   /** Whether a token is usable, without using it: for GET pages that link scanners also fetch. */

@@ -8,3 +8,4 @@ export type {
 } from './email-workflow.types';
 export { EMAIL_USER_DIRECTORY } from './user-directory';
 export type { EmailUser, EmailUserDirectory } from './user-directory';
+export type { NewSignInDetails, NewSignInNoticeResult } from './new-sign-in.notice';

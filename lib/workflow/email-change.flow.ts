@@ -1,0 +1,156 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { FlowNotConfiguredError, InvalidArgumentError, InvalidTokenError } from '../errors';
+import { EmailEvent, EmailEventBus } from '../events';
+import { EmailTokens } from '../tokens';
+import type { TokenPurpose } from '../tokens';
+import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
+import type { LinkEmail } from './account-flow.support';
+import { FLOW_SETTINGS } from './flow.options';
+import type { FlowSettings } from './flow.options';
+import type { EmailUser, EmailUserDirectory } from './user-directory';
+import { WORKFLOW_SETTINGS } from './workflow.options';
+import type { WorkflowSettings } from './workflow.options';
+
+/** An accepted change request, as the queue stores it (sealed). */
+type EmailChangeRequest = { userId: string; newAddress: string };
+
+/** Every token a user can hold but the revert links: a confirmed change voids these. */
+const ALL_BUT_REVERT: readonly TokenPurpose[] = ['verify-email', 'reset-password', 'sign-in', 'confirm-email-change'];
+const EVERY_PURPOSE: readonly TokenPurpose[] = [...ALL_BUT_REVERT, 'revert-email-change'];
+
+/**
+ * Email change: a confirmation link to the new address, a notice with a "this wasn't me" link to the
+ * current one, the change once the new inbox confirms, and its undoing from the old inbox.
+ */
+@Injectable()
+export class EmailChangeFlow {
+  private readonly confirmEmail?: LinkEmail;
+  private readonly revertEmail?: LinkEmail;
+
+  constructor(
+    @Inject(WORKFLOW_SETTINGS) { links }: WorkflowSettings,
+    @Inject(FLOW_SETTINGS) private readonly flows: FlowSettings,
+    private readonly support: AccountFlowSupport,
+    private readonly tokens: EmailTokens,
+    private readonly events: EmailEventBus,
+  ) {
+    const { ttl, revertTtl } = flows.changeEmail;
+    // A fresh request replaces the pending confirmation; each notice's revert link stays good for its whole life.
+    if (links.confirmEmailChange) {
+      this.confirmEmail = { purpose: 'confirm-email-change', template: 'confirm-email-change', link: links.confirmEmailChange, ttlSeconds: ttl, delivery: 'link', voidsEarlier: true };
+    }
+    if (links.revertEmailChange) {
+      this.revertEmail = { purpose: 'revert-email-change', template: 'email-change-requested', link: links.revertEmailChange, ttlSeconds: revertTtl, delivery: 'link' };
+    }
+    support.handle<EmailChangeRequest>('email-change', (request, requestId) => this.sendChangeEmails(request, requestId));
+  }
+
+  /** See `EmailWorkflowService.requestEmailChange`. */
+  async request(user: EmailUser, newEmail: string): Promise<void> {
+    this.emails('requestEmailChange');
+    this.updater('requestEmailChange');
+    const newAddress = normaliseAddress(newEmail);
+    if (sameAddress(newAddress, user.email)) {
+      throw new InvalidArgumentError('requestEmailChange', 'newEmail', "an address other than the user's current one", "the user's current address");
+    }
+    await this.support.limit(`email-change-user:${user.id}`, this.flows.changeEmail.limits.perUser);
+    await this.support.accept<EmailChangeRequest>('email-change', { userId: user.id, newAddress });
+  }
+
+  /**
+   * After answering, in whichever process takes the request. An address that already has an account
+   * gets nothing, and neither does the requester: any email would tell them the address is taken.
+   */
+  private async sendChangeEmails({ userId, newAddress }: EmailChangeRequest, requestId?: string): Promise<void> {
+    const directory = this.support.directory();
+    const user = await directory.findById(userId);
+    if (!user || (await directory.findByEmail(newAddress))) return;
+    const { confirm, revert } = this.emails('requestEmailChange');
+    const context = { newEmail: newAddress };
+    const confirmation = await this.support.sendLink(user, confirm, requestId, { to: newAddress, payload: newAddress, context });
+    // Without the confirmation on its way (a hook cancelled it) nothing can change, so nothing to warn about.
+    if (confirmation.cancelled) return;
+    await this.support.sendLink(user, revert, requestId, { payload: user.email.trim().toLowerCase(), context });
+    this.events.emit(EmailEvent.EmailChangeRequested, { userId: user.id, email: user.email, newEmail: newAddress });
+  }
+
+  /** See `EmailWorkflowService.confirmEmailChange`. */
+  async confirm(token: string): Promise<EmailUser> {
+    const directory = this.support.directory();
+    const updateEmail = this.updater('confirmEmailChange');
+    let newAddress = '';
+    let previousEmail = '';
+    const user = await this.support.redeem(
+      token,
+      'confirm-email-change',
+      async (found, record) => {
+        newAddress = record.payload as string;
+        const holder = await directory.findByEmail(newAddress);
+        // Taken since the request (another sign-up, say): two accounts must not share an address.
+        if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
+        previousEmail = found.email;
+        await updateEmail(found.id, newAddress);
+        await directory.markEmailVerified(found.id);
+        // Inside the redemption: if voiding fails, the link stays usable and a second click finishes the job.
+        await this.tokens.revokeAllOf(found.id, ALL_BUT_REVERT);
+      },
+      // The link went to the new address, which the account does not have yet.
+      { checkAddress: false },
+    );
+    this.events.emit(EmailEvent.EmailChanged, { userId: user.id, email: newAddress, previousEmail });
+    return { ...user, email: newAddress, emailVerified: true };
+  }
+
+  /** See `EmailWorkflowService.revertEmailChange`. */
+  async revert(token: string): Promise<EmailUser> {
+    const directory = this.support.directory();
+    const updateEmail = this.updater('revertEmailChange');
+    let oldAddress = '';
+    let revertedEmail = '';
+    const user = await this.support.redeem(
+      token,
+      'revert-email-change',
+      async (found, record) => {
+        oldAddress = record.payload as string;
+        revertedEmail = found.email;
+        if (!sameAddress(found.email, oldAddress)) {
+          const holder = await directory.findByEmail(oldAddress);
+          // Another account took the freed address: refused, and the link stays usable once it is free again.
+          if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
+          await updateEmail(found.id, oldAddress);
+        }
+        // Whoever holds the old inbox opened this link, so the address is theirs.
+        await directory.markEmailVerified(found.id);
+        await this.tokens.revokeAllOf(found.id, EVERY_PURPOSE);
+      },
+      // The account may be on the new address by now: the link is good whichever it is on.
+      { checkAddress: false },
+    );
+    this.events.emit(EmailEvent.EmailChangeReverted, { userId: user.id, email: oldAddress, revertedEmail });
+    return { ...user, email: oldAddress, emailVerified: true };
+  }
+
+  /** Both emails of a change; the flow is off until both links are given. */
+  private emails(method: string): { confirm: LinkEmail; revert: LinkEmail } {
+    if (!this.confirmEmail) throw missingLink(method, 'confirmEmailChange', 'confirm');
+    if (!this.revertEmail) throw missingLink(method, 'revertEmailChange', 'revert');
+    return { confirm: this.confirmEmail, revert: this.revertEmail };
+  }
+
+  private updater(method: string): (id: string, email: string) => Promise<void> {
+    const directory: EmailUserDirectory = this.support.directory();
+    if (!directory.updateEmail) {
+      throw new FlowNotConfiguredError(method, 'users.updateEmail', 'add updateEmail(id, email) to your EmailUserDirectory, storing the address findByEmail finds the user by');
+    }
+    return directory.updateEmail.bind(directory);
+  }
+}
+
+/** Addresses compared as the directory is asked for them: trimmed and lower-cased. */
+function sameAddress(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
+function missingLink(method: string, name: string, page: string): FlowNotConfiguredError {
+  return new FlowNotConfiguredError(method, `links.${name}`, `set links.${name} to the absolute URL of your ${page} page with {token}, e.g. "https://app.example.com/email/${page}?token={token}"`);
+}
