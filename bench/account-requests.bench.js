@@ -54,7 +54,7 @@ async function boot(prefix, worker, smtpPort) {
         secret: 'bench-secret-of-at-least-32-bytes-0123456789',
         users: directory(),
         // Each address is asked for once; the IP is the same for all, so its limit is lifted.
-        rateLimits: { passwordResetPerIp: UNLIMITED },
+        flows: { resetPassword: { limits: { perIp: UNLIMITED } } },
       }),
     ],
   })(BenchModule);

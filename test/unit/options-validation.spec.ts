@@ -8,6 +8,7 @@ import {
 } from 'nestjs-email-workflow';
 import { resolveQueueOptions } from '../../lib/queue/queue.options';
 import { resolveTokenOptions } from '../../lib/tokens/token.options';
+import { resolveFlowOptions } from '../../lib/workflow/flow.options';
 import { describeTransport, parseSmtpUrl, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
 import { invalidOptionsError, localOptions } from '../support/module-options';
 
@@ -183,6 +184,97 @@ describe('options validation at boot', () => {
       const error = await invalidOptionsError(untyped(rest));
       expect(paths(error)).toContain('links');
       expect(error.message).toMatch(/- links: is required\. Fix: set links: \{ verifyEmail, resetPassword \}/);
+    });
+  });
+
+  describe('flows, codes and the dropped keys', () => {
+    const links = { verifyEmail: 'https://app.example.test/verify?token={token}', resetPassword: 'https://app.example.test/reset?token={token}' };
+
+    it('refuses each dropped key with a problem naming its new key, and nothing else', async () => {
+      const error = await invalidOptionsError(
+        untyped({
+          ...validOptions(),
+          tokens: { verifyEmailTtl: 60, resetPasswordTtl: 60, claimWindow: 1_000 },
+          rateLimits: {
+            passwordResetPerAddress: { limit: 1, windowSeconds: 60 },
+            passwordResetPerIp: { limit: 1, windowSeconds: 60 },
+            verificationPerAddress: { limit: 1, windowSeconds: 60 },
+            verificationStartPerAddress: { limit: 1, windowSeconds: 60 },
+          },
+        }),
+      );
+      expect(error.problems).toEqual([
+        { path: 'tokens.verifyEmailTtl', problem: 'was replaced by flows.verifyEmail.ttl (same value)', fix: 'move it to flows.verifyEmail.ttl' },
+        { path: 'tokens.resetPasswordTtl', problem: 'was replaced by flows.resetPassword.ttl (same value)', fix: 'move it to flows.resetPassword.ttl' },
+        expect.objectContaining({ path: 'rateLimits.passwordResetPerAddress', fix: 'move it to flows.resetPassword.limits.perAddress' }),
+        expect.objectContaining({ path: 'rateLimits.passwordResetPerIp', fix: 'move it to flows.resetPassword.limits.perIp' }),
+        expect.objectContaining({ path: 'rateLimits.verificationPerAddress', fix: 'move it to flows.verifyEmail.limits.perAddress' }),
+        expect.objectContaining({ path: 'rateLimits.verificationStartPerAddress', fix: 'move it to flows.verifyEmail.limits.startPerAddress' }),
+      ]);
+      expect(error.message).toContain('- tokens.verifyEmailTtl: was replaced by flows.verifyEmail.ttl (same value). Fix: move it to flows.verifyEmail.ttl');
+    });
+
+    it('refuses an empty or odd rateLimits by pointing at flows.<flow>.limits', async () => {
+      for (const rateLimits of [{}, 5, { perAddress: 1 }]) {
+        const error = await invalidOptionsError(untyped({ ...validOptions(), rateLimits }));
+        expect(error.problems).toEqual([expect.objectContaining({ path: 'rateLimits', fix: 'move it to flows.<flow>.limits' })]);
+      }
+    });
+
+    it('applies each flow\'s defaults, and its own values where given', () => {
+      expect(resolveFlowOptions({})).toEqual({
+        ok: true,
+        value: {
+          verifyEmail: { ttl: 86_400, delivery: 'link', limits: { perAddress: { limit: 5, windowSeconds: 3_600 }, startPerAddress: { limit: 5, windowSeconds: 3_600 } } },
+          resetPassword: { ttl: 3_600, delivery: 'link', limits: { perAddress: { limit: 5, windowSeconds: 3_600 }, perIp: { limit: 20, windowSeconds: 3_600 } } },
+          signIn: { ttl: 900, delivery: 'link', limits: { perAddress: { limit: 5, windowSeconds: 3_600 }, perIp: { limit: 20, windowSeconds: 3_600 } } },
+          changeEmail: { ttl: 3_600, revertTtl: 604_800, limits: { perUser: { limit: 5, windowSeconds: 3_600 } } },
+          newSignIn: { limits: { perUser: { limit: 10, windowSeconds: 3_600 } } },
+        },
+      });
+      const resolved = resolveFlowOptions({ flows: { resetPassword: { ttl: 60, delivery: 'both', limits: { perIp: { limit: 2, windowSeconds: 10 } } } } });
+      expect(resolved).toMatchObject({ ok: true, value: { resetPassword: { ttl: 60, delivery: 'both', limits: { perAddress: { limit: 5 }, perIp: { limit: 2, windowSeconds: 10 } } } } });
+    });
+
+    it('refuses bad flow values, each by path with a fix', async () => {
+      const error = await invalidOptionsError(
+        untyped({
+          ...validOptions(),
+          flows: { verifyEmail: { ttl: 0, delivery: 'sms' }, resetPassword: { limits: { perIp: { limit: 0, windowSeconds: 60 } } }, signIn: { colour: 'red', delivery: 'code' }, plans: {} },
+        }),
+      );
+      expect(paths(error).sort()).toEqual(['flows.plans', 'flows.resetPassword.limits.perIp.limit', 'flows.signIn.colour', 'flows.verifyEmail.delivery', 'flows.verifyEmail.ttl']);
+      expect(error.message).toContain('flows.verifyEmail.delivery: must be "link", "code" or "both"');
+    });
+
+    it('requires the links of a flow that is set, naming each, unless the flow sends codes only', async () => {
+      const signIn = await invalidOptionsError(validOptions({ links, flows: { signIn: { ttl: 600 } } }));
+      expect(paths(signIn)).toEqual(['links.signIn']);
+      expect(signIn.message).toContain('links.signIn: is required when flows.signIn is set. Fix: set links.signIn to an absolute URL with {token}');
+      const change = await invalidOptionsError(validOptions({ links: { ...links, confirmEmailChange: 'https://app.example.test/confirm?token={token}' }, flows: { changeEmail: {} } }));
+      expect(paths(change)).toEqual(['links.revertEmailChange']);
+      await expect(bootsFine(validOptions({ links, flows: { signIn: { delivery: 'code' } } }))).resolves.toBeUndefined();
+      await expect(bootsFine(validOptions({ links: { ...links, signIn: 'https://app.example.test/sign-in?token={token}' }, flows: { signIn: {} } }))).resolves.toBeUndefined();
+    });
+
+    it('holds the new links to the same URL rules', async () => {
+      const error = await invalidOptionsError(
+        validOptions({
+          links: { ...links, signIn: 'http://app.example.test/s?token={token}', confirmEmailChange: 'https://app.example.test/c', revertEmailChange: '/r?token={token}', secureAccount: 'https://app.example.test/secure?token={token}' },
+        }),
+      );
+      expect(paths(error).sort()).toEqual(['links.confirmEmailChange', 'links.revertEmailChange', 'links.secureAccount', 'links.signIn']);
+      expect(error.message).toMatch(/links\.secureAccount: must be an absolute https URL without \{token\}/);
+    });
+
+    it('takes tokens.code (6 digits and 5 tries by default) and refuses lengths outside 6..10 and tries outside 1..20', async () => {
+      expect(resolveTokenOptions({})).toMatchObject({ ok: true, value: { codes: { length: 6, maxAttempts: 5 } } });
+      expect(resolveTokenOptions({ tokens: { code: { length: 10, maxAttempts: 1 } } })).toMatchObject({ ok: true, value: { codes: { length: 10, maxAttempts: 1 } } });
+      for (const code of [{ length: 5 }, { length: 11 }, { length: 6.5 }, { maxAttempts: 0 }, { maxAttempts: 21 }]) {
+        const error = await invalidOptionsError({ ...validOptions(), tokens: { code } as never });
+        expect(paths(error)).toEqual([`tokens.code.${Object.keys(code)[0]}`]);
+        expect(error.message).toMatch(/must be a whole number from (6 to 10|1 to 20)/);
+      }
     });
   });
 
