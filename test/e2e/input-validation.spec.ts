@@ -98,6 +98,17 @@ describe('input validation', () => {
     ['inspectToken', (g) => () => emails.inspectToken(g.json() as never, (g.random() < 0.5 ? g.json() : g.pick(['verify-email', 'reset-password'])) as never)],
     ['diagnoseTransport', (g) => () => emails.diagnoseTransport(g.json() as never)],
     ['sendTestEmail', (g) => () => emails.sendTestEmail(g.json() as never, (g.random() < 0.5 ? g.json() : undefined) as never)],
+    ['requestEmailChange', (g) => () => emails.requestEmailChange((g.random() < 0.5 ? g.json() : g.shaped(['id', 'email', 'name', 'locale', 'emailVerified'])) as never, g.json() as never)],
+    ['confirmEmailChange', (g) => () => emails.confirmEmailChange(g.json() as never)],
+    ['revertEmailChange', (g) => () => emails.revertEmailChange(g.json() as never)],
+    [
+      'notifyNewSignIn',
+      (g) => () =>
+        emails.notifyNewSignIn(
+          (g.random() < 0.5 ? g.json() : g.shaped(['id', 'email', 'name', 'locale', 'emailVerified'])) as never,
+          (g.random() < 0.5 ? g.json() : g.shaped(['ip', 'userAgent', 'at'])) as never,
+        ),
+    ],
   ];
 
   it.each(methods)(`%s refuses ${CALLS_PER_METHOD} random JSON arguments only with the library's typed errors`, async (name, makeCall) => {
@@ -134,6 +145,13 @@ describe('input validation', () => {
     ['startEmailVerification({ name: [] })', 'user.name', () => emails.startEmailVerification({ id: '1', email: 'ada@example.com', name: [] } as never)],
     ['diagnoseTransport(5)', 'tenant', () => emails.diagnoseTransport(5 as never)],
     ['sendTestEmail(undefined)', 'to', () => emails.sendTestEmail(undefined as never)],
+    ['requestEmailChange(user, 42)', 'newEmail', () => emails.requestEmailChange({ id: '1', email: 'ada@example.com' }, 42 as never)],
+    ['requestEmailChange({ email: null })', 'user.email', () => emails.requestEmailChange({ id: '1', email: null } as never, 'new@example.com')],
+    ['confirmEmailChange(undefined)', 'token', () => emails.confirmEmailChange(undefined as never)],
+    ['revertEmailChange({})', 'token', () => emails.revertEmailChange({} as never)],
+    ['notifyNewSignIn(user, null)', 'details', () => emails.notifyNewSignIn({ id: '1', email: 'ada@example.com' }, null as never)],
+    ['notifyNewSignIn(user, { userAgent: 5 })', 'details.userAgent', () => emails.notifyNewSignIn({ id: '1', email: 'ada@example.com' }, { userAgent: 5 as never })],
+    ['notifyNewSignIn(user, { at: "now" })', 'details.at', () => emails.notifyNewSignIn({ id: '1', email: 'ada@example.com' }, { at: 'now' as never })],
   ])('%s is refused with InvalidArgumentError naming %s', async (_label, argument, call) => {
     const error = await outcome(call);
     expect(error).toBeInstanceOf(InvalidArgumentError);
