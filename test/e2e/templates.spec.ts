@@ -67,7 +67,11 @@ describe('template overrides, new templates and locales', () => {
     expect(emails.render({ template: 'reset-password', context: { name: 'Ada', link }, locale: 'fr-CA' }).subject).toBe(
       'Réinitialisez votre mot de passe Acme',
     );
+    // No German override: the built-in German variant.
     expect(emails.render({ template: 'reset-password', context: { name: 'Ada', link }, locale: 'de' }).subject).toBe(
+      'Passwort für Ihr Acme-Konto zurücksetzen',
+    );
+    expect(emails.render({ template: 'reset-password', context: { name: 'Ada', link }, locale: 'it' }).subject).toBe(
       'Reset your Acme password',
     );
     await emails.send({ template: 'reset-password', to: 'ada@example.test', context: { name: 'Ada', link }, locale: 'fr' });
