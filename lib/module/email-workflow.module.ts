@@ -12,6 +12,7 @@ import { EmailWorkflowService } from '../workflow/email-workflow.service';
 import { PasswordResetFlow } from '../workflow/password-reset.flow';
 import { NewSignInNotice } from '../workflow/new-sign-in.notice';
 import { EmailSendPipeline } from '../workflow/send.pipeline';
+import { SignInFlow } from '../workflow/sign-in.flow';
 import { TemplatePreviews } from '../workflow/template.previews';
 import { EmailVerificationFlow } from '../workflow/verification.flow';
 import { ConfigurableEmailWorkflowModule } from './email-workflow.module-definition';
@@ -37,6 +38,7 @@ import { emailWorkflowProviders } from './email-workflow.providers';
     AccountFlowSupport,
     EmailVerificationFlow,
     PasswordResetFlow,
+    SignInFlow,
     EmailChangeFlow,
     NewSignInNotice,
     DeliveryDiagnostics,

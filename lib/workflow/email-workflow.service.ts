@@ -12,6 +12,7 @@ import { NewSignInNotice } from './new-sign-in.notice';
 import type { NewSignInDetails, NewSignInNoticeResult } from './new-sign-in.notice';
 import { PasswordResetFlow } from './password-reset.flow';
 import { EmailSendPipeline } from './send.pipeline';
+import { SignInFlow } from './sign-in.flow';
 import { TemplatePreviews } from './template.previews';
 import type { EmailUser } from './user-directory';
 import { EmailVerificationFlow } from './verification.flow';
@@ -41,6 +42,7 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     private readonly previews: TemplatePreviews,
     private readonly emailChange: EmailChangeFlow,
     private readonly newSignIn: NewSignInNotice,
+    private readonly signIn: SignInFlow,
   ) {}
 
   /** Renders a template without sending it. */
@@ -142,6 +144,37 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     checkString('resetPasswordWithCode', 'code', code);
     checkFunction('resetPasswordWithCode', 'applyNewPassword', applyNewPassword);
     return this.passwordReset.resetWithCode(email, code, applyNewPassword);
+  }
+
+  /**
+   * Passwordless sign-in: sends `sign-in` (a link and/or code, per `flows.signIn.delivery`) if the
+   * address has an account. Answers like `requestPasswordReset`: the same value in the same time
+   * whatever the address (the look-up happens after answering, from a stored request with a Redis
+   * queue), rate-limited per address and per IP (RateLimitedError). With a link, needs `links.signIn`
+   * (FlowNotConfiguredError).
+   */
+  async requestSignIn(email: string, options: { ip?: string } = {}): Promise<void> {
+    checkString('requestSignIn', 'email', email);
+    checkObject('requestSignIn', 'options', options);
+    checkString('requestSignIn', 'options.ip', options.ip, 'optional');
+    return this.signIn.request(email, options);
+  }
+
+  /**
+   * Uses a sign-in token (once; `inspectToken(token, 'sign-in')` checks it without using it), marks
+   * the address verified and emits `email.signed-in`; resolves with the user to start a session for.
+   * Throws InvalidTokenError (unknown, expired, used, wrong purpose).
+   */
+  async completeSignIn(token: string): Promise<EmailUser> {
+    checkString('completeSignIn', 'token', token);
+    return this.signIn.complete(token);
+  }
+
+  /** As `completeSignIn`, with a sign-in code entered with its address; every refusal is InvalidTokenError('invalid-code'). */
+  async completeSignInWithCode(email: string, code: string): Promise<EmailUser> {
+    checkString('completeSignInWithCode', 'email', email);
+    checkString('completeSignInWithCode', 'code', code);
+    return this.signIn.completeWithCode(email, code);
   }
 
   /**
