@@ -124,13 +124,13 @@ describe('nestjs-email-workflow/testing', () => {
       tenant: undefined,
       to: { address: 'ada@example.test', name: 'Ada Lovelace' },
       from: 'Test App <no-reply@app.test>',
-      subject: 'Welcome to Test App',
+      subject: 'Bienvenue sur Test App',
       headers: {},
       context: { name: 'Ada', link: 'https://app.example.test/start' },
       codes: [],
     });
     expect(email.html).toContain('<!doctype html>');
-    expect(email.text).toContain('Hi Ada,');
+    expect(email.text).toContain('Bonjour Ada,');
     expect(outbox.linksIn(email)).toEqual(['https://app.example.test/start']);
     expect(outbox.codesIn(email)).toEqual([]);
     expect(Object.isFrozen(email)).toBe(true);

@@ -113,7 +113,7 @@ describe('emails keep their promises', () => {
     const duration = new Intl.NumberFormat('fr', { style: 'unit', unit: 'hour', unitDisplay: 'long' }).format(2);
     expect(duration).toMatch(/^2\sheures$/);
     expect(reset.context.expiresIn).toBe(duration);
-    expect(reset.text).toContain(`expires in ${duration}`);
+    expect(reset.text).toContain(`expire dans ${duration}`);
   });
 
   it('an English recipient still reads "24 hours", and a locale Intl does not know falls back to templates.defaultLocale', async () => {
