@@ -1,8 +1,9 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Injectable } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { ParsedMail } from 'mailparser';
 import {
+  BeforeEmailSend,
   EmailEvent,
   EmailEvents,
   EmailWorkflowErrorCode,
@@ -12,13 +13,13 @@ import {
   InvalidArgumentError,
   InvalidRecipientError,
 } from 'nestjs-email-workflow';
-import type { EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import type { EmailUserDirectory, EmailWorkflowModuleOptions, OutgoingEmail } from 'nestjs-email-workflow';
 import { AuthAppModule } from '../fixtures/auth-app/auth-app.module';
 import { UsersStore } from '../fixtures/auth-app/users.store';
 import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
-import { deleteKeys, uniquePrefix } from '../support/redis';
+import { deleteKeys, dumpKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
 import { sleep, until, untilQueueIdle } from '../support/wait';
 import { EventLog } from '../support/workflow';
@@ -33,6 +34,7 @@ const LINKS = {
   ...localOptions(0).links,
   confirmEmailChange: `${APP}/confirm-email-change?token={token}`,
   revertEmailChange: `${APP}/revert-email-change?token={token}`,
+  signIn: `${APP}/sign-in/complete?token={token}`,
 };
 
 function recipientOf(mail: ParsedMail): string | undefined {
@@ -53,9 +55,12 @@ describe('email change through a real app, Redis and SMTP server', () => {
   let emails: EmailWorkflowService;
   let events: EventLog;
 
-  async function startApp(overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<void> {
+  async function startApp(
+    overrides: Partial<EmailWorkflowModuleOptions> | ((prefix: string) => Partial<EmailWorkflowModuleOptions>) = {},
+  ): Promise<void> {
     prefix = uniquePrefix();
-    const moduleRef = await Test.createTestingModule({ imports: [AuthAppModule.withRedisQueue(sink.port, prefix, { links: LINKS, ...overrides })] }).compile();
+    const options = typeof overrides === 'function' ? overrides(prefix) : overrides;
+    const moduleRef = await Test.createTestingModule({ imports: [AuthAppModule.withRedisQueue(sink.port, prefix, { links: LINKS, ...options })] }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     events = new EventLog(app.get(EmailEvents));
     await app.listen(0, '127.0.0.1');
@@ -136,10 +141,13 @@ describe('email change through a real app, Redis and SMTP server', () => {
       expect(await emails.inspectToken(resetBeforeChange, 'reset-password')).toEqual({ valid: false, reason: 'expired' });
       expect(await emails.inspectToken(revertToken, 'revert-email-change')).toMatchObject({ valid: true });
 
-      // Whoever holds the new inbox asks for a reset link: valid until the revert.
+      // Whoever holds the new inbox asks for a reset link and a sign-in link: valid until the revert.
       await call('POST', '/forgot-password', { email: 'ada.new@example.test' });
       const resetAfterChange = await tokenSentTo('ada.new@example.test', 'reset-password');
+      await emails.requestSignIn('ada.new@example.test');
+      const signInAfterChange = await tokenSentTo('ada.new@example.test', 'sign-in/complete');
       expect(await emails.inspectToken(resetAfterChange, 'reset-password')).toMatchObject({ valid: true });
+      expect(await emails.inspectToken(signInAfterChange, 'sign-in')).toMatchObject({ valid: true });
 
       expect(await call('GET', `/revert-email-change?token=${revertToken}`)).toMatchObject({ status: 200, body: { valid: true } });
       expect(await call('POST', '/revert-email-change', { token: revertToken })).toEqual({ status: 200, body: { id, email: 'ada@example.test' } });
@@ -148,6 +156,8 @@ describe('email change through a real app, Redis and SMTP server', () => {
       // Voided, not merely sent to an address the account no longer has: inspection does not compare addresses.
       expect(await emails.inspectToken(resetAfterChange, 'reset-password')).toEqual({ valid: false, reason: 'expired' });
       expect(await call('POST', '/reset-password', { token: resetAfterChange, password: 'attacker' })).toMatchObject({ status: 400 });
+      expect(await emails.inspectToken(signInAfterChange, 'sign-in')).toEqual({ valid: false, reason: 'expired' });
+      await expect(emails.completeSignIn(signInAfterChange)).rejects.toMatchObject({ code: EmailWorkflowErrorCode.TokenExpired });
       expect(await call('POST', '/revert-email-change', { token: revertToken })).toMatchObject({ status: 400, body: { error: 'EMAIL_WORKFLOW_TOKEN_USED' } });
 
       expect(events.seen[EmailEvent.EmailChangeRequested]).toEqual([{ userId: id, email: 'ada@example.test', newEmail: 'ada.new@example.test' }]);
@@ -178,6 +188,31 @@ describe('email change through a real app, Redis and SMTP server', () => {
       await tokenSentTo('bo.new@example.test', 'confirm-email-change');
       await tokenSentTo('bo@example.test', 'revert-email-change');
     });
+  });
+
+  it('stores the request before answering, with neither address in clear; a worker started later sends both emails', async () => {
+    // The answering process has no worker: only another process on that Redis can do the request.
+    await startApp((keyPrefix) => ({ queue: { redis: REDIS_URL, prefix: keyPrefix, worker: false } }));
+    const { id } = await users.create('Hal', 'hal@example.test', 'pw-123456');
+    expect(await call('POST', '/change-email', { userId: id, newEmail: 'hal.new@example.test' })).toMatchObject({ status: 202 });
+    const stored = [...(await dumpKeys(prefix)).entries()].flat().join('\n');
+    expect(stored).not.toBe('');
+    expect(stored).not.toContain('hal.new@example.test');
+    expect(stored).not.toContain('hal@example.test');
+
+    const directory = users;
+    await app.close();
+    const worker = await Test.createTestingModule({
+      imports: [
+        EmailWorkflowModule.forRoot(localOptions(sink.port, { secret: TEST_SECRET, queue: { redis: REDIS_URL, prefix }, links: LINKS, users: directory })),
+      ],
+    })
+      .setLogger(new CapturingLogger())
+      .compile();
+    app = worker.createNestApplication({ logger: false });
+    await app.init();
+    await tokenSentTo('hal.new@example.test', 'confirm-email-change');
+    await tokenSentTo('hal@example.test', 'revert-email-change');
   });
 
   it('refuses the confirmation when the new address got an account since the request, and keeps the old address', async () => {
@@ -220,12 +255,24 @@ describe('email change through a real app, Redis and SMTP server', () => {
   });
 });
 
+/** Sees every email of an email change, and cancels the confirmation to a suppressed address. */
+@Injectable()
+class ChangeHooks {
+  readonly seen: Array<{ template: string; to: string }> = [];
+
+  @BeforeEmailSend()
+  check(email: OutgoingEmail): void {
+    this.seen.push({ template: email.template, to: email.to.address });
+    if (email.to.address === 'suppressed@example.test') email.cancel('suppressed');
+  }
+}
+
 describe('email change: what it needs, and what it refuses', () => {
   let sink: SmtpSink;
   const started: TestingModule[] = [];
 
-  async function boot(options: Partial<EmailWorkflowModuleOptions>): Promise<EmailWorkflowService> {
-    const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(localOptions(sink.port, { queue: false, ...options }))] })
+  async function boot(options: Partial<EmailWorkflowModuleOptions>, providers: Array<new () => unknown> = []): Promise<EmailWorkflowService> {
+    const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(localOptions(sink.port, { queue: false, ...options }))], providers })
       .setLogger(new CapturingLogger())
       .compile();
     started.push(moduleRef);
@@ -276,6 +323,29 @@ describe('email change: what it needs, and what it refuses', () => {
     const error = await rejection(() => emails.requestEmailChange(ada, 'ada.new@example.test'));
     expect(error).toBeInstanceOf(FlowNotConfiguredError);
     expect((error as Error).message).toContain(missing);
+  });
+
+  it('runs the before-send hooks for both emails; when one cancels the confirmation, the current address is not warned either', async () => {
+    const users = new InMemoryUsers();
+    users.add(ada);
+    const emails = await boot({ links: LINKS, users }, [ChangeHooks]);
+    sink.messages.length = 0;
+    const hooks = started[started.length - 1].get(ChangeHooks);
+
+    await emails.requestEmailChange(ada, 'suppressed@example.test');
+    await until(() => hooks.seen.length === 1, 'the hook to see the confirmation');
+    await untilQueueIdle(emails);
+    // Proves an absence: the flow stops once the hook cancels, so give a wrongly queued warning this window to show.
+    await sleep(300);
+    expect(hooks.seen).toEqual([{ template: 'confirm-email-change', to: 'suppressed@example.test' }]);
+    expect(sink.messages).toEqual([]);
+
+    await emails.requestEmailChange(ada, 'ada.new@example.test');
+    await until(() => sink.messages.length === 2, 'both emails of the change');
+    expect(hooks.seen.slice(1)).toEqual([
+      { template: 'confirm-email-change', to: 'ada.new@example.test' },
+      { template: 'email-change-requested', to: 'ada@example.test' },
+    ]);
   });
 
   it('refuses a new address that is not one address, or is the current one, with typed errors', async () => {
