@@ -64,7 +64,16 @@ describe('input validation', () => {
   beforeAll(async () => {
     sink = await SmtpSink.start();
     moduleRef = await Test.createTestingModule({
-      imports: [EmailWorkflowModule.forRoot(localOptions(sink.port, { queue: false, users: new InMemoryUsers() }))],
+      imports: [
+        EmailWorkflowModule.forRoot(
+          localOptions(sink.port, {
+            queue: false,
+            users: new InMemoryUsers(),
+            // Every flow set up, so the sweep reaches each method's own checks rather than a missing link.
+            links: { ...localOptions(0).links, signIn: 'http://localhost:3000/sign-in?token={token}' },
+          }),
+        ),
+      ],
     })
       .setLogger(logger)
       .compile();
@@ -95,7 +104,22 @@ describe('input validation', () => {
     ['resendVerification', (g) => () => emails.resendVerification(g.json() as never)],
     ['requestPasswordReset', (g) => () => emails.requestPasswordReset(g.json() as never, (g.random() < 0.5 ? g.json() : g.shaped(['ip'])) as never)],
     ['resetPassword', (g) => () => emails.resetPassword(g.json() as never, (g.random() < 0.5 ? g.json() : async () => undefined) as never)],
-    ['inspectToken', (g) => () => emails.inspectToken(g.json() as never, (g.random() < 0.5 ? g.json() : g.pick(['verify-email', 'reset-password'])) as never)],
+    ['verifyEmailCode', (g) => () => emails.verifyEmailCode(g.json() as never, g.json() as never)],
+    [
+      'resetPasswordWithCode',
+      (g) => () => emails.resetPasswordWithCode(g.json() as never, g.json() as never, (g.random() < 0.5 ? g.json() : async () => undefined) as never),
+    ],
+    ['requestSignIn', (g) => () => emails.requestSignIn(g.json() as never, (g.random() < 0.5 ? g.json() : g.shaped(['ip'])) as never)],
+    ['completeSignIn', (g) => () => emails.completeSignIn(g.json() as never)],
+    ['completeSignInWithCode', (g) => () => emails.completeSignInWithCode(g.json() as never, g.json() as never)],
+    [
+      'inspectToken',
+      (g) => () =>
+        emails.inspectToken(
+          g.json() as never,
+          (g.random() < 0.5 ? g.json() : g.pick(['verify-email', 'reset-password', 'sign-in', 'confirm-email-change', 'revert-email-change'])) as never,
+        ),
+    ],
     ['diagnoseTransport', (g) => () => emails.diagnoseTransport(g.json() as never)],
     ['sendTestEmail', (g) => () => emails.sendTestEmail(g.json() as never, (g.random() < 0.5 ? g.json() : undefined) as never)],
     ['requestEmailChange', (g) => () => emails.requestEmailChange((g.random() < 0.5 ? g.json() : g.shaped(['id', 'email', 'name', 'locale', 'emailVerified'])) as never, g.json() as never)],
@@ -141,6 +165,16 @@ describe('input validation', () => {
     ['resendVerification({})', 'email', () => emails.resendVerification({} as never)],
     ['verifyEmail(null)', 'token', () => emails.verifyEmail(null as never)],
     ['resetPassword(token, "cb")', 'applyNewPassword', () => emails.resetPassword('abc', 'cb' as never)],
+    ['verifyEmailCode(email, 123456)', 'code', () => emails.verifyEmailCode('ada@example.com', 123456 as never)],
+    ['verifyEmailCode(null, code)', 'email', () => emails.verifyEmailCode(null as never, '123456')],
+    ['resetPasswordWithCode(email, code, "cb")', 'applyNewPassword', () => emails.resetPasswordWithCode('ada@example.com', '123456', 'cb' as never)],
+    ['resetPasswordWithCode(email, [], cb)', 'code', () => emails.resetPasswordWithCode('ada@example.com', [] as never, async () => undefined)],
+    ['requestSignIn(42)', 'email', () => emails.requestSignIn(42 as never)],
+    ['requestSignIn(email, { ip: 1 })', 'options.ip', () => emails.requestSignIn('ada@example.com', { ip: 1 as never })],
+    ['requestSignIn(email, "ip")', 'options', () => emails.requestSignIn('ada@example.com', 'ip' as never)],
+    ['completeSignIn(undefined)', 'token', () => emails.completeSignIn(undefined as never)],
+    ['completeSignInWithCode(email, 7)', 'code', () => emails.completeSignInWithCode('ada@example.com', 7 as never)],
+    ['inspectToken(token, "magic-link")', 'purpose', () => emails.inspectToken('abc', 'magic-link' as never)],
     ['startEmailVerification({ id: 1 })', 'user.id', () => emails.startEmailVerification({ id: 1, email: 'ada@example.com' } as never)],
     ['startEmailVerification({ name: [] })', 'user.name', () => emails.startEmailVerification({ id: '1', email: 'ada@example.com', name: [] } as never)],
     ['diagnoseTransport(5)', 'tenant', () => emails.diagnoseTransport(5 as never)],
