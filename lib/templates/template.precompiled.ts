@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TemplateInvalidError } from '../errors';
-import { bindTemplate, CompiledTemplate, compileMarkup, TemplateMarkup } from './template.compiler';
+import { bindTemplate, CompiledTemplate, compileMarkup, requiredVariablesOf, TemplateMarkup } from './template.compiler';
 import type { LayoutBrand } from './template.layout';
 import { parseTemplateFileName, parseTemplateSource } from './template.source';
 
@@ -25,6 +25,8 @@ interface PrecompiledTemplate {
   fileName: string;
   subject: string;
   requiresOneOf?: string[];
+  /** Per layout: the logo's header reads brand.logoUrl. */
+  requiredVariables: { withLogo: string[]; withoutLogo: string[] };
   withLogo: TemplateMarkup;
   withoutLogo: TemplateMarkup;
 }
@@ -47,7 +49,10 @@ export async function precompileBuiltIns(): Promise<PrecompiledBuiltIns> {
       const [withLogo, withoutLogo] = await Promise.all(
         [true, false].map((hasLogo) => compileMarkup(source, { primaryColor: PRIMARY_COLOUR_PLACEHOLDER, hasLogo })),
       );
-      return { ...identity, fileName, subject: parsed.subject, requiresOneOf: parsed.requiresOneOf, withLogo, withoutLogo };
+      // Boot binds the built-ins without compiling their Handlebars: a broken {{…}} must fail the build instead.
+      [withLogo, withoutLogo].forEach((markup) => bindTemplate(source, markup));
+      const requiredVariables = { withLogo: requiredVariablesOf(parsed.subject, withLogo), withoutLogo: requiredVariablesOf(parsed.subject, withoutLogo) };
+      return { ...identity, fileName, subject: parsed.subject, requiresOneOf: parsed.requiresOneOf, requiredVariables, withLogo, withoutLogo };
     }),
   );
   return { primaryColourPlaceholder: PRIMARY_COLOUR_PLACEHOLDER, templates };
@@ -84,6 +89,7 @@ export function loadBuiltIns(layout: LayoutBrand): CompiledTemplate[] {
         requiresOneOf: template.requiresOneOf,
       },
       { html: withColour(markup.html), text: withColour(markup.text) },
+      { requiredVariables: layout.hasLogo ? template.requiredVariables.withLogo : template.requiredVariables.withoutLogo },
     );
   });
 }
