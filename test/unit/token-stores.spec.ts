@@ -504,4 +504,39 @@ describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
     await expect(tokens.inspect(verify.token, 'verify-email')).resolves.toMatchObject({ state: 'active' });
     await expect(tokens.inspect(otherUser.token, 'reset-password')).resolves.toMatchObject({ state: 'active', userId: 'u-2' });
   });
+
+  it('seals a payload into the record, bound to the token and covered by the MAC, and binds the token to the address given', async () => {
+    const { token } = await tokens.issue(user, 'confirm-email-change', 600, { address: 'New@Example.test', payload: 'new@example.test' });
+    const record = await tokens.inspect(token, 'confirm-email-change');
+    expect(record.payload).toBe('new@example.test');
+    expect(tokens.issuedTo(record, 'new@example.test')).toBe(true);
+    expect(tokens.issuedTo(record, user.email)).toBe(false);
+    expect((await subject.contents()).join('\n')).not.toContain('new@example.test');
+
+    // Another token's sealed value moved onto this record: the MAC no longer matches.
+    const other = await tokens.issue(user, 'confirm-email-change', 600, { address: 'new@example.test', payload: 'evil@example.test' });
+    const hash = tokens.hash(token);
+    const stored = (await subject.store.find(hash))!;
+    await subject.store.save(hash, { ...stored, sealed: (await subject.store.find(tokens.hash(other.token)))!.sealed });
+    expect((await reasonOf(tokens.inspect(token, 'confirm-email-change'))).reason).toBe('unknown');
+  });
+
+  it('revokeAllOf voids the user’s active tokens of the purposes given but the one kept, and nothing else', async () => {
+    const kept = await tokens.issue(user, 'revert-email-change');
+    const revert = await tokens.issue(user, 'revert-email-change');
+    const reset = await tokens.issue(user, 'reset-password');
+    const signIn = await tokens.issue(user, 'sign-in');
+    const otherUser = await tokens.issue({ id: 'u-2', email: 'bob@example.test' }, 'reset-password');
+
+    await tokens.revokeAllOf(user.id, ['revert-email-change', 'reset-password'], tokens.hash(kept.token));
+
+    expect((await reasonOf(tokens.inspect(revert.token, 'revert-email-change'))).reason).toBe('expired');
+    expect((await reasonOf(tokens.inspect(reset.token, 'reset-password'))).reason).toBe('expired');
+    await expect(tokens.inspect(kept.token, 'revert-email-change')).resolves.toMatchObject({ state: 'active' });
+    await expect(tokens.inspect(signIn.token, 'sign-in')).resolves.toMatchObject({ state: 'active' });
+    await expect(tokens.inspect(otherUser.token, 'reset-password')).resolves.toMatchObject({ state: 'active' });
+    await tokens.revokeAllOf(user.id, ['sign-in', 'revert-email-change']);
+    expect((await reasonOf(tokens.inspect(kept.token, 'revert-email-change'))).reason).toBe('expired');
+    expect((await reasonOf(tokens.inspect(signIn.token, 'sign-in'))).reason).toBe('expired');
+  });
 });
