@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Screenshots of every built-in email at 600 px (desktop client) and 375 px (phone) wide, for the
-// README's gallery: docs/emails/<template>-600.png and <template>-375.png (locale variants add
-// .<locale> after the name).
+// README's gallery: docs/emails/<template>-600.png and <template>-375.png, in English (the
+// locale-neutral files) and in the languages of GALLERY_LOCALES (default "fr"), whose shots add
+// .<locale> after the name. Every variant is still rendered and checked, shot or not.
 //
-//   npm run screenshots          builds dist/ first, then runs this file
+//   npm run screenshots                        builds dist/ first, then runs this file
+//   GALLERY_LOCALES=fr,de npm run screenshots  French and German shots too
 //
 // It boots the BUILT library through its public entry point (the package's self-reference), with
 // the in-process queue, and screenshots `previewTemplates()` — the same sample data the dev
@@ -23,6 +25,8 @@ const { EmailWorkflowModule, EmailWorkflowService } = require('nestjs-email-work
 const OUT_DIR = join(__dirname, '..', 'docs', 'emails');
 const WIDTHS = [600, 375];
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+// Each language adds a shot per template and width to the repository; English and French show the idea.
+const GALLERY_LOCALES = (process.env.GALLERY_LOCALES ?? 'fr').split(',').map((tag) => tag.trim().toLowerCase()).filter(Boolean);
 
 class ScreenshotsModule {}
 Module({
@@ -54,6 +58,7 @@ async function main() {
     if (broken.length > 0) {
       throw new Error(`templates failed to render:\n${broken.map((p) => `  ${fileBase(p)}: ${p.error}`).join('\n')}`);
     }
+    const shots = previews.filter((preview) => preview.locale === '' || GALLERY_LOCALES.includes(preview.locale));
 
     // Old shots of a renamed or removed template would linger in the gallery otherwise.
     mkdirSync(OUT_DIR, { recursive: true });
@@ -70,7 +75,7 @@ async function main() {
       page.on('console', (message) => {
         if (message.type() === 'error') problems.push(`${width}px: ${message.text()}`);
       });
-      for (const preview of previews) {
+      for (const preview of shots) {
         await page.setContent(preview.rendered.html, { waitUntil: 'load' });
         const file = join(OUT_DIR, `${fileBase(preview)}-${width}.png`);
         await page.screenshot({ path: file, fullPage: true });

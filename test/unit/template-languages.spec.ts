@@ -43,7 +43,7 @@ const SUBJECT_WORDS: Record<string, Record<Locale, RegExp>> = {
   'new-sign-in': { en: /new sign-in/i, fr: /nouvelle connexion/i, de: /neue Anmeldung/i, es: /nuevo inicio de sesión/i, 'pt-BR': /novo acesso/i },
   welcome: { en: /welcome/i, fr: /bienvenue/i, de: /willkommen/i, es: /bienvenida/i, 'pt-BR': /boas-vindas/i },
   'password-changed': { en: /password was changed/i, fr: /a été modifié/i, de: /wurde geändert/i, es: /se cambió/i, 'pt-BR': /foi alterada/i },
-  'test-email': { en: /test email/i, fr: /e-mail de test/i, de: /Test-E-Mail/, es: /correo de prueba/i, 'pt-BR': /e-mail de teste/i },
+  'test-email': { en: /test email/i, fr: /e-mail de test envoyé par/i, de: /Test-E-Mail/, es: /correo de prueba/i, 'pt-BR': /e-mail de teste/i },
 };
 
 /** The layout's footer line asking for questions, and the html `lang`, per language. */
