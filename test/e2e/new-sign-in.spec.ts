@@ -93,6 +93,17 @@ describe('new-sign-in notice on a Redis queue, through a real SMTP server', () =
     ]);
   });
 
+  it.each<[string, Record<string, string>, string]>([
+    ['links.forgotPassword', { forgotPassword: 'http://localhost:3000/forgot-password' }, 'http://localhost:3000/forgot-password'],
+    ['the origin of links.resetPassword', {}, 'http://localhost:3000'],
+  ])('without links.secureAccount it links to %s', async (_default, links, expected) => {
+    await boot({ links: { ...localOptions(0).links, ...links } });
+    const result = await emails.notifyNewSignIn({ id: 'u6', email: 'fay@example.test' });
+    const mail = await sink.mailWithId(result.messageId);
+    expect(mail.subject).toMatch(/New sign-in/);
+    expect(linkIn(mail.html as string, 'http://')).toBe(expected);
+  });
+
   it('shows a User-Agent on one line, without control characters, cut to 200 characters', async () => {
     await boot();
     const result = await emails.notifyNewSignIn(
