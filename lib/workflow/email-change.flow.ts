@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { FlowNotConfiguredError, InvalidArgumentError, InvalidTokenError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import { EmailTokens } from '../tokens';
-import type { TokenPurpose } from '../tokens';
+import type { RedeemableToken, TokenPurpose } from '../tokens';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
 import { FLOW_SETTINGS } from './flow.options';
@@ -84,7 +84,7 @@ export class EmailChangeFlow {
       token,
       'confirm-email-change',
       async (found, record) => {
-        newAddress = record.payload as string;
+        newAddress = sealedAddress(record);
         const holder = await directory.findByEmail(newAddress);
         // Taken since the request (another sign-up, say): two accounts must not share an address.
         if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
@@ -111,7 +111,7 @@ export class EmailChangeFlow {
       token,
       'revert-email-change',
       async (found, record) => {
-        oldAddress = record.payload as string;
+        oldAddress = sealedAddress(record);
         revertedEmail = found.email;
         if (!sameAddress(found.email, oldAddress)) {
           const holder = await directory.findByEmail(oldAddress);
@@ -144,6 +144,12 @@ export class EmailChangeFlow {
     }
     return directory.updateEmail.bind(directory);
   }
+}
+
+/** The address a change token sets, sealed in its record; a record without one was not issued by this flow. */
+function sealedAddress(record: RedeemableToken): string {
+  if (record.payload === undefined) throw new InvalidTokenError('unknown');
+  return record.payload;
 }
 
 /** Addresses compared as the directory is asked for them: trimmed and lower-cased. */
