@@ -70,7 +70,12 @@ describe('input validation', () => {
             queue: false,
             users: new InMemoryUsers(),
             // Every flow set up, so the sweep reaches each method's own checks rather than a missing link.
-            links: { ...localOptions(0).links, signIn: 'http://localhost:3000/sign-in?token={token}' },
+            links: {
+              ...localOptions(0).links,
+              signIn: 'http://localhost:3000/sign-in?token={token}',
+              confirmEmailChange: 'http://localhost:3000/confirm-email-change?token={token}',
+              revertEmailChange: 'http://localhost:3000/revert-email-change?token={token}',
+            },
           }),
         ),
       ],
