@@ -2,12 +2,15 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { EmailWorkflowModule } from 'nestjs-email-workflow';
 import { DevInbox, EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
+import { AccountController } from './account.controller';
 import { AuthController } from './auth.controller';
 import { EmailErrorsFilter } from './email-errors.filter';
 import { EmailLog } from './email-log';
 import { emailWorkflowOptions } from './email-options';
 import { PasswordController } from './password.controller';
 import { Sessions } from './sessions';
+import { SignInController } from './sign-in.controller';
+import { SignIns } from './sign-ins';
 import { SignUpLimits } from './sign-up.limits';
 import { readSettings } from './settings';
 import { PageHeadersMiddleware, Site } from './site';
@@ -16,6 +19,8 @@ import { UsersStore } from './users.store';
 /** The users, shared by the pages and by the library (as its EmailUserDirectory). */
 @Module({ providers: [UsersStore], exports: [UsersStore] })
 export class UsersModule {}
+
+const CONTROLLERS = [AuthController, SignInController, PasswordController, AccountController];
 
 /**
  * The sample, built for the NODE_ENV it runs under: the dev inbox (/dev/inbox) and template previews
@@ -38,12 +43,12 @@ export class AppModule implements NestModule {
           useFactory: (config: ConfigService, users: UsersStore, inbox?: DevInbox) => emailWorkflowOptions(readSettings(config), users, inbox),
         }),
       ],
-      controllers: [AuthController, PasswordController],
-      providers: [Sessions, Site, EmailLog, EmailErrorsFilter, SignUpLimits],
+      controllers: CONTROLLERS,
+      providers: [Sessions, SignIns, Site, EmailLog, EmailErrorsFilter, SignUpLimits],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(PageHeadersMiddleware).forRoutes(AuthController, PasswordController);
+    consumer.apply(PageHeadersMiddleware).forRoutes(...CONTROLLERS);
   }
 }

@@ -2,25 +2,21 @@ import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestj
 import type { Request, Response } from 'express';
 import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from 'nestjs-email-workflow';
 import { EmailErrorsFilter } from './email-errors.filter';
+import { DEFAULT_LANGUAGE, languageFrom } from './languages';
 import { passwordProblem } from './passwords';
 import { Sessions } from './sessions';
+import { SignIns } from './sign-ins';
 import { SignUpLimits } from './sign-up.limits';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
 import { normaliseEmail, UsersStore } from './users.store';
+import { emailChangeInboxPage } from './views/account.pages';
+import { noticeFrom } from './views/layout';
+import { linkProblemPage } from './views/link-problems';
+import { checkInboxPage, confirmEmailPage, homePage, signUpPage } from './views/pages';
+import { signInInboxPage, signInPage } from './views/sign-in.pages';
 import { FAVICON, STYLESHEET } from './views/styles';
-import {
-  accountPage,
-  checkInboxPage,
-  confirmEmailPage,
-  homePage,
-  linkProblemPage,
-  LinkPurpose,
-  noticeFrom,
-  signInPage,
-  signUpPage,
-} from './views/pages';
 
-/** Home, sign-up, email confirmation, sign-in and the account page. */
+/** Home, sign-up, email confirmation, password sign-in, and the "check your inbox" pages. */
 @Controller()
 @UseFilters(EmailErrorsFilter)
 export class AuthController {
@@ -30,6 +26,7 @@ export class AuthController {
     private readonly sessions: Sessions,
     private readonly site: Site,
     private readonly limits: SignUpLimits,
+    private readonly signIns: SignIns,
   ) {}
 
   @Get()
@@ -60,7 +57,8 @@ export class AuthController {
     const name = field(body.name).trim();
     const email = normaliseEmail(field(body.email));
     const password = field(body.password);
-    const refuse = (error: string) => sendPage(res, 400, signUpPage(this.site.context(req), { name, email }, error));
+    const locale = languageFrom(body.locale) ?? DEFAULT_LANGUAGE;
+    const refuse = (error: string) => sendPage(res, 400, signUpPage(this.site.context(req), { name, email, locale }, error));
     if (!name || name.length > 100) return refuse('Enter your name (at most 100 characters).');
     if (!looksLikeEmail(email)) return refuse('Enter an email address such as ada@example.com.');
     const problem = passwordProblem(password);
@@ -68,7 +66,7 @@ export class AuthController {
     // Before the store is asked, so the limit cannot tell a taken address from a free one.
     this.limits.charge(req.ip, email);
 
-    const user = await this.users.create(name, email, password);
+    const user = await this.users.create(name, email, password, locale);
     if (user) {
       try {
         await this.emails.startEmailVerification(user);
@@ -87,9 +85,12 @@ export class AuthController {
 
   @Get('check-inbox')
   checkInbox(@Query('for') purpose: unknown, @Query('email') email: unknown, @Req() req: Request, @Res() res: Response): void {
-    const address = field(email);
-    const which: LinkPurpose = purpose === 'reset-password' ? 'reset-password' : 'verify-email';
-    sendPage(res, 200, checkInboxPage(this.site.context(req), which, looksLikeEmail(address) ? address : 'your address'));
+    const given = field(email);
+    const address = looksLikeEmail(given) ? given : '';
+    const ctx = this.site.context(req);
+    if (purpose === 'sign-in') return sendPage(res, 200, signInInboxPage(ctx, address));
+    if (purpose === 'email-change') return sendPage(res, 200, emailChangeInboxPage(ctx, address || 'your new address'));
+    sendPage(res, 200, checkInboxPage(ctx, purpose === 'reset-password' ? 'reset-password' : 'verify-email', address || 'your address'));
   }
 
   /** Shows the confirm button. Link scanners fetch this page too, so it only inspects the token. */
@@ -135,7 +136,7 @@ export class AuthController {
     if (!user) {
       return sendPage(res, 401, signInPage(this.site.context(req), { email, error: 'That email and password do not match an account.' }));
     }
-    this.sessions.signIn(res, req, user.id);
+    await this.signIns.start(req, res, user);
     seeOther(res, '/account');
   }
 
@@ -143,12 +144,5 @@ export class AuthController {
   signOut(@Req() req: Request, @Res() res: Response): void {
     this.sessions.signOut(res, req);
     seeOther(res, '/sign-in?notice=signed-out');
-  }
-
-  @Get('account')
-  account(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
-    const ctx = this.site.context(req);
-    if (!ctx.user) return seeOther(res, '/sign-in?notice=sign-in-required');
-    sendPage(res, 200, accountPage({ ...ctx, user: ctx.user }, noticeFrom(notice)));
   }
 }

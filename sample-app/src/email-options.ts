@@ -32,9 +32,17 @@ export function emailWorkflowOptions(settings: SampleSettings, users: EmailUserD
       verifyEmail: `${settings.appUrl}/verify-email?token={token}`,
       resetPassword: `${settings.appUrl}/reset-password?token={token}`,
       forgotPassword: `${settings.appUrl}/forgot-password`,
+      signIn: `${settings.appUrl}/sign-in/link?token={token}`,
+      confirmEmailChange: `${settings.appUrl}/confirm-email-change?token={token}`,
+      revertEmailChange: `${settings.appUrl}/revert-email-change?token={token}`,
+      secureAccount: `${settings.appUrl}/secure-account`,
     },
+    // The sign-in email carries a link and a code: the code is typed on the device that asked for it,
+    // the link suits opening the email there.
+    flows: { signIn: { delivery: 'both' } },
     queue: settings.redisUrl ? { redis: settings.redisUrl } : false,
     ...(secret && { secret }),
+    // UsersStore also implements updateEmail, which the email change needs.
     users,
   };
 }

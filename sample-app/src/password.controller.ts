@@ -6,7 +6,8 @@ import { passwordProblem } from './passwords';
 import { Sessions } from './sessions';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
 import { normaliseEmail, UsersStore } from './users.store';
-import { forgotPasswordPage, linkProblemPage, resetPasswordPage } from './views/pages';
+import { linkProblemPage } from './views/link-problems';
+import { forgotPasswordPage, resetPasswordPage } from './views/pages';
 
 /** Forgot password → email → reset form → new password. */
 @Controller()

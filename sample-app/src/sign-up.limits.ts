@@ -11,7 +11,7 @@ const HOUR_MS = 3_600_000;
 const PER_IP = 10;
 /**
  * Sign-ups per address per hour, counted before the form knows whether the address is taken, and
- * below the library's resend limit (rateLimits.verificationPerAddress, 5): this limit always answers
+ * below the library's resend limit (flows.verifyEmail.limits.perAddress, 5 by default): this limit always answers
  * first, so a new and an existing address get the same page the same number of times, then the same 429.
  */
 const PER_ADDRESS = 3;

@@ -5,7 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Sessions } from './sessions';
 import { readSettings } from './settings';
 import { UsersStore } from './users.store';
-import type { PageContext } from './views/pages';
+import type { PageContext } from './views/layout';
 
 export const DEV_INBOX_PATH = '/dev/inbox';
 export const DEV_TEMPLATES_PATH = '/dev/templates';

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { EmailUser, EmailUserDirectory } from 'nestjs-email-workflow';
+import { DEFAULT_LANGUAGE, LanguageTag } from './languages';
 import { hashPassword, verifyPassword } from './passwords';
 
 export interface SampleUser {
@@ -8,6 +9,8 @@ export interface SampleUser {
   name: string;
   email: string;
   emailVerified: boolean;
+  /** The language of the user's emails (EmailUser.locale). */
+  locale: LanguageTag;
   createdAt: Date;
 }
 
@@ -17,7 +20,7 @@ interface StoredUser extends SampleUser {
 
 /**
  * DEMO STORE: users live in this process's memory and are gone on restart. A real app keeps them in
- * its database; the library only needs the three EmailUserDirectory methods.
+ * its database; the library needs the EmailUserDirectory methods (updateEmail for the email change).
  */
 @Injectable()
 export class UsersStore implements EmailUserDirectory {
@@ -26,11 +29,11 @@ export class UsersStore implements EmailUserDirectory {
   private readonly decoyHash = hashPassword(randomUUID());
 
   /** Creates an unverified user; undefined when the address is taken. */
-  async create(name: string, email: string, password: string): Promise<SampleUser | undefined> {
+  async create(name: string, email: string, password: string, locale: LanguageTag = DEFAULT_LANGUAGE): Promise<SampleUser | undefined> {
     const address = normaliseEmail(email);
     const passwordHash = await hashPassword(password);
     if (this.findStored(address)) return undefined;
-    const user: StoredUser = { id: randomUUID(), name, email: address, emailVerified: false, createdAt: new Date(), passwordHash };
+    const user: StoredUser = { id: randomUUID(), name, email: address, emailVerified: false, locale, createdAt: new Date(), passwordHash };
     this.byId.set(user.id, user);
     return publicView(user);
   }
@@ -52,6 +55,12 @@ export class UsersStore implements EmailUserDirectory {
     user.passwordHash = await hashPassword(password);
   }
 
+  setLocale(id: string, locale: LanguageTag): void {
+    const user = this.byId.get(id);
+    if (!user) throw new Error(`no user ${id}`);
+    user.locale = locale;
+  }
+
   get(id: string): SampleUser | undefined {
     const user = this.byId.get(id);
     return user && publicView(user);
@@ -71,6 +80,16 @@ export class UsersStore implements EmailUserDirectory {
   async markEmailVerified(id: string): Promise<void> {
     const user = this.byId.get(id);
     if (user) user.emailVerified = true;
+  }
+
+  /** Addresses are unique here as in a database: a clash throws, so the library leaves the link usable. */
+  async updateEmail(id: string, email: string): Promise<void> {
+    const user = this.byId.get(id);
+    if (!user) throw new Error(`no user ${id}`);
+    const address = normaliseEmail(email);
+    const holder = this.findStored(address);
+    if (holder && holder.id !== id) throw new Error('that address belongs to another account');
+    user.email = address;
   }
 
   private findStored(address: string): StoredUser | undefined {

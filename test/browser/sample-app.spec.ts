@@ -1,145 +1,45 @@
-import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
-import { EmailWorkflowService } from 'nestjs-email-workflow';
+import { Page } from 'playwright-core';
 import { CaughtEmail, DevInbox } from 'nestjs-email-workflow/dev-inbox';
-import { AppModule } from '../../sample-app/src/app.module';
 import { UsersStore } from '../../sample-app/src/users.store';
-import { freePort } from '../support/free-port';
 import { linkIn } from '../support/smtp-sink';
-import { until } from '../support/wait';
+import { clickInEmail, SampleInBrowser, screenshots, signIn } from './sample-browser';
 
-// The sample app (sample-app/src) booted in this process on a free port, driven by Debian's Chromium
-// through playwright-core. Screenshots of every step go to test-artifacts/browser/ (gitignored).
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'browser');
-/** Variables the sample reads; unset for the test so it runs on its embedded defaults. */
-const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET'];
+// The sample app's sign-up, password reset, link-scanner and limit flows in Chromium; the passwordless
+// sign-in, email change and languages are in sample-flows.spec.ts, the template previews in
+// sample-templates.spec.ts. Screenshots of every step go to test-artifacts/browser/.
 
 describe('sample app in a real browser', () => {
-  let app: INestApplication;
-  let browser: Browser;
+  let sample: SampleInBrowser;
+  let app: SampleInBrowser['app'];
   let base: string;
   let inbox: DevInbox;
-  const savedEnv = new Map<string, string | undefined>();
-  let context: BrowserContext;
   let page: Page;
   let browserErrors: string[];
+  let closeContext: () => Promise<void>;
 
   beforeAll(async () => {
-    rmSync(ARTIFACTS, { recursive: true, force: true });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    for (const name of SAMPLE_ENV) {
-      savedEnv.set(name, process.env[name]);
-      delete process.env[name];
-    }
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    process.env.PORT = String(port);
-    process.env.APP_URL = base;
-    app = await NestFactory.create(AppModule.forEnvironment(), { logger: ['error'] });
-    await app.listen(port, '127.0.0.1');
-    inbox = app.get(DevInbox);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    sample = await SampleInBrowser.start();
+    ({ app, base, inbox } = sample);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    for (const [name, value] of savedEnv) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    await sample?.close();
   });
 
   beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
     browserErrors = [];
-    const documents = new Set<string>();
-    // Every page of every test, popups and frames included: a CSP violation, a script error or a
-    // missing stylesheet fails the test. Pages answered 400/401 on purpose are checked by the tests
-    // themselves; Chromium logs those as "Failed to load resource", so they are skipped here.
-    context.on('console', (message) => {
-      if (message.type() !== 'error') return;
-      if (message.text().startsWith('Failed to load resource: the server responded with a status of 4') && documents.has(message.location().url)) return;
-      browserErrors.push(`${message.text()} (${message.location().url})`);
-    });
-    context.on('request', (request) => {
-      if (request.isNavigationRequest()) documents.add(request.url());
-    });
-    context.on('response', (response) => {
-      if (response.status() >= 400 && !response.request().isNavigationRequest()) browserErrors.push(`HTTP ${response.status()}: ${response.url()}`);
-    });
-    context.on('requestfailed', (request) => {
-      // ERR_ABORTED: a navigation cut a pending request short (a favicon, say), which is no fault.
-      if (request.failure()?.errorText !== 'net::ERR_ABORTED') browserErrors.push(`request failed: ${request.url()} (${request.failure()?.errorText})`);
-    });
-    context.on('weberror', (error) => browserErrors.push(`uncaught: ${error.error().message}`));
+    const opened = await sample.newPage(browserErrors);
+    page = opened.page;
+    closeContext = () => opened.context.close();
   });
 
   afterEach(async () => {
-    await context.close();
+    await closeContext();
     expect(browserErrors).toEqual([]);
   });
 
-  /** Full-page screenshots of a test's steps: `<flow>-<nn>-<step>.png`, numbered in order. */
-  function screenshots(flow: string): (target: Page | Locator, name: string) => Promise<void> {
-    let step = 0;
-    return async (target, name) => {
-      step += 1;
-      const path = join(ARTIFACTS, `${flow}-${String(step).padStart(2, '0')}-${name}.png`);
-      // A page is shot whole; an element (scrolled into view first) alone.
-      await ('goto' in target ? target.screenshot({ path, fullPage: true }) : target.screenshot({ path }));
-    };
-  }
-
-  /** Fills and sends the sign-in form on the current page. */
-  async function signIn(target: Page, email: string, password: string): Promise<void> {
-    await target.getByLabel('Email').fill(email);
-    await target.getByLabel('Password').fill(password);
-    await target.getByRole('button', { name: 'Sign in' }).click();
-    await target.waitForLoadState();
-  }
-
-  /** Reloads the dev inbox until the newest email to `to` with that subject shows, then opens it. */
-  async function openEmail(target: Page, to: string, subject: RegExp): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      await target.goto(`${base}/dev/inbox`);
-      const row = target.getByTestId('inbox-row').filter({ hasText: to }).filter({ hasText: subject }).first();
-      if ((await row.count()) > 0) {
-        await row.getByRole('link').click();
-        await target.getByTestId('email-subject').waitFor();
-        return;
-      }
-      if (Date.now() > deadline) throw new Error(`no email "${subject}" to ${to} reached the dev inbox`);
-      await target.waitForTimeout(100);
-    }
-  }
-
-  /** Clicks a link in the open email's HTML frame; the inbox opens links in a new tab, as a mail client does. */
-  async function clickInEmail(target: Page, linkName: string | RegExp): Promise<Page> {
-    const opened = target.context().waitForEvent('page');
-    await target.frameLocator('[data-testid="email-html-frame"]').getByRole('link', { name: linkName }).click();
-    const tab = await opened;
-    await tab.waitForLoadState();
-    return tab;
-  }
-
-  /** The caught email to `to` whose subject matches, once it has arrived. */
-  async function caught(to: string, subject: RegExp): Promise<CaughtEmail> {
-    const find = () => inbox.messages().find((candidate) => candidate.to.includes(to) && subject.test(candidate.subject));
-    await until(() => find() !== undefined, `an email "${subject}" to ${to} to be caught`, 10_000, 50);
-    return find() as CaughtEmail;
-  }
+  const openEmail = (target: Page, to: string, subject: RegExp): Promise<void> => sample.openEmail(target, to, subject);
+  const caught = (to: string, subject: RegExp): Promise<CaughtEmail> => sample.caught(to, subject);
 
   it('sign up → dev inbox → verification email → link → confirm → signed in, verified; welcome email sent', async () => {
     const shot = screenshots('sign-up');
@@ -306,50 +206,5 @@ describe('sample app in a real browser', () => {
     expect(await page.locator('h1').textContent()).toBe('Too many requests');
     expect(await page.locator('main').textContent()).toMatch(/Try again in \d+ minutes?/);
     await shot(page, 'too-many-requests');
-  });
-
-  it('/dev/templates renders every template at both widths with no browser errors, iframes included', async () => {
-    const shot = screenshots('dev-templates');
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
-    page.on('response', (response) => {
-      if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-    });
-
-    const previews = await app.get(EmailWorkflowService).previewTemplates();
-    expect(previews.map((preview) => preview.name)).toEqual(
-      expect.arrayContaining(['password-changed', 'reset-password', 'test-email', 'verify-email', 'welcome']),
-    );
-
-    await page.goto(`${base}/dev/templates`, { waitUntil: 'load' });
-    const sections = page.getByTestId('template-preview');
-    expect(await sections.count()).toBe(previews.length);
-    expect(await page.getByTestId('template-error').count()).toBe(0);
-    for (const preview of previews) {
-      const section = page.locator(`[data-testid="template-preview"][data-template="${preview.name}"][data-locale="${preview.locale}"]`);
-      expect(await section.getByTestId('template-subject').textContent()).toBe(preview.rendered?.subject);
-      for (const [testId, width] of [['preview-desktop', 600], ['preview-mobile', 375]] as const) {
-        const frame = section.getByTestId(testId);
-        expect((await frame.boundingBox())?.width).toBeCloseTo(width, 0);
-        // The frame's document really rendered the email: its heading and footer are there.
-        const body = frame.contentFrame().locator('body');
-        expect(((await body.innerText()) ?? '').length).toBeGreaterThan(40);
-        expect(await body.innerText()).toContain('Sample App');
-      }
-    }
-    expect(page.frames()).toHaveLength(1 + previews.length * 2);
-    // Chromium paints the email frames (out-of-process: they are sandboxed) only near the viewport,
-    // so a full-page shot would show the lower ones blank: shoot each template on its own.
-    for (const preview of previews) {
-      await page.locator(`[data-testid="template-preview"][data-template="${preview.name}"][data-locale="${preview.locale}"]`).scrollIntoViewIfNeeded();
-      // Give Chromium a moment to paint the frames now in view; only the artifact depends on it.
-      await page.waitForTimeout(500);
-      await shot(page.locator(`[data-testid="template-preview"][data-template="${preview.name}"][data-locale="${preview.locale}"]`), preview.name + (preview.locale ? `.${preview.locale}` : ''));
-    }
-    expect(problems).toEqual([]);
   });
 });

@@ -59,7 +59,7 @@ p { margin: .75rem 0; }
 form.stack { display: grid; gap: 1rem; margin-top: 1.25rem; }
 label { display: grid; gap: .3rem; font-weight: 600; font-size: .95rem; }
 label .hint { font-weight: 400; color: var(--muted); font-size: .85rem; }
-input[type=text], input[type=email], input[type=password] {
+input[type=text], input[type=email], input[type=password], select {
   width: 100%;
   padding: .6rem .75rem;
   font: inherit;
@@ -101,6 +101,12 @@ button.link:hover { color: var(--brand-dark); background: none; }
 .badge { display: inline-block; padding: .1rem .6rem; border-radius: 999px; font-size: .85rem; font-weight: 600; }
 .badge.ok { background: var(--ok-bg); color: var(--ok-ink); }
 .badge.warn { background: var(--warn-bg); color: var(--warn-ink); }
+
+input.code { font-size: 1.4rem; letter-spacing: .3em; font-variant-numeric: tabular-nums; }
+form.inline { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; margin-top: .75rem; }
+form.inline label { flex: 1 1 12rem; }
+h2 { margin: 1.75rem 0 .25rem; font-size: 1.1rem; }
+.or { margin: 1.25rem 0 0; color: var(--muted); font-size: .9rem; text-align: center; }
 
 dl.details { display: grid; grid-template-columns: max-content 1fr; gap: .5rem 1.25rem; margin: 1.25rem 0; }
 dl.details dt { color: var(--muted); }

@@ -1,0 +1,111 @@
+import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from 'nestjs-email-workflow';
+import { EmailErrorsFilter } from './email-errors.filter';
+import { languageFrom } from './languages';
+import { Sessions } from './sessions';
+import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
+import { normaliseEmail, UsersStore } from './users.store';
+import { AccountContext, accountPage, confirmEmailChangePage, revertEmailChangePage } from './views/account.pages';
+import { noticeFrom } from './views/layout';
+import { linkProblemPage } from './views/link-problems';
+
+/** The account page: language of the emails, and the email change with its confirm and revert links. */
+@Controller()
+@UseFilters(EmailErrorsFilter)
+export class AccountController {
+  constructor(
+    private readonly emails: EmailWorkflowService,
+    private readonly users: UsersStore,
+    private readonly sessions: Sessions,
+    private readonly site: Site,
+  ) {}
+
+  @Get('account')
+  account(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
+    const ctx = this.signedIn(req, res);
+    if (ctx) sendPage(res, 200, accountPage(ctx, { notice: noticeFrom(notice) }));
+  }
+
+  /** Stored on the user: the library reads it as EmailUser.locale for every email it sends them. */
+  @Post('account/language')
+  language(@Body('locale') locale: unknown, @Req() req: Request, @Res() res: Response): void {
+    const ctx = this.signedIn(req, res);
+    if (!ctx) return;
+    const tag = languageFrom(locale);
+    if (tag) this.users.setLocale(ctx.user.id, tag);
+    seeOther(res, tag ? '/account?notice=language-saved' : '/account');
+  }
+
+  /** The same answer whether or not the new address has an account of its own. */
+  @Post('account/email')
+  async changeEmail(@Body('email') email: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const ctx = this.signedIn(req, res);
+    if (!ctx) return;
+    const newEmail = normaliseEmail(field(email));
+    const refuse = (emailError: string) => sendPage(res, 400, accountPage(ctx, { newEmail, emailError }));
+    if (!looksLikeEmail(newEmail)) return refuse('Enter the new address, such as ada@example.com.');
+    if (newEmail === ctx.user.email) return refuse('That is your address already. Enter the one you want to use instead.');
+    try {
+      await this.emails.requestEmailChange(ctx.user, newEmail);
+    } catch (error) {
+      if (error instanceof InvalidRecipientError) return refuse('We cannot send email to that address. Check it and try again.');
+      throw error; // RateLimitedError → EmailErrorsFilter's 429 page
+    }
+    seeOther(res, `/check-inbox?${new URLSearchParams({ for: 'email-change', email: newEmail })}`);
+  }
+
+  /** From the new inbox. Link scanners fetch this page too, so it only inspects the token. */
+  @Get('confirm-email-change')
+  async confirmLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const ctx = this.site.context(req);
+    const inspection = await this.emails.inspectToken(field(token), 'confirm-email-change');
+    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'confirm-email-change', inspection.reason));
+    sendPage(res, 200, confirmEmailChangePage(ctx, field(token)));
+  }
+
+  @Post('confirm-email-change')
+  async confirm(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    try {
+      const user = await this.emails.confirmEmailChange(field(token));
+      seeOther(res, this.sessions.userId(req) === user.id ? '/account?notice=email-changed' : '/sign-in?notice=email-changed-sign-in');
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      sendPage(res, 400, linkProblemPage(this.site.context(req), 'confirm-email-change', error.reason));
+    }
+  }
+
+  /** From the old inbox ("this wasn't me"). Inspects only, like the other link pages. */
+  @Get('revert-email-change')
+  async revertLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const ctx = this.site.context(req);
+    const inspection = await this.emails.inspectToken(field(token), 'revert-email-change');
+    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'revert-email-change', inspection.reason));
+    sendPage(res, 200, revertEmailChangePage(ctx, field(token)));
+  }
+
+  /**
+   * Whoever changed the address may be signed in and may know the password: the library puts the old
+   * address back and voids every link, and the app ends every session and asks for a new password.
+   */
+  @Post('revert-email-change')
+  async revert(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    try {
+      const user = await this.emails.revertEmailChange(field(token));
+      this.sessions.endAllFor(user.id);
+      this.sessions.signOut(res, req);
+      seeOther(res, '/sign-in?notice=email-change-reverted');
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      sendPage(res, 400, linkProblemPage(this.site.context(req), 'revert-email-change', error.reason));
+    }
+  }
+
+  /** The page context with its user, or undefined after sending the visitor to sign in. */
+  private signedIn(req: Request, res: Response): AccountContext | undefined {
+    const ctx = this.site.context(req);
+    if (ctx.user) return { ...ctx, user: ctx.user };
+    seeOther(res, '/sign-in?notice=sign-in-required');
+    return undefined;
+  }
+}
