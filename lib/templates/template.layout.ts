@@ -45,6 +45,7 @@ export function wrapInLayout(body: string, brand: LayoutBrand, language = ''): s
   const strings = LAYOUT_STRINGS[language.toLowerCase().split('-')[0]] ?? LAYOUT_STRINGS.en;
   const supportLink = '<a href="mailto:{{brand.supportEmail}}" style="color:#6b7280">{{brand.supportEmail}}</a>';
   // Without a language (a locale-neutral file of the app's that does not say), MJML's "und" stays.
+  // The footer's lines join without whitespace, which would start the text part's lines with spaces.
   const lang = language ? ` lang="${toLanguageTag(language)}"` : '';
   const header = brand.hasLogo
     ? '<mj-image src="{{brand.logoUrl}}" alt="{{brand.name}}" width="140px" align="left" padding="0 24px" />'
@@ -69,9 +70,7 @@ ${body}
     <mj-section padding="16px 0 32px">
       <mj-column>
         <mj-text font-size="12px" line-height="18px" color="#6b7280" align="center">
-          {{#if brand.supportEmail}}${strings.questions.replace('{address}', supportLink)}<br />{{/if}}
-          {{#if brand.postalAddress}}{{brand.postalAddress}}<br />{{/if}}
-          ${strings.sentBy}
+          {{#if brand.supportEmail}}${strings.questions.replace('{address}', supportLink)}<br />{{/if}}{{#if brand.postalAddress}}{{brand.postalAddress}}<br />{{/if}}${strings.sentBy}
         </mj-text>
       </mj-column>
     </mj-section>
