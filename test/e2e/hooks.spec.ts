@@ -23,6 +23,9 @@ import { EventLog } from '../support/workflow';
 
 const VERIFY_PREFIX = 'http://localhost:3000/verify-email';
 const RESET_PREFIX = 'http://localhost:3000/reset-password';
+const SIGN_IN_PREFIX = 'http://localhost:3000/sign-in';
+const CONFIRM_PREFIX = 'http://localhost:3000/email/confirm';
+const REVERT_PREFIX = 'http://localhost:3000/email/revert';
 const HOOK_TEMPLATES_DIR = join(__dirname, '..', 'fixtures', 'templates', 'hooks');
 
 type Received = { [E in EmailEvent]: Array<EmailEventPayloads[E]> };
@@ -83,6 +86,31 @@ class RecordingListener {
     this.received[EmailEvent.Failed].push(payload);
   }
 
+  @OnEmailEvent(EmailEvent.SignInRequested)
+  onSignInRequested(payload: EmailEventPayloads[EmailEvent.SignInRequested]) {
+    this.received[EmailEvent.SignInRequested].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.SignedIn)
+  onSignedIn(payload: EmailEventPayloads[EmailEvent.SignedIn]) {
+    this.received[EmailEvent.SignedIn].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.EmailChangeRequested)
+  onEmailChangeRequested(payload: EmailEventPayloads[EmailEvent.EmailChangeRequested]) {
+    this.received[EmailEvent.EmailChangeRequested].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.EmailChanged)
+  onEmailChanged(payload: EmailEventPayloads[EmailEvent.EmailChanged]) {
+    this.received[EmailEvent.EmailChanged].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.EmailChangeReverted)
+  onEmailChangeReverted(payload: EmailEventPayloads[EmailEvent.EmailChangeReverted]) {
+    this.received[EmailEvent.EmailChangeReverted].push(payload);
+  }
+
   // Stacked: one method for both gate events.
   @OnEmailEvent(EmailEvent.DeliveryPaused)
   @OnEmailEvent(EmailEvent.DeliveryResumed)
@@ -109,6 +137,11 @@ class ThrowingListener {
   @OnEmailEvent(EmailEvent.Failed)
   @OnEmailEvent(EmailEvent.DeliveryPaused)
   @OnEmailEvent(EmailEvent.DeliveryResumed)
+  @OnEmailEvent(EmailEvent.SignInRequested)
+  @OnEmailEvent(EmailEvent.SignedIn)
+  @OnEmailEvent(EmailEvent.EmailChangeRequested)
+  @OnEmailEvent(EmailEvent.EmailChanged)
+  @OnEmailEvent(EmailEvent.EmailChangeReverted)
   explode(): void {
     this.calls++;
     throw new Error('sync listener failure');
@@ -129,6 +162,11 @@ class RejectingListener {
   @OnEmailEvent(EmailEvent.Failed)
   @OnEmailEvent(EmailEvent.DeliveryPaused)
   @OnEmailEvent(EmailEvent.DeliveryResumed)
+  @OnEmailEvent(EmailEvent.SignInRequested)
+  @OnEmailEvent(EmailEvent.SignedIn)
+  @OnEmailEvent(EmailEvent.EmailChangeRequested)
+  @OnEmailEvent(EmailEvent.EmailChanged)
+  @OnEmailEvent(EmailEvent.EmailChangeReverted)
   async reject(): Promise<void> {
     this.calls++;
     await Promise.resolve();
@@ -218,6 +256,12 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             localOptions(port, {
               transport: { host: '127.0.0.1', port, security: 'none', pool: false, auth: { user: SMTP_USER, pass: SMTP_PASS } },
               users: directory,
+              links: {
+                ...localOptions(port).links,
+                signIn: `${SIGN_IN_PREFIX}?token={token}`,
+                confirmEmailChange: `${CONFIRM_PREFIX}?token={token}`,
+                revertEmailChange: `${REVERT_PREFIX}?token={token}`,
+              },
               queue: { redis: false, attempts: 3, backoff: { delay: 20, maxDelay: 50 }, probeInterval: 100, shutdownTimeout: 1_000 },
             }),
         }),
@@ -440,6 +484,35 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       expect(received[EmailEvent.Retrying].filter((event) => event.messageId === held.messageId)).toHaveLength(0);
       expect(received[EmailEvent.Failed].filter((event) => event.messageId === held.messageId)).toHaveLength(0);
     }
+    expectStylesAgree();
+    expectNoSecretInPayloads();
+  });
+
+  it('sign-in and email change: email.sign-in-requested, email.signed-in, email.change-requested, email.changed, email.change-reverted', async () => {
+    const bo = users.add({ id: 'u-bo', email: 'bo@example.test', name: 'Bo', emailVerified: true });
+    await emails.requestSignIn('bo@example.test', { ip: '198.51.100.4' });
+    const signInLink = linkIn((await sink.mailTo('bo@example.test', /^Sign in to Acme$/)).html as string, SIGN_IN_PREFIX);
+    const signInToken = tokenFrom(signInLink);
+    secrets.push(signInToken, signInLink as string);
+    await emails.completeSignIn(signInToken);
+
+    await emails.requestEmailChange(bo, 'bo.new@example.test');
+    const confirmLink = linkIn((await sink.mailTo('bo.new@example.test', /^Confirm your new email address for Acme$/)).html as string, CONFIRM_PREFIX);
+    const revertLink = linkIn((await sink.mailTo('bo@example.test', /^Your Acme email address is being changed$/)).html as string, REVERT_PREFIX);
+    const [confirmToken, revertToken] = [tokenFrom(confirmLink), tokenFrom(revertLink)];
+    secrets.push(confirmToken, revertToken, confirmLink as string, revertLink as string);
+    await emails.confirmEmailChange(confirmToken);
+    await emails.revertEmailChange(revertToken);
+
+    for (const [, listener] of listeners) {
+      const { received } = listener;
+      expect(received[EmailEvent.SignInRequested]).toEqual([{ userId: 'u-bo', email: 'bo@example.test', ip: '198.51.100.4' }]);
+      expect(received[EmailEvent.SignedIn]).toEqual([{ userId: 'u-bo', email: 'bo@example.test' }]);
+      expect(received[EmailEvent.EmailChangeRequested]).toEqual([{ userId: 'u-bo', email: 'bo@example.test', newEmail: 'bo.new@example.test' }]);
+      expect(received[EmailEvent.EmailChanged]).toEqual([{ userId: 'u-bo', email: 'bo.new@example.test', previousEmail: 'bo@example.test' }]);
+      expect(received[EmailEvent.EmailChangeReverted]).toEqual([{ userId: 'u-bo', email: 'bo@example.test', revertedEmail: 'bo.new@example.test' }]);
+    }
+    await untilQueueIdle(emails);
     expectStylesAgree();
     expectNoSecretInPayloads();
   });
