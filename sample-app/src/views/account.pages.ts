@@ -44,7 +44,7 @@ export function accountPage(ctx: AccountContext, values: AccountValues = {}): st
           </form>
         </div>`
     }
-    <h2>Language</h2>
+    <h2>Language of your emails</h2>
     <form class="inline" method="post" action="/account/language">
       ${languageSelect(user.locale)}
       <button type="submit" class="secondary">Save language</button>
