@@ -33,7 +33,7 @@ const TEXTS: Record<LinkPurpose, Record<LinkProblem, string>> = {
   },
   'sign-in': {
     unknown: `${INCOMPLETE} Or ask for a new one.`,
-    expired: 'Sign-in links work for 15 minutes, and a newer email replaces older links and codes. Ask for a new one.',
+    expired: 'Sign-in links work for 15 minutes, and stop once the code from the same email is used or a newer email is sent. Ask for a new one.',
     used: 'Each sign-in link works once, and so does its code. Ask for a new link to sign in again.',
     'wrong-purpose': 'It is not a sign-in link. Use the link from the "Sign in" message.',
   },
