@@ -1,4 +1,4 @@
-import { EmailEvent, EmailWorkflowService, InvalidTokenError } from 'nestjs-email-workflow';
+import { EmailEvent, EmailWorkflowService, InvalidTokenError, RateLimitedError } from 'nestjs-email-workflow';
 import type { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import type { ParsedMail } from 'mailparser';
 import { InMemoryUsers } from '../support/in-memory-users';
@@ -170,5 +170,22 @@ describe('one-time codes beside or instead of links (Redis queue, real SMTP)', (
     const arrivedAt = Date.now();
     await until(() => Date.now() - arrivedAt > 1_050, 'the code to expire', 3_000, 50);
     expect(await refusal(emails.resetPasswordWithCode('ada@example.test', code, async () => undefined))).toEqual(INVALID_CODE);
+  });
+
+  it('takes the verification flow\'s own ttl and resend limit (flows.verifyEmail)', async () => {
+    const emails = await boot({ flows: { verifyEmail: { delivery: 'both', ttl: 120, limits: { perAddress: { limit: 2, windowSeconds: 60 } } } } });
+    await emails.resendVerification('ada@example.test');
+    const mail = await sink.mailTo('ada@example.test', /Confirm your email/);
+    expect(mail.text).toContain('2 minutes');
+    await emails.resendVerification('ada@example.test');
+    await expect(emails.resendVerification('ada@example.test')).rejects.toBeInstanceOf(RateLimitedError);
+    // The second resend replaced the first email's link and code once it was queued.
+    await sink.waitForMessages(2);
+    const latest = sink.messages.find((message) => message.messageId !== mail.messageId) as ParsedMail;
+    // Voided just after the new email is queued, which may be a moment after it arrives: wait for it.
+    const first = tokenIn(mail, 'verify-email');
+    await until(async () => !(await emails.inspectToken(first, 'verify-email')).valid, 'the first link to be voided');
+    await expect(emails.inspectToken(first, 'verify-email')).resolves.toEqual({ valid: false, reason: 'expired' });
+    await expect(emails.verifyEmailCode('ada@example.test', codeIn(latest))).resolves.toMatchObject({ id: 'ada-1', emailVerified: true });
   });
 });
