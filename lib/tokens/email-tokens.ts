@@ -86,13 +86,18 @@ export class EmailTokens {
   }
 
   /**
-   * A code of `tokens.code.length` digits (uniform), sent to `address` (default the user's). It does
-   * not void earlier tokens by itself: the caller does, with `supersede`, once the email is queued.
+   * A code of `tokens.code.length` digits (uniform), sent to `address` (default the user's); the
+   * wrong-try count of (purpose, address) starts afresh. It does not void earlier tokens by itself:
+   * the caller does, with `supersede`, once the email is queued (a retried request's duplicate email
+   * must leave the code in the inbox working).
    */
   async issueCode(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds: number, options: { address?: string } = {}): Promise<IssuedCode> {
     const code = Array.from({ length: this.codes.length }, () => randomInt(10)).join('');
-    const hash = this.codeHash(purpose, options.address ?? user.email, code);
+    const address = options.address ?? user.email;
+    const hash = this.codeHash(purpose, address, code);
     const expiresAt = await this.save(hash, user, purpose, ttlSeconds, options);
+    // Before the email goes out, so the code works the moment it arrives.
+    await this.attempts.reset(this.triesKey(purpose, address));
     return { code, expiresAt, hash };
   }
 
@@ -104,13 +109,9 @@ export class EmailTokens {
     return new Date(expiresAt);
   }
 
-  /**
-   * After a new email of `purpose` went out: voids the user's other tokens of it but `keep`, and, when
-   * it carried a code, starts the wrong-try count of (purpose, address) afresh.
-   */
-  async supersede(userId: string, purpose: TokenPurpose, keep: readonly string[], codeAddress?: string): Promise<void> {
-    await this.store.revokeAll(userId, [purpose], keep);
-    if (codeAddress !== undefined) await this.attempts.reset(this.triesKey(purpose, codeAddress));
+  /** After a new email of `purpose` was queued: voids the user's other tokens of it but those hashed in `keep`. */
+  supersede(userId: string, purpose: TokenPurpose, keep: readonly string[]): Promise<void> {
+    return this.store.revokeAll(userId, [purpose], keep);
   }
 
   /** Whether the record was issued to `address` (compared as keyed hashes, trimmed and lower-cased). */

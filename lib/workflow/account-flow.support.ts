@@ -133,8 +133,8 @@ export class AccountFlowSupport {
    * Issues a token and/or a code for the user and queues the email with the link and/or code. With
    * `requestId`, the email is keyed by it: a retry of that request issues a token nobody receives and
    * queues nothing new. With `voidsEarlier` or a code, once the email is queued the user's other tokens
-   * of its purpose are revoked (and a code's try count starts afresh); not when a hook cancelled it or
-   * it was a retry's duplicate, as the link or code then in the inbox must still work.
+   * of its purpose are revoked; not when a hook cancelled it or it was a retry's duplicate, as the link
+   * or code then in the inbox must still work. A new code's try count starts afresh.
    */
   async sendLink(user: EmailUser, email: LinkEmail, requestId?: string, extra: LinkEmailExtra = {}): Promise<SendEmailResult> {
     const delivery = email.delivery ?? 'link';
@@ -161,7 +161,7 @@ export class AccountFlowSupport {
       idempotencyKey: requestId ? `${email.template}:${requestId}` : undefined,
     });
     if ((email.voidsEarlier || delivery !== 'link') && !result.cancelled && !duplicate) {
-      await this.tokens.supersede(user.id, email.purpose, keep, delivery === 'link' ? undefined : address);
+      await this.tokens.supersede(user.id, email.purpose, keep);
     }
     return result;
   }
