@@ -11,7 +11,8 @@ import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
 import { deleteKeys, dumpKeys, uniquePrefix } from '../support/redis';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
-import { until, untilQueueIdle } from '../support/wait';
+import { sleep, until, untilQueueIdle } from '../support/wait';
+import { bootRedisWorkflow } from '../support/workflow';
 
 const SIGN_IN_LINK = 'http://localhost:3000/passwordless/complete?token={token}';
 
@@ -207,6 +208,49 @@ describe('passwordless sign-in on the in-process queue', () => {
       expect(users.lookups).toEqual([]);
     } finally {
       await moduleRef.close();
+    }
+  });
+});
+
+describe('passwordless sign-in requests are durable with a Redis queue', () => {
+  let sink: SmtpSink;
+  let prefix: string;
+
+  beforeAll(async () => {
+    sink = await SmtpSink.start();
+    prefix = uniquePrefix();
+  });
+
+  afterAll(async () => {
+    await sink.close();
+    await deleteKeys(prefix);
+  });
+
+  it('a request answered by a process without a worker is sent by a worker started later, its address stored sealed', async () => {
+    const users = new InMemoryUsers();
+    users.add({ id: 'cy-1', email: 'cy@example.test', name: 'Cy', emailVerified: false });
+    const options = { users, links: { ...localOptions(0).links, signIn: SIGN_IN_LINK } };
+    const answering = await bootRedisWorkflow(sink.port, prefix, { worker: false }, options);
+    try {
+      await answering.emails.requestSignIn('cy@example.test', { ip: '192.0.2.9' });
+      // Proves an absence: without a worker nothing may look the account up or send; give it this window to show.
+      await sleep(300);
+      expect(users.lookups).toEqual([]);
+      expect(sink.messages).toHaveLength(0);
+      const stored = [...(await dumpKeys(prefix)).values()].join('\n');
+      for (const clear of ['cy@example.test', '192.0.2.9']) expect(stored).not.toContain(clear);
+    } finally {
+      await answering.moduleRef.close();
+    }
+
+    const worker = await bootRedisWorkflow(sink.port, prefix, {}, options);
+    try {
+      const token = tokenIn(await sink.mailTo('cy@example.test', /Sign in to Acme/));
+      await expect(worker.emails.completeSignIn(token)).resolves.toMatchObject({ id: 'cy-1', emailVerified: true });
+      expect((await users.findById('cy-1'))?.emailVerified).toBe(true);
+      expect(worker.events.seen[EmailEvent.SignInRequested]).toEqual([{ userId: 'cy-1', email: 'cy@example.test', ip: '192.0.2.9' }]);
+    } finally {
+      await worker.moduleRef.close();
     }
   });
 });
