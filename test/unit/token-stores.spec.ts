@@ -539,4 +539,14 @@ describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
     expect((await reasonOf(tokens.inspect(kept.token, 'revert-email-change'))).reason).toBe('expired');
     expect((await reasonOf(tokens.inspect(signIn.token, 'sign-in'))).reason).toBe('expired');
   });
+
+  it('a code is bound to its address and purpose, and of several redemptions at once exactly one wins', async () => {
+    const { code } = await tokens.issueCode(user, 'sign-in', 600);
+    expect(code).toMatch(/^\d{6}$/);
+    expect((await reasonOf(tokens.redeemCode('bob@example.test', code, 'sign-in', async () => 'no'))).reason).toBe('invalid-code');
+    expect((await reasonOf(tokens.redeemCode(user.email, code, 'reset-password', async () => 'no'))).reason).toBe('invalid-code');
+    const results = await Promise.allSettled(Array.from({ length: 3 }, () => tokens.redeemCode(' ADA@example.test', code, 'sign-in', async (record) => record.userId)));
+    expect(results.filter((result) => result.status === 'fulfilled').map((result) => (result as PromiseFulfilledResult<string>).value)).toEqual(['u-1']);
+    for (const result of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) expect(result.reason).toMatchObject({ reason: 'invalid-code' });
+  });
 });
