@@ -5,6 +5,7 @@ import { EmailTokens } from '../tokens';
 import type { RedeemableToken, TokenPurpose } from '../tokens';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
+import { countedAddress } from './rate-limit.keys';
 import { FLOW_SETTINGS } from './flow.options';
 import type { FlowSettings } from './flow.options';
 import type { EmailUser, EmailUserDirectory } from './user-directory';
@@ -54,6 +55,8 @@ export class EmailChangeFlow {
       throw new InvalidArgumentError('requestEmailChange', 'newEmail', "an address other than the user's current one", "the user's current address");
     }
     await this.support.limit(`email-change-user:${user.id}`, this.flows.changeEmail.limits.perUser);
+    // Counted whether or not the address is taken, so the limit tells nothing about it either.
+    await this.support.limit(`email-change-address:${countedAddress(newAddress)}`, this.flows.changeEmail.limits.perNewAddress);
     await this.support.accept<EmailChangeRequest>('email-change', { userId: user.id, newAddress });
   }
 

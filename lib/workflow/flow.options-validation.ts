@@ -36,10 +36,15 @@ class RequestFlowDto {
   @NestedOptions(() => RequestLimitsDto) limits?: RequestLimitsDto;
 }
 
+class ChangeEmailLimitsDto {
+  @NestedOptions(() => RateLimitRuleDto) perUser?: RateLimitRuleDto;
+  @NestedOptions(() => RateLimitRuleDto) perNewAddress?: RateLimitRuleDto;
+}
+
 class ChangeEmailFlowDto {
   @WholeNumber(1, SECONDS, 'use e.g. 3600 (1 hour)') ttl?: number;
   @WholeNumber(1, SECONDS, 'use e.g. 604800 (7 days)') revertTtl?: number;
-  @NestedOptions(() => UserLimitsDto) limits?: UserLimitsDto;
+  @NestedOptions(() => ChangeEmailLimitsDto) limits?: ChangeEmailLimitsDto;
 }
 
 class NoticeFlowDto {

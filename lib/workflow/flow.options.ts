@@ -46,8 +46,11 @@ export interface FlowOptions {
     ttl?: number;
     /** Lifetime of the "this wasn't me" link sent to the current address. @default 604800 (7 days) */
     revertTtl?: number;
-    /** @default { perUser: 5/h } */
-    limits?: { perUser?: RateLimitRule };
+    /**
+     * `perUser`: requests per account. `perNewAddress`: requests naming one new address, from any
+     * account, so many accounts cannot flood one inbox with confirmations. @default { perUser: 5/h, perNewAddress: 5/h }
+     */
+    limits?: { perUser?: RateLimitRule; perNewAddress?: RateLimitRule };
   };
   /** The new-sign-in notice (`notifyNewSignIn`). */
   newSignIn?: {
@@ -73,7 +76,7 @@ export interface FlowSettings {
   verifyEmail: LinkFlowSettings<{ perAddress: RateLimitRule; startPerAddress: RateLimitRule }>;
   resetPassword: LinkFlowSettings<{ perAddress: RateLimitRule; perIp: RateLimitRule }>;
   signIn: LinkFlowSettings<{ perAddress: RateLimitRule; perIp: RateLimitRule }>;
-  changeEmail: { ttl: number; revertTtl: number; limits: { perUser: RateLimitRule } };
+  changeEmail: { ttl: number; revertTtl: number; limits: { perUser: RateLimitRule; perNewAddress: RateLimitRule } };
   newSignIn: { limits: { perUser: RateLimitRule } };
 }
 
@@ -113,7 +116,7 @@ export function resolveFlowOptions({ flows, links }: FlowModuleOptions & { links
     changeEmail: {
       ttl: flows?.changeEmail?.ttl ?? 3_600,
       revertTtl: flows?.changeEmail?.revertTtl ?? 604_800,
-      limits: { perUser: flows?.changeEmail?.limits?.perUser ?? perHour(5) },
+      limits: { perUser: flows?.changeEmail?.limits?.perUser ?? perHour(5), perNewAddress: flows?.changeEmail?.limits?.perNewAddress ?? perHour(5) },
     },
     newSignIn: { limits: { perUser: flows?.newSignIn?.limits?.perUser ?? perHour(10) } },
   }));

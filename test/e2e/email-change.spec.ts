@@ -253,6 +253,18 @@ describe('email change through a real app, Redis and SMTP server', () => {
     const gus = await registered('Gus', 'gus@example.test');
     expect((await call('POST', '/change-email', { userId: gus, newEmail: 'gus.new@example.test' })).status).toBe(202);
   });
+
+  it('limits requests naming one new address from any account (flows.changeEmail.limits.perNewAddress), spelled any way', async () => {
+    await startApp({ flows: { changeEmail: { limits: { perNewAddress: { limit: 2, windowSeconds: 60 } } } } });
+    // Registered first: registered() clears the sink.
+    const requesters = [[await registered('Hal', 'hal@example.test'), 'target@example.test'], [await registered('Ida', 'ida@example.test'), 'TARGET@example.test'], [await registered('Jo', 'jo@example.test'), ' target@example.test ']];
+    const statuses = [];
+    for (const [userId, newEmail] of requesters) statuses.push((await call('POST', '/change-email', { userId, newEmail })).status);
+    expect(statuses).toEqual([202, 202, 429]);
+    await until(() => sink.messages.filter((mail) => /target@example\.test/i.test(JSON.stringify(mail.to))).length >= 2, 'two confirmations to the target');
+    await untilQueueIdle(emails);
+    expect(sink.messages.filter((mail) => /target@example\.test/i.test(JSON.stringify(mail.to)))).toHaveLength(2);
+  });
 });
 
 /** Sees every email of an email change, and cancels the confirmation to a suppressed address. */
