@@ -13,6 +13,9 @@ const TEST_BRAND: BrandOptions = { name: 'Test App' };
 const TEST_LINKS: LinkOptions = {
   verifyEmail: 'http://localhost/verify-email?token={token}',
   resetPassword: 'http://localhost/reset-password?token={token}',
+  signIn: 'http://localhost/sign-in?token={token}',
+  confirmEmailChange: 'http://localhost/confirm-email-change?token={token}',
+  revertEmailChange: 'http://localhost/revert-email-change?token={token}',
 };
 
 /**
@@ -33,8 +36,9 @@ export interface EmailWorkflowTestingOptions
   /** @default { name: 'Test App' } */
   brand?: BrandOptions;
   /**
-   * Each defaults to a localhost page:
-   * `http://localhost/verify-email?token={token}`, `http://localhost/reset-password?token={token}`.
+   * Each defaults to a localhost page, so every flow runs without configuring one:
+   * `http://localhost/verify-email?token={token}`, likewise `/reset-password`, `/sign-in`,
+   * `/confirm-email-change` and `/revert-email-change`.
    */
   links?: Partial<LinkOptions>;
 }

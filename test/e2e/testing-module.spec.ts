@@ -248,6 +248,25 @@ describe('nestjs-email-workflow/testing', () => {
     expect(outbox.emails.map((email) => email.template)).toEqual(['verify-email', 'welcome', 'reset-password', 'password-changed']);
   });
 
+  it('captures sign-in by code and link and the email change: codesIn and linksIn give what the workflow accepts', async () => {
+    const users = new InMemoryUsers();
+    users.add({ id: 'u2', email: 'bo@example.test', name: 'Bo', emailVerified: false });
+    const { emails, outbox } = await boot([EmailWorkflowTestingModule.forRoot({ users, flows: { signIn: { delivery: 'both' } } })]);
+
+    await emails.requestSignIn('bo@example.test');
+    const signIn = await outbox.expectSent({ template: 'sign-in', to: 'bo@example.test' });
+    const [code] = outbox.codesIn(signIn);
+    expect(code).toMatch(/^\d{6}$/);
+    expect(outbox.linksIn(signIn)).toEqual([expect.stringMatching(/^http:\/\/localhost\/sign-in\?token=[\w-]{43}$/)]);
+    expect(await emails.completeSignInWithCode('bo@example.test', code)).toMatchObject({ id: 'u2', emailVerified: true });
+
+    const bo = (await users.findById('u2'))!;
+    await emails.requestEmailChange(bo, 'bo.new@example.test');
+    const confirm = await outbox.expectSent({ template: 'confirm-email-change', to: 'bo.new@example.test' });
+    await outbox.expectSent({ template: 'email-change-requested', to: 'bo@example.test' });
+    expect(await emails.confirmEmailChange(tokenIn(confirm, 'confirm-email-change'))).toMatchObject({ id: 'u2', email: 'bo.new@example.test' });
+  });
+
   it('runs @BeforeEmailSend hooks as in production: their headers and context changes are captured, a cancelled email is not', async () => {
     const { emails, outbox } = await boot([EmailWorkflowTestingModule.forRoot()], [AppHooks]);
     const blocked = await emails.send({ template: 'welcome', to: 'blocked@example.test', context: { name: 'Bo' } });
