@@ -2,40 +2,23 @@ import { Page } from 'playwright-core';
 import { CaughtEmail, DevInbox } from 'nestjs-email-workflow/dev-inbox';
 import { UsersStore } from '../../sample-app/src/users.store';
 import { linkIn } from '../support/smtp-sink';
-import { clickInEmail, SampleInBrowser, screenshots, signIn } from './sample-browser';
+import { clickInEmail, SampleInBrowser, sampleInBrowser, screenshots, signIn } from './sample-browser';
 
 // The sample app's sign-up, password reset, link-scanner and limit flows in Chromium; the passwordless
 // sign-in, email change and languages are in sample-flows.spec.ts, the template previews in
 // sample-templates.spec.ts. Screenshots of every step go to test-artifacts/browser/.
 
 describe('sample app in a real browser', () => {
+  const bench = sampleInBrowser();
   let sample: SampleInBrowser;
   let app: SampleInBrowser['app'];
   let base: string;
   let inbox: DevInbox;
   let page: Page;
-  let browserErrors: string[];
-  let closeContext: () => Promise<void>;
 
-  beforeAll(async () => {
-    sample = await SampleInBrowser.start();
+  beforeEach(() => {
+    ({ sample, page } = bench);
     ({ app, base, inbox } = sample);
-  });
-
-  afterAll(async () => {
-    await sample?.close();
-  });
-
-  beforeEach(async () => {
-    browserErrors = [];
-    const opened = await sample.newPage(browserErrors);
-    page = opened.page;
-    closeContext = () => opened.context.close();
-  });
-
-  afterEach(async () => {
-    await closeContext();
-    expect(browserErrors).toEqual([]);
   });
 
   const openEmail = (target: Page, to: string, subject: RegExp): Promise<void> => sample.openEmail(target, to, subject);

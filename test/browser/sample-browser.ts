@@ -108,6 +108,50 @@ export class SampleInBrowser {
   }
 }
 
+export interface BrowserBench {
+  /** The sample and Chromium of the describe block. */
+  readonly sample: SampleInBrowser;
+  /** The current test's page, in a context of its own. */
+  readonly page: Page;
+}
+
+/**
+ * Registers the hooks of a describe block of browser tests: the sample and Chromium are started
+ * before all and closed after all; each test gets a fresh context and page, closed after it, and
+ * fails if any page of that context reported a browser error (see newPage).
+ */
+export function sampleInBrowser(): BrowserBench {
+  let sample: SampleInBrowser | undefined;
+  let opened: { context: BrowserContext; page: Page } | undefined;
+  let browserErrors: string[] = [];
+  beforeAll(async () => {
+    sample = await SampleInBrowser.start();
+  });
+  afterAll(async () => {
+    await sample?.close();
+  });
+  beforeEach(async () => {
+    browserErrors = [];
+    opened = await bench.sample.newPage(browserErrors);
+  });
+  afterEach(async () => {
+    await opened?.context.close();
+    opened = undefined;
+    expect(browserErrors).toEqual([]);
+  });
+  const bench: BrowserBench = {
+    get sample() {
+      if (!sample) throw new Error('sampleInBrowser: the sample is only there inside the hooks and tests of its describe block.');
+      return sample;
+    },
+    get page() {
+      if (!opened) throw new Error('sampleInBrowser: the page is only there inside a test of its describe block.');
+      return opened.page;
+    },
+  };
+  return bench;
+}
+
 /**
  * Full-page screenshots of a test's steps: `<flow>-<nn>-<step>.png`, numbered in order. The flow's
  * shots of an earlier run are removed first; other flows' (other spec files may be running) are left.

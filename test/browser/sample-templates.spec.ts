@@ -1,6 +1,6 @@
 import { Page } from 'playwright-core';
 import { EmailWorkflowService } from 'nestjs-email-workflow';
-import { SampleInBrowser, screenshots } from './sample-browser';
+import { SampleInBrowser, sampleInBrowser, screenshots } from './sample-browser';
 
 // The dev inbox's template previews (/dev/templates) of the sample in Chromium: every built-in in its
 // five languages, at both widths. Its own file, so it runs beside the flow specs; it takes its time
@@ -8,29 +8,12 @@ import { SampleInBrowser, screenshots } from './sample-browser';
 // for a hang on a loaded machine rather than a speed target.
 
 describe('sample app template previews in a real browser', () => {
+  const bench = sampleInBrowser();
   let sample: SampleInBrowser;
   let page: Page;
-  let browserErrors: string[];
-  let closeContext: () => Promise<void>;
 
-  beforeAll(async () => {
-    sample = await SampleInBrowser.start();
-  });
-
-  afterAll(async () => {
-    await sample?.close();
-  });
-
-  beforeEach(async () => {
-    browserErrors = [];
-    const opened = await sample.newPage(browserErrors);
-    page = opened.page;
-    closeContext = () => opened.context.close();
-  });
-
-  afterEach(async () => {
-    await closeContext();
-    expect(browserErrors).toEqual([]);
+  beforeEach(() => {
+    ({ sample, page } = bench);
   });
 
   it('/dev/templates renders every template at both widths with no browser errors, iframes included', async () => {

@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import { EmailWorkflowModule, EmailWorkflowService, InvalidArgumentError, RateLimitedError } from 'nestjs-email-workflow';
 import type { EmailUser, EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import { mailBench } from '../support/auth-app-harness';
 import { CapturingLogger } from '../support/capturing-logger';
 import { localOptions } from '../support/module-options';
-import { deleteKeys, dumpKeys, uniquePrefix } from '../support/redis';
-import { SmtpSink } from '../support/smtp-sink';
+import { dumpKeys } from '../support/redis';
+import type { SmtpSink } from '../support/smtp-sink';
 import { sleep, untilQueueIdle } from '../support/wait';
 import { bootRedisWorkflow } from '../support/workflow';
 
@@ -46,9 +47,10 @@ async function tryAll(calls: Array<() => Promise<unknown>>): Promise<number> {
 }
 
 describe.each(['redis', 'in-process'] as const)('limits by account (%s queue)', (kind) => {
+  let harness: Harness;
+  const bench = mailBench(async () => harness?.close());
   let sink: SmtpSink;
   let prefix: string;
-  let harness: Harness;
 
   async function boot(overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<Harness> {
     const users = new FoldingDirectory();
@@ -70,19 +72,8 @@ describe.each(['redis', 'in-process'] as const)('limits by account (%s queue)', 
     await untilQueueIdle(emails);
   }
 
-  beforeAll(async () => {
-    sink = await SmtpSink.start();
-  });
-  afterAll(async () => {
-    await sink.close();
-  });
   beforeEach(() => {
-    sink.messages.length = 0;
-    prefix = uniquePrefix();
-  });
-  afterEach(async () => {
-    await harness?.close();
-    await deleteKeys(prefix);
+    ({ sink, prefix } = bench);
   });
 
   it('9 spellings × 5 password-reset requests send at most 5 emails to the one account', async () => {

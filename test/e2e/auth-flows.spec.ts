@@ -1,67 +1,26 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { AddressInfo } from 'node:net';
-import { ParsedMail } from 'mailparser';
-import { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import { AuthAppModule } from '../fixtures/auth-app/auth-app.module';
 import { UsersStore } from '../fixtures/auth-app/users.store';
-import { deleteKeys, dumpKeys, REDIS_URL, uniquePrefix } from '../support/redis';
-import { linkIn, SmtpSink } from '../support/smtp-sink';
+import { authAppHarness, Overrides, tokenOf } from '../support/auth-app-harness';
+import { dumpKeys, REDIS_URL } from '../support/redis';
+import type { SmtpSink } from '../support/smtp-sink';
 import { sleep, until } from '../support/wait';
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
 describe('verification and password reset through a real app, Redis and SMTP server', () => {
+  const harness = authAppHarness();
+  const { call } = harness;
   let sink: SmtpSink;
   let app: INestApplication;
   let prefix: string;
-  let base: string;
-
-  async function startApp(
-    overrides: Partial<EmailWorkflowModuleOptions> | ((prefix: string) => Partial<EmailWorkflowModuleOptions>) = {},
-  ): Promise<void> {
-    prefix = uniquePrefix();
-    const options = typeof overrides === 'function' ? overrides(prefix) : overrides;
-    const moduleRef = await Test.createTestingModule({ imports: [AuthAppModule.withRedisQueue(sink.port, prefix, options)] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-  }
-
-  async function call(method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : undefined,
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
-
-  function tokenOf(mail: ParsedMail, page: string): string {
-    const link = linkIn(mail.html as string, `http://localhost:3000/${page}?token=`);
-    if (!link) throw new Error(`no ${page} link in the email`);
-    return new URL(link).searchParams.get('token') as string;
-  }
-
-  beforeAll(async () => {
-    sink = await SmtpSink.start();
-  });
-
-  afterAll(async () => {
-    await sink.close();
-  });
 
   beforeEach(() => {
-    sink.messages.length = 0;
+    ({ sink, prefix } = harness);
   });
 
-  afterEach(async () => {
-    await app.close();
-    await deleteKeys(prefix);
-  });
+  async function startApp(overrides: Overrides = {}): Promise<void> {
+    app = await harness.startApp(overrides);
+  }
 
   it('register → verification email → verify → welcome; then refuses reuse, forgery and the wrong purpose', async () => {
     await startApp();
@@ -179,7 +138,7 @@ describe('verification and password reset through a real app, Redis and SMTP ser
     // The worker is off, so the email still waits in Redis; read the token the way a user would, after delivery.
     await app.close();
     const worker = await Test.createTestingModule({ imports: [AuthAppModule.withRedisQueue(sink.port, prefix)] }).compile();
-    app = worker.createNestApplication({ logger: false });
+    app = harness.adopt(worker.createNestApplication({ logger: false }));
     await app.init();
     const token = tokenOf(await sink.mailTo('flo@example.test', /Confirm your email/), 'verify-email');
 

@@ -1,8 +1,9 @@
 import { EmailEvent, EmailWorkflowService, InvalidTokenError, RateLimitedError } from 'nestjs-email-workflow';
 import type { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import type { ParsedMail } from 'mailparser';
+import { mailBench } from '../support/auth-app-harness';
 import { InMemoryUsers } from '../support/in-memory-users';
-import { deleteKeys, dumpKeys, uniquePrefix } from '../support/redis';
+import { dumpKeys } from '../support/redis';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
 import { until } from '../support/wait';
 import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
@@ -46,10 +47,11 @@ const INVALID_CODE = {
 };
 
 describe('one-time codes beside or instead of links (Redis queue, real SMTP)', () => {
+  const booted: BootedWorkflow[] = [];
+  const bench = mailBench(() => Promise.all(booted.splice(0).map(({ moduleRef }) => moduleRef.close())));
   let sink: SmtpSink;
   let prefix: string;
   let users: InMemoryUsers;
-  const booted: BootedWorkflow[] = [];
 
   async function boot(overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<EmailWorkflowService> {
     const workflow = await bootRedisWorkflow(sink.port, prefix, {}, { users, ...overrides });
@@ -57,24 +59,10 @@ describe('one-time codes beside or instead of links (Redis queue, real SMTP)', (
     return workflow.emails;
   }
 
-  beforeAll(async () => {
-    sink = await SmtpSink.start();
-  });
-
-  afterAll(async () => {
-    await sink.close();
-  });
-
   beforeEach(() => {
-    sink.messages.length = 0;
-    prefix = uniquePrefix();
+    ({ sink, prefix } = bench);
     users = new InMemoryUsers();
     users.add({ id: 'ada-1', email: 'ada@example.test', name: 'Ada', emailVerified: false });
-  });
-
-  afterEach(async () => {
-    await Promise.all(booted.splice(0).map(({ moduleRef }) => moduleRef.close()));
-    await deleteKeys(prefix);
   });
 
   it('verifies an address by code: 6 digits by default, once, marking it verified and emitting email.verified', async () => {

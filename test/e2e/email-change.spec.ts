@@ -1,7 +1,5 @@
 import { INestApplication, Injectable } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import type { AddressInfo } from 'node:net';
-import { ParsedMail } from 'mailparser';
 import {
   BeforeEmailSend,
   EmailEvent,
@@ -14,20 +12,15 @@ import {
   InvalidRecipientError,
 } from 'nestjs-email-workflow';
 import type { EmailUserDirectory, EmailWorkflowModuleOptions, OutgoingEmail } from 'nestjs-email-workflow';
-import { AuthAppModule } from '../fixtures/auth-app/auth-app.module';
 import { UsersStore } from '../fixtures/auth-app/users.store';
+import { authAppHarness, Overrides, recipientOf, tokenIn } from '../support/auth-app-harness';
 import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
-import { deleteKeys, dumpKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
-import { linkIn, SmtpSink } from '../support/smtp-sink';
+import { dumpKeys, REDIS_URL, TEST_SECRET } from '../support/redis';
+import { SmtpSink } from '../support/smtp-sink';
 import { sleep, until, untilQueueIdle } from '../support/wait';
 import { EventLog } from '../support/workflow';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 const APP = 'http://localhost:3000';
 const LINKS = {
@@ -37,52 +30,25 @@ const LINKS = {
   signIn: `${APP}/sign-in/complete?token={token}`,
 };
 
-function recipientOf(mail: ParsedMail): string | undefined {
-  return mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
-}
-
-function tokenIn(mail: ParsedMail, page: string): string | undefined {
-  const link = linkIn(mail.html as string, `${APP}/${page}?token=`);
-  return link === undefined ? undefined : (new URL(link).searchParams.get('token') as string);
-}
-
 describe('email change through a real app, Redis and SMTP server', () => {
+  const harness = authAppHarness({ links: LINKS });
+  const { call, tokenSentTo } = harness;
   let sink: SmtpSink;
   let app: INestApplication;
   let prefix: string;
-  let base: string;
   let users: UsersStore;
   let emails: EmailWorkflowService;
   let events: EventLog;
 
-  async function startApp(
-    overrides: Partial<EmailWorkflowModuleOptions> | ((prefix: string) => Partial<EmailWorkflowModuleOptions>) = {},
-  ): Promise<void> {
-    prefix = uniquePrefix();
-    const options = typeof overrides === 'function' ? overrides(prefix) : overrides;
-    const moduleRef = await Test.createTestingModule({ imports: [AuthAppModule.withRedisQueue(sink.port, prefix, { links: LINKS, ...options })] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+  beforeEach(() => {
+    ({ sink, prefix } = harness);
+  });
+
+  async function startApp(overrides: Overrides = {}): Promise<void> {
+    app = await harness.startApp(overrides);
     events = new EventLog(app.get(EmailEvents));
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     users = app.get(UsersStore);
     emails = app.get(EmailWorkflowService);
-  }
-
-  async function call(method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : undefined,
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
-
-  /** The token of the first email to `address` that links to `page`, once it has arrived. */
-  async function tokenSentTo(address: string, page: string): Promise<string> {
-    const find = () => sink.messages.find((mail) => recipientOf(mail) === address && tokenIn(mail, page) !== undefined);
-    await until(() => find() !== undefined, `an email to ${address} with a ${page} link`);
-    return tokenIn(find() as ParsedMail, page) as string;
   }
 
   /** Registers a user, verifies their address, and clears the sink of the emails that took. */
@@ -93,23 +59,6 @@ describe('email change through a real app, Redis and SMTP server', () => {
     sink.messages.length = 0;
     return body.id as string;
   }
-
-  beforeAll(async () => {
-    sink = await SmtpSink.start();
-  });
-
-  afterAll(async () => {
-    await sink.close();
-  });
-
-  beforeEach(() => {
-    sink.messages.length = 0;
-  });
-
-  afterEach(async () => {
-    await app?.close();
-    await deleteKeys(prefix);
-  });
 
   describe.each<[string, Partial<EmailWorkflowModuleOptions>]>([
     ['a Redis queue', {}],
@@ -209,7 +158,7 @@ describe('email change through a real app, Redis and SMTP server', () => {
     })
       .setLogger(new CapturingLogger())
       .compile();
-    app = worker.createNestApplication({ logger: false });
+    app = harness.adopt(worker.createNestApplication({ logger: false }));
     await app.init();
     await tokenSentTo('hal.new@example.test', 'confirm-email-change');
     await tokenSentTo('hal@example.test', 'revert-email-change');

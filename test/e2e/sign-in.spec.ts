@@ -1,25 +1,19 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { AddressInfo } from 'node:net';
 import type { ParsedMail } from 'mailparser';
 import { EmailEvent, EmailEvents, EmailWorkflowModule, EmailWorkflowService, FlowNotConfiguredError } from 'nestjs-email-workflow';
 import type { EmailEventPayloads, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
-import { AuthAppModule } from '../fixtures/auth-app/auth-app.module';
 import { UsersStore } from '../fixtures/auth-app/users.store';
+import { authAppHarness, tokenOf } from '../support/auth-app-harness';
 import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
 import { deleteKeys, dumpKeys, uniquePrefix } from '../support/redis';
-import { linkIn, SmtpSink } from '../support/smtp-sink';
+import { SmtpSink } from '../support/smtp-sink';
 import { sleep, until, untilQueueIdle } from '../support/wait';
 import { bootRedisWorkflow } from '../support/workflow';
 
 const SIGN_IN_LINK = 'http://localhost:3000/passwordless/complete?token={token}';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 function codeIn(mail: ParsedMail): string {
   const found = /^\s*(\d{6,10})\s*$/m.exec(mail.text ?? '');
@@ -28,61 +22,33 @@ function codeIn(mail: ParsedMail): string {
 }
 
 function tokenIn(mail: ParsedMail): string {
-  const link = linkIn(mail.html as string, 'http://localhost:3000/passwordless/complete?token=');
-  if (!link) throw new Error('no sign-in link in the email');
-  return new URL(link).searchParams.get('token') as string;
+  return tokenOf(mail, 'passwordless/complete');
 }
 
 describe('passwordless sign-in through a real app, Redis and SMTP server', () => {
+  const harness = authAppHarness({ links: { ...localOptions(0).links, signIn: SIGN_IN_LINK } });
+  const { call } = harness;
   let sink: SmtpSink;
   let app: INestApplication;
   let prefix: string;
-  let base: string;
   let users: UsersStore;
   let signedIn: Array<EmailEventPayloads[EmailEvent.SignedIn]>;
   let requested: Array<EmailEventPayloads[EmailEvent.SignInRequested]>;
 
+  beforeEach(() => {
+    ({ sink, prefix } = harness);
+  });
+
   async function startApp(overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<void> {
-    prefix = uniquePrefix();
-    const links = { ...localOptions(0).links, signIn: SIGN_IN_LINK };
-    const moduleRef = await Test.createTestingModule({ imports: [AuthAppModule.withRedisQueue(sink.port, prefix, { links, ...overrides })] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = await harness.startApp(overrides);
     const events = app.get(EmailEvents);
     signedIn = [];
     requested = [];
     events.on(EmailEvent.SignedIn, (payload) => void signedIn.push(payload));
     events.on(EmailEvent.SignInRequested, (payload) => void requested.push(payload));
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     users = app.get(UsersStore);
     await users.create('Ada', 'ada@example.test', 'a-password');
   }
-
-  async function call(method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: body ? { 'content-type': 'application/json' } : undefined,
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  }
-
-  beforeAll(async () => {
-    sink = await SmtpSink.start();
-  });
-
-  afterAll(async () => {
-    await sink.close();
-  });
-
-  beforeEach(() => {
-    sink.messages.length = 0;
-  });
-
-  afterEach(async () => {
-    await app.close();
-    await deleteKeys(prefix);
-  });
 
   it('request → sign-in email → GET pages keep the link → POST signs in once, marking the address verified', async () => {
     await startApp();
