@@ -34,6 +34,15 @@ export interface IssueOptions {
 /** The token's record, once it has passed every check; `payload` opened. */
 export type RedeemableToken = TokenRecord & { hash: string; payload?: string };
 
+/** The redemption's hold on its token, for an action that must know it was not revoked meanwhile. */
+export interface TokenClaim {
+  /** False once the token was revoked under the running action (see `revokeAllOf(…, { claimed })`). */
+  stillHeld(): Promise<boolean>;
+}
+
+/** What a redemption runs while it holds the token. */
+export type RedemptionAction<T> = (record: RedeemableToken, claim: TokenClaim) => Promise<T>;
+
 /** How EmailTokens is keyed and tuned; the module derives each key from `secret`. */
 export interface EmailTokensOptions {
   claimWindowMs?: number;
@@ -161,7 +170,7 @@ export class EmailTokens {
    * if it throws, the token stays valid. While one of a user's tokens is being redeemed, their other
    * tokens of that purpose are refused as used, so of two links redeemed at once one wins.
    */
-  async redeem<T>(token: string, purpose: TokenPurpose, action: (record: RedeemableToken) => Promise<T>): Promise<T> {
+  async redeem<T>(token: string, purpose: TokenPurpose, action: RedemptionAction<T>): Promise<T> {
     return this.holding(await this.inspect(token, purpose), action);
   }
 
@@ -171,7 +180,7 @@ export class EmailTokens {
    * refused until a new one is issued; a right code starts the count afresh. Every failure (wrong,
    * unknown address, exhausted, expired, malformed) is InvalidTokenError('invalid-code'), after the same work.
    */
-  async redeemCode<T>(address: string, code: string, purpose: TokenPurpose, action: (record: RedeemableToken) => Promise<T>): Promise<T> {
+  async redeemCode<T>(address: string, code: string, purpose: TokenPurpose, action: RedemptionAction<T>): Promise<T> {
     const tries = this.triesKey(purpose, address);
     const verdict = await this.attempts.hit(tries, { limit: this.codes.maxAttempts, windowSeconds: this.attemptWindowSeconds });
     const wellFormed = typeof code === 'string' && code.length === this.codes.length && /^[0-9]+$/.test(code);
@@ -189,7 +198,7 @@ export class EmailTokens {
     return result;
   }
 
-  private async holding<T>(record: RedeemableToken, action: (record: RedeemableToken) => Promise<T>, refusal?: 'invalid-code'): Promise<T> {
+  private async holding<T>(record: RedeemableToken, action: RedemptionAction<T>, refusal?: 'invalid-code'): Promise<T> {
     const claimId = randomBytes(CLAIM_ID_BYTES).toString('base64url');
     const outcome = await this.store.claim(record.hash, claimId, this.claimWindowMs);
     if (outcome !== 'claimed') {
@@ -199,7 +208,7 @@ export class EmailTokens {
     let result: T;
     const renewal = this.keepClaimed(record.hash, claimId);
     try {
-      result = await action(record);
+      result = await action(record, { stillHeld: () => this.store.renew(record.hash, claimId) });
     } catch (error) {
       clearInterval(renewal);
       await this.store.release(record.hash, claimId);
@@ -227,9 +236,12 @@ export class EmailTokens {
     return this.store.revokeOthers(record.userId, record.purpose, record.hash);
   }
 
-  /** Revokes every active token of the user with one of `purposes`, but the one hashed `exceptHash`. */
-  revokeAllOf(userId: string, purposes: readonly TokenPurpose[], exceptHash?: string): Promise<void> {
-    return this.store.revokeAll(userId, purposes, exceptHash === undefined ? [] : [exceptHash]);
+  /**
+   * Revokes every active token of the user with one of `purposes`, but the one hashed `exceptHash`;
+   * with `claimed`, also those being redeemed right now, whose redemption then finds `stillHeld()` false.
+   */
+  revokeAllOf(userId: string, purposes: readonly TokenPurpose[], exceptHash?: string, options: { claimed?: boolean } = {}): Promise<void> {
+    return this.store.revokeAll(userId, purposes, exceptHash === undefined ? [] : [exceptHash], options);
   }
 }
 

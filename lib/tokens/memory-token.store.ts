@@ -60,9 +60,10 @@ export class MemoryTokenStore implements TokenStore {
     }
   }
 
-  async revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[]): Promise<void> {
+  async revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[], options: { claimed?: boolean } = {}): Promise<void> {
     for (const [hash, record] of this.records) {
-      if (!keepHashes.includes(hash) && record.userId === userId && purposes.includes(record.purpose) && record.state === 'active') {
+      const revocable = record.state === 'active' || (options.claimed === true && record.state === 'claimed');
+      if (!keepHashes.includes(hash) && record.userId === userId && purposes.includes(record.purpose) && revocable) {
         record.state = 'revoked';
       }
     }

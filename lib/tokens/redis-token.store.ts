@@ -67,14 +67,16 @@ end
 return 1`;
 
 // KEYS: the user's sets, one per purpose; ARGV[1]: the token key prefix; ARGV[2..]: hashes kept.
+// ARGV: key prefix, '1' to revoke claimed tokens too, then the hashes to keep.
 const REVOKE_ALL = `
 local keep = {}
-for i = 2, #ARGV do keep[ARGV[i]] = true end
+for i = 3, #ARGV do keep[ARGV[i]] = true end
 for _, set in ipairs(KEYS) do
   for _, hash in ipairs(redis.call('SMEMBERS', set)) do
     if not keep[hash] then
       local key = ARGV[1] .. hash
-      if redis.call('HGET', key, 'state') == 'active' then redis.call('HSET', key, 'state', 'revoked') end
+      local state = redis.call('HGET', key, 'state')
+      if state == 'active' or (state == 'claimed' and ARGV[2] == '1') then redis.call('HSET', key, 'state', 'revoked') end
     end
   end
 end
@@ -170,9 +172,9 @@ export class RedisTokenStore implements TokenStore {
     await this.bounded(() => this.redis.eval(REVOKE_OTHERS, 1, this.userKey(userId, purpose), keepHash, `${this.prefix}:token:`));
   }
 
-  async revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[]): Promise<void> {
+  async revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[], options: { claimed?: boolean } = {}): Promise<void> {
     if (purposes.length === 0) return;
     const sets = purposes.map((purpose) => this.userKey(userId, purpose));
-    await this.bounded(() => this.redis.eval(REVOKE_ALL, sets.length, ...sets, `${this.prefix}:token:`, ...keepHashes));
+    await this.bounded(() => this.redis.eval(REVOKE_ALL, sets.length, ...sets, `${this.prefix}:token:`, options.claimed ? '1' : '0', ...keepHashes));
   }
 }

@@ -53,8 +53,12 @@ export interface TokenStore {
   release(hash: string, claimId: string): Promise<void>;
   /** Revokes every active token of that user and purpose except `keepHash`. */
   revokeOthers(userId: string, purpose: TokenPurpose, keepHash: string): Promise<void>;
-  /** Revokes every active token of that user with one of `purposes`, except those hashed as in `keepHashes`. */
-  revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[]): Promise<void>;
+  /**
+   * Revokes every active token of that user with one of `purposes`, except those hashed as in
+   * `keepHashes`; with `claimed`, also those being redeemed right now (their redemption then sees
+   * its claim lost: `renew` answers false), in the same atomic step.
+   */
+  revokeAll(userId: string, purposes: readonly TokenPurpose[], keepHashes: readonly string[], options?: { claimed?: boolean }): Promise<void>;
 }
 
 export const EMAIL_TOKEN_STORE = 'EMAIL_WORKFLOW:TOKEN_STORE';

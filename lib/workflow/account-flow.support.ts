@@ -4,7 +4,7 @@ import { EMAIL_QUEUE } from '../queue';
 import type { EmailQueue } from '../queue';
 import { storesAccountRequests } from '../queue/account-requests';
 import { EMAIL_RATE_LIMITER, EmailTokens } from '../tokens';
-import type { RateLimiter, RateLimitRule, RedeemableToken, TokenPurpose } from '../tokens';
+import type { RateLimiter, RateLimitRule, RedeemableToken, TokenClaim, TokenPurpose } from '../tokens';
 import type { TemplateContext } from '../templates';
 import { TEMPLATE_SETTINGS } from '../templates/template.options';
 import type { TemplateSettings } from '../templates/template.options';
@@ -186,14 +186,14 @@ export class AccountFlowSupport {
   async redeem(
     token: string,
     purpose: TokenPurpose,
-    action: (user: EmailUser, record: RedeemableToken) => Promise<void>,
+    action: (user: EmailUser, record: RedeemableToken, claim: TokenClaim) => Promise<void>,
     { checkAddress = true }: { checkAddress?: boolean } = {},
   ): Promise<EmailUser> {
     const directory = this.directory();
-    return this.tokens.redeem(token, purpose, async (redeemed) => {
+    return this.tokens.redeem(token, purpose, async (redeemed, claim) => {
       const found = await directory.findById(redeemed.userId);
       if (!found || (checkAddress && !this.tokens.issuedTo(redeemed, found.email))) throw new InvalidTokenError('expired');
-      await action(found, redeemed);
+      await action(found, redeemed, claim);
       return found;
     });
   }

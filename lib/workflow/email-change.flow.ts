@@ -86,16 +86,22 @@ export class EmailChangeFlow {
     const user = await this.support.redeem(
       token,
       'confirm-email-change',
-      async (found, record) => {
+      async (found, record, claim) => {
         newAddress = sealedAddress(record);
         const holder = await directory.findByEmail(newAddress);
         // Taken since the request (another sign-up, say): two accounts must not share an address.
         if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
         previousEmail = found.email;
         await updateEmail(found.id, newAddress);
+        // A revert that ran while this confirmation did has revoked its token: the revert wins, so
+        // the address it restored must not be overwritten by this late update.
+        if (!(await claim.stillHeld())) {
+          await updateEmail(found.id, previousEmail);
+          throw new InvalidTokenError('expired');
+        }
         await directory.markEmailVerified(found.id);
         // Inside the redemption: if voiding fails, the link stays usable and a second click finishes the job.
-        await this.tokens.revokeAllOf(found.id, ALL_BUT_REVERT);
+        await this.tokens.revokeAllOf(found.id, ALL_BUT_REVERT, record.hash);
       },
       // The link went to the new address, which the account does not have yet.
       { checkAddress: false },
@@ -115,16 +121,17 @@ export class EmailChangeFlow {
       'revert-email-change',
       async (found, record) => {
         oldAddress = sealedAddress(record);
-        revertedEmail = found.email;
-        if (!sameAddress(found.email, oldAddress)) {
-          const holder = await directory.findByEmail(oldAddress);
-          // Another account took the freed address: refused, and the link stays usable once it is free again.
-          if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
-          await updateEmail(found.id, oldAddress);
-        }
+        const holder = await directory.findByEmail(oldAddress);
+        // Another account took the freed address: refused, and the link stays usable once it is free again.
+        if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
+        // Every token first, a confirmation being redeemed right now included, so that one sees its
+        // claim lost and undoes itself: whichever order the two run in, the old address stays.
+        await this.tokens.revokeAllOf(found.id, EVERY_PURPOSE, record.hash, { claimed: true });
+        const current = (await directory.findById(found.id)) ?? found;
+        revertedEmail = current.email;
+        if (!sameAddress(current.email, oldAddress)) await updateEmail(found.id, oldAddress);
         // Whoever holds the old inbox opened this link, so the address is theirs.
         await directory.markEmailVerified(found.id);
-        await this.tokens.revokeAllOf(found.id, EVERY_PURPOSE);
       },
       // The account may be on the new address by now: the link is good whichever it is on.
       { checkAddress: false },
