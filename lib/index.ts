@@ -52,6 +52,7 @@ export type {
   EmailChangeRequestedEvent,
   EmailChangedEvent,
   EmailChangeRevertedEvent,
+  EmailSuppressedEvent,
   OutgoingEmail,
   BeforeEmailSendHook,
 } from './events';

@@ -18,6 +18,8 @@ export enum EmailEvent {
   EmailChangeRequested = 'email.change-requested',
   EmailChanged = 'email.changed',
   EmailChangeReverted = 'email.change-reverted',
+  /** An email to an address on the suppression list was cancelled before it was queued. */
+  Suppressed = 'email.suppressed',
 }
 
 /** A user-level workflow event. Never carries a token, link or password. */
@@ -113,6 +115,25 @@ export interface DeliveryResumedEvent {
   pausedForMs: number;
 }
 
+/**
+ * An email was not queued because its recipient is on the suppression list. Like the other email.*
+ * events it names the recipient; it never carries the variables.
+ */
+export interface EmailSuppressedEvent {
+  /** The Message-ID the send returned with `cancelled`, to correlate the two. */
+  messageId: string;
+  template: string;
+  tenant?: string;
+  /** Recipient address. */
+  to: string;
+  /** Why the address is on the list: 'bounce', 'complaint', 'manual' or the app's own reason. */
+  reason: string;
+  /** The SMTP code that put it there, for a bounce (e.g. '5.1.1'). */
+  code?: string;
+  /** When the address was put on the list. */
+  suppressedAt: Date;
+}
+
 /** Payload type of each event. */
 export interface EmailEventPayloads {
   [EmailEvent.Queued]: EmailQueuedEvent;
@@ -130,6 +151,7 @@ export interface EmailEventPayloads {
   [EmailEvent.EmailChangeRequested]: EmailChangeRequestedEvent;
   [EmailEvent.EmailChanged]: EmailChangedEvent;
   [EmailEvent.EmailChangeReverted]: EmailChangeRevertedEvent;
+  [EmailEvent.Suppressed]: EmailSuppressedEvent;
 }
 
 export type EmailEventListener<E extends EmailEvent> = (payload: EmailEventPayloads[E]) => unknown;

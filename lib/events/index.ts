@@ -13,6 +13,7 @@ export type {
   EmailChangeRequestedEvent,
   EmailChangedEvent,
   EmailChangeRevertedEvent,
+  EmailSuppressedEvent,
   EmailEventPayloads,
   EmailEventListener,
   OutgoingEmail,
