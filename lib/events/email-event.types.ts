@@ -77,6 +77,10 @@ export interface EmailSentEvent extends EmailIdentity {
   accepted: string[];
   /** Recipients the server refused while accepting the message for others. */
   rejected: string[];
+  /** When the email was queued: queue-to-sent latency is the time since. */
+  queuedAt: Date;
+  /** How long the SMTP server took to take this try, in ms (connection and login included when not pooled). */
+  sendDurationMs: number;
 }
 
 export interface EmailRetryingEvent extends EmailIdentity {

@@ -77,10 +77,20 @@ export class EmailDeliveryWorker {
     while (Date.now() < expiresAt) {
       if (!(await this.passGate(gateKey, expiresAt))) continue;
       try {
-        const receipt = await this.transports
-          // A tenant whose settings cannot be resolved fails here as an EmailDeliveryError too (see TransportRegistry.use).
-          .use(job.tenant, ({ transport }) => transport.deliver(message));
-        this.events.emit(EmailEvent.Sent, { ...identity, attempt, accepted: receipt.accepted, rejected: receipt.rejected });
+        // A tenant whose settings cannot be resolved fails here as an EmailDeliveryError too (see TransportRegistry.use).
+        const { receipt, sendDurationMs } = await this.transports.use(job.tenant, async ({ transport }) => {
+          // Timed from here, not before `use`: resolving a tenant's settings is not SMTP time.
+          const started = performance.now();
+          return { receipt: await transport.deliver(message), sendDurationMs: performance.now() - started };
+        });
+        this.events.emit(EmailEvent.Sent, {
+          ...identity,
+          attempt,
+          accepted: receipt.accepted,
+          rejected: receipt.rejected,
+          queuedAt: new Date(queuedAt),
+          sendDurationMs,
+        });
         return receipt;
       } catch (error) {
         if (!(error instanceof EmailDeliveryError)) throw error;

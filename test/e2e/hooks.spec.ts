@@ -331,6 +331,8 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             attempt: 1,
             accepted: ['ada@example.test'],
             rejected: [],
+            queuedAt: expect.any(Date),
+            sendDurationMs: expect.any(Number),
           },
           {
             id: welcomeJobId,
@@ -340,6 +342,8 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             attempt: 1,
             accepted: ['ada@example.test'],
             rejected: [],
+            queuedAt: expect.any(Date),
+            sendDurationMs: expect.any(Number),
           },
         ]),
       );
@@ -378,7 +382,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       const sent = received[EmailEvent.Sent].slice(2);
       expect(sent).toHaveLength(2);
       for (const { id, messageId, template } of queued) {
-        expect(sent).toContainEqual({ id, messageId, template, to: 'ada@example.test', attempt: 1, accepted: ['ada@example.test'], rejected: [] });
+        expect(sent).toContainEqual({ id, messageId, template, to: 'ada@example.test', attempt: 1, accepted: ['ada@example.test'], rejected: [], queuedAt: expect.any(Date), sendDurationMs: expect.any(Number) });
       }
       // Workflow events are emitted once per action.
       expect(received[EmailEvent.VerificationRequested]).toHaveLength(1);
@@ -436,6 +440,8 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
         attempt: 2,
         accepted: ['flaky@example.test'],
         rejected: [],
+        queuedAt: expect.any(Date),
+        sendDurationMs: expect.any(Number),
       });
 
       expect(received[EmailEvent.Failed]).toHaveLength(1);

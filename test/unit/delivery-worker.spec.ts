@@ -143,6 +143,8 @@ describe('EmailDeliveryWorker', () => {
         attempt: 2,
         accepted: ['ada@example.test'],
         rejected: [],
+        queuedAt: expect.any(Date),
+        sendDurationMs: expect.any(Number),
       },
     ]);
     expect(events.seen[EmailEvent.Failed]).toEqual([]);
