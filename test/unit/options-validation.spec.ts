@@ -228,7 +228,7 @@ describe('options validation at boot', () => {
           verifyEmail: { ttl: 86_400, delivery: 'link', limits: { perAddress: { limit: 5, windowSeconds: 3_600 }, startPerAddress: { limit: 5, windowSeconds: 3_600 } } },
           resetPassword: { ttl: 3_600, delivery: 'link', limits: { perAddress: { limit: 5, windowSeconds: 3_600 }, perIp: { limit: 20, windowSeconds: 3_600 } } },
           signIn: { ttl: 900, delivery: 'link', limits: { perAddress: { limit: 5, windowSeconds: 3_600 }, perIp: { limit: 20, windowSeconds: 3_600 } } },
-          changeEmail: { ttl: 3_600, revertTtl: 604_800, limits: { perUser: { limit: 5, windowSeconds: 3_600 } } },
+          changeEmail: { ttl: 3_600, revertTtl: 604_800, limits: { perUser: { limit: 5, windowSeconds: 3_600 }, perNewAddress: { limit: 5, windowSeconds: 3_600 } } },
           newSignIn: { limits: { perUser: { limit: 10, windowSeconds: 3_600 } } },
         },
       });
