@@ -56,6 +56,8 @@ export type {
   OutgoingEmail,
   BeforeEmailSendHook,
 } from './events';
+export { EmailSuppressions } from './suppression';
+export type { Suppression, SuppressionDetails, SuppressionReason, SuppressionOptions } from './suppression';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
 export type { EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
 export type {

@@ -4,6 +4,7 @@ import { getQueueToken } from '@nestjs/bull-shared';
 import { EmailEventExplorer, EmailEvents } from '../events';
 import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
 import type { EmailQueue } from '../queue';
+import { EmailSuppressions } from '../suppression';
 import { TransportRegistry } from '../transport';
 import { AccountFlowSupport } from '../workflow/account-flow.support';
 import { DeliveryDiagnostics } from '../workflow/delivery.diagnostics';
@@ -45,7 +46,7 @@ import { emailWorkflowProviders } from './email-workflow.providers';
     TemplatePreviews,
     EmailWorkflowService,
   ],
-  exports: [EmailWorkflowService, EmailEvents, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
+  exports: [EmailWorkflowService, EmailEvents, EmailSuppressions, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
 })
 export class EmailWorkflowModule
   extends ConfigurableEmailWorkflowModule

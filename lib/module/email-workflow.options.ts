@@ -1,5 +1,6 @@
 import type { CryptoOptions } from '../crypto/crypto.options';
 import type { EmailQueueOptions } from '../queue/queue.options';
+import type { SuppressionModuleOptions } from '../suppression/suppression.options';
 import type { TemplateModuleOptions } from '../templates/template.options';
 import type { TokenModuleOptions } from '../tokens/token.options';
 import type { TransportModuleOptions } from '../transport/smtp-transport.options';
@@ -11,10 +12,11 @@ export type { TokenOptions, CodeOptions } from '../tokens/token.options';
 export type { FlowOptions, EmailDelivery } from '../workflow/flow.options';
 export type { DkimOptions, TenantTransportOptions } from '../transport/smtp-transport.options';
 export type { LinkOptions } from '../workflow/workflow.options';
+export type { SuppressionOptions } from '../suppression/suppression.options';
 
 /**
  * Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`: each concern's own options side by
- * side (transport, workflow, templates, tokens, flows, crypto, queue); each is documented where it is owned.
+ * side (transport, workflow, templates, tokens, flows, suppression, crypto, queue); each is documented where it is owned.
  */
 export interface EmailWorkflowModuleOptions
   extends TransportModuleOptions,
@@ -22,6 +24,7 @@ export interface EmailWorkflowModuleOptions
     TemplateModuleOptions,
     TokenModuleOptions,
     FlowModuleOptions,
+    SuppressionModuleOptions,
     CryptoOptions {
   /**
    * Delivery queue. `{ redis: 'redis://…' }` for durable delivery on Bull; `false` (the default) for

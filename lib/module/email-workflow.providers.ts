@@ -18,6 +18,7 @@ import {
 } from '../queue';
 import { inProcessQueueSettings } from '../queue/in-process-email.queue';
 import { QUEUE_SETTINGS, QueueSettings } from '../queue/queue.options';
+import { BounceFeed, EmailSuppressions, MemorySuppressionStore, RedisSuppressionStore, SUPPRESSION_SETTINGS, SuppressionSettings } from '../suppression';
 import { TemplateRegistry } from '../templates';
 import { TEMPLATE_SETTINGS, TemplateSettings } from '../templates/template.options';
 import {
@@ -66,6 +67,7 @@ const settingsProviders: Provider[] = (
     [TEMPLATE_SETTINGS, 'templates'],
     [TOKEN_SETTINGS, 'tokens'],
     [FLOW_SETTINGS, 'flows'],
+    [SUPPRESSION_SETTINGS, 'suppression'],
     [QUEUE_SETTINGS, 'queue'],
     [CRYPTO_SETTINGS, 'crypto'],
   ] as const
@@ -148,6 +150,22 @@ export const emailWorkflowProviders: Provider[] = [
       });
     },
     inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, FLOW_SETTINGS, EMAIL_TOKEN_STORE, EMAIL_RATE_LIMITER],
+  },
+  {
+    provide: EmailSuppressions,
+    // In the token store's place: Redis beside the queue when there is one (shared by every process),
+    // else memory, with per-process keys as nothing outlives the process.
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings) => {
+      const key = secret ?? randomBytes(32).toString('base64url');
+      const store = isOnRedis(queue) ? new RedisSuppressionStore(queue.redis, queue.keyPrefix, commandTimeout) : new MemorySuppressionStore();
+      return new EmailSuppressions(store, deriveKey(key, 'suppression-key'), new PayloadCipher(deriveKey(key, 'suppression-address')));
+    },
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS],
+  },
+  {
+    provide: BounceFeed,
+    useFactory: (events: EmailEventBus, suppressions: EmailSuppressions, settings: SuppressionSettings) => new BounceFeed(events, suppressions, settings),
+    inject: [EmailEventBus, EmailSuppressions, SUPPRESSION_SETTINGS],
   },
   {
     // The Bull queue under @nestjs/bull's token, for @InjectQueue('email-workflow') (dashboards, metrics); null in process.

@@ -3,6 +3,7 @@ import { CryptoSettings, resolveCryptoOptions } from '../crypto/crypto.options';
 import { InvalidOptionsError, OptionsProblem } from '../errors';
 import { problemsOf } from '../errors/options.resolution';
 import { QueueSettings, requestsRedis, resolveQueueOptions } from '../queue/queue.options';
+import { resolveSuppressionOptions, SuppressionSettings } from '../suppression/suppression.options';
 import { resolveTemplateOptions, TemplateSettings } from '../templates/template.options';
 import { resolveTokenOptions, TokenSettings } from '../tokens/token.options';
 import { resolveTransportOptions, TransportSettings } from '../transport/transport.options';
@@ -17,6 +18,7 @@ export interface EmailWorkflowSettings {
   templates: TemplateSettings;
   tokens: TokenSettings;
   flows: FlowSettings;
+  suppression: SuppressionSettings;
   queue: QueueSettings;
   crypto: CryptoSettings;
 }
@@ -34,6 +36,7 @@ const KNOWN_OPTIONS: Record<keyof EmailWorkflowModuleOptions, true> = {
   users: true,
   tokens: true,
   flows: true,
+  suppression: true,
   credentialKeys: true,
   dkim: true,
   transportResolver: true,
@@ -65,20 +68,22 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
   const templates = resolveTemplateOptions(options);
   const tokens = resolveTokenOptions(options);
   const flows = resolveFlowOptions(options);
+  const suppression = resolveSuppressionOptions(options);
   const queue = resolveQueueOptions(options.queue);
   const crypto = resolveCryptoOptions(options, { durableQueue: requestsRedis(options.queue), customTokenStore: options.tokens?.store !== undefined });
   const problems = [
     ...problemsOf(transport),
     ...unknownOptionProblems(options),
-    ...[workflow, templates, tokens, flows, queue, crypto].flatMap(problemsOf),
+    ...[workflow, templates, tokens, flows, suppression, queue, crypto].flatMap(problemsOf),
   ];
-  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && queue.ok && crypto.ok && problems.length === 0) {
+  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && problems.length === 0) {
     return {
       transport: transport.value,
       workflow: workflow.value,
       templates: templates.value,
       tokens: tokens.value,
       flows: flows.value,
+      suppression: suppression.value,
       queue: queue.value,
       crypto: crypto.value,
     };

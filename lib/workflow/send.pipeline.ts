@@ -5,6 +5,8 @@ import { EmailEvent, EmailEventBus } from '../events';
 import type { OutgoingEmail } from '../events';
 import { EMAIL_QUEUE, MessageComposer } from '../queue';
 import type { ComposableEmail, EmailQueue } from '../queue';
+import { EmailSuppressions, SUPPRESSION_SETTINGS } from '../suppression';
+import type { SuppressionSettings } from '../suppression';
 import type { RenderedEmail } from '../templates';
 import { TransportRegistry } from '../transport';
 import { normaliseRecipient } from '../transport/email-address';
@@ -36,8 +38,9 @@ type TenantMethod = 'send' | 'sendTestEmail' | 'diagnoseTransport';
 type PreparedEmail = { ready: ComposableEmail } | { cancelled: { reason: string }; messageId: string };
 
 /**
- * The way every email goes out: recipient checked, before-send hooks run, their headers checked,
- * the template's variables checked, Message-ID fixed, then queued.
+ * The way every email goes out: recipient checked, the suppression list consulted (sends only),
+ * before-send hooks run, their headers checked, the template's variables checked, Message-ID fixed,
+ * then queued.
  */
 @Injectable()
 export class EmailSendPipeline {
@@ -48,6 +51,8 @@ export class EmailSendPipeline {
     private readonly composer: MessageComposer,
     @Inject(EMAIL_QUEUE) private readonly queue: EmailQueue,
     private readonly events: EmailEventBus,
+    private readonly suppressions: EmailSuppressions,
+    @Inject(SUPPRESSION_SETTINGS) private readonly suppression: SuppressionSettings,
   ) {
     this.messageIdDomain = composer.senderAddress.split('@')[1];
   }
@@ -93,6 +98,15 @@ export class EmailSendPipeline {
       cancel: (reason) => (cancelReason = reason),
     };
     const messageId = `<${request.idempotencyKey ? digest(request.idempotencyKey) : randomUUID()}@${this.messageIdDomain}>`;
+    // Not for a test email: whoever sends one wants the server's own answer for that address.
+    if (method === 'send' && !this.suppression.bypassTemplates.has(request.template)) {
+      const suppressed = await this.suppressions.find(to.address);
+      if (suppressed) {
+        const { reason, code, suppressedAt } = suppressed;
+        this.events.emit(EmailEvent.Suppressed, { messageId, template: request.template, tenant: request.tenant, to: to.address, reason, code, suppressedAt });
+        return { cancelled: { reason: 'suppressed' }, messageId };
+      }
+    }
     await this.events.runBeforeSend(outgoing, () => cancelReason !== undefined);
     if (cancelReason !== undefined) return { cancelled: { reason: cancelReason }, messageId };
     // Again after the hooks, which may have added values of their own.

@@ -7,6 +7,7 @@ import {
   EmailEvent,
   EmailEventPayloads,
   EmailEvents,
+  EmailSuppressions,
   EmailWorkflowModule,
   EmailWorkflowService,
   InvalidHeaderError,
@@ -111,6 +112,11 @@ class RecordingListener {
     this.received[EmailEvent.EmailChangeReverted].push(payload);
   }
 
+  @OnEmailEvent(EmailEvent.Suppressed)
+  onSuppressed(payload: EmailEventPayloads[EmailEvent.Suppressed]) {
+    this.received[EmailEvent.Suppressed].push(payload);
+  }
+
   // Stacked: one method for both gate events.
   @OnEmailEvent(EmailEvent.DeliveryPaused)
   @OnEmailEvent(EmailEvent.DeliveryResumed)
@@ -142,6 +148,7 @@ class ThrowingListener {
   @OnEmailEvent(EmailEvent.EmailChangeRequested)
   @OnEmailEvent(EmailEvent.EmailChanged)
   @OnEmailEvent(EmailEvent.EmailChangeReverted)
+  @OnEmailEvent(EmailEvent.Suppressed)
   explode(): void {
     this.calls++;
     throw new Error('sync listener failure');
@@ -167,6 +174,7 @@ class RejectingListener {
   @OnEmailEvent(EmailEvent.EmailChangeRequested)
   @OnEmailEvent(EmailEvent.EmailChanged)
   @OnEmailEvent(EmailEvent.EmailChangeReverted)
+  @OnEmailEvent(EmailEvent.Suppressed)
   async reject(): Promise<void> {
     this.calls++;
     await Promise.resolve();
@@ -462,6 +470,21 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     expect(sink.messages.some((mail) => mail.messageId === ghost.messageId)).toBe(false);
     expectStylesAgree();
     expectNoSecretInPayloads();
+  });
+
+  it('email.suppressed when the address that failed with 5.1.1 is sent to again', async () => {
+    const suppressions = moduleRef.get(EmailSuppressions);
+    await until(() => suppressions.has('ghost@example.test'), 'the bounced address on the suppression list');
+    const again = await emails.send({ template: 'test-email', to: 'ghost@example.test' });
+    expect(again.cancelled).toEqual({ reason: 'suppressed' });
+    for (const [style, listener] of listeners) {
+      await until(() => listener.received[EmailEvent.Suppressed].length >= 1, `email.suppressed at the ${style} listener`);
+      expect(listener.received[EmailEvent.Suppressed]).toEqual([
+        { messageId: again.messageId, template: 'test-email', to: 'ghost@example.test', reason: 'bounce', code: '5.1.1', suppressedAt: expect.any(Date) },
+      ]);
+    }
+    expect(ghostAttempts).toBe(1);
+    expectStylesAgree();
   });
 
   it('email.delivery-paused on a refused login and email.delivery-resumed once it works again', async () => {

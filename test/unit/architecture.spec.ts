@@ -12,7 +12,7 @@ const LAYERS: string[][] = [
   ['transport', 'crypto'],
   ['templates', 'tokens', 'diagnostics'],
   ['events'],
-  ['queue'],
+  ['queue', 'suppression'],
   ['workflow'],
   ['module'],
   ['dev-inbox', 'health', 'testing'],

@@ -1,0 +1,50 @@
+import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+
+/** The suppression list: addresses that bounced for good get no more email until removed. */
+export interface SuppressionOptions {
+  /**
+   * Permanent failures that put the recipient on the list, beside the built-in 5.1.x (no such
+   * address) and 5.2.1 (mailbox disabled): an enhanced status code ('5.7.1'), a class of them
+   * ('5.7', any 5.7.x) or a reply code ('554', for servers that send no enhanced code). Only a
+   * permanent failure (a 5xx reply) ever counts.
+   */
+  codes?: string[];
+  /**
+   * Templates still sent to a suppressed address. Replaces the default; `[]` suppresses every template.
+   * @default ['reset-password'] (see the README, "Suppression list")
+   */
+  bypassTemplates?: string[];
+}
+
+/** The module options the suppression concern owns. */
+export interface SuppressionModuleOptions {
+  suppression?: SuppressionOptions;
+}
+
+export interface SuppressionSettings {
+  /** The app's own codes (`suppression.codes`), beside the built-in ones. */
+  codes: readonly string[];
+  bypassTemplates: ReadonlySet<string>;
+}
+
+/**
+ * `suppression.bypassTemplates` when unset. A user asking for a reset is there now and wants the
+ * email; an old bounce must not lock them out of their account without a word.
+ */
+export const DEFAULT_BYPASS_TEMPLATES: readonly string[] = ['reset-password'];
+
+/** Injection token of the resolved `SuppressionSettings`. */
+export const SUPPRESSION_SETTINGS = 'EMAIL_WORKFLOW:SUPPRESSION_SETTINGS';
+
+// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+function validation(): typeof import('./suppression.options-validation') {
+  return require('./suppression.options-validation') as typeof import('./suppression.options-validation');
+}
+
+/** Checks `suppression` and applies its defaults. */
+export function resolveSuppressionOptions({ suppression }: SuppressionModuleOptions): OptionsResolution<SuppressionSettings> {
+  return resolveUnless(validation().suppressionOptionsProblems(suppression), () => ({
+    codes: [...(suppression?.codes ?? [])],
+    bypassTemplates: new Set(suppression?.bypassTemplates ?? DEFAULT_BYPASS_TEMPLATES),
+  }));
+}
