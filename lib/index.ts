@@ -12,6 +12,8 @@ export type {
   EmailDelivery,
   DkimOptions,
   TenantTransportOptions,
+  EmailMetricsOptions,
+  MeterProviderLike,
 } from './module';
 export { EmailWorkflowService, EMAIL_USER_DIRECTORY } from './workflow';
 export type {

@@ -1,4 +1,5 @@
 import type { CryptoOptions } from '../crypto/crypto.options';
+import type { MetricsModuleOptions } from '../metrics/metrics.options';
 import type { EmailQueueOptions } from '../queue/queue.options';
 import type { SuppressionModuleOptions } from '../suppression/suppression.options';
 import type { TemplateModuleOptions } from '../templates/template.options';
@@ -12,6 +13,8 @@ export type { TokenOptions, CodeOptions } from '../tokens/token.options';
 export type { FlowOptions, EmailDelivery } from '../workflow/flow.options';
 export type { DkimOptions, TenantTransportOptions } from '../transport/smtp-transport.options';
 export type { LinkOptions } from '../workflow/workflow.options';
+export type { EmailMetricsOptions } from '../metrics/metrics.options';
+export type { MeterProviderLike } from '../metrics/metrics.types';
 export type { SuppressionOptions } from '../suppression/suppression.options';
 
 /**
@@ -25,7 +28,8 @@ export interface EmailWorkflowModuleOptions
     TokenModuleOptions,
     FlowModuleOptions,
     SuppressionModuleOptions,
-    CryptoOptions {
+    CryptoOptions,
+    MetricsModuleOptions {
   /**
    * Delivery queue. `{ redis: 'redis://…' }` for durable delivery on Bull; `false` (the default) for
    * an in-process queue that is lost when the process stops.

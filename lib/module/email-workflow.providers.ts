@@ -5,6 +5,7 @@ import { CRYPTO_SETTINGS, CryptoSettings } from '../crypto/crypto.options';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { deriveKey } from '../crypto/secret-keys';
 import { EmailEventBus, EmailEvents } from '../events';
+import { EmailMetrics, meterFor, METRICS_SETTINGS, MetricsSettings } from '../metrics';
 import {
   describeRedis,
   EMAIL_QUEUE,
@@ -70,6 +71,7 @@ const settingsProviders: Provider[] = (
     [SUPPRESSION_SETTINGS, 'suppression'],
     [QUEUE_SETTINGS, 'queue'],
     [CRYPTO_SETTINGS, 'crypto'],
+    [METRICS_SETTINGS, 'metrics'],
   ] as const
 ).map(([provide, concern]) => ({
   provide,
@@ -99,6 +101,15 @@ export const emailWorkflowProviders: Provider[] = [
   },
   EmailEventBus,
   EmailEvents,
+  {
+    provide: EmailMetrics,
+    // null when nothing is recorded: no listener, no cost per email.
+    useFactory: (settings: MetricsSettings, events: EmailEventBus) => {
+      const meter = meterFor(settings);
+      return meter ? new EmailMetrics(events, meter) : null;
+    },
+    inject: [METRICS_SETTINGS, EmailEventBus],
+  },
   {
     provide: MessageComposer,
     useFactory: (templates: TemplateRegistry, { from, replyTo, senderAddress }: WorkflowSettings, { brand }: TemplateSettings) =>

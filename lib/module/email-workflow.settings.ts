@@ -2,6 +2,7 @@ import { credentialKeysFrom } from '../crypto/credential.cipher';
 import { CryptoSettings, resolveCryptoOptions } from '../crypto/crypto.options';
 import { InvalidOptionsError, OptionsProblem } from '../errors';
 import { problemsOf } from '../errors/options.resolution';
+import { MetricsSettings, resolveMetricsOptions } from '../metrics/metrics.options';
 import { QueueSettings, requestsRedis, resolveQueueOptions } from '../queue/queue.options';
 import { resolveSuppressionOptions, SuppressionSettings } from '../suppression/suppression.options';
 import { resolveTemplateOptions, TemplateSettings } from '../templates/template.options';
@@ -21,6 +22,7 @@ export interface EmailWorkflowSettings {
   suppression: SuppressionSettings;
   queue: QueueSettings;
   crypto: CryptoSettings;
+  metrics: MetricsSettings;
 }
 
 /** Every top-level option; anything else is a typo worth a boot error. */
@@ -41,6 +43,7 @@ const KNOWN_OPTIONS: Record<keyof EmailWorkflowModuleOptions, true> = {
   dkim: true,
   transportResolver: true,
   tenantTransports: true,
+  metrics: true,
 };
 
 /** Dropped options whose own concern names where they went (`rateLimits` → `flows.<flow>.limits`). */
@@ -71,12 +74,14 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
   const suppression = resolveSuppressionOptions(options);
   const queue = resolveQueueOptions(options.queue);
   const crypto = resolveCryptoOptions(options, { durableQueue: requestsRedis(options.queue), customTokenStore: options.tokens?.store !== undefined });
+  const metrics = resolveMetricsOptions(options.metrics);
   const problems = [
     ...problemsOf(transport),
     ...unknownOptionProblems(options),
+    ...problemsOf(metrics),
     ...[workflow, templates, tokens, flows, suppression, queue, crypto].flatMap(problemsOf),
   ];
-  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && problems.length === 0) {
+  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && metrics.ok && problems.length === 0) {
     return {
       transport: transport.value,
       workflow: workflow.value,
@@ -86,6 +91,7 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
       suppression: suppression.value,
       queue: queue.value,
       crypto: crypto.value,
+      metrics: metrics.value,
     };
   }
   throw new InvalidOptionsError(problems);

@@ -11,4 +11,6 @@ export type {
   EmailDelivery,
   DkimOptions,
   TenantTransportOptions,
+  EmailMetricsOptions,
+  MeterProviderLike,
 } from './email-workflow.options';

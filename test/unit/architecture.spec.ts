@@ -12,6 +12,7 @@ const LAYERS: string[][] = [
   ['transport', 'crypto'],
   ['templates', 'tokens', 'diagnostics'],
   ['events'],
+  ['metrics'],
   ['queue', 'suppression'],
   ['workflow'],
   ['module'],

@@ -1,0 +1,85 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { EmailEvent } from '../events';
+import type { EmailEventBus } from '../events';
+import type { AddingInstrument, MeterLike, MetricAttributes } from './metrics.types';
+
+/** Queue-to-sent, in seconds: from a fraction of a second on an idle queue to days of retries and pauses. */
+const DELIVERY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21_600, 86_400];
+/** One SMTP transaction, in seconds: milliseconds on a local relay, up to the transport's timeouts. */
+const SMTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * The template and, when there is one, the tenant: what every email measurement is broken down by.
+ * No recipient, name, reason or code: attributes are for aggregation, and those are personal or unbounded.
+ */
+function emailAttributes({ template, tenant }: { template: string; tenant?: string }): MetricAttributes {
+  return tenant === undefined ? { template } : { template, tenant };
+}
+
+function transportAttributes(tenant: string | undefined): MetricAttributes {
+  return tenant === undefined ? {} : { tenant };
+}
+
+/**
+ * Records delivery as OpenTelemetry metrics, fed by the library's own events: what the events say is
+ * what is counted, and the queue and workflow code know nothing of metrics.
+ */
+export class EmailMetrics implements OnApplicationShutdown {
+  /** Paused transports by tenant ('' is the default one), to take back what a shutdown leaves counted. */
+  private readonly paused = new Set<string>();
+  private readonly pausedTransports: AddingInstrument;
+
+  constructor(events: EmailEventBus, meter: MeterLike) {
+    const counter = (name: string, description: string, unit = '{email}') => meter.createCounter(`email_workflow.${name}`, { description, unit });
+    const queued = counter('emails.queued', 'Emails put on the queue');
+    const sent = counter('emails.sent', 'Emails the SMTP server accepted');
+    const failed = counter('emails.failed', 'Emails given up for good, by kind: permanent, transient (retries spent) or expired');
+    const retried = counter('emails.retried', 'Tries that failed transiently and were scheduled again', '{retry}');
+    const suppressed = counter('emails.suppressed', 'Emails cancelled before queueing because the recipient is on the suppression list');
+    this.pausedTransports = meter.createUpDownCounter('email_workflow.transports.paused', {
+      description: 'Transports whose delivery this process holds paused (refused login, TLS, or server unreachable)',
+      unit: '{transport}',
+    });
+    const deliveryDuration = meter.createHistogram('email_workflow.delivery.duration', {
+      description: 'Time from queueing to the SMTP server accepting the email, retries and pauses included',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DELIVERY_BUCKETS },
+    });
+    const smtpDuration = meter.createHistogram('email_workflow.smtp.send.duration', {
+      description: 'Time the SMTP server took to accept the email, on the try that succeeded',
+      unit: 's',
+      advice: { explicitBucketBoundaries: SMTP_BUCKETS },
+    });
+    // Never unsubscribed: the bus lives as long as the module, and emails sent while it shuts down count too.
+    events.on(EmailEvent.Queued, (event) => queued.add(1, emailAttributes(event)));
+    events.on(EmailEvent.Sent, (event) => {
+      const attributes = emailAttributes(event);
+      sent.add(1, attributes);
+      // Clamped: with Redis, another process's clock stamped queuedAt.
+      deliveryDuration.record(Math.max(0, Date.now() - event.queuedAt.getTime()) / 1000, attributes);
+      smtpDuration.record(event.sendDurationMs / 1000, attributes);
+    });
+    events.on(EmailEvent.Retrying, (event) => retried.add(1, emailAttributes(event)));
+    events.on(EmailEvent.Failed, (event) => failed.add(1, { ...emailAttributes(event), kind: event.kind }));
+    events.on(EmailEvent.Suppressed, (event) => suppressed.add(1, emailAttributes(event)));
+    events.on(EmailEvent.DeliveryPaused, ({ tenant }) => this.countPause(tenant, true));
+    events.on(EmailEvent.DeliveryResumed, ({ tenant }) => this.countPause(tenant, false));
+  }
+
+  /**
+   * A shutdown hands held emails back without a resume: this process no longer holds anything paused,
+   * so its pauses are taken back rather than left counted by an exporter that outlives the module.
+   */
+  onApplicationShutdown(): void {
+    for (const key of this.paused) this.pausedTransports.add(-1, transportAttributes(key === '' ? undefined : key));
+    this.paused.clear();
+  }
+
+  private countPause(tenant: string | undefined, paused: boolean): void {
+    const key = tenant ?? '';
+    if (this.paused.has(key) === paused) return;
+    if (paused) this.paused.add(key);
+    else this.paused.delete(key);
+    this.pausedTransports.add(paused ? 1 : -1, transportAttributes(tenant));
+  }
+}
