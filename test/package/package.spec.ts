@@ -165,6 +165,8 @@ async function main() {
   console.log(JSON.stringify({
     templatesDir: await bootError({ ...options, templates: { dir: templatesDir } }),
     redisQueue: await bootError({ ...options, queue: { redis }, secret: 'optional-peers-secret-of-32-bytes-or-more' }),
+    metricsUnset: await bootError(options),
+    metricsRequired: await bootError({ ...options, metrics: { enabled: true } }),
   }));
 }
 
@@ -328,10 +330,11 @@ describe('the packed tarball', () => {
     300_000,
   );
 
-  it('installs neither mjml nor bull, and an option that needs one fails the boot saying what to install', async () => {
+  it('installs neither mjml, bull nor @opentelemetry/api, and an option that needs one fails the boot saying what to install', async () => {
     const dir = await installs.get(12)!;
     expect(existsSync(join(dir, 'node_modules', 'mjml'))).toBe(false);
     expect(existsSync(join(dir, 'node_modules', 'bull'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules', '@opentelemetry', 'api'))).toBe(false);
     const smoke = { options: localOptions(sink.port), templatesDir: join(ROOT, 'test', 'fixtures', 'templates', 'overrides'), redis: 'redis://127.0.0.1:6379' };
 
     const { stdout } = await run(process.execPath, ['optional-peers.js'], dir, 60_000, { EMAIL_WORKFLOW_SMOKE: JSON.stringify(smoke) });
@@ -341,6 +344,10 @@ describe('the packed tarball', () => {
     expect(report.templatesDir.message).toContain('npm install mjml');
     expect(report.redisQueue).toMatchObject({ name: 'DependencyMissingError', code: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING', missingPackage: 'bull' });
     expect(report.redisQueue.message).toContain('npm install bull');
+    // Metrics are recorded only when the API is there: without it the module boots, unless they are required.
+    expect(report.metricsUnset).toBeNull();
+    expect(report.metricsRequired).toMatchObject({ name: 'DependencyMissingError', code: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING', missingPackage: '@opentelemetry/api' });
+    expect(report.metricsRequired.message).toContain('npm install @opentelemetry/api');
   }, 300_000);
 
   it.each(TYPESCRIPT_CONSUMERS.map((consumer) => [consumer.name, consumer] as const))(
