@@ -1,0 +1,210 @@
+// One contender of the delivery bench, in its own process, so process.cpuUsage() is its CPU alone
+// (for ours on Redis the worker runs in this process too, so its CPU is included) and no contender's
+// timers, pools or garbage weigh on another's rounds. The bench (delivery.bench.js) starts it with a
+// JSON config, then asks it over IPC for rounds of `count` emails sent `inFlight` at a time.
+'use strict';
+const { createRequire } = require('node:module');
+const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+
+const config = JSON.parse(process.argv[2]);
+// The library measured, and the Nest it runs on, come from config.libraryRoot (default this
+// repository), so the bench can measure another checkout's build, e.g. a branch's worktree.
+const library = createRequire(join(config.libraryRoot, 'package.json'));
+
+const FROM = 'Acme <no-reply@acme.test>';
+const TEMPLATE = 'verify-email';
+const BRAND = { name: 'Acme', primaryColor: '#2563eb', supportEmail: 'support@acme.test', postalAddress: '1 Main St, Springfield' };
+const CONTEXT = { name: 'Ada Lovelace', link: 'https://app.example.com/verify-email?token=4f9c2b7e1d8a6035c1e2f3a4b5c6d7e8', expiresIn: '24 hours' };
+const SECRET = 'bench-secret-of-at-least-32-bytes-0123456789';
+
+class Skipped extends Error {}
+
+/** Runs `operation(0..count-1)`, `inFlight` at a time. */
+async function inLanes(count, inFlight, operation) {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await operation(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, lane));
+}
+
+async function bootOurs(queue) {
+  library('reflect-metadata');
+  const { Module } = library('@nestjs/common');
+  const { NestFactory } = library('@nestjs/core');
+  const ours = library('nestjs-email-workflow');
+  class BenchModule {}
+  Module({
+    imports: [
+      ours.EmailWorkflowModule.forRoot({
+        transport: { host: '127.0.0.1', port: config.smtpPort, security: 'none', pool: { maxConnections: config.connections } },
+        from: FROM,
+        brand: BRAND,
+        links: { verifyEmail: 'https://app.example.com/v?token={token}', resetPassword: 'https://app.example.com/r?token={token}' },
+        queue,
+        secret: SECRET,
+      }),
+    ],
+  })(BenchModule);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  return { app, ours };
+}
+
+/** Ours: send() queues the template name and sealed variables; the worker in this process renders and sends. */
+async function ourContender(queue) {
+  const { app, ours } = await bootOurs(queue);
+  const emails = app.get(ours.EmailWorkflowService);
+  const events = app.get(ours.EmailEvents);
+  let sent = 0;
+  let failure;
+  let onSent = () => undefined;
+  events.on(ours.EmailEvent.Sent, () => {
+    sent++;
+    onSent();
+  });
+  events.on(ours.EmailEvent.Failed, (event) => {
+    failure = new Error(`ours: an email failed (${event.kind}): ${event.reason}`);
+    onSent();
+  });
+  return {
+    async run(count, offset) {
+      const target = sent + count;
+      const allSent = new Promise((resolve, reject) => {
+        onSent = () => (failure ? reject(failure) : sent >= target && resolve());
+      });
+      await inLanes(count, config.inFlight, (i) => emails.send({ template: TEMPLATE, to: `user${offset + i}@example.test`, context: CONTEXT }));
+      onSent();
+      await allSent;
+    },
+    close: () => app.close(),
+  };
+}
+
+/** Raw nodemailer, pooled, sending HTML and text rendered once beforehand by our templates. */
+async function rawContender() {
+  const { app, ours } = await bootOurs(false);
+  const rendered = app.get(ours.EmailWorkflowService).render({ template: TEMPLATE, context: CONTEXT });
+  await app.close();
+  const nodemailer = require('nodemailer');
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: config.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: config.connections,
+  });
+  const { subject, html, text } = rendered;
+  return {
+    run: (count, offset) => inLanes(count, config.inFlight, (i) => transport.sendMail({ from: FROM, to: `user${offset + i}@example.test`, subject, html, text })),
+    close: async () => transport.close(),
+  };
+}
+
+/**
+ * The peer: @nestjs-modules/mailer with its MjmlAdapter (Handlebars, then mjml2html on every send),
+ * on the same template source in the same layout as ours, at its defaults otherwise.
+ */
+async function peerContender() {
+  require('reflect-metadata');
+  const { Module } = require('@nestjs/common');
+  const { NestFactory } = require('@nestjs/core');
+  const { MailerModule, MailerService } = require('@nestjs-modules/mailer');
+  const { MjmlAdapter } = require('@nestjs-modules/mailer/adapters/mjml.adapter');
+  const { wrapInLayout } = require(join(config.libraryRoot, 'dist', 'templates', 'template.layout.js'));
+  const source = join(config.libraryRoot, 'lib', 'templates', 'built-in', `${TEMPLATE}.mjml`);
+  const body = readFileSync(source, 'utf8').replace(/^---\r?\n[\s\S]*?\r?\n---\r?\n?/, '');
+  const dir = mkdtempSync(join(tmpdir(), 'delivery-bench-peer-'));
+  writeFileSync(join(dir, `${TEMPLATE}.hbs`), wrapInLayout(body, { primaryColor: BRAND.primaryColor, hasLogo: false }));
+  class PeerModule {}
+  Module({
+    imports: [
+      MailerModule.forRoot({
+        transport: { host: '127.0.0.1', port: config.smtpPort, secure: false, ignoreTLS: true, pool: true, maxConnections: config.connections },
+        defaults: { from: FROM },
+        // As the mailer's README shows it: its CSS inlining runs before MJML and would break the MJML source.
+        template: { dir, adapter: new MjmlAdapter('handlebars', { inlineCssEnabled: false }), options: { strict: true } },
+      }),
+    ],
+  })(PeerModule);
+  const app = await NestFactory.createApplicationContext(PeerModule, { logger: false });
+  const mailer = app.get(MailerService);
+  const subject = `Confirm your email address for ${BRAND.name}`;
+  const context = { ...CONTEXT, brand: BRAND };
+  return {
+    run: (count, offset) => inLanes(count, config.inFlight, (i) => mailer.sendMail({ to: `user${offset + i}@example.test`, subject, template: TEMPLATE, context })),
+    close: async () => {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Ours on BullMQ, when this build has the driver and bullmq is installed beside it; else why not. */
+async function bullmqContender(queue) {
+  try {
+    library.resolve('bullmq');
+  } catch {
+    throw new Skipped(`bullmq is not installed in ${config.libraryRoot}`);
+  }
+  try {
+    return await ourContender({ ...queue, driver: 'bullmq' });
+  } catch (error) {
+    if (error && error.name === 'InvalidOptionsError' && /driver/.test(error.message)) {
+      throw new Skipped(`this build of the library does not accept queue.driver 'bullmq' (${error.message.split('\n')[0]})`);
+    }
+    throw error;
+  }
+}
+
+function start() {
+  const redisQueue = { redis: config.redisUrl, prefix: config.prefix, concurrency: config.inFlight };
+  switch (config.contender) {
+    case 'raw':
+      return rawContender();
+    case 'in-process':
+      return ourContender({ redis: false, concurrency: config.inFlight });
+    case 'bull':
+      return ourContender(redisQueue);
+    case 'bullmq':
+      return bullmqContender(redisQueue);
+    case 'peer':
+      return peerContender();
+    default:
+      throw new Error(`unknown contender ${config.contender}`);
+  }
+}
+
+async function main() {
+  let contender;
+  try {
+    contender = await start();
+  } catch (error) {
+    if (error instanceof Skipped) return process.send({ type: 'skipped', reason: error.message }, () => process.exit(0));
+    throw error;
+  }
+  process.on('message', (message) => {
+    if (message.type === 'run') {
+      const before = process.cpuUsage();
+      contender.run(message.count, message.offset).then(
+        () => {
+          const { user, system } = process.cpuUsage(before);
+          process.send({ type: 'done', cpuMs: (user + system) / 1_000 });
+        },
+        (error) => process.send({ type: 'error', message: String((error && error.stack) || error) }),
+      );
+    } else if (message.type === 'stop') {
+      contender.close().finally(() => process.exit(0));
+    }
+  });
+  process.send({ type: 'ready' });
+}
+
+// The bench owns this process: if it goes away without a stop, so does the contender.
+process.on('disconnect', () => process.exit(0));
+main().catch((error) => {
+  process.send({ type: 'error', message: String((error && error.stack) || error) });
+  process.exitCode = 1;
+});

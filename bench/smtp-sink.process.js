@@ -1,0 +1,52 @@
+// SMTP sink of the delivery bench, in its own process so that receiving does not share a core or an
+// event loop with the sender being measured. It accepts every message, discards DATA unparsed, and
+// tells its parent (over IPC) how many it has received and the CPU it spent, so the bench counts only
+// delivered emails and can show that the sink is not the bottleneck.
+'use strict';
+const { SMTPServer } = require('smtp-server');
+
+let received = 0;
+/** Totals the parent waits for, each answered once the count reaches it. */
+const waiting = [];
+
+function cpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1_000;
+}
+
+function answerWaiting() {
+  while (waiting.length > 0 && waiting[0] <= received) {
+    process.send({ type: 'reached', total: waiting.shift(), received, cpuMs: cpuMs() });
+  }
+}
+
+const server = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['AUTH', 'STARTTLS'],
+  logger: false,
+  // Many pooled connections come and go over a run; no per-connection banner delay.
+  banner: 'bench sink',
+  onData(stream, _session, done) {
+    stream.resume();
+    stream.on('end', () => {
+      received++;
+      done();
+      if (waiting.length > 0) answerWaiting();
+    });
+  },
+});
+
+process.on('message', (message) => {
+  if (message.type === 'await') {
+    waiting.push(message.total);
+    waiting.sort((a, b) => a - b);
+    answerWaiting();
+  } else if (message.type === 'cpu') {
+    process.send({ type: 'cpu', received, cpuMs: cpuMs() });
+  }
+});
+
+// The bench owns this process: when it goes away (ended, crashed), so does the sink.
+process.on('disconnect', () => process.exit(0));
+
+server.listen(0, '127.0.0.1', () => process.send({ type: 'listening', port: server.server.address().port }));
