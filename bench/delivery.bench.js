@@ -38,7 +38,7 @@ const children = new Set();
 
 /** Resolves with the first message of `child` that `accept` returns a value for; rejects on exit, an error message or after `ms`. */
 function nextMessage(child, name, accept, ms) {
-  return new Promise((resolvePromise, reject) => {
+  const answer = new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => finish(reject, new Error(`${name}: no answer within ${ms} ms`)), ms);
     // A wait left pending by another one's failure must not hold the bench open.
     timer.unref();
@@ -57,13 +57,24 @@ function nextMessage(child, name, accept, ms) {
     child.on('message', onMessage);
     child.on('exit', onExit);
   });
+  // Awaiting it still throws; a wait nobody reaches any more (another failed first) must not crash the clean-up.
+  answer.catch(() => undefined);
+  return answer;
 }
 
 function start(file, args, env) {
   const child = fork(join(__dirname, file), args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
+  // A send to a child that has died emits 'error'; the waits on it fail on its exit instead.
+  child.on('error', () => undefined);
   return child;
+}
+
+/** Sends `message` to `child`, or throws when it is gone (the waits on it would otherwise hang till their timeout). */
+function tell(child, name, message) {
+  if (!child.connected) throw new Error(`${name}: exited unexpectedly`);
+  child.send(message);
 }
 
 /** Ends every child still running: a stop (contenders close their app and pools), then a kill after 5 s. */
@@ -121,7 +132,7 @@ async function main() {
     let expected = 0;
     const sinkCpu = () => {
       const answer = nextMessage(sink, 'sink', (m) => (m.type === 'cpu' ? m.cpuMs : undefined), 10_000);
-      sink.send({ type: 'cpu' });
+      tell(sink, 'sink', { type: 'cpu' });
       return answer;
     };
 
@@ -151,11 +162,11 @@ async function main() {
       const redisBefore = contender.redis ? await redisCpuMs(redis) : 0;
       expected += count;
       const reached = nextMessage(sink, 'sink', (m) => (m.type === 'reached' && m.total === expected ? m : undefined), ROUND_TIMEOUT);
-      sink.send({ type: 'await', total: expected });
+      tell(sink, 'sink', { type: 'await', total: expected });
       const done = nextMessage(contender.child, contender.key, (m) => (m.type === 'done' ? m.cpuMs : undefined), ROUND_TIMEOUT);
       const begin = process.hrtime.bigint();
       let wallMs = 0;
-      contender.child.send({ type: 'run', count, offset: expected - count });
+      tell(contender.child, contender.key, { type: 'run', count, offset: expected - count });
       const [arrival, cpuMs] = await Promise.all([
         reached.then((message) => {
           wallMs = Number(process.hrtime.bigint() - begin) / 1e6;
@@ -238,7 +249,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     stopChildren()
       .then(() => deleteKeys(REDIS_URL, CONTENDERS.filter((c) => c.redis).map((c) => `${PREFIX}-${c.key}`)))
       .catch(() => undefined)
-      .finally(() => process.exit(130));
+      .finally(() => {
+        console.log(`\n${signal}: children stopped, Redis keys removed`);
+        process.exit(130);
+      });
   });
 }
 
