@@ -20,7 +20,7 @@ const WARM_UP = Number(process.env.BENCH_DELIVERY_WARM_UP || 300);
 const IN_FLIGHT = Number(process.env.BENCH_DELIVERY_IN_FLIGHT || 50);
 const CONNECTIONS = Number(process.env.BENCH_DELIVERY_CONNECTIONS || 5);
 /** Seconds the whole bench may take: no round starts that the last one's length says would overrun it. */
-const BUDGET_SECONDS = Number(process.env.BENCH_DELIVERY_BUDGET || 100);
+const BUDGET_SECONDS = Number(process.env.BENCH_DELIVERY_BUDGET || 90);
 const LIBRARY_ROOT = resolve(process.env.BENCH_LIBRARY || join(__dirname, '..'));
 /** Most ms one round may take before the bench gives up on it (the peer is the slowest, ~400/s here). */
 const ROUND_TIMEOUT = 60_000 + COUNT * 10;

@@ -43,6 +43,8 @@ process.on('message', (message) => {
     answerWaiting();
   } else if (message.type === 'cpu') {
     process.send({ type: 'cpu', received, cpuMs: cpuMs() });
+  } else if (message.type === 'stop') {
+    process.exit(0);
   }
 });
 
