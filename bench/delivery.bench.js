@@ -228,11 +228,13 @@ async function main() {
     console.log('CPU ms/email: the sending process (for ours: producer and worker, one process); sink CPU: % of one core while that contender ran.');
 
     const rate = (key) => (results.get(key).rates ? median(results.get(key).rates) : undefined);
+    const cpu = (key) => median(results.get(key).cpu);
     const ratio = (label, a, b) => {
       const [x, y] = [rate(a), rate(b)];
-      console.log(`  ${label.padEnd(24)} ${x && y ? `${(x / y).toFixed(2)}x` : `n/a (${x ? b : a} skipped)`}`);
+      const text = x && y ? `${(x / y).toFixed(2)}x emails/s, ${(cpu(a) / cpu(b)).toFixed(2)}x CPU per email` : `n/a (${x ? b : a} skipped)`;
+      console.log(`  ${label.padEnd(24)} ${text}`);
     };
-    console.log('\nratios of median emails/s:');
+    console.log('\nratios of the medians (CPU per email: the sending process; on a busy machine it varies less than emails/s):');
     for (const [name, key] of [['in-process', 'in-process'], ['Bull', 'bull'], ['BullMQ', 'bullmq']]) ratio(`ours ${name} / raw`, key, 'raw');
     for (const [name, key] of [['in-process', 'in-process'], ['Bull', 'bull'], ['BullMQ', 'bullmq']]) ratio(`ours ${name} / peer`, key, 'peer');
     ratio('BullMQ / Bull', 'bullmq', 'bull');
