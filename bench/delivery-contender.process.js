@@ -48,7 +48,7 @@ async function bootOurs(queue) {
       }),
     ],
   })(BenchModule);
-  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false, abortOnError: false });
   return { app, ours };
 }
 
@@ -129,7 +129,7 @@ async function peerContender() {
       }),
     ],
   })(PeerModule);
-  const app = await NestFactory.createApplicationContext(PeerModule, { logger: false });
+  const app = await NestFactory.createApplicationContext(PeerModule, { logger: false, abortOnError: false });
   const mailer = app.get(MailerService);
   const subject = `Confirm your email address for ${BRAND.name}`;
   const context = { ...CONTEXT, brand: BRAND };
@@ -142,7 +142,7 @@ async function peerContender() {
   };
 }
 
-/** Ours on BullMQ, when this build has the driver and bullmq is installed beside it; else why not. */
+/** Ours on BullMQ, when this build has the driver and its packages are installed beside it; else why not. */
 async function bullmqContender(queue) {
   try {
     library.resolve('bullmq');
@@ -153,8 +153,10 @@ async function bullmqContender(queue) {
     return await ourContender({ ...queue, driver: 'bullmq' });
   } catch (error) {
     if (error && error.name === 'InvalidOptionsError' && /driver/.test(error.message)) {
-      throw new Skipped(`this build of the library does not accept queue.driver 'bullmq' (${error.message.split('\n')[0]})`);
+      const problem = error.message.split('\n').find((line) => line.includes('driver'));
+      throw new Skipped(`this build of the library does not accept queue.driver 'bullmq' (${problem.trim().replace(/^- /, '')})`);
     }
+    if (error && error.name === 'DependencyMissingError') throw new Skipped(error.message.split('\n')[0]);
     throw error;
   }
 }
