@@ -246,17 +246,21 @@ async function main() {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    stopChildren()
-      .then(() => deleteKeys(REDIS_URL, CONTENDERS.filter((c) => c.redis).map((c) => `${PREFIX}-${c.key}`)))
-      .catch(() => undefined)
-      .finally(() => {
-        console.log(`\n${signal}: children stopped, Redis keys removed`);
-        process.exit(130);
-      });
-  });
+/** Stops the children and removes the run's Redis keys, then exits: on a signal, or on an error thrown outside main's flow. */
+function abort(why, code) {
+  stopChildren()
+    .then(() => deleteKeys(REDIS_URL, CONTENDERS.filter((c) => c.redis).map((c) => `${PREFIX}-${c.key}`)))
+    .catch(() => undefined)
+    .finally(() => {
+      console.log(`\n${why}: children stopped, Redis keys removed`);
+      process.exit(code);
+    });
 }
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => abort(signal, 130));
+process.once('uncaughtException', (error) => {
+  console.error(error);
+  abort('uncaught exception', 1);
+});
 
 main().catch((error) => {
   console.error(error);
