@@ -61,7 +61,7 @@ export type {
 export { EmailSuppressions } from './suppression';
 export type { Suppression, SuppressionDetails, SuppressionReason, SuppressionOptions } from './suppression';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
-export type { EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
+export type { EmailQueueDriver, EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
 export type {
   TransportDiagnosis,
   DiagnosisStep,

@@ -1,4 +1,4 @@
-import { Allow, IsBoolean, IsOptional, IsString, registerDecorator } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsOptional, IsString, registerDecorator } from 'class-validator';
 import type { OptionsProblem } from '../errors';
 import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
 
@@ -31,6 +31,7 @@ class RetryBackoffDto {
 
 class QueueDto {
   @IsRedisOption() redis!: unknown;
+  @IsOptional() @IsIn(['bull', 'bullmq'], rule('must be "bull" or "bullmq"', 'use "bullmq" and install bullmq, or leave it out for Bull')) driver?: string;
   @IsOptional() @IsString(rule('must be text', 'use e.g. "{email}" (a hash tag, for Redis Cluster)')) prefix?: string;
   @WholeNumber(1, COUNT, 'use e.g. 5') concurrency?: number;
   @WholeNumber(1, COUNT, 'use e.g. 8') attempts?: number;

@@ -8,14 +8,22 @@ export interface EmailRetryBackoff {
   maxDelay?: number;
 }
 
+/** The queue library that carries the durable queue's jobs; each is an optional peer, installed by the app. */
+export type EmailQueueDriver = 'bull' | 'bullmq';
+
 /**
- * Delivery queue. With `redis`, Bull on Redis: durable and shared by every process.
+ * Delivery queue. With `redis`, Bull (or BullMQ) on Redis: durable and shared by every process.
  * With `redis: false` (or `queue: false`), an in-process queue with the same retry semantics:
  * not durable, for development and tests.
  */
 export interface EmailQueueOptions {
   /** `redis://[:password@]host:port[/db]`, ioredis options, or `false` for the in-process queue. */
   redis: false | string | RedisOptions;
+  /**
+   * The library on Redis: `'bull'` (install `bull`) or `'bullmq'` (install `bullmq`). Jobs are not
+   * carried over: before switching, let every process of the old driver drain its queue. @default 'bull'
+   */
+  driver?: EmailQueueDriver;
   /** Key prefix. For Redis Cluster use a hash tag, e.g. `{email}`. @default 'bull' */
   prefix?: string;
   /** Emails one process sends at once. @default 5 */
@@ -51,11 +59,11 @@ export interface EmailQueueOptions {
    * @default 5000
    */
   commandTimeout?: number;
-  /** Bull advanced settings, passed through. */
+  /** Advanced settings, passed through (under BullMQ, those it has: the lock, stalled and drain settings). */
   settings?: EmailQueueAdvancedSettings;
 }
 
-/** Bull's advanced settings (its `AdvancedSettings`), all in ms unless said otherwise. */
+/** Bull's advanced settings (its `AdvancedSettings`), all in ms unless said otherwise; BullMQ takes the lock, stalled and drain ones. */
 interface EmailQueueAdvancedSettings {
   /** How long a worker holds a job's lock before it counts as stalled. @default 30000 */
   lockDuration?: number;
@@ -80,6 +88,7 @@ export const DEFAULT_BACKOFF: Required<EmailRetryBackoff> = { delay: 5_000, maxD
 
 /** Queue settings with every default applied; `redis: false` is the in-process queue. */
 export interface QueueSettings extends Omit<EmailQueueOptions, 'backoff'> {
+  driver: EmailQueueDriver;
   concurrency: number;
   attempts: number;
   backoff: Required<EmailRetryBackoff>;
@@ -112,6 +121,7 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
     return {
       ...given,
       redis: given.redis ?? false,
+      driver: given.driver ?? 'bull',
       concurrency: given.concurrency ?? 5,
       attempts: given.attempts ?? DEFAULT_ATTEMPTS,
       backoff: { ...DEFAULT_BACKOFF, ...given.backoff },
@@ -129,7 +139,7 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
 /** The durable queue's settings, defaults applied: the queue settings, with Redis known to be set. */
 export type RedisQueueSettings = Pick<
   QueueSettings,
-  'prefix' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'recipientInClear' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
+  'driver' | 'prefix' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'recipientInClear' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
 > & { redis: string | RedisOptions };
 
 /** Where Redis is, without its password. */

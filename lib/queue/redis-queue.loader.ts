@@ -5,14 +5,23 @@ import type { RedisEmailQueue } from './email-queue';
 import type { RedisQueueSettings } from './queue.options';
 
 /**
- * Opens the durable queue. Bull is an optional peer loaded here, only when `queue.redis` is set:
- * apps on the in-process queue neither install it nor pay the fifth of a second it takes to load.
+ * Opens the durable queue. The queue library (Bull by default, BullMQ with `queue.driver: 'bullmq'`)
+ * is an optional peer loaded here, only when `queue.redis` is set and only the one chosen: apps
+ * install just that one, and apps on the in-process queue neither, nor pay the time it takes to load.
  */
 export function openRedisQueue(settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<RedisEmailQueue> {
-  const { BullEmailQueue } = requireOptional(
+  if (settings.driver === 'bullmq') {
+    const { openBullMqQueue } = requireOptional(
+      'bullmq',
+      () => require('./bullmq-email.queue') as typeof import('./bullmq-email.queue'),
+      (name) => new DependencyMissingError(name, "queue.driver: 'bullmq' (the durable queue on BullMQ)"),
+    );
+    return openBullMqQueue(settings, worker, cipher);
+  }
+  const { openBullQueue } = requireOptional(
     'bull',
     () => require('./bull-email.queue') as typeof import('./bull-email.queue'),
-    (name) => new DependencyMissingError(name, 'queue.redis (the durable queue on Redis)'),
+    (name) => new DependencyMissingError(name, 'queue.redis (the durable queue on Bull)'),
   );
-  return BullEmailQueue.open(settings, worker, cipher);
+  return openBullQueue(settings, worker, cipher);
 }

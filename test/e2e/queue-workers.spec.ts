@@ -1,8 +1,8 @@
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
+import { getQueueToken } from '@nestjs/bull-shared';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailWorkflowService } from 'nestjs-email-workflow';
 import { deleteKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
+import { InspectableQueue, QUEUE_DRIVERS } from '../support/queue-drivers';
 import { until } from '../support/wait';
 import { WorkerChild, WorkerSettings } from '../support/worker-child';
 import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
@@ -18,21 +18,21 @@ async function enqueue(emails: EmailWorkflowService, count: number): Promise<str
   return messageIds;
 }
 
-/** Waits until Bull holds every job as completed and nothing else (nothing waiting, active, delayed or failed). */
-async function drained(queue: Queue, total: number, timeoutMs: number): Promise<void> {
-  let counts: Awaited<ReturnType<Queue['getJobCounts']>> | undefined;
+/** Waits until the queue holds every job as completed and nothing else (nothing waiting, active, delayed or failed). */
+async function drained(queue: InspectableQueue, total: number, timeoutMs: number): Promise<void> {
+  let counts: Record<string, number> | undefined;
   await until(
     async () => {
       counts = await queue.getJobCounts();
       return counts.completed === total && counts.waiting + counts.active + counts.delayed + counts.failed === 0;
     },
-    () => `${total} jobs completed and nothing else; Bull job counts ${JSON.stringify(counts)}`,
+    () => `${total} jobs completed and nothing else; job counts ${JSON.stringify(counts)}`,
     timeoutMs,
     100,
   );
 }
 
-describe('Bull queue with dedicated worker processes on one Redis', () => {
+describe.each(QUEUE_DRIVERS)('%s queue with dedicated worker processes on one Redis', (driver) => {
   const cleanups: Array<() => Promise<void>> = [];
   const workers: WorkerChild[] = [];
 
@@ -47,11 +47,11 @@ describe('Bull queue with dedicated worker processes on one Redis', () => {
     cleanups.push(() => sink.close());
     const prefix = uniquePrefix();
     cleanups.push(() => deleteKeys(prefix));
-    const producer: BootedWorkflow = await bootRedisWorkflow(sink.port, prefix, { worker: false });
+    const producer: BootedWorkflow = await bootRedisWorkflow(sink.port, prefix, { driver, worker: false });
     cleanups.push(() => producer.moduleRef.close());
-    const queue = producer.moduleRef.get<Queue>(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
+    const queue = producer.moduleRef.get<InspectableQueue>(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
     const spawn = (settings: Partial<WorkerSettings> = {}) => {
-      const worker = WorkerChild.start({ smtpPort: sink.port, redis: REDIS_URL, prefix, secret: TEST_SECRET, ...settings });
+      const worker = WorkerChild.start({ smtpPort: sink.port, driver, redis: REDIS_URL, prefix, secret: TEST_SECRET, ...settings });
       workers.push(worker);
       return worker;
     };
@@ -75,7 +75,7 @@ describe('Bull queue with dedicated worker processes on one Redis', () => {
     await until(() => sink.messages.length >= 100, () => `100 messages before the kill, got ${sink.messages.length}`, 30_000, 2);
     await first.kill();
     const deliveredAtKill = sink.messages.length;
-    // With the only worker dead, Bull's active list is frozen: exactly the jobs the killed worker
+    // With the only worker dead, the active list is frozen: exactly the jobs the killed worker
     // had taken (each of its `concurrency` processing loops holds at most one job at a time).
     // Only these can reach the server without being marked completed, so only these can be sent twice.
     const inFlightAtKill = await queue.getActiveCount();

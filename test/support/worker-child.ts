@@ -1,12 +1,14 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import type { EmailUser } from 'nestjs-email-workflow';
+import type { EmailQueueDriver, EmailUser } from 'nestjs-email-workflow';
 
 const WORKER_ENTRY = join(__dirname, 'worker-process.js');
 
 /** Settings of test/support/worker-process.js (passed as JSON in EMAIL_WORKER_SETTINGS). */
 export interface WorkerSettings {
   smtpPort: number;
+  /** The queue driver, as queue.driver; Bull when unset. */
+  driver?: EmailQueueDriver;
   redis: string;
   prefix: string;
   secret: string;

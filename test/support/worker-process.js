@@ -6,6 +6,7 @@
 // EMAIL_WORKER_SETTINGS:
 //   {
 //     "smtpPort": 2525,                  // local plaintext SMTP server to send to
+//     "driver": "bullmq",                // optional queue.driver (Bull when unset)
 //     "redis": "redis://127.0.0.1:6379",
 //     "prefix": "ewtest-1234abcd",       // Bull key prefix shared with the producer
 //     "secret": "…",                     // module secret, the same as the producer's
@@ -76,6 +77,7 @@ function moduleOptions() {
     users: directory,
     queue: {
       redis: settings.redis,
+      ...(settings.driver && { driver: settings.driver }),
       prefix: settings.prefix,
       worker: true,
       ...(settings.concurrency !== undefined && { concurrency: settings.concurrency }),

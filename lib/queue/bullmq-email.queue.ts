@@ -1,0 +1,156 @@
+import { ConnectionOptions, Job, Queue, UnrecoverableError, WaitingError, Worker, WorkerOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { DeliveryFailure } from './delivery.failure';
+import type { EmailDeliveryWorker } from './delivery.worker';
+import { DurableEmailQueue } from './durable-email.queue';
+import { EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
+import type { RedisQueueSettings } from './queue.options';
+import type { DriverJob, DriverJobCounts, QueueDriver, StoredJob } from './queue-driver';
+
+const BACKOFF_STRATEGY = 'email-workflow';
+/** BullMQ wants a job name; the workflow tells its two kinds apart by their data. */
+const JOB_NAME = 'email-workflow';
+
+/** A BullMQ job as the shared processing sees it; `token` is the worker's lock on it. */
+function driverJob(job: Job<StoredJob>, token: string | undefined): DriverJob & { discarded: boolean } {
+  return {
+    id: String(job.id),
+    data: job.data,
+    attemptsMade: job.attemptsMade,
+    opts: job.opts,
+    timestamp: job.timestamp,
+    discarded: false,
+    async discard() {
+      this.discarded = true;
+    },
+    handBack: async () => {
+      // Back to the waiting list with the lock released; BullMQ counts no attempt for a job moved so.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    },
+  };
+}
+
+/** BullMQ's names for the settings that mean the same as Bull's (guardInterval and retryProcessDelay have none). */
+function workerSettings({ settings = {} }: RedisQueueSettings): Partial<WorkerOptions> {
+  const { lockDuration, lockRenewTime, stalledInterval, maxStalledCount, drainDelay } = settings;
+  return Object.fromEntries(
+    Object.entries({ lockDuration, lockRenewTime, stalledInterval, maxStalledCount, drainDelay }).filter(([, value]) => value !== undefined),
+  );
+}
+
+/**
+ * The durable queue on BullMQ (`queue.driver: 'bullmq'`). Producing goes through a Queue on a
+ * connection of ours (also the workflow's, for tokens and rate limits); a Worker, with connections
+ * of its own, exists only in a process that sends.
+ */
+class BullMqDriver implements QueueDriver {
+  private worker?: Worker<StoredJob>;
+  /** The worker's connections, known once it has opened them. */
+  private workerClients: Redis[] = [];
+  private readonly errorListeners: Array<(error: Error) => void> = [];
+
+  constructor(
+    readonly client: Redis,
+    private readonly queue: Queue<StoredJob>,
+    private readonly settings: RedisQueueSettings,
+  ) {}
+
+  get driverQueue(): object {
+    return this.queue;
+  }
+
+  clients(): readonly Redis[] {
+    return [this.client, ...this.workerClients];
+  }
+
+  onError(listener: (error: Error) => void): void {
+    this.errorListeners.push(listener);
+    this.queue.on('error', listener);
+    this.worker?.on('error', listener);
+  }
+
+  async hasJob(id: string): Promise<boolean> {
+    return Boolean(await this.queue.getJob(id));
+  }
+
+  async add(data: StoredJob, jobId?: string): Promise<string> {
+    return String((await this.queue.add(JOB_NAME, data, { jobId })).id);
+  }
+
+  async counts(): Promise<DriverJobCounts> {
+    const { waiting = 0, active = 0, delayed = 0, failed = 0 } = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+    return { waiting, active, delayed, failed };
+  }
+
+  isPaused(): Promise<boolean> {
+    return this.queue.isPaused();
+  }
+
+  process(concurrency: number, run: (job: DriverJob) => Promise<void>): void {
+    const processor = async (job: Job<StoredJob>, token?: string): Promise<void> => {
+      const handed = driverJob(job, token);
+      try {
+        await run(handed);
+      } catch (error) {
+        // BullMQ's word for "no retry", with the failure's own message.
+        if (handed.discarded) throw new UnrecoverableError((error as Error).message);
+        throw error;
+      }
+    };
+    const worker = new Worker<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, processor, {
+      // A connection of the worker's own: its blocking fetch must wait as long as it takes.
+      connection: { ...this.client.options, maxRetriesPerRequest: null } as ConnectionOptions,
+      prefix: this.settings.prefix,
+      concurrency,
+      ...workerSettings(this.settings),
+      settings: {
+        // The worker has already chosen the delay (exponential with jitter) and put it on the error.
+        backoffStrategy: (_attempts, _type, error) => (error as DeliveryFailure | undefined)?.retryDelay ?? 0,
+      },
+    });
+    this.errorListeners.forEach((listener) => worker.on('error', listener));
+    this.worker = worker;
+    const backend = worker.getBackend();
+    void Promise.all([backend.client, backend.blockingClient])
+      .then((clients) => (this.workerClients = clients.filter((client) => client !== undefined) as unknown as Redis[]))
+      .catch(() => undefined);
+  }
+
+  async pauseLocally(): Promise<void> {
+    await this.worker?.pause(true);
+  }
+
+  async close(): Promise<void> {
+    // The worker first: it waits for the jobs in flight, which still need the queue's connection.
+    await this.worker?.close();
+    await this.queue.close();
+    await this.client.quit().catch(() => undefined);
+  }
+
+  disconnect(): void {
+    this.client.disconnect();
+    void this.worker?.disconnect().catch(() => undefined);
+    void this.queue.disconnect().catch(() => undefined);
+  }
+}
+
+/** Opens the queue on BullMQ and checks Redis (see DurableEmailQueue.open). */
+export function openBullMqQueue(settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<DurableEmailQueue> {
+  const client = typeof settings.redis === 'string' ? new Redis(settings.redis) : new Redis(settings.redis);
+  // BullMQ forwards this connection's errors to the queue's listeners once it has taken it over; before
+  // that, ioredis would print each one as unhandled.
+  client.on('error', () => undefined);
+  const queue = new Queue<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, {
+    connection: client,
+    prefix: settings.prefix,
+    defaultJobOptions: {
+      attempts: settings.attempts,
+      backoff: { type: BACKOFF_STRATEGY },
+      removeOnComplete: settings.removeOnComplete,
+      removeOnFail: false,
+    },
+  });
+  return DurableEmailQueue.open(new BullMqDriver(client, queue, settings), settings, worker, cipher);
+}
