@@ -2,13 +2,15 @@ import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { EmailEvent, EmailQueueOptions, EmailWorkflowModuleOptions, QueueUnavailableError } from 'nestjs-email-workflow';
 import { freePort } from '../support/free-port';
 import { deleteKeys, dumpKeys, RedisProxy, uniquePrefix } from '../support/redis';
+import { QUEUE_DRIVERS } from '../support/queue-drivers';
 import { SmtpSink, smtpReply } from '../support/smtp-sink';
 import { sleep, until, untilQueueIdle } from '../support/wait';
-import { BootedWorkflow, bootRedisWorkflow } from '../support/workflow';
+import { BootedWorkflow, bootOn } from '../support/workflow';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
 
-describe('durable delivery through Bull on a real Redis', () => {
+describe.each(QUEUE_DRIVERS)('durable delivery through %s on a real Redis', (driver) => {
+  const boot = bootOn(driver);
   const cleanups: Array<() => Promise<void>> = [];
 
   afterEach(async () => {
@@ -23,7 +25,7 @@ describe('durable delivery through Bull on a real Redis', () => {
     const sink = await SmtpSink.start({ hideENHANCEDSTATUSCODES: true, ...sinkOptions });
     cleanups.push(() => sink.close());
     const prefix = uniquePrefix();
-    const workflow = await bootRedisWorkflow(sink.port, prefix, queue, overrides(sink.port));
+    const workflow = await boot(sink.port, prefix, queue, overrides(sink.port));
     cleanups.push(async () => {
       await workflow.moduleRef.close();
       await deleteKeys(prefix);
@@ -34,7 +36,7 @@ describe('durable delivery through Bull on a real Redis', () => {
   it('keeps 200 emails queued while the SMTP server is down and delivers each exactly once when it comes up', async () => {
     const port = await freePort();
     const prefix = uniquePrefix();
-    const workflow: BootedWorkflow = await bootRedisWorkflow(port, prefix, { attempts: 40, backoff: { delay: 100, maxDelay: 500 } });
+    const workflow: BootedWorkflow = await boot(port, prefix, { attempts: 40, backoff: { delay: 100, maxDelay: 500 } });
     cleanups.push(async () => {
       await workflow.moduleRef.close();
       await deleteKeys(prefix);
@@ -144,7 +146,7 @@ describe('durable delivery through Bull on a real Redis', () => {
 
   it('fails the boot with a clear error when Redis is unreachable', async () => {
     const port = await freePort();
-    const error = await bootRedisWorkflow(1025, uniquePrefix(), {}, { queue: { redis: `redis://127.0.0.1:${port}` } }).catch(
+    const error = await boot(1025, uniquePrefix(), {}, { queue: { redis: `redis://127.0.0.1:${port}` } }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(QueueUnavailableError);
@@ -155,7 +157,7 @@ describe('durable delivery through Bull on a real Redis', () => {
   it('never stores the token or link in clear in Redis while the job waits', async () => {
     const port = await freePort();
     const prefix = uniquePrefix();
-    const workflow = await bootRedisWorkflow(port, prefix, { worker: false });
+    const workflow = await boot(port, prefix, { worker: false });
     cleanups.push(async () => {
       await workflow.moduleRef.close();
       await deleteKeys(prefix);
@@ -192,7 +194,7 @@ describe('durable delivery through Bull on a real Redis', () => {
     const sink = await SmtpSink.start();
     cleanups.push(() => sink.close());
     const prefix = uniquePrefix();
-    const workflow = await bootRedisWorkflow(sink.port, prefix, {}, { queue: { redis: proxy.url, prefix } });
+    const workflow = await boot(sink.port, prefix, {}, { queue: { redis: proxy.url, prefix } });
     cleanups.push(async () => {
       await workflow.moduleRef.close();
       await deleteKeys(prefix);
@@ -227,8 +229,8 @@ describe('durable delivery through Bull on a real Redis', () => {
     const sink = await SmtpSink.start();
     cleanups.push(() => sink.close());
     const prefix = uniquePrefix();
-    const producer = await bootRedisWorkflow(sink.port, prefix, { worker: false });
-    const worker = await bootRedisWorkflow(sink.port, prefix, {}, { secret: 'another-secret-of-at-least-32-bytes-9876543210' });
+    const producer = await boot(sink.port, prefix, { worker: false });
+    const worker = await boot(sink.port, prefix, {}, { secret: 'another-secret-of-at-least-32-bytes-9876543210' });
     cleanups.push(async () => {
       await producer.moduleRef.close();
       await worker.moduleRef.close();

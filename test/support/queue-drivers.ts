@@ -11,12 +11,12 @@ export const QUEUE_DRIVERS: readonly EmailQueueDriver[] = ['bull', 'bullmq'];
 export interface InspectableQueue {
   getJobCounts(): Promise<Record<string, number>>;
   getActiveCount(): Promise<number>;
-  getWaiting(): Promise<Array<{ attemptsMade: number; stacktrace: string[] }>>;
+  getWaiting(): Promise<Array<{ attemptsMade: number; stacktrace: string[]; data: { messageId?: string } }>>;
 }
 
 /** A queue object of the driver's own library on `prefix`, opened beside the module's, to look at its jobs. */
 export function inspectQueue(driver: EmailQueueDriver, prefix: string): InspectableQueue & { close(): Promise<void> } {
-  if (driver === 'bull') return new Bull(EMAIL_WORKFLOW_QUEUE_NAME, REDIS_URL, { prefix });
+  if (driver === 'bull') return new Bull(EMAIL_WORKFLOW_QUEUE_NAME, REDIS_URL, { prefix }) as unknown as InspectableQueue & { close(): Promise<void> };
   const connection = new Redis(REDIS_URL);
   const queue = new BullMqQueue(EMAIL_WORKFLOW_QUEUE_NAME, { connection, prefix });
   return Object.assign(queue, {

@@ -13,7 +13,7 @@ export function uniquePrefix(): string {
   return `ewtest-${randomUUID().slice(0, 8)}`;
 }
 
-/** Every key under a prefix with its value as text (hashes, lists, sets and zsets flattened). */
+/** Every key under a prefix with its value as text (hashes, lists, sets, zsets and streams flattened). */
 export async function dumpKeys(prefix: string): Promise<Map<string, string>> {
   const redis = new Redis(REDIS_URL);
   try {
@@ -30,7 +30,9 @@ export async function dumpKeys(prefix: string): Promise<Map<string, string>> {
               ? JSON.stringify(await redis.smembers(key))
               : type === 'zset'
                 ? JSON.stringify(await redis.zrange(key, 0, -1))
-                : String(await redis.get(key));
+                : type === 'stream'
+                  ? JSON.stringify(await redis.xrange(key, '-', '+'))
+                  : String(await redis.get(key));
       dump.set(key, value);
     }
     return dump;

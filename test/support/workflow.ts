@@ -3,6 +3,7 @@ import {
   EmailEvent,
   EmailEventPayloads,
   EmailEvents,
+  EmailQueueDriver,
   EmailQueueOptions,
   EmailWorkflowModule,
   EmailWorkflowModuleOptions,
@@ -72,4 +73,10 @@ export async function bootRedisWorkflow(
   const events = new EventLog(moduleRef.get(EmailEvents));
   await moduleRef.init();
   return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events, logger };
+}
+
+/** bootRedisWorkflow on one queue driver, for suites that run once per driver; `overrides.queue` keeps the driver too. */
+export function bootOn(driver: EmailQueueDriver): typeof bootRedisWorkflow {
+  return (smtpPort, prefix, queue = {}, overrides = {}) =>
+    bootRedisWorkflow(smtpPort, prefix, { driver, ...queue }, overrides.queue ? { ...overrides, queue: { driver, ...overrides.queue } } : overrides);
 }
