@@ -1,13 +1,13 @@
-import { getQueueToken } from '@nestjs/bull';
-import type { Queue } from 'bull';
+import { getQueueToken } from '@nestjs/bull-shared';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailEvent } from 'nestjs-email-workflow';
 import type { EmailUser } from 'nestjs-email-workflow';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { deleteKeys, dumpKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
+import { InspectableQueue, QUEUE_DRIVERS } from '../support/queue-drivers';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
 import { until } from '../support/wait';
 import { WorkerChild, WorkerSettings } from '../support/worker-child';
-import { bootRedisWorkflow } from '../support/workflow';
+import { bootOn } from '../support/workflow';
 
 const IP = '203.0.113.77';
 const USERS: EmailUser[] = [
@@ -19,7 +19,7 @@ const USERS: EmailUser[] = [
 const SHORT_LOCKS = { lockDuration: 1_000, stalledInterval: 500, maxStalledCount: 1 };
 const RESET_SUBJECT = /^Reset your Acme password$/;
 
-type JobCounts = Awaited<ReturnType<Queue['getJobCounts']>>;
+type JobCounts = Record<string, number>;
 
 /** Rejects with `what` once `ms` have passed. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -28,7 +28,8 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-describe('account requests on a Redis queue: stored before the answer, carried out by any worker', () => {
+describe.each(QUEUE_DRIVERS)('account requests on a %s queue: stored before the answer, carried out by any worker', (driver) => {
+  const boot = bootOn(driver);
   const cleanups: Array<() => Promise<void>> = [];
   const workers: WorkerChild[] = [];
 
@@ -45,16 +46,16 @@ describe('account requests on a Redis queue: stored before the answer, carried o
     cleanups.push(() => deleteKeys(prefix));
     const producerUsers = new InMemoryUsers();
     USERS.forEach((user) => producerUsers.add(user));
-    const producer = await bootRedisWorkflow(sink.port, prefix, { worker: false }, { users: producerUsers });
+    const producer = await boot(sink.port, prefix, { worker: false }, { users: producerUsers });
     cleanups.push(() => producer.moduleRef.close());
-    const queue = producer.moduleRef.get<Queue>(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
+    const queue = producer.moduleRef.get<InspectableQueue>(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
     const spawn = async (settings: Partial<WorkerSettings> = {}) => {
-      const worker = WorkerChild.start({ smtpPort: sink.port, redis: REDIS_URL, prefix, secret: TEST_SECRET, users: USERS, settings: SHORT_LOCKS, ...settings });
+      const worker = WorkerChild.start({ smtpPort: sink.port, driver, redis: REDIS_URL, prefix, secret: TEST_SECRET, users: USERS, settings: SHORT_LOCKS, ...settings });
       workers.push(worker);
       await within(worker.ready, 15_000, 'a worker process to boot');
       return worker;
     };
-    /** Waits until Bull has nothing waiting, active or delayed and at least `completed` jobs done, then checks the count is exact. */
+    /** Waits until the queue has nothing waiting, active or delayed and at least `completed` jobs done, then checks the count is exact. */
     const drained = async (completed: number) => {
       let counts: JobCounts | undefined;
       await until(
@@ -62,7 +63,7 @@ describe('account requests on a Redis queue: stored before the answer, carried o
           counts = await queue.getJobCounts();
           return counts.completed >= completed && counts.waiting + counts.active + counts.delayed === 0;
         },
-        () => `${completed} completed jobs and nothing pending; Bull job counts ${JSON.stringify(counts)}`,
+        () => `${completed} completed jobs and nothing pending; job counts ${JSON.stringify(counts)}`,
         15_000,
         50,
       );

@@ -12,6 +12,7 @@ import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
 import { TEST_SECRET, ThrowawayRedis, uniquePrefix } from '../support/redis';
+import { QUEUE_DRIVERS } from '../support/queue-drivers';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
 import { sleep, until } from '../support/wait';
 import { FAST_RETRIES } from '../support/workflow';
@@ -36,7 +37,7 @@ function tokenIn(mail: ParsedMail, page: string): string {
   return new URL(link).searchParams.get('token') as string;
 }
 
-describe('every Redis-backed call settles within queue.commandTimeout while Redis is frozen or refusing', () => {
+describe.each(QUEUE_DRIVERS)('%s: every Redis-backed call settles within queue.commandTimeout while Redis is frozen or refusing', (driver) => {
   let redis: ThrowawayRedis;
   let sink: SmtpSink;
   let moduleRef: TestingModule;
@@ -55,7 +56,7 @@ describe('every Redis-backed call settles within queue.commandTimeout while Redi
           localOptions(sink.port, {
             secret: TEST_SECRET,
             users,
-            queue: { redis: redis.url, prefix: uniquePrefix(), ...FAST_RETRIES, commandTimeout: COMMAND_TIMEOUT },
+            queue: { redis: redis.url, driver, prefix: uniquePrefix(), ...FAST_RETRIES, commandTimeout: COMMAND_TIMEOUT },
           }),
         ),
       ],

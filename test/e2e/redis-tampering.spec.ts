@@ -2,16 +2,18 @@ import Redis from 'ioredis';
 import { EmailEvent, InvalidTokenError } from 'nestjs-email-workflow';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { deleteKeys, dumpKeys, REDIS_URL, uniquePrefix } from '../support/redis';
+import { QUEUE_DRIVERS } from '../support/queue-drivers';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
 import { sleep, until } from '../support/wait';
-import { bootRedisWorkflow } from '../support/workflow';
+import { bootOn } from '../support/workflow';
 
 const VICTIM = { id: 'u-ada', email: 'ada@example.test', name: 'Ada Lovelace', emailVerified: true };
 const ATTACKER = { id: 'u-eve', email: 'eve@example.test', name: 'Eve Mallory', emailVerified: true };
 const RESET_LINK = 'http://localhost:3000/reset-password?token=';
 
 /** Someone who can write to Redis but does not know `secret`. */
-describe('records and jobs in Redis are bound to the secret, and hold little in clear', () => {
+describe.each(QUEUE_DRIVERS)('%s: records and jobs in Redis are bound to the secret, and hold little in clear', (driver) => {
+  const boot = bootOn(driver);
   const cleanups: Array<() => Promise<void>> = [];
 
   afterEach(async () => {
@@ -25,7 +27,7 @@ describe('records and jobs in Redis are bound to the secret, and hold little in 
     cleanups.push(() => deleteKeys(prefix));
     const users = new InMemoryUsers();
     [VICTIM, ATTACKER].forEach((user) => users.add(user));
-    const workflow = await bootRedisWorkflow(sink.port, prefix, { worker }, { users });
+    const workflow = await boot(sink.port, prefix, { worker }, { users });
     cleanups.push(() => workflow.moduleRef.close());
     const redis = new Redis(REDIS_URL);
     cleanups.push(async () => void redis.disconnect());
@@ -81,7 +83,7 @@ describe('records and jobs in Redis are bound to the secret, and hold little in 
     await producer.redis.hset(jobKey(toVictim.id), 'data', JSON.stringify({ ...(await data(toVictim.id)), sealed: (await data(toAttacker.id)).sealed }));
     await producer.redis.hset(jobKey(edited.id), 'data', JSON.stringify({ ...(await data(edited.id)), headers: { Bcc: ATTACKER.email } }));
 
-    const worker = await bootRedisWorkflow(producer.sink.port, producer.prefix, {}, { users: producer.users });
+    const worker = await boot(producer.sink.port, producer.prefix, {}, { users: producer.users });
     cleanups.push(() => worker.moduleRef.close());
     const failed = await worker.events.waitFor(EmailEvent.Failed, 2);
     await worker.events.waitFor(EmailEvent.Sent, 1);
@@ -119,7 +121,7 @@ describe('records and jobs in Redis are bound to the secret, and hold little in 
 
   it('with queue.recipientInClear a completed job shows its address (not the name) for dashboards; one whose address was edited fails as altered and nothing goes to the new address', async () => {
     const producer = await start(false);
-    const worker = await bootRedisWorkflow(producer.sink.port, producer.prefix, { recipientInClear: true }, { users: producer.users });
+    const worker = await boot(producer.sink.port, producer.prefix, { recipientInClear: true }, { users: producer.users });
     cleanups.push(() => worker.moduleRef.close());
     const shown = await worker.emails.send({ template: 'test-email', to: { address: VICTIM.email, name: VICTIM.name } });
     await producer.sink.mailTo(VICTIM.email, /./);
@@ -133,13 +135,13 @@ describe('records and jobs in Redis are bound to the secret, and hold little in 
     cleanups.pop();
     const unlabelled = await producer.emails.send({ template: 'test-email', to: VICTIM.email });
     await expect(producer.redis.hget(jobKey(unlabelled.id), 'data')).resolves.not.toMatch(/"recipient"/);
-    const labellingProducer = await bootRedisWorkflow(producer.sink.port, producer.prefix, { recipientInClear: true, worker: false }, { users: producer.users });
+    const labellingProducer = await boot(producer.sink.port, producer.prefix, { recipientInClear: true, worker: false }, { users: producer.users });
     cleanups.push(() => labellingProducer.moduleRef.close());
     const relabelled = await labellingProducer.emails.send({ template: 'test-email', to: VICTIM.email });
     const data = JSON.parse((await producer.redis.hget(jobKey(relabelled.id), 'data')) as string) as Record<string, unknown>;
     await producer.redis.hset(jobKey(relabelled.id), 'data', JSON.stringify({ ...data, recipient: ATTACKER.email }));
 
-    const second = await bootRedisWorkflow(producer.sink.port, producer.prefix, { recipientInClear: true }, { users: producer.users });
+    const second = await boot(producer.sink.port, producer.prefix, { recipientInClear: true }, { users: producer.users });
     cleanups.push(() => second.moduleRef.close());
     const [failed] = await second.events.waitFor(EmailEvent.Failed, 1);
     expect(failed).toMatchObject({ id: relabelled.id, kind: 'permanent', reason: expect.stringMatching(/altered/) });
