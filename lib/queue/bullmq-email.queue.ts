@@ -126,7 +126,10 @@ class BullMqDriver implements QueueDriver {
     // The worker first: it waits for the jobs in flight, which still need the queue's connection.
     await this.worker?.close();
     await this.queue.close();
-    await this.client.quit().catch(() => undefined);
+    // quit() resolves at Redis' reply, before the connection has ended: close() resolves after that.
+    const ended = new Promise<void>((resolve) => (this.client.status === 'end' ? resolve() : this.client.once('end', () => resolve())));
+    await this.client.quit().catch(() => this.client.disconnect());
+    await ended;
   }
 
   disconnect(): void {

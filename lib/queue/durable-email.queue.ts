@@ -59,6 +59,11 @@ export class DurableEmailQueue implements RedisEmailQueue {
     return this.driver.driverQueue;
   }
 
+  /** Every Redis connection the queue holds now, whichever library opened it (for diagnostics). */
+  clients(): readonly Redis[] {
+    return this.driver.clients();
+  }
+
   /** Checks Redis through an opened driver: unreachable fails the boot, an evicting memory policy warns. */
   static async open(driver: QueueDriver, settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<DurableEmailQueue> {
     const where = describeRedis(settings.redis);

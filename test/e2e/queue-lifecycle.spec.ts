@@ -1,6 +1,5 @@
-import { getQueueToken } from '@nestjs/bull';
+import { getQueueToken } from '@nestjs/bull-shared';
 import { Test, TestingModule } from '@nestjs/testing';
-import Bull, { Queue } from 'bull';
 import Redis from 'ioredis';
 import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import {
@@ -15,6 +14,7 @@ import {
 } from 'nestjs-email-workflow';
 import { bootError, localOptions } from '../support/module-options';
 import { deleteKeys, REDIS_URL, TEST_SECRET, ThrowawayRedis, uniquePrefix } from '../support/redis';
+import { inspectQueue, QUEUE_DRIVERS, queueClients, WORKER_CONNECTIONS } from '../support/queue-drivers';
 import { SmtpSink, smtpReply } from '../support/smtp-sink';
 import { EventLog } from '../support/workflow';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -89,7 +89,7 @@ describe('queue lifecycle', () => {
     return { sink, opened, closed, mailFrom, openNow: () => [...opened].filter((id) => !closed.has(id)) };
   }
 
-  describe('graceful shutdown of the Redis queue', () => {
+  describe.each(QUEUE_DRIVERS)('graceful shutdown of the Redis queue (%s)', (driver) => {
     it('lets in-flight sends finish within shutdownTimeout, closes Redis and SMTP connections, and keeps unstarted jobs in Redis', async () => {
       const CONCURRENCY = 3;
       const TOTAL = 10;
@@ -97,7 +97,7 @@ describe('queue lifecycle', () => {
       const { sink, closed, mailFrom, openNow } = await sinkWithConnections({ delayMs: 300 });
       const prefix = uniquePrefix();
       cleanups.push(() => deleteKeys(prefix));
-      const queue: EmailQueueOptions = { redis: REDIS_URL, prefix, concurrency: CONCURRENCY, shutdownTimeout: SHUTDOWN_TIMEOUT };
+      const queue: EmailQueueOptions = { redis: REDIS_URL, driver, prefix, concurrency: CONCURRENCY, shutdownTimeout: SHUTDOWN_TIMEOUT };
       const first = await boot(
         localOptions(sink.port, {
           secret: TEST_SECRET,
@@ -106,10 +106,8 @@ describe('queue lifecycle', () => {
           transport: { host: '127.0.0.1', port: sink.port, security: 'none', pool: { maxConnections: CONCURRENCY } },
         }),
       );
-      const bull = first.moduleRef.get<Queue>(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
-      expect(bull).toBeDefined();
-      expect(bull.clients.length).toBeGreaterThanOrEqual(2);
-      const bullClientName = bull.clientName();
+      expect(first.moduleRef.get(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME))).toBeDefined();
+      const clients = queueClients(first.moduleRef);
 
       const sent = [];
       for (let i = 0; i < TOTAL; i++) sent.push(await first.emails.send({ template: 'test-email', to: `user${i}@example.test` }));
@@ -119,8 +117,8 @@ describe('queue lifecycle', () => {
       const inFlight = mailFrom.length;
       expect(sink.messages).toHaveLength(0);
       expect(openNow().length).toBeGreaterThan(0);
-      await until(() => bull.clients.every((client) => client.status === 'ready'), 'Redis clients ready');
-      const ourAddresses = bull.clients.map((client) => `${client.stream.localAddress}:${client.stream.localPort}`);
+      await until(() => clients().length >= WORKER_CONNECTIONS[driver] && clients().every((client) => client.status === 'ready'), 'Redis clients ready');
+      const ourAddresses = clients().map((client) => `${client.stream.localAddress}:${client.stream.localPort}`);
       expect((await clientList()).filter((client) => ourAddresses.includes(client.addr))).toHaveLength(ourAddresses.length);
 
       const startedAt = Date.now();
@@ -135,10 +133,10 @@ describe('queue lifecycle', () => {
       expect(first.logger.warnings().join('\n')).not.toMatch(/did not finish in time/);
 
       // Every Redis connection of this queue is closed, client side and server side.
-      expect(bull.clients.map((client) => client.status)).toEqual(bull.clients.map(() => 'end'));
+      expect(clients().map((client) => client.status)).toEqual(clients().map(() => 'end'));
       await until(async () => {
         const clients = await clientList();
-        return !clients.some((client) => ourAddresses.includes(client.addr) || client.name === bullClientName);
+        return !clients.some((client) => ourAddresses.includes(client.addr) || client.name.startsWith(`${prefix}:`));
       }, 'Redis to drop the queue connections', 3_000);
 
       // The SMTP server sees every connection closed (the pool was closed after the queue).
@@ -146,7 +144,7 @@ describe('queue lifecycle', () => {
       expect(closed.size).toBeGreaterThan(0);
 
       // Nothing lost: what did not start is still in Redis.
-      const inspector = new Bull(EMAIL_WORKFLOW_QUEUE_NAME, REDIS_URL, { prefix });
+      const inspector = inspectQueue(driver, prefix);
       try {
         const counts = await inspector.getJobCounts();
         expect(counts.waiting).toBeGreaterThan(0);
@@ -178,42 +176,41 @@ describe('queue lifecycle', () => {
       const booted = await boot(
         localOptions(sink.port, {
           secret: TEST_SECRET,
-          queue: { redis: REDIS_URL, prefix, concurrency: 1, shutdownTimeout: SHUTDOWN_TIMEOUT },
+          queue: { redis: REDIS_URL, driver, prefix, concurrency: 1, shutdownTimeout: SHUTDOWN_TIMEOUT },
         }),
       );
       let closed = false;
       cleanups.push(async () => {
         if (!closed) await booted.moduleRef.close();
       });
-      const bull = booted.moduleRef.get<Queue>(getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
+      const clients = queueClients(booted.moduleRef);
       await booted.emails.send({ template: 'test-email', to: 'slow@example.test' });
       await booted.emails.send({ template: 'test-email', to: 'next@example.test' });
       await until(() => mailFrom.length >= 1, 'a send in flight');
-      await until(() => bull.clients.every((client) => client.status === 'ready'), 'Redis clients ready');
-      const ourAddresses = bull.clients.map((client) => `${client.stream.localAddress}:${client.stream.localPort}`);
+      await until(() => clients().length >= WORKER_CONNECTIONS[driver] && clients().every((client) => client.status === 'ready'), 'Redis clients ready');
+      const ourAddresses = clients().map((client) => `${client.stream.localAddress}:${client.stream.localPort}`);
 
       const startedAt = Date.now();
       closed = true;
       await booted.moduleRef.close();
       const tookMs = Date.now() - startedAt;
-      return { SHUTDOWN_TIMEOUT, HANG_MS, tookMs, booted, bull, ourAddresses, openNow, prefix };
+      return { SHUTDOWN_TIMEOUT, HANG_MS, tookMs, booted, clients, ourAddresses, openNow, prefix };
     }
 
     it('when a send outlasts shutdownTimeout: warns, closes every Redis and SMTP connection, loses no job', async () => {
-      const { SHUTDOWN_TIMEOUT, tookMs, booted, bull, ourAddresses, openNow, prefix } = await shutdownDuringHungSend();
+      const { SHUTDOWN_TIMEOUT, tookMs, booted, clients, ourAddresses, openNow, prefix } = await shutdownDuringHungSend();
 
       expect(tookMs).toBeGreaterThanOrEqual(SHUTDOWN_TIMEOUT - 50);
       expect(booted.logger.warnings().join('\n')).toMatch(/did not finish in time/);
-      expect(bull.clients.map((client) => client.status)).toEqual(bull.clients.map(() => 'end'));
-      const bullClientName = bull.clientName();
+      expect(clients().map((client) => client.status)).toEqual(clients().map(() => 'end'));
       await until(async () => {
         const clients = await clientList();
-        return !clients.some((client) => ourAddresses.includes(client.addr) || client.name === bullClientName);
+        return !clients.some((client) => ourAddresses.includes(client.addr) || client.name.startsWith(`${prefix}:`));
       }, 'Redis to drop the queue connections', 3_000);
       await until(() => openNow().length === 0, 'SMTP connections to close', 6_000);
 
       // Both jobs are still accounted for in Redis: the slow one active or completed, the other waiting.
-      const inspector = new Bull(EMAIL_WORKFLOW_QUEUE_NAME, REDIS_URL, { prefix });
+      const inspector = inspectQueue(driver, prefix);
       try {
         const counts = await inspector.getJobCounts();
         expect(counts.failed).toBe(0);
@@ -225,8 +222,8 @@ describe('queue lifecycle', () => {
     });
 
     /**
-     * Regression guard: BullEmailQueue.close() races queue.close() against shutdownTimeout, then
-     * calls queue.close(true) to force it; but Bull returns the close already in progress
+     * Regression guard: DurableEmailQueue.close() races queue.close() against shutdownTimeout, then
+     * drops the connections; forcing Bull with queue.close(true) would not do, as Bull returns the close already in progress
      * (`if (this.closing) return this.closing`), which still waits for the in-flight job. Shutdown
      * therefore lasts as long as the slowest send (up to nodemailer's socketTimeout), not shutdownTimeout.
      */

@@ -1,7 +1,10 @@
+import type { TestingModule } from '@nestjs/testing';
 import { Queue as BullMqQueue } from 'bullmq';
 import Bull from 'bull';
 import Redis from 'ioredis';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueDriver } from 'nestjs-email-workflow';
+import { EMAIL_QUEUE } from '../../lib/queue/email-queue';
+import type { DurableEmailQueue } from '../../lib/queue/durable-email.queue';
 import { REDIS_URL } from './redis';
 
 /** Every durable driver: the queue suites run once per driver (describe.each). */
@@ -26,3 +29,12 @@ export function inspectQueue(driver: EmailQueueDriver, prefix: string): Inspecta
     },
   }) as unknown as InspectableQueue & { close(): Promise<void> };
 }
+
+/** Every Redis connection of a booted module's durable queue, on either driver (they open lazily: read it again later). */
+export function queueClients(moduleRef: TestingModule): () => readonly Redis[] {
+  const queue = moduleRef.get<DurableEmailQueue>(EMAIL_QUEUE);
+  return () => queue.clients();
+}
+
+/** How many connections a driver's queue holds once its worker runs. */
+export const WORKER_CONNECTIONS: Record<EmailQueueDriver, number> = { bull: 2, bullmq: 3 };
