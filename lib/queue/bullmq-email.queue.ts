@@ -50,6 +50,8 @@ class BullMqDriver implements QueueDriver {
   /** The worker's connections, known once it has opened them. */
   private workerClients: Redis[] = [];
   private readonly errorListeners: Array<(error: Error) => void> = [];
+  /** Jobs being processed here: close() waits for them itself, so that a forced close can still stop every timer. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     readonly client: Redis,
@@ -91,12 +93,16 @@ class BullMqDriver implements QueueDriver {
   process(concurrency: number, run: (job: DriverJob) => Promise<void>): void {
     const processor = async (job: Job<StoredJob>, token?: string): Promise<void> => {
       const handed = driverJob(job, token);
+      const running = run(handed);
+      this.inFlight.add(running);
       try {
-        await run(handed);
+        await running;
       } catch (error) {
         // BullMQ's word for "no retry", with the failure's own message.
         if (handed.discarded) throw new UnrecoverableError((error as Error).message);
         throw error;
+      } finally {
+        this.inFlight.delete(running);
       }
     };
     const worker = new Worker<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, processor, {
@@ -123,8 +129,10 @@ class BullMqDriver implements QueueDriver {
   }
 
   async close(): Promise<void> {
-    // The worker first: it waits for the jobs in flight, which still need the queue's connection.
-    await this.worker?.close();
+    // The jobs in flight first, which still need the connections. Not through the worker's own close():
+    // once that waits, a forced one could no longer stop its lock renewals, which would keep the process up.
+    await Promise.allSettled([...this.inFlight]);
+    await this.worker?.close(true);
     await this.queue.close();
     // quit() resolves at Redis' reply, before the connection has ended: close() resolves after that.
     const ended = new Promise<void>((resolve) => (this.client.status === 'end' ? resolve() : this.client.once('end', () => resolve())));
@@ -134,7 +142,8 @@ class BullMqDriver implements QueueDriver {
 
   disconnect(): void {
     this.client.disconnect();
-    void this.worker?.disconnect().catch(() => undefined);
+    // Forced: without waiting for the hung job, whose lock then lapses for another worker to take it.
+    void this.worker?.close(true).catch(() => undefined);
     void this.queue.disconnect().catch(() => undefined);
   }
 }
