@@ -6,6 +6,7 @@ import type { EmailDeliveryWorker } from './delivery.worker';
 import { DurableEmailQueue } from './durable-email.queue';
 import { EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
 import type { RedisQueueSettings } from './queue.options';
+import { endConnection } from './redis-connection.end';
 import type { DriverJob, DriverJobCounts, QueueDriver, StoredJob } from './queue-driver';
 
 const BACKOFF_STRATEGY = 'email-workflow';
@@ -134,10 +135,7 @@ class BullMqDriver implements QueueDriver {
     await Promise.allSettled([...this.inFlight]);
     await this.worker?.close(true);
     await this.queue.close();
-    // quit() resolves at Redis' reply, before the connection has ended: close() resolves after that.
-    const ended = new Promise<void>((resolve) => (this.client.status === 'end' ? resolve() : this.client.once('end', () => resolve())));
-    await this.client.quit().catch(() => this.client.disconnect());
-    await ended;
+    await endConnection(this.client, true);
   }
 
   disconnect(): void {

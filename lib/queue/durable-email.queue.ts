@@ -12,18 +12,8 @@ import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueStatus, EnqueueResult, RedisEmailQ
 import { jobIdFor } from './idempotency';
 import { describeRedis, RedisQueueSettings } from './queue.options';
 import type { DriverJob, QueueDriver } from './queue-driver';
+import { endConnection } from './redis-connection.end';
 import { RedisOutageLog } from './redis-outage.log';
-
-/** Drops a connection for good, resolving once it has ended. */
-function endConnection(client: Redis): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (client.status === 'end') return resolve();
-    client.once('end', () => resolve());
-    client.disconnect();
-    // disconnect() only half-closes: a frozen Redis never answers, so 'end' would never come.
-    client.stream?.destroy();
-  });
-}
 
 /**
  * Durable delivery on Redis, whichever queue library (QueueDriver) carries the jobs. Jobs hold the
@@ -153,7 +143,7 @@ export class DurableEmailQueue implements RedisEmailQueue {
       this.logger.warn('In-flight emails did not finish in time; Redis keeps them and another worker will send them.');
       const clients = this.driver.clients();
       this.driver.disconnect();
-      await Promise.all(clients.map(endConnection));
+      await Promise.all(clients.map((client) => endConnection(client)));
     });
   }
 
