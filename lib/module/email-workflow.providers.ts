@@ -179,7 +179,8 @@ export const emailWorkflowProviders: Provider[] = [
     inject: [EmailEventBus, EmailSuppressions, SUPPRESSION_SETTINGS],
   },
   {
-    // The Bull queue under @nestjs/bull's token, for @InjectQueue('email-workflow') (dashboards, metrics); null in process.
+    // The driver's queue object (Bull or BullMQ) under the token @nestjs/bull and @nestjs/bullmq share, for
+    // @InjectQueue('email-workflow') (dashboards, metrics); null in process.
     provide: getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME),
     useFactory: (queue: EmailQueue) => (isOnRedis(queue) ? queue.driverQueue : null),
     inject: [EMAIL_QUEUE],

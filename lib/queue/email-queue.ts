@@ -3,7 +3,7 @@ import type { AccountRequestQueue } from './account-requests';
 import type { EmailJob } from './email-job';
 
 export const EMAIL_QUEUE = 'EMAIL_WORKFLOW:EMAIL_QUEUE';
-/** Name of the Bull queue; inject it with `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)` for dashboards. */
+/** Name of the queue (Bull or BullMQ); inject it with `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)` for dashboards. */
 export const EMAIL_WORKFLOW_QUEUE_NAME = 'email-workflow';
 
 /** A queue's state, for health checks. */

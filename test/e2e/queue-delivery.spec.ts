@@ -1,5 +1,9 @@
+import { getQueueToken as bullQueueToken } from '@nestjs/bull';
+import { getQueueToken as bullMqQueueToken } from '@nestjs/bullmq';
+import Bull from 'bull';
+import { Queue as BullMqQueue } from 'bullmq';
 import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { EmailEvent, EmailQueueOptions, EmailWorkflowModuleOptions, QueueUnavailableError } from 'nestjs-email-workflow';
+import { EMAIL_WORKFLOW_QUEUE_NAME, EmailEvent, EmailQueueOptions, EmailWorkflowModuleOptions, QueueUnavailableError } from 'nestjs-email-workflow';
 import { freePort } from '../support/free-port';
 import { deleteKeys, dumpKeys, RedisProxy, uniquePrefix } from '../support/redis';
 import { QUEUE_DRIVERS } from '../support/queue-drivers';
@@ -173,6 +177,15 @@ describe.each(QUEUE_DRIVERS)('durable delivery through %s on a real Redis', (dri
     expect(everything).not.toContain(token);
     expect(everything).not.toContain('verify-email?token');
     expect(everything).not.toContain('localhost:3000');
+  });
+
+  it('gives dashboards the driver\'s own queue under the token @InjectQueue of @nestjs/bull and of @nestjs/bullmq resolves', async () => {
+    const { moduleRef, emails } = await start({}, { worker: false });
+    const queue = moduleRef.get<Bull.Queue | BullMqQueue>(bullMqQueueToken(EMAIL_WORKFLOW_QUEUE_NAME));
+    expect(moduleRef.get(bullQueueToken(EMAIL_WORKFLOW_QUEUE_NAME))).toBe(queue);
+    expect(queue).toBeInstanceOf(driver === 'bull' ? Bull : BullMqQueue);
+    await emails.send({ template: 'test-email', to: 'ada@example.test' });
+    expect(await queue.getJobCounts()).toMatchObject({ waiting: 1 });
   });
 
   it('sends one email for two sends with the same idempotency key', async () => {

@@ -167,6 +167,7 @@ async function main() {
     redisQueue: await bootError({ ...options, queue: { redis }, secret: 'optional-peers-secret-of-32-bytes-or-more' }),
     metricsUnset: await bootError(options),
     metricsRequired: await bootError({ ...options, metrics: { enabled: true } }),
+    bullMqQueue: await bootError({ ...options, queue: { redis, driver: 'bullmq' }, secret: 'optional-peers-secret-of-32-bytes-or-more' }),
   }));
 }
 
@@ -330,11 +331,9 @@ describe('the packed tarball', () => {
     300_000,
   );
 
-  it('installs neither mjml, bull nor @opentelemetry/api, and an option that needs one fails the boot saying what to install', async () => {
+  it('installs neither mjml, bull, bullmq nor @opentelemetry/api, and an option that needs one fails the boot saying what to install', async () => {
     const dir = await installs.get(12)!;
-    expect(existsSync(join(dir, 'node_modules', 'mjml'))).toBe(false);
-    expect(existsSync(join(dir, 'node_modules', 'bull'))).toBe(false);
-    expect(existsSync(join(dir, 'node_modules', '@opentelemetry', 'api'))).toBe(false);
+    for (const optional of ['mjml', 'bull', 'bullmq', '@nestjs/bullmq', '@opentelemetry/api']) expect(existsSync(join(dir, 'node_modules', optional))).toBe(false);
     const smoke = { options: localOptions(sink.port), templatesDir: join(ROOT, 'test', 'fixtures', 'templates', 'overrides'), redis: 'redis://127.0.0.1:6379' };
 
     const { stdout } = await run(process.execPath, ['optional-peers.js'], dir, 60_000, { EMAIL_WORKFLOW_SMOKE: JSON.stringify(smoke) });
@@ -348,6 +347,10 @@ describe('the packed tarball', () => {
     expect(report.metricsUnset).toBeNull();
     expect(report.metricsRequired).toMatchObject({ name: 'DependencyMissingError', code: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING', missingPackage: '@opentelemetry/api' });
     expect(report.metricsRequired.message).toContain('npm install @opentelemetry/api');
+    // Each driver asks for its own package only.
+    expect(report.bullMqQueue).toMatchObject({ name: 'DependencyMissingError', code: 'EMAIL_WORKFLOW_DEPENDENCY_MISSING', missingPackage: 'bullmq' });
+    expect(report.bullMqQueue.message).toContain("queue.driver: 'bullmq'");
+    expect(report.bullMqQueue.message).toContain('npm install bullmq');
   }, 300_000);
 
   it.each(TYPESCRIPT_CONSUMERS.map((consumer) => [consumer.name, consumer] as const))(

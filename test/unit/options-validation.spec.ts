@@ -334,6 +334,18 @@ describe('options validation at boot', () => {
       expect(error.problems).toEqual([{ path: 'queue.commandTimeout', problem: 'must be a number of milliseconds', fix: 'use e.g. 5000' }]);
     });
 
+    it.each(['BullMQ', 'bull-mq', 4])('refuses queue.driver %p, naming both drivers', async (driver) => {
+      const error = await invalidOptionsError(untyped({ ...base(), secret: 'a-secret-of-at-least-32-bytes-0123456789', queue: { redis: 'redis://127.0.0.1:6379', driver } }));
+      expect(error.problems).toEqual([
+        { path: 'queue.driver', problem: 'must be "bull" or "bullmq"', fix: 'use "bullmq" and install bullmq, or leave it out for Bull' },
+      ]);
+    });
+
+    it('runs on Bull unless queue.driver says "bullmq"', () => {
+      expect(resolveQueueOptions({ redis: 'redis://127.0.0.1:6379' })).toMatchObject({ ok: true, value: { driver: 'bull' } });
+      expect(resolveQueueOptions({ redis: 'redis://127.0.0.1:6379', driver: 'bullmq' })).toMatchObject({ ok: true, value: { driver: 'bullmq' } });
+    });
+
     it('bounds every Redis call by 5000 ms unless queue.commandTimeout says otherwise', () => {
       expect(resolveQueueOptions({ redis: 'redis://127.0.0.1:6379' })).toMatchObject({ ok: true, value: { commandTimeout: 5_000 } });
       expect(resolveQueueOptions({ redis: 'redis://127.0.0.1:6379', commandTimeout: 250 })).toMatchObject({ ok: true, value: { commandTimeout: 250 } });
