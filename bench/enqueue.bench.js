@@ -1,6 +1,6 @@
 // Enqueue cost: this library queues the template name and sealed variables (the worker renders);
-// the common peer pattern renders first and queues the HTML. Both on the same Bull/Redis, side by
-// side in one run. Run with `npm run bench` (needs Redis; REDIS_URL, default redis://127.0.0.1:6379).
+// the common peer pattern renders first and queues the HTML (on Bull). Ours on each driver (Bull,
+// BullMQ) and the peer's on the same Redis, side by side in one run. Run with `npm run bench` (needs Redis; REDIS_URL, default redis://127.0.0.1:6379).
 'use strict';
 require('reflect-metadata');
 const Bull = require('bull');
@@ -15,7 +15,9 @@ const COUNT = Number(process.env.BENCH_ENQUEUE_COUNT || 2000);
 const PREFIX = `bench-${process.pid}`;
 const CONTEXT = { name: 'Ada Lovelace', link: 'https://app.example.com/verify-email?token=4f9c2b7e1d8a6035c1e2f3a4b5c6d7e8', expiresIn: '24 hours' };
 
-async function boot() {
+const DRIVERS = ['bull', 'bullmq'];
+
+async function boot(driver) {
   class BenchModule {}
   Module({
     imports: [
@@ -24,7 +26,7 @@ async function boot() {
         from: 'Acme <no-reply@acme.test>',
         brand: { name: 'Acme' },
         links: { verifyEmail: 'https://app.example.com/v?token={token}', resetPassword: 'https://app.example.com/r?token={token}' },
-        queue: { redis: REDIS_URL, prefix: `${PREFIX}-ours`, worker: false },
+        queue: { redis: REDIS_URL, driver, prefix: `${PREFIX}-${driver}`, worker: false },
         secret: 'bench-secret-of-at-least-32-bytes-0123456789',
       }),
     ],
@@ -58,29 +60,32 @@ async function bytesPerJob(prefix, queueName) {
 
 async function main() {
   if (!(await redisAnswers(REDIS_URL, 'Enqueue'))) return;
-  const app = await boot();
-  const emails = app.get(EmailWorkflowService);
+  const apps = await Promise.all(DRIVERS.map(boot));
+  const emails = apps.map((app) => app.get(EmailWorkflowService));
   const peerQueue = new Bull('peer-email', REDIS_URL, { prefix: `${PREFIX}-peer` });
   try {
-    const ourSend = (i) => emails.send({ template: 'verify-email', to: `user${i}@example.test`, context: CONTEXT });
-    const peerSend = (i) => peerQueue.add({ to: `user${i}@example.test`, ...emails.render({ template: 'verify-email', context: CONTEXT }) });
+    const ourSend = (service) => (i) => service.send({ template: 'verify-email', to: `user${i}@example.test`, context: CONTEXT });
+    const peerSend = (i) => peerQueue.add({ to: `user${i}@example.test`, ...emails[0].render({ template: 'verify-email', context: CONTEXT }) });
     const rows = [];
     for (const inFlight of [1, 32]) {
-      rows.push([inFlight, await measure(COUNT, inFlight, ourSend), await measure(COUNT, inFlight, peerSend)]);
+      const ours = [];
+      for (const service of emails) ours.push(await measure(COUNT, inFlight, ourSend(service)));
+      rows.push([inFlight, ...ours, await measure(COUNT, inFlight, peerSend)]);
     }
-    const ourBytes = await bytesPerJob(`${PREFIX}-ours`, 'email-workflow');
+    const ourBytes = await Promise.all(DRIVERS.map((driver) => bytesPerJob(`${PREFIX}-${driver}`, 'email-workflow')));
     const peerBytes = await bytesPerJob(`${PREFIX}-peer`, 'peer-email');
-    console.log(`Node ${process.version}; ${COUNT} enqueues per variant into Bull on ${new URL(REDIS_URL).host}, template verify-email\n`);
-    console.log('in flight  ours: template + sealed variables  peer: rendered HTML  ratio');
-    console.log('---------  ------------------------------  -------------------  -----');
-    for (const [inFlight, ours, peer] of rows) {
-      console.log(`${String(inFlight).padStart(9)}  ${`${ours.toFixed(0)} enqueues/s`.padStart(30)}  ${`${peer.toFixed(0)} enqueues/s`.padStart(19)}  ${(ours / peer).toFixed(2)}x`);
+    console.log(`Node ${process.version}; ${COUNT} enqueues per variant on ${new URL(REDIS_URL).host}, template verify-email\n`);
+    console.log('in flight  ours on Bull: template + sealed  ours on BullMQ  peer on Bull: rendered HTML  Bull/peer');
+    console.log('---------  ---------------------------  --------------  --------------------------  ---------');
+    for (const [inFlight, bull, bullmq, peer] of rows) {
+      const cell = (rate, width) => `${rate.toFixed(0)} enqueues/s`.padStart(width);
+      console.log(`${String(inFlight).padStart(9)}  ${cell(bull, 27)}  ${cell(bullmq, 14)}  ${cell(peer, 26)}  ${`${(bull / peer).toFixed(2)}x`.padStart(9)}`);
     }
-    console.log(`\njob data stored per email: ours ${ourBytes} B, peer ${peerBytes} B (${(peerBytes / Math.max(1, ourBytes)).toFixed(1)}x more)`);
+    console.log(`\njob data stored per email: ours ${ourBytes[0]} B on Bull, ${ourBytes[1]} B on BullMQ; peer ${peerBytes} B (${(peerBytes / Math.max(1, ourBytes[0])).toFixed(1)}x more)`);
   } finally {
     await peerQueue.close();
-    await app.close();
-    await deleteKeys(REDIS_URL, [`${PREFIX}-ours`, `${PREFIX}-peer`]);
+    await Promise.all(apps.map((app) => app.close()));
+    await deleteKeys(REDIS_URL, [...DRIVERS.map((driver) => `${PREFIX}-${driver}`), `${PREFIX}-peer`]);
   }
 }
 
