@@ -25,7 +25,8 @@ import { invalidOptionsError, localOptions } from '../support/module-options';
 import { deleteKeys, uniquePrefix } from '../support/redis';
 import { SmtpSink, SmtpSinkOptions, smtpReply } from '../support/smtp-sink';
 import { until, untilQueueIdle } from '../support/wait';
-import { BootedWorkflow, bootRedisWorkflow, EventLog, FAST_RETRIES } from '../support/workflow';
+import { QUEUE_DRIVERS } from '../support/queue-drivers';
+import { BootedWorkflow, bootOn, EventLog, FAST_RETRIES } from '../support/workflow';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
 
@@ -64,7 +65,7 @@ async function expectNoPersonalData(recorded: RecordedMetrics): Promise<void> {
   expect(values.filter((value) => /@|example\.test|No such user|Mailbox full|password/i.test(value))).toEqual([]);
 }
 
-describe.each(['in-process', 'redis'] as const)('delivery metrics on the %s queue', (queueKind) => {
+describe.each(['in-process', ...QUEUE_DRIVERS] as const)('delivery metrics on the %s queue', (queueKind) => {
   const cleanups: Array<() => Promise<void>> = [];
 
   afterEach(async () => {
@@ -84,12 +85,12 @@ describe.each(['in-process', 'redis'] as const)('delivery metrics on the %s queu
     const options = { metrics: { meterProvider: recorded.provider }, ...overrides };
     const prefix = uniquePrefix();
     const workflow =
-      queueKind === 'redis' ? await bootRedisWorkflow(sink.port, prefix, queue, options) : await bootInProcessWorkflow(sink.port, queue, options);
+      queueKind === 'in-process' ? await bootInProcessWorkflow(sink.port, queue, options) : await bootOn(queueKind)(sink.port, prefix, queue, options);
     let closing: Promise<void> | undefined;
     const close = () => (closing ??= workflow.moduleRef.close());
     cleanups.push(async () => {
       await close();
-      if (queueKind === 'redis') await deleteKeys(prefix);
+      if (queueKind !== 'in-process') await deleteKeys(prefix);
     });
     return { ...workflow, recorded, close };
   }

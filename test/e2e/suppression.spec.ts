@@ -8,7 +8,7 @@ import {
   InvalidArgumentError,
   InvalidRecipientError,
 } from 'nestjs-email-workflow';
-import type { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import type { EmailQueueDriver, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
@@ -16,6 +16,7 @@ import { invalidOptionsError, localOptions } from '../support/module-options';
 import { deleteKeys, dumpKeys, TEST_SECRET, uniquePrefix } from '../support/redis';
 import { SmtpSink, smtpReply } from '../support/smtp-sink';
 import { until, untilQueueIdle } from '../support/wait';
+import { QUEUE_DRIVERS } from '../support/queue-drivers';
 import { bootRedisWorkflow, BootedWorkflow, EventLog } from '../support/workflow';
 
 /** Refusals by address: what the sink answers to RCPT TO for each, until a test takes it out. */
@@ -39,6 +40,8 @@ beforeAll(async () => {
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
   refusals.clear();
+  // Counted per test: the same addresses are used on each queue driver.
+  rcptAttempts.length = 0;
 });
 
 afterAll(async () => {
@@ -47,7 +50,7 @@ afterAll(async () => {
 
 const attemptsTo = (address: string) => rcptAttempts.filter((attempt) => attempt === address).length;
 
-async function onRedis(prefix: string, queue: { worker?: boolean } = {}, overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<BootedWorkflow & { suppressions: EmailSuppressions }> {
+async function onRedis(prefix: string, queue: { driver?: EmailQueueDriver; worker?: boolean } = {}, overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<BootedWorkflow & { suppressions: EmailSuppressions }> {
   const booted = await bootRedisWorkflow(sink.port, prefix, queue, overrides);
   cleanups.push(() => booted.moduleRef.close());
   return { ...booted, suppressions: booted.moduleRef.get(EmailSuppressions) };
@@ -75,13 +78,13 @@ async function inProcess(overrides: Partial<EmailWorkflowModuleOptions> = {}) {
   return { users, events, emails: moduleRef.get(EmailWorkflowService), suppressions: moduleRef.get(EmailSuppressions) };
 }
 
-describe('suppression list on Redis, shared by two processes on one prefix', () => {
+describe.each(QUEUE_DRIVERS)('suppression list on Redis (%s), shared by two processes on one prefix', (driver) => {
   const prefix = uniquePrefix();
   afterAll(() => deleteKeys(prefix));
 
   it('a 550 5.1.1 suppresses; the next send is cancelled with email.suppressed and never queued; remove lets it through', async () => {
-    const worker = await onRedis(prefix);
-    const enqueuer = await onRedis(prefix, { worker: false });
+    const worker = await onRedis(prefix, { driver });
+    const enqueuer = await onRedis(prefix, { driver, worker: false });
     refusals.set('gone@example.test', [550, '5.1.1 No such user']);
 
     const bounced = await enqueuer.emails.send({ template: 'test-email', to: 'gone@example.test' });
@@ -119,7 +122,7 @@ describe('suppression list on Redis, shared by two processes on one prefix', () 
   });
 
   it('Redis holds the address only sealed beside its keyed hash; list() opens it; another secret reads nothing', async () => {
-    const worker = await onRedis(prefix);
+    const worker = await onRedis(prefix, { driver });
     refusals.set('disabled.mailbox@example.test', [550, '5.2.1 Mailbox disabled']);
     await worker.emails.send({ template: 'test-email', to: 'disabled.mailbox@example.test' });
     await until(() => worker.suppressions.has('disabled.mailbox@example.test'), 'the 5.2.1 address on the list');
@@ -146,7 +149,7 @@ describe('suppression list on Redis, shared by two processes on one prefix', () 
       { address: 'disabled.mailbox@example.test', reason: 'bounce', code: '5.2.1', suppressedAt: expect.any(Date) },
     ]);
 
-    const otherSecret = await onRedis(prefix, { worker: false }, { secret: `${TEST_SECRET}-another-one` });
+    const otherSecret = await onRedis(prefix, { driver, worker: false }, { secret: `${TEST_SECRET}-another-one` });
     expect(await otherSecret.suppressions.list()).toEqual([]);
     expect(await otherSecret.suppressions.has('complainer@example.test')).toBe(false);
   });
