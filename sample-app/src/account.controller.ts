@@ -1,14 +1,14 @@
 import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from 'nestjs-email-workflow';
+import { EmailWorkflowService, InvalidRecipientError } from 'nestjs-email-workflow';
 import { EmailErrorsFilter } from './email-errors.filter';
 import { languageFrom } from './languages';
 import { Sessions } from './sessions';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
+import { LinkPages } from './link-pages';
 import { normaliseEmail, UsersStore } from './users.store';
 import { AccountContext, accountPage, confirmEmailChangePage, revertEmailChangePage } from './views/account.pages';
 import { noticeFrom } from './views/layout';
-import { linkProblemPage } from './views/link-problems';
 
 /** The account page: language of the emails, and the email change with its confirm and revert links. */
 @Controller()
@@ -19,6 +19,7 @@ export class AccountController {
     private readonly users: UsersStore,
     private readonly sessions: Sessions,
     private readonly site: Site,
+    private readonly links: LinkPages,
   ) {}
 
   @Get('account')
@@ -57,31 +58,22 @@ export class AccountController {
 
   /** From the new inbox. Link scanners fetch this page too, so it only inspects the token. */
   @Get('confirm-email-change')
-  async confirmLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const ctx = this.site.context(req);
-    const inspection = await this.emails.inspectToken(field(token), 'confirm-email-change');
-    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'confirm-email-change', inspection.reason));
-    sendPage(res, 200, confirmEmailChangePage(ctx, field(token)));
+  confirmLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.landing(req, res, token, 'confirm-email-change', confirmEmailChangePage);
   }
 
   @Post('confirm-email-change')
-  async confirm(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    try {
+  confirm(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.use(req, res, 'confirm-email-change', async () => {
       const user = await this.emails.confirmEmailChange(field(token));
       seeOther(res, this.sessions.userId(req) === user.id ? '/account?notice=email-changed' : '/sign-in?notice=email-changed-sign-in');
-    } catch (error) {
-      if (!(error instanceof InvalidTokenError)) throw error;
-      sendPage(res, 400, linkProblemPage(this.site.context(req), 'confirm-email-change', error.reason));
-    }
+    });
   }
 
   /** From the old inbox ("this wasn't me"). Inspects only, like the other link pages. */
   @Get('revert-email-change')
-  async revertLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const ctx = this.site.context(req);
-    const inspection = await this.emails.inspectToken(field(token), 'revert-email-change');
-    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'revert-email-change', inspection.reason));
-    sendPage(res, 200, revertEmailChangePage(ctx, field(token)));
+  revertLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.landing(req, res, token, 'revert-email-change', revertEmailChangePage);
   }
 
   /**
@@ -89,16 +81,13 @@ export class AccountController {
    * address back and voids every link, and the app ends every session and asks for a new password.
    */
   @Post('revert-email-change')
-  async revert(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    try {
+  revert(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.use(req, res, 'revert-email-change', async () => {
       const user = await this.emails.revertEmailChange(field(token));
       this.sessions.endAllFor(user.id);
       this.sessions.signOut(res, req);
       seeOther(res, '/sign-in?notice=email-change-reverted');
-    } catch (error) {
-      if (!(error instanceof InvalidTokenError)) throw error;
-      sendPage(res, 400, linkProblemPage(this.site.context(req), 'revert-email-change', error.reason));
-    }
+    });
   }
 
   /** The page context with its user, or undefined after sending the visitor to sign in. */

@@ -13,6 +13,7 @@ import { SignInController } from './sign-in.controller';
 import { SignIns } from './sign-ins';
 import { SignUpLimits } from './sign-up.limits';
 import { readSettings } from './settings';
+import { LinkPages } from './link-pages';
 import { PageHeadersMiddleware, Site } from './site';
 import { UsersStore } from './users.store';
 
@@ -44,7 +45,7 @@ export class AppModule implements NestModule {
         }),
       ],
       controllers: CONTROLLERS,
-      providers: [Sessions, SignIns, Site, EmailLog, EmailErrorsFilter, SignUpLimits],
+      providers: [Sessions, SignIns, Site, LinkPages, EmailLog, EmailErrorsFilter, SignUpLimits],
     };
   }
 

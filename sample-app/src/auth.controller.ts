@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from 'nestjs-email-workflow';
+import { EmailWorkflowService, InvalidRecipientError } from 'nestjs-email-workflow';
 import { EmailErrorsFilter } from './email-errors.filter';
 import { DEFAULT_LANGUAGE, languageFrom } from './languages';
 import { passwordProblem } from './passwords';
@@ -8,10 +8,10 @@ import { Sessions } from './sessions';
 import { SignIns } from './sign-ins';
 import { SignUpLimits } from './sign-up.limits';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
+import { LinkPages } from './link-pages';
 import { normaliseEmail, UsersStore } from './users.store';
 import { emailChangeInboxPage } from './views/account.pages';
 import { noticeFrom } from './views/layout';
-import { linkProblemPage } from './views/link-problems';
 import { checkInboxPage, confirmEmailPage, homePage, signUpPage } from './views/pages';
 import { signInInboxPage, signInPage } from './views/sign-in.pages';
 import { FAVICON, STYLESHEET } from './views/styles';
@@ -25,6 +25,7 @@ export class AuthController {
     private readonly users: UsersStore,
     private readonly sessions: Sessions,
     private readonly site: Site,
+    private readonly links: LinkPages,
     private readonly limits: SignUpLimits,
     private readonly signIns: SignIns,
   ) {}
@@ -95,24 +96,18 @@ export class AuthController {
 
   /** Shows the confirm button. Link scanners fetch this page too, so it only inspects the token. */
   @Get('verify-email')
-  async verifyLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const ctx = this.site.context(req);
-    const inspection = await this.emails.inspectToken(field(token), 'verify-email');
-    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'verify-email', inspection.reason));
-    sendPage(res, 200, confirmEmailPage(ctx, field(token)));
+  verifyLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.landing(req, res, token, 'verify-email', confirmEmailPage);
   }
 
   /** The confirm button: the only place the token is used up. */
   @Post('verify-email')
-  async verify(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    try {
+  verify(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.use(req, res, 'verify-email', async () => {
       const user = await this.emails.verifyEmail(field(token));
       const signedIn = this.sessions.userId(req) === user.id;
       seeOther(res, signedIn ? '/account?notice=email-verified' : '/sign-in?notice=email-verified-sign-in');
-    } catch (error) {
-      if (!(error instanceof InvalidTokenError)) throw error;
-      sendPage(res, 400, linkProblemPage(this.site.context(req), 'verify-email', error.reason));
-    }
+    });
   }
 
   @Post('resend-verification')

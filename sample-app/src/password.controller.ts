@@ -5,6 +5,7 @@ import { EmailErrorsFilter } from './email-errors.filter';
 import { passwordProblem } from './passwords';
 import { Sessions } from './sessions';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
+import { LinkPages } from './link-pages';
 import { normaliseEmail, UsersStore } from './users.store';
 import { linkProblemPage } from './views/link-problems';
 import { forgotPasswordPage, resetPasswordPage } from './views/pages';
@@ -18,6 +19,7 @@ export class PasswordController {
     private readonly users: UsersStore,
     private readonly sessions: Sessions,
     private readonly site: Site,
+    private readonly links: LinkPages,
   ) {}
 
   @Get('forgot-password')
@@ -42,11 +44,8 @@ export class PasswordController {
 
   /** Shows the form if the link is usable; uses nothing up. */
   @Get('reset-password')
-  async resetForm(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const ctx = this.site.context(req);
-    const inspection = await this.emails.inspectToken(field(token), 'reset-password');
-    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'reset-password', inspection.reason));
-    sendPage(res, 200, resetPasswordPage(ctx, field(token)));
+  resetForm(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.landing(req, res, token, 'reset-password', (ctx, usable) => resetPasswordPage(ctx, usable));
   }
 
   @Post('reset-password')

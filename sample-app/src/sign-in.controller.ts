@@ -4,8 +4,8 @@ import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from '
 import { EmailErrorsFilter } from './email-errors.filter';
 import { SignIns } from './sign-ins';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
+import { LinkPages } from './link-pages';
 import { normaliseEmail } from './users.store';
-import { linkProblemPage } from './views/link-problems';
 import { secureAccountPage, signInInboxPage, signInLinkPage, signInPage } from './views/sign-in.pages';
 
 /** Sign-in without a password: a link or a code by email (flows.signIn.delivery 'both'). */
@@ -16,6 +16,7 @@ export class SignInController {
     private readonly emails: EmailWorkflowService,
     private readonly signIns: SignIns,
     private readonly site: Site,
+    private readonly links: LinkPages,
   ) {}
 
   /** The sign-in form's second button. The same answer, in the same time, for any address. */
@@ -51,24 +52,18 @@ export class SignInController {
 
   /** Shows the "Sign me in" button. Link scanners fetch this page too, so it only inspects the token. */
   @Get('sign-in/link')
-  async linkLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const ctx = this.site.context(req);
-    const inspection = await this.emails.inspectToken(field(token), 'sign-in');
-    if (!inspection.valid) return sendPage(res, 400, linkProblemPage(ctx, 'sign-in', inspection.reason));
-    sendPage(res, 200, signInLinkPage(ctx, field(token)));
+  linkLanding(@Query('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.landing(req, res, token, 'sign-in', signInLinkPage);
   }
 
   /** The button: the only place the link is used up. */
   @Post('sign-in/link')
-  async withLink(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    try {
+  withLink(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.links.use(req, res, 'sign-in', async () => {
       const user = await this.emails.completeSignIn(field(token));
       await this.signIns.start(req, res, user);
       seeOther(res, '/account?notice=signed-in');
-    } catch (error) {
-      if (!(error instanceof InvalidTokenError)) throw error;
-      sendPage(res, 400, linkProblemPage(this.site.context(req), 'sign-in', error.reason));
-    }
+    });
   }
 
   /** links.secureAccount: where the new-sign-in email's "this wasn't me" leads. */
