@@ -5,6 +5,7 @@ export type {
   EmailWorkflowModuleExtras,
   BrandOptions,
   LinkOptions,
+  HtmlEncoding,
   TemplateOptions,
   TokenOptions,
   CodeOptions,

@@ -13,6 +13,7 @@ export type { TokenOptions, CodeOptions } from '../tokens/token.options';
 export type { FlowOptions, EmailDelivery } from '../workflow/flow.options';
 export type { DkimOptions, TenantTransportOptions } from '../transport/smtp-transport.options';
 export type { LinkOptions } from '../workflow/workflow.options';
+export type { HtmlEncoding } from '../queue/message.composer';
 export type { EmailMetricsOptions } from '../metrics/metrics.options';
 export type { MeterProviderLike } from '../metrics/metrics.types';
 export type { SuppressionOptions } from '../suppression/suppression.options';

@@ -112,8 +112,8 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: MessageComposer,
-    useFactory: (templates: TemplateRegistry, { from, replyTo, senderAddress }: WorkflowSettings, { brand }: TemplateSettings) =>
-      new MessageComposer(templates, { from, replyTo, senderAddress, brand }),
+    useFactory: (templates: TemplateRegistry, { from, replyTo, htmlEncoding, senderAddress }: WorkflowSettings, { brand }: TemplateSettings) =>
+      new MessageComposer(templates, { from, replyTo, htmlEncoding, senderAddress, brand }),
     inject: [TemplateRegistry, WORKFLOW_SETTINGS, TEMPLATE_SETTINGS],
   },
   {

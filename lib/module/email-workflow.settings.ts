@@ -30,6 +30,7 @@ const KNOWN_OPTIONS: Record<keyof EmailWorkflowModuleOptions, true> = {
   transport: true,
   from: true,
   replyTo: true,
+  htmlEncoding: true,
   brand: true,
   links: true,
   templates: true,

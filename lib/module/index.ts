@@ -4,6 +4,7 @@ export type {
   EmailWorkflowModuleOptions,
   BrandOptions,
   LinkOptions,
+  HtmlEncoding,
   TemplateOptions,
   TokenOptions,
   CodeOptions,

@@ -3,11 +3,19 @@ import type { RenderedEmail, TemplateContext, TemplateRegistry } from '../templa
 import type { ResolvedBrand } from '../templates/template.options';
 import type { EmailJob } from './email-job';
 
+/**
+ * How the HTML part travels. `base64` costs less CPU per email to encode and send than
+ * `quoted-printable`, whose raw source stays readable and is smaller (README: Delivery cost).
+ */
+export type HtmlEncoding = 'base64' | 'quoted-printable';
+
 /** What every email carries, whoever sends it. */
 interface MessageSettings {
   /** The From header, e.g. `Acme <no-reply@acme.com>`. */
   from: string;
   replyTo?: string;
+  /** Content-Transfer-Encoding of the HTML part. */
+  htmlEncoding: HtmlEncoding;
   /** The bare address of `from`: the envelope sender, and the domain of every Message-ID. */
   senderAddress: string;
   /** Every template gets it as `brand`. */
@@ -50,7 +58,8 @@ export class MessageComposer {
       replyTo: this.settings.replyTo,
       to: email.to,
       subject: rendered.subject,
-      html: rendered.html,
+      // Named here, nodemailer skips scanning the whole HTML for the encoding it would pick, twice per email.
+      html: { content: rendered.html, contentTransferEncoding: this.settings.htmlEncoding },
       text: rendered.text,
       messageId: email.messageId,
       headers: email.headers,
@@ -60,4 +69,9 @@ export class MessageComposer {
   private contextFor(context: TemplateContext): TemplateContext {
     return { ...context, brand: this.settings.brand };
   }
+}
+
+/** The HTML of a message `compose()` made: a content object, so that its transfer encoding travels with it. */
+export function composedHtml(message: Mail.Options): string {
+  return (message.html as { content: string }).content;
 }

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Mail from 'nodemailer/lib/mailer';
-import { EmailDeliveryWorker } from '../queue';
+import { composedHtml, EmailDeliveryWorker } from '../queue';
 import type { DeliveryTry } from '../queue/delivery.worker';
 import { SmtpTransport, TransportRegistry } from '../transport';
 import type { DeliveryReceipt, NodemailerSmtpOptions, ResolvedTransport, TransportSettings } from '../transport';
@@ -35,9 +35,9 @@ class OutboxTransport extends SmtpTransport {
     const attempt = deliveryInProgress.getStore();
     if (!attempt) throw new Error('The test outbox transport was used outside a delivery worker try.');
     const { id, job } = attempt;
-    // The worker hands over the rendered parts and its own From as strings.
+    // The worker hands over the subject, text and its own From as strings.
     const subject = message.subject as string;
-    const html = message.html as string;
+    const html = composedHtml(message);
     const text = message.text as string;
     const email: CapturedEmail = {
       id,

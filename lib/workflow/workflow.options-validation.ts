@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsDefined, IsOptional, registerDecorator, ValidateNested } from 'class-validator';
+import { IsDefined, IsIn, IsOptional, registerDecorator, ValidateNested } from 'class-validator';
 import type { OptionsProblem } from '../errors';
 import { dtoProblems, missingMethods, rule } from '../errors/options.validator';
 import { isValidMailbox } from '../transport/email-address';
@@ -105,16 +105,32 @@ class WorkflowOptionsDto {
   @IsMailbox()
   replyTo?: string;
 
+  @IsOptional()
+  @IsIn(['base64', 'quoted-printable'], rule('must be "base64" or "quoted-printable"', 'use "quoted-printable" for a readable raw source, or leave it out for base64'))
+  htmlEncoding?: string;
+
   @IsDefined(rule('is required', 'set links: { verifyEmail, resetPassword } with {token} in each URL'))
   @ValidateNested()
   @Type(() => LinksDto)
   links!: LinksDto;
 }
 
-/** Problems of `from`, `replyTo`, `links` and of a `users` directory that lacks a method. */
-export function workflowOptionsProblems({ from, replyTo, links, users }: { from: unknown; replyTo?: unknown; links: unknown; users?: unknown }): OptionsProblem[] {
+/** Problems of `from`, `replyTo`, `htmlEncoding`, `links` and of a `users` directory that lacks a method. */
+export function workflowOptionsProblems({
+  from,
+  replyTo,
+  htmlEncoding,
+  links,
+  users,
+}: {
+  from: unknown;
+  replyTo?: unknown;
+  htmlEncoding?: unknown;
+  links: unknown;
+  users?: unknown;
+}): OptionsProblem[] {
   return [
-    ...dtoProblems(WorkflowOptionsDto, { from, replyTo, links }),
+    ...dtoProblems(WorkflowOptionsDto, { from, replyTo, htmlEncoding, links }),
     ...missingMethods('users', users, ['findByEmail', 'findById', 'markEmailVerified']),
   ];
 }

@@ -1,4 +1,5 @@
 import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import type { HtmlEncoding } from '../queue/message.composer';
 import { mailboxAddress } from '../transport/email-address';
 import type { EmailUserDirectory } from './user-directory';
 
@@ -33,6 +34,8 @@ export interface WorkflowOptions {
   from: string;
   /** Address replies should go to, when not `from`. */
   replyTo?: string;
+  /** Content-Transfer-Encoding of the HTML part (the text part is chosen by its content). @default 'base64' */
+  htmlEncoding?: HtmlEncoding;
   links: LinkOptions;
   /** Your user store, for the verification and reset flows. Or provide `EMAIL_USER_DIRECTORY`. */
   users?: EmailUserDirectory;
@@ -42,6 +45,7 @@ export interface WorkflowOptions {
 export interface WorkflowSettings {
   from: string;
   replyTo?: string;
+  htmlEncoding: HtmlEncoding;
   /** The bare address of `from`, e.g. for MAIL FROM and Message-IDs. */
   senderAddress: string;
   links: LinkOptions;
@@ -57,11 +61,12 @@ function validation(): typeof import('./workflow.options-validation') {
   return require('./workflow.options-validation') as typeof import('./workflow.options-validation');
 }
 
-/** Checks `from`, `replyTo`, `links` and `users`. */
+/** Checks `from`, `replyTo`, `htmlEncoding`, `links` and `users`. */
 export function resolveWorkflowOptions(options: WorkflowOptions): OptionsResolution<WorkflowSettings> {
   return resolveUnless(validation().workflowOptionsProblems(options), () => ({
     from: options.from,
     replyTo: options.replyTo,
+    htmlEncoding: options.htmlEncoding ?? 'base64',
     senderAddress: mailboxAddress(options.from),
     links: options.links,
     users: options.users,

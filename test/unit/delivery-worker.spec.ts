@@ -64,6 +64,7 @@ describe('EmailDeliveryWorker', () => {
     composer = new MessageComposer(await TemplateRegistry.load(templates.value.registry), {
       from: 'Acme <no-reply@acme.test>',
       replyTo: 'help@acme.test',
+      htmlEncoding: 'base64',
       senderAddress: 'no-reply@acme.test',
       brand: templates.value.brand,
     });
