@@ -1,7 +1,10 @@
-// One contender of the delivery bench, in its own process, so process.cpuUsage() is its CPU alone
-// (for ours on Redis the worker runs in this process too, so its CPU is included) and no contender's
+// One process of the delivery bench, so process.cpuUsage() is its CPU alone and no contender's
 // timers, pools or garbage weigh on another's rounds. The bench (delivery.bench.js) starts it with a
-// JSON config, then asks it over IPC for rounds of `count` emails sent `inFlight` at a time.
+// JSON config naming its role: a contender that sends on its own (for ours on Redis the worker runs
+// in this process too, so its CPU is included), or one process of a deployment split in two roles,
+// a producer (queue.worker false: it only queues) or a worker (it never calls send(), it takes the
+// producer's jobs from Redis). Over IPC the bench asks it for rounds of `count` emails sent
+// `inFlight` at a time ('run'), for its CPU and emails sent so far ('cpu'), and for its memory ('memory').
 'use strict';
 const { createRequire } = require('node:module');
 const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
@@ -52,6 +55,10 @@ async function bootOurs(queue) {
   return { app, ours };
 }
 
+function sendAll(emails, count, offset) {
+  return inLanes(count, config.inFlight, (i) => emails.send({ template: TEMPLATE, to: `user${offset + i}@example.test`, context: CONTEXT }));
+}
+
 /** Ours: send() queues the template name and sealed variables; the worker in this process renders and sends. */
 async function ourContender(queue) {
   const { app, ours } = await bootOurs(queue);
@@ -69,17 +76,31 @@ async function ourContender(queue) {
     onSent();
   });
   return {
+    progress: () => ({ sent, failure }),
     async run(count, offset) {
       const target = sent + count;
       const allSent = new Promise((resolve, reject) => {
         onSent = () => (failure ? reject(failure) : sent >= target && resolve());
       });
-      await inLanes(count, config.inFlight, (i) => emails.send({ template: TEMPLATE, to: `user${offset + i}@example.test`, context: CONTEXT }));
+      await sendAll(emails, count, offset);
       onSent();
       await allSent;
     },
     close: () => app.close(),
   };
+}
+
+/** Ours as a producer only (queue.worker false): a round ends once every email is queued; worker processes send them. */
+async function producerContender(queue) {
+  const { app, ours } = await bootOurs({ ...queue, worker: false });
+  const emails = app.get(ours.EmailWorkflowService);
+  return { run: (count, offset) => sendAll(emails, count, offset), close: () => app.close() };
+}
+
+/** Ours as a worker only: the same module options as every process of the deployment, and it never calls send(). */
+async function workerContender(queue) {
+  const { progress, close } = await ourContender(queue);
+  return { progress, close };
 }
 
 /** Raw nodemailer, pooled, sending HTML and text rendered once beforehand by our templates. */
@@ -172,11 +193,21 @@ function start() {
       return ourContender(redisQueue);
     case 'bullmq':
       return bullmqContender(redisQueue);
+    case 'bull-producer':
+      return producerContender(redisQueue);
+    case 'bull-worker':
+      return workerContender(redisQueue);
     case 'peer':
       return peerContender();
     default:
       throw new Error(`unknown contender ${config.contender}`);
   }
+}
+
+/** CPU ms of this process since `before` (a process.cpuUsage() value), or since it started. */
+function cpuMs(before) {
+  const { user, system } = process.cpuUsage(before);
+  return (user + system) / 1_000;
 }
 
 async function main() {
@@ -191,12 +222,19 @@ async function main() {
     if (message.type === 'run') {
       const before = process.cpuUsage();
       contender.run(message.count, message.offset).then(
-        () => {
-          const { user, system } = process.cpuUsage(before);
-          process.send({ type: 'done', cpuMs: (user + system) / 1_000 });
-        },
+        () => process.send({ type: 'done', cpuMs: cpuMs(before) }),
         (error) => process.send({ type: 'error', message: String((error && error.stack) || error) }),
       );
+    } else if (message.type === 'cpu') {
+      // A worker's failed email surfaces here: the bench asks every worker this while a round runs.
+      const { sent, failure } = contender.progress ? contender.progress() : {};
+      if (failure) process.send({ type: 'error', message: failure.message });
+      else process.send({ type: 'cpu', cpuMs: cpuMs(), sent });
+    } else if (message.type === 'memory') {
+      // With --expose-gc, what is still reachable, not how much garbage the last chunk left behind.
+      if (global.gc) global.gc();
+      const { rss, heapUsed } = process.memoryUsage();
+      process.send({ type: 'memory', rss, heapUsed });
     } else if (message.type === 'stop') {
       contender.close().finally(() => process.exit(0));
     }
