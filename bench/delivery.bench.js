@@ -186,19 +186,17 @@ async function main() {
     async function boot(contender) {
       const base = { smtpPort, inFlight: IN_FLIGHT, connections: CONNECTIONS, redisUrl: REDIS_URL, prefix: `${PREFIX}-${contender.key}`, libraryRoot: LIBRARY_ROOT };
       const roles = contender.workers
-        ? [
-            { name: `${contender.key} producer`, role: 'bull-producer' },
-            ...Array.from({ length: contender.workers }, (_, i) => ({ name: `${contender.key} worker ${i + 1}`, role: 'bull-worker' })),
-          ]
-        : [{ name: contender.key, role: contender.key }];
+        ? [{ part: 'producer', role: 'bull-producer' }, ...Array.from({ length: contender.workers }, (_, i) => ({ part: `worker ${i + 1}`, role: 'bull-worker' }))]
+        : [{ role: contender.key }];
       const processes = [];
-      for (const { name, role } of roles) {
+      for (const { part, role } of roles) {
+        const name = part ? `${contender.key} ${part}` : contender.key;
         // The memory phase samples this contender's heap after gc().
         const execArgv = contender.key === 'bull' ? ['--expose-gc'] : [];
         const child = start('delivery-contender.process.js', [JSON.stringify({ ...base, contender: role })], execArgv);
         const answer = await nextMessage(child, name, (m) => (m.type === 'ready' || m.type === 'skipped' ? m : undefined), 60_000);
         if (answer.type === 'skipped') return { skipped: answer.reason };
-        processes.push({ name, child });
+        processes.push({ name, part, child });
       }
       return { processes };
     }
@@ -373,7 +371,7 @@ async function main() {
         'sink CPU: % of one core while that contender ran.',
     );
     for (const contender of active.filter((c) => c.workers)) {
-      const split = contender.processes.map(({ name }, i) => `${name.slice(contender.key.length + 1)} ${median(results.get(contender.key).cpuByProcess[i]).toFixed(3)}`);
+      const split = contender.processes.map(({ part }, i) => `${part} ${median(results.get(contender.key).cpuByProcess[i]).toFixed(3)}`);
       console.log(`  ${contender.label}, CPU ms/email by process: ${split.join(', ')}`);
     }
     if (active.some((c) => c.workers)) {
