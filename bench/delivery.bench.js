@@ -308,7 +308,7 @@ async function main() {
         return { percent, text: `${signed(growth / 1024 / 1024)} MB (${signed(percent)}%)` };
       };
       const rss = change('rss');
-      console.log(`RSS from ${from.sent} to ${last.sent} emails: ${rss.text}: ${rss.percent <= 10 ? 'flat' : 'GROWING'} (flat: within 10%)`);
+      console.log(`RSS from ${from.sent} to ${last.sent} emails: ${rss.text}: ${rss.percent <= 10 ? 'flat' : 'GROWING'} (flat: grew by 10% or less)`);
       // RSS also holds what the allocator has freed but kept; the heap after gc() is only what is still reachable.
       console.log(`heap used after gc() from ${from.sent} to ${last.sent} emails: ${change('heapUsed').text}`);
       console.log(
