@@ -119,8 +119,8 @@ export function openBullQueue(settings: RedisQueueSettings, worker: EmailDeliver
     defaultJobOptions: {
       attempts: settings.attempts,
       backoff: { type: BACKOFF_STRATEGY },
+      // Failed jobs are kept (the library's default, so not stored in every job's options).
       removeOnComplete: settings.removeOnComplete,
-      removeOnFail: false,
     },
   };
   const queue =

@@ -158,8 +158,8 @@ export function openBullMqQueue(settings: RedisQueueSettings, worker: EmailDeliv
     defaultJobOptions: {
       attempts: settings.attempts,
       backoff: { type: BACKOFF_STRATEGY },
+      // Failed jobs are kept (the library's default, so not stored in every job's options).
       removeOnComplete: settings.removeOnComplete,
-      removeOnFail: false,
     },
   });
   return DurableEmailQueue.open(new BullMqDriver(client, queue, settings), settings, worker, cipher);

@@ -37,6 +37,15 @@ describe('PayloadCipher', () => {
     }
   });
 
+  it('gives every seal its own 12-byte IV, across the blocks the IVs are drawn in, and each still opens', () => {
+    const c = cipher();
+    const sealed = Array.from({ length: 1_000 }, (_, i) => c.seal({ i }));
+    const ivs = sealed.map((value) => Buffer.from(parts(value)[1], 'base64url'));
+    expect(ivs.every((iv) => iv.length === 12)).toBe(true);
+    expect(new Set(ivs.map((iv) => iv.toString('hex'))).size).toBe(1_000);
+    expect(sealed.map((value) => c.open<{ i: number }>(value).i)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+  });
+
   it('round-trips across instances built from the same secret (another process, same secret)', () => {
     expect(cipher().open(cipher().seal(VALUE))).toEqual(VALUE);
   });
