@@ -33,7 +33,7 @@ async function inLanes(count, inFlight, operation) {
   await Promise.all(Array.from({ length: Math.min(inFlight, count) }, lane));
 }
 
-async function bootOurs(queue) {
+async function bootOurs(queue, extraOptions = {}) {
   library('reflect-metadata');
   const { Module } = library('@nestjs/common');
   const { NestFactory } = library('@nestjs/core');
@@ -48,6 +48,7 @@ async function bootOurs(queue) {
         links: { verifyEmail: 'https://app.example.com/v?token={token}', resetPassword: 'https://app.example.com/r?token={token}' },
         queue,
         secret: SECRET,
+        ...extraOptions,
       }),
     ],
   })(BenchModule);
@@ -60,8 +61,8 @@ function sendAll(emails, count, offset) {
 }
 
 /** Ours: send() queues the template name and sealed variables; the worker in this process renders and sends. */
-async function ourContender(queue) {
-  const { app, ours } = await bootOurs(queue);
+async function ourContender(queue, extraOptions) {
+  const { app, ours } = await bootOurs(queue, extraOptions);
   const emails = app.get(ours.EmailWorkflowService);
   const events = app.get(ours.EmailEvents);
   let sent = 0;
@@ -189,6 +190,8 @@ function start() {
       return rawContender();
     case 'in-process':
       return ourContender({ redis: false, concurrency: config.inFlight });
+    case 'in-process-qp':
+      return ourContender({ redis: false, concurrency: config.inFlight }, { htmlEncoding: 'quoted-printable' });
     case 'bull':
       return ourContender(redisQueue);
     case 'bullmq':
