@@ -158,7 +158,7 @@ export function openBullMqQueue(settings: RedisQueueSettings, worker: EmailDeliv
     defaultJobOptions: {
       attempts: settings.attempts,
       backoff: { type: BACKOFF_STRATEGY },
-      // Failed jobs are kept (the library's default, so not stored in every job's options).
+      // removeOnFail stays at the library's default (false: failed jobs are kept), so no job stores it.
       removeOnComplete: settings.removeOnComplete,
     },
   });

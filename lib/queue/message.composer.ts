@@ -5,7 +5,7 @@ import type { EmailJob } from './email-job';
 
 /**
  * How the HTML part travels. `base64` costs less CPU per email to encode and send than
- * `quoted-printable`, whose raw source stays readable and is smaller (README: Delivery cost).
+ * `quoted-printable`, whose raw source stays readable and is smaller (README: Delivery, HTML transfer encoding).
  */
 export type HtmlEncoding = 'base64' | 'quoted-printable';
 
