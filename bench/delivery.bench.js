@@ -399,7 +399,6 @@ async function main() {
     if (memoryContender) await memoryPhase(memoryContender);
     else console.log(`\nmemory phase skipped: ${RSS_COUNT > 0 ? results.get('bull').skipped : 'BENCH_DELIVERY_RSS_COUNT is 0'}`);
     console.log(`\ndone in ${elapsed()}`);
-
   } finally {
     await stopChildren();
     if (redis) redis.disconnect();
