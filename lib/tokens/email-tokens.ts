@@ -1,8 +1,6 @@
 import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { InvalidTokenError } from '../errors';
-import { MemoryRateLimiter } from './rate-limiter';
-import type { RateLimiter } from './rate-limiter';
 import { DEFAULT_CLAIM_WINDOW_MS, DEFAULT_CODE_SETTINGS } from './token.options';
 import type { CodeSettings } from './token.options';
 import type { TokenPurpose, TokenRecord, TokenStore } from './token.types';
@@ -10,6 +8,9 @@ import type { TokenPurpose, TokenRecord, TokenStore } from './token.types';
 const TOKEN_BYTES = 32;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const CLAIM_ID_BYTES = 16;
+/** Rounds of read-and-swap before a counter update gives up (and the try is refused): one per concurrent try. */
+const COUNTER_SWAP_ROUNDS = 32;
+const COUNTER_SHAPE = /^(\d{1,6}):([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]{43})$/;
 
 interface IssuedToken {
   token: string;
@@ -19,7 +20,7 @@ interface IssuedToken {
 interface IssuedCode {
   code: string;
   expiresAt: Date;
-  /** The code's record key, for `revokeAllOf(…, except)`. */
+  /** The code's record key, for `supersede(…, keep)`. */
   hash: string;
 }
 
@@ -29,6 +30,8 @@ export interface IssueOptions {
   address?: string;
   /** A short value sealed into the record (e.g. the address an email change moves to). */
   payload?: string;
+  /** The request's place among the user's tokens of the purpose (`generation()`); tokens of one request share it. */
+  generation?: number;
 }
 
 /** The token's record, once it has passed every check; `payload` opened. */
@@ -36,6 +39,13 @@ export type RedeemableToken = TokenRecord & { hash: string; payload?: string };
 
 /** The redemption's hold on its token, for an action that must know it was not revoked meanwhile. */
 export interface TokenClaim {
+  /**
+   * Uses the token up before the action's side effect: from here on it is never redeemed again, even
+   * if this process dies; if the action then throws, the token (and the siblings it voided) is given
+   * back. Throws InvalidTokenError when the claim was lost (a revert revoked it). With `keepSiblings`,
+   * the user's other tokens of the purpose stay valid (each revert link is independent).
+   */
+  commit(options?: { keepSiblings?: boolean }): Promise<void>;
   /** False once the token was revoked under the running action (see `revokeAllOf(…, { claimed })`). */
   stillHeld(): Promise<boolean>;
 }
@@ -49,15 +59,20 @@ export interface EmailTokensOptions {
   /** Keys the record MAC, the address hash and the sealed payload (derived apart from the token key). */
   recordKey?: Buffer;
   codes?: CodeSettings;
-  /** Counts a code's tries; the module passes its Redis limiter, so every process shares the count. */
-  attempts?: RateLimiter;
-  /** Window of a code's try counter, in seconds: at least the longest code lifetime. */
+  /** Life of a code's try counter, in seconds: at least the longest code lifetime. */
   attemptWindowSeconds?: number;
 }
 
+/** A try counter as read and checked: undefined when missing, malformed or not under its MAC. */
+interface Counter {
+  count: number;
+  nonce: string;
+}
+
 /** The fields of a record its MAC covers; `state` is not, as the store changes it. */
-function macInput(hash: string, { userId, email, purpose, expiresAt, sealed }: TokenRecord): string {
-  return JSON.stringify([hash, userId, email, purpose, expiresAt, ...(sealed === undefined ? [] : [sealed])]);
+function macInput(hash: string, { userId, email, purpose, expiresAt, sealed, generation }: TokenRecord): string {
+  const generationPart = generation === undefined ? [] : [generation];
+  return JSON.stringify([hash, userId, email, purpose, expiresAt, ...(sealed === undefined ? [] : [sealed]), ...generationPart]);
 }
 
 /**
@@ -72,8 +87,7 @@ export class EmailTokens {
   private readonly recordKey: Buffer;
   private readonly cipher: PayloadCipher;
   private readonly codes: CodeSettings;
-  private readonly attempts: RateLimiter;
-  private readonly attemptWindowSeconds: number;
+  private readonly attemptWindowMs: number;
 
   constructor(
     private readonly store: TokenStore,
@@ -84,8 +98,12 @@ export class EmailTokens {
     this.recordKey = options.recordKey ?? hmacKey;
     this.cipher = new PayloadCipher(Buffer.from(hkdfSync('sha256', this.recordKey, Buffer.alloc(0), 'token-payload', 32)));
     this.codes = options.codes ?? DEFAULT_CODE_SETTINGS;
-    this.attempts = options.attempts ?? new MemoryRateLimiter();
-    this.attemptWindowSeconds = options.attemptWindowSeconds ?? 86_400;
+    this.attemptWindowMs = (options.attemptWindowSeconds ?? 86_400) * 1000;
+  }
+
+  /** The place of a new request among the user's tokens of `purpose`: give it to `issue`, `issueCode` and `supersede`. */
+  generation(userId: string, purpose: TokenPurpose): Promise<number> {
+    return this.store.nextGeneration(userId, purpose);
   }
 
   async issue(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds: number, options: IssueOptions = {}): Promise<IssuedToken> {
@@ -95,18 +113,18 @@ export class EmailTokens {
   }
 
   /**
-   * A code of `tokens.code.length` digits (uniform), sent to `address` (default the user's); the
-   * wrong-try count of (purpose, address) starts afresh. It does not void earlier tokens by itself:
-   * the caller does, with `supersede`, once the email is queued (a retried request's duplicate email
-   * must leave the code in the inbox working).
+   * A code of `tokens.code.length` digits (uniform), sent to `address` (default the user's), with a
+   * fresh try counter. It does not void earlier tokens by itself: the caller does, with `supersede`,
+   * once the email is queued (a retried request's duplicate email must leave the code in the inbox working).
    */
-  async issueCode(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds: number, options: { address?: string } = {}): Promise<IssuedCode> {
+  async issueCode(user: { id: string; email: string }, purpose: TokenPurpose, ttlSeconds: number, options: Omit<IssueOptions, 'payload'> = {}): Promise<IssuedCode> {
     const code = Array.from({ length: this.codes.length }, () => randomInt(10)).join('');
-    const address = options.address ?? user.email;
-    const hash = this.codeHash(purpose, address, code);
+    const addressHash = this.addressHash(options.address ?? user.email);
+    const hash = this.codeHash(purpose, addressHash, code);
     const expiresAt = await this.save(hash, user, purpose, ttlSeconds, options);
     // Before the email goes out, so the code works the moment it arrives.
-    await this.attempts.reset(this.triesKey(purpose, address));
+    const tries = this.triesName(purpose, addressHash);
+    await this.store.writeCounter(tries, this.sealCounter(tries, 0, randomBytes(12).toString('base64url')), this.attemptWindowMs);
     return { code, expiresAt, hash };
   }
 
@@ -114,13 +132,34 @@ export class EmailTokens {
     const expiresAt = Date.now() + ttlSeconds * 1000;
     const record: TokenRecord = { userId: user.id, purpose, email: this.addressHash(options.address ?? user.email), expiresAt, state: 'active' };
     if (options.payload !== undefined) record.sealed = this.cipher.seal(options.payload, hash);
+    if (options.generation !== undefined) record.generation = options.generation;
     await this.store.save(hash, { ...record, mac: this.mac(hash, record) });
     return new Date(expiresAt);
   }
 
-  /** After a new email of `purpose` was queued: voids the user's other tokens of it but those hashed in `keep`. */
-  supersede(userId: string, purpose: TokenPurpose, keep: readonly string[]): Promise<void> {
-    return this.store.revokeAll(userId, [purpose], keep);
+  /**
+   * After a new email of `purpose` was queued: voids the user's tokens of it from older requests (a
+   * lower `generation`) but those hashed in `keep`, in one atomic step. A newer request's tokens are
+   * left alone, so of requests whose emails are queued in any order the newest one's link and code work.
+   */
+  supersede(userId: string, purpose: TokenPurpose, keep: readonly string[], generation: number): Promise<void> {
+    return this.store.revokeAll(userId, [purpose], keep, { olderThan: generation });
+  }
+
+  /**
+   * The user's tokens of `purpose` that can still be redeemed, oldest first, payloads opened; those
+   * failing their MAC (edited in the store) are left out.
+   */
+  async live(userId: string, purpose: TokenPurpose): Promise<RedeemableToken[]> {
+    const found: RedeemableToken[] = [];
+    for (const { hash, record } of await this.store.findAll(userId, purpose)) {
+      try {
+        found.push(this.check(hash, record, purpose));
+      } catch (error) {
+        if (!(error instanceof InvalidTokenError)) throw error;
+      }
+    }
+    return found.sort((a, b) => a.expiresAt - b.expiresAt);
   }
 
   /** Whether the record was issued to `address` (compared as keyed hashes, trimmed and lower-cased). */
@@ -141,12 +180,59 @@ export class EmailTokens {
     return createHmac('sha256', this.hmacKey).update(token).digest('base64url');
   }
 
-  private codeHash(purpose: TokenPurpose, address: string, code: string): string {
-    return this.hash(`code:${purpose}:${this.addressHash(address)}:${code}`);
+  private codeHash(purpose: TokenPurpose, addressHash: string, code: string): string {
+    return this.hash(`code:${purpose}:${addressHash}:${code}`);
   }
 
-  private triesKey(purpose: TokenPurpose, address: string): string {
-    return `code-tries:${purpose}:${this.addressHash(address)}`;
+  /** The counter of tries at the current code of (purpose, address). */
+  private triesName(purpose: TokenPurpose, addressHash: string): string {
+    return `tries:${purpose}:${addressHash}`;
+  }
+
+  /** The counter of failed tries across every code of (purpose, address), for `tokens.code.maxFailures`. */
+  private failuresName(purpose: TokenPurpose, addressHash: string): string {
+    return `failures:${purpose}:${addressHash}`;
+  }
+
+  /** `count:nonce:mac`: the MAC binds the count to the counter's name and to the code issue that started it. */
+  private sealCounter(name: string, count: number, nonce: string): string {
+    const mac = createHmac('sha256', this.recordKey).update(`counter:${name}:${count}:${nonce}`).digest('base64url');
+    return `${count}:${nonce}:${mac}`;
+  }
+
+  private openCounter(name: string, value: string | undefined): Counter | undefined {
+    const parts = value === undefined ? null : COUNTER_SHAPE.exec(value);
+    if (!parts) return undefined;
+    const count = Number(parts[1]);
+    return equal(value, this.sealCounter(name, count, parts[2])) ? { count, nonce: parts[2] } : undefined;
+  }
+
+  /**
+   * Adds one to a counter, unless it is missing (when `create` is false), unreadable or at `limit`:
+   * false then. Read and swapped, so a concurrent update is never lost.
+   */
+  private async count(name: string, limit: number, ttlMs: number, create: boolean): Promise<boolean> {
+    for (let round = 0; round < COUNTER_SWAP_ROUNDS; round++) {
+      const value = await this.store.readCounter(name);
+      const counter = value === undefined && create ? { count: 0, nonce: randomBytes(12).toString('base64url') } : this.openCounter(name, value);
+      if (!counter || counter.count >= limit) return false;
+      if (await this.store.writeCounter(name, this.sealCounter(name, counter.count + 1, counter.nonce), ttlMs, value ?? null)) return true;
+    }
+    return false;
+  }
+
+  /** Whether the failures of (purpose, address) are under the cap: none yet, or a readable count below it. */
+  private async underFailureCap(name: string): Promise<boolean> {
+    const value = await this.store.readCounter(name);
+    if (value === undefined) return true;
+    const counter = this.openCounter(name, value);
+    return counter !== undefined && counter.count < this.codes.maxFailures;
+  }
+
+  /** Once a link or code of (purpose, address) is used, codes for it are accepted again. Best effort: the redemption is done. */
+  private async forgiveFailures(purpose: TokenPurpose, addressHash: string): Promise<void> {
+    const name = this.failuresName(purpose, addressHash);
+    await this.store.writeCounter(name, this.sealCounter(name, 0, randomBytes(12).toString('base64url')), this.codes.failureWindowSeconds * 1000).catch(() => false);
   }
 
   /** Checks a token without using it up. */
@@ -159,42 +245,50 @@ export class EmailTokens {
     // Edited in the store by someone without the secret (another user's id, say): as good as absent.
     if (!record || !equal(record.mac, this.mac(hash, record))) throw new InvalidTokenError('unknown');
     if (record.purpose !== purpose) throw new InvalidTokenError('wrong-purpose');
-    if (record.state === 'used') throw new InvalidTokenError('used');
+    if (record.state === 'used' || record.state === 'applying') throw new InvalidTokenError('used');
     if (record.state === 'revoked' || record.expiresAt <= Date.now()) throw new InvalidTokenError('expired');
     return { ...record, hash, ...(record.sealed === undefined ? {} : { payload: this.cipher.open<string>(record.sealed, hash) }) };
   }
 
   /**
-   * Runs `action` while holding the token, atomically across processes. The token is used up only
-   * if the action succeeds, and the user's other tokens of that purpose are voided in the same step;
-   * if it throws, the token stays valid. While one of a user's tokens is being redeemed, their other
-   * tokens of that purpose are refused as used, so of two links redeemed at once one wins.
+   * Runs `action` while holding the token, atomically across processes. The token is used up by
+   * `claim.commit()`, which the action calls before its side effect (or, if it does not, once it
+   * returns), voiding the user's other tokens of that purpose in the same step; if the action throws,
+   * the token and those siblings stay valid. While one of a user's tokens is being redeemed, their
+   * other tokens of that purpose are refused as used, so of two links redeemed at once one wins.
    */
   async redeem<T>(token: string, purpose: TokenPurpose, action: RedemptionAction<T>): Promise<T> {
-    return this.holding(await this.inspect(token, purpose), action);
+    const record = await this.inspect(token, purpose);
+    const result = await this.holding(record, action);
+    await this.forgiveFailures(purpose, record.email);
+    return result;
   }
 
   /**
-   * Redeems a code entered with its address. The try is counted first (atomically, shared by every
-   * process on the store's Redis), so once `maxAttempts` tries are spent even the right code is
-   * refused until a new one is issued; a right code starts the count afresh. Every failure (wrong,
+   * Redeems a code entered with its address. The try is counted first on the code's counter, which
+   * must be there and carry its MAC (a missing, edited or spent counter refuses even the right code
+   * until a new one is sent); a failure is counted across codes, and past `maxFailures` codes of that
+   * address and purpose are refused until a link is used or the window passes. Every failure (wrong,
    * unknown address, exhausted, expired, malformed) is InvalidTokenError('invalid-code'), after the same work.
    */
   async redeemCode<T>(address: string, code: string, purpose: TokenPurpose, action: RedemptionAction<T>): Promise<T> {
-    const tries = this.triesKey(purpose, address);
-    const verdict = await this.attempts.hit(tries, { limit: this.codes.maxAttempts, windowSeconds: this.attemptWindowSeconds });
+    const addressHash = this.addressHash(address);
+    const failures = this.failuresName(purpose, addressHash);
+    const underCap = await this.underFailureCap(failures);
+    const counted = await this.count(this.triesName(purpose, addressHash), this.codes.maxAttempts, this.attemptWindowMs, false);
     const wellFormed = typeof code === 'string' && code.length === this.codes.length && /^[0-9]+$/.test(code);
-    const hash = this.codeHash(purpose, address, wellFormed ? code : '');
+    const hash = this.codeHash(purpose, addressHash, wellFormed ? code : '');
     const found = wellFormed ? await this.store.find(hash) : undefined;
     let record: RedeemableToken;
     try {
-      record = this.check(hash, verdict.allowed ? found : undefined, purpose);
+      record = this.check(hash, underCap && counted ? found : undefined, purpose);
     } catch (error) {
-      if (error instanceof InvalidTokenError) throw new InvalidTokenError('invalid-code');
-      throw error;
+      if (!(error instanceof InvalidTokenError)) throw error;
+      await this.count(failures, this.codes.maxFailures, this.codes.failureWindowSeconds * 1000, true);
+      throw new InvalidTokenError('invalid-code');
     }
     const result = await this.holding(record, action, 'invalid-code');
-    await this.attempts.reset(tries);
+    await this.forgiveFailures(purpose, addressHash);
     return result;
   }
 
@@ -205,17 +299,30 @@ export class EmailTokens {
       if (refusal) throw new InvalidTokenError(refusal);
       throw new InvalidTokenError(outcome === 'unknown' ? 'unknown' : outcome === 'revoked' ? 'expired' : 'used');
     }
-    let result: T;
+    let committed = false;
+    const claim: TokenClaim = {
+      commit: async (options) => {
+        if (committed) return;
+        if (!(await this.store.commit(record.hash, claimId, options))) throw new InvalidTokenError(refusal ?? 'expired');
+        committed = true;
+      },
+      stillHeld: () => this.store.renew(record.hash, claimId),
+    };
     const renewal = this.keepClaimed(record.hash, claimId);
+    let result: T;
     try {
-      result = await action(record, { stillHeld: () => this.store.renew(record.hash, claimId) });
+      result = await action(record, claim);
+      await claim.commit();
     } catch (error) {
       clearInterval(renewal);
-      await this.store.release(record.hash, claimId);
+      // Best effort: the caller must hear the action's own error. A token left claimed frees itself
+      // after the window; one left committed stays used, and a new email is the way on.
+      await this.store.release(record.hash, claimId).catch(() => undefined);
       throw error;
     }
     clearInterval(renewal);
-    await this.store.markUsed(record.hash, claimId);
+    // A committed token is refused like a used one, so a store that fails here changes nothing.
+    await this.store.markUsed(record.hash, claimId).catch(() => undefined);
     return result;
   }
 
@@ -229,11 +336,6 @@ export class EmailTokens {
     // Renewal alone must not keep the process alive; the action's own work does, while it runs.
     timer.unref();
     return timer;
-  }
-
-  /** Revokes the user's active tokens of `purpose` but the one hashed `hash`: a new link voids the earlier ones. */
-  revokeOthers(record: Pick<RedeemableToken, 'userId' | 'purpose' | 'hash'>): Promise<void> {
-    return this.store.revokeOthers(record.userId, record.purpose, record.hash);
   }
 
   /**

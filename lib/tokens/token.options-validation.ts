@@ -10,6 +10,12 @@ class CodeDto {
   @WholeNumber(1, 'must be a whole number from 1 to 20', 'use e.g. 5')
   @Max(20, rule('must be a whole number from 1 to 20', 'use e.g. 5'))
   maxAttempts?: number;
+
+  @WholeNumber(1, 'must be a whole number from 1 to 1000', 'use e.g. 20')
+  @Max(1000, rule('must be a whole number from 1 to 1000', 'use e.g. 20'))
+  maxFailures?: number;
+
+  @WholeNumber(60, 'must be a whole number of seconds, 60 or more', 'use e.g. 86400 (a day)') failureWindow?: number;
 }
 
 class TokensDto {
@@ -22,7 +28,7 @@ class TokenOptionsDto {
   @NestedOptions(() => TokensDto) tokens?: TokensDto;
 }
 
-const TOKEN_STORE_METHODS = ['save', 'find', 'claim', 'renew', 'markUsed', 'release', 'revokeOthers', 'revokeAll'];
+const TOKEN_STORE_METHODS = ['save', 'find', 'findAll', 'nextGeneration', 'claim', 'renew', 'commit', 'markUsed', 'release', 'revokeAll', 'readCounter', 'writeCounter'];
 
 /** Where each dropped option went: its boot error names the new key. */
 const MOVED_TOKEN_OPTIONS: Record<string, string> = {

@@ -7,6 +7,14 @@ export interface CodeOptions {
   length?: number;
   /** Tries per code, right or wrong; once spent, the code is void until a new one is sent. 1 to 20. @default 5 */
   maxAttempts?: number;
+  /**
+   * Wrong tries across every code of one address and purpose within `failureWindow`; past it, codes
+   * for that address are refused (links still work) until one of its links is used or the window ends.
+   * 1 to 1000. @default 20
+   */
+  maxFailures?: number;
+  /** Seconds from the first counted failure until the failures are forgotten. 60 or more. @default 86400 (a day) */
+  failureWindow?: number;
 }
 
 /** How tokens and codes are kept. Their lifetimes are per flow: `flows.<flow>.ttl`. */
@@ -33,6 +41,8 @@ export interface TokenModuleOptions {
 export interface CodeSettings {
   length: number;
   maxAttempts: number;
+  maxFailures: number;
+  failureWindowSeconds: number;
 }
 
 /** The custom store if any, the claim window and the code shape, defaults applied. */
@@ -48,7 +58,7 @@ export interface TokenSettings {
 export const DEFAULT_CLAIM_WINDOW_MS = 60_000;
 
 /** `tokens.code` when unset. */
-export const DEFAULT_CODE_SETTINGS: CodeSettings = { length: 6, maxAttempts: 5 };
+export const DEFAULT_CODE_SETTINGS: CodeSettings = { length: 6, maxAttempts: 5, maxFailures: 20, failureWindowSeconds: 86_400 };
 
 /** Injection token of the resolved `TokenSettings`. */
 export const TOKEN_SETTINGS = 'EMAIL_WORKFLOW:TOKEN_SETTINGS';
@@ -69,6 +79,8 @@ export function resolveTokenOptions({ tokens, rateLimits }: TokenModuleOptions &
     codes: {
       length: tokens?.code?.length ?? DEFAULT_CODE_SETTINGS.length,
       maxAttempts: tokens?.code?.maxAttempts ?? DEFAULT_CODE_SETTINGS.maxAttempts,
+      maxFailures: tokens?.code?.maxFailures ?? DEFAULT_CODE_SETTINGS.maxFailures,
+      failureWindowSeconds: tokens?.code?.failureWindow ?? DEFAULT_CODE_SETTINGS.failureWindowSeconds,
     },
   }));
 }

@@ -132,14 +132,17 @@ export class AccountFlowSupport {
   /**
    * Issues a token and/or a code for the user and queues the email with the link and/or code. With
    * `requestId`, the email is keyed by it: a retry of that request issues a token nobody receives and
-   * queues nothing new. With `voidsEarlier` or a code, once the email is queued the user's other tokens
-   * of its purpose are revoked; not when a hook cancelled it or it was a retry's duplicate, as the link
-   * or code then in the inbox must still work. A new code's try count starts afresh.
+   * queues nothing new. With `voidsEarlier` or a code, once the email is queued the user's tokens of
+   * its purpose from older requests are revoked, in one atomic step that leaves newer requests' tokens
+   * alone: of any number of requests, however their emails interleave, the newest one's link and code
+   * work. Not when a hook cancelled it or it was a retry's duplicate, as the link or code then in the
+   * inbox must still work.
    */
   async sendLink(user: EmailUser, email: LinkEmail, requestId?: string, extra: LinkEmailExtra = {}): Promise<SendEmailResult> {
     const delivery = email.delivery ?? 'link';
     const address = extra.to ?? user.email;
-    const bound = { address, payload: extra.payload };
+    const supersedes = email.voidsEarlier === true || delivery !== 'link';
+    const bound = { address, payload: extra.payload, generation: supersedes ? await this.tokens.generation(user.id, email.purpose) : undefined };
     const context: TemplateContext = { name: user.name, ...extra.context, expiresIn: formatDuration(email.ttlSeconds, user.locale, this.templates.registry.defaultLocale) };
     const keep: string[] = [];
     if (delivery !== 'code') {
@@ -160,8 +163,8 @@ export class AccountFlowSupport {
       context,
       idempotencyKey: requestId ? `${email.template}:${requestId}` : undefined,
     });
-    if ((email.voidsEarlier || delivery !== 'link') && !result.cancelled && !duplicate) {
-      await this.tokens.supersede(user.id, email.purpose, keep);
+    if (bound.generation !== undefined && !result.cancelled && !duplicate) {
+      await this.tokens.supersede(user.id, email.purpose, keep, bound.generation);
     }
     return result;
   }
@@ -178,21 +181,25 @@ export class AccountFlowSupport {
   }
 
   /**
-   * Uses the token (once) for the user it was issued to, running `action` first: if the action throws,
-   * the token stays usable. Using it voids the user's other tokens of that purpose. Throws InvalidTokenError
-   * when the token is unknown, expired, used, of another purpose, or its user has gone; with
-   * `checkAddress` (the default), also when the user's address is no longer the one it was sent to.
+   * Uses the token (once) for the user it was issued to, running `action` after the token is used up
+   * (committed): if the action throws, the token is given back usable; if this process dies during it,
+   * the token stays used. Using it voids the user's other tokens of that purpose. Throws
+   * InvalidTokenError when the token is unknown, expired, used, of another purpose, or its user has
+   * gone; with `checkAddress` (the default), also when the user's address is no longer the one it was
+   * sent to. With `commitsItself`, the action checks what it must first and calls `claim.commit()`
+   * before its side effect.
    */
   async redeem(
     token: string,
     purpose: TokenPurpose,
     action: (user: EmailUser, record: RedeemableToken, claim: TokenClaim) => Promise<void>,
-    { checkAddress = true }: { checkAddress?: boolean } = {},
+    { checkAddress = true, commitsItself = false }: { checkAddress?: boolean; commitsItself?: boolean } = {},
   ): Promise<EmailUser> {
     const directory = this.directory();
     return this.tokens.redeem(token, purpose, async (redeemed, claim) => {
       const found = await directory.findById(redeemed.userId);
       if (!found || (checkAddress && !this.tokens.issuedTo(redeemed, found.email))) throw new InvalidTokenError('expired');
+      if (!commitsItself) await claim.commit();
       await action(found, redeemed, claim);
       return found;
     });
@@ -205,9 +212,10 @@ export class AccountFlowSupport {
    */
   async redeemCode(email: string, code: string, purpose: TokenPurpose, action: (user: EmailUser, record: RedeemableToken) => Promise<void>): Promise<EmailUser> {
     const directory = this.directory();
-    return this.tokens.redeemCode(normaliseAddress(email), code, purpose, async (redeemed) => {
+    return this.tokens.redeemCode(normaliseAddress(email), code, purpose, async (redeemed, claim) => {
       const found = await directory.findById(redeemed.userId);
       if (!found || !this.tokens.issuedTo(redeemed, found.email)) throw new InvalidTokenError('invalid-code');
+      await claim.commit();
       await action(found, redeemed);
       return found;
     });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { FlowNotConfiguredError, InvalidArgumentError, InvalidTokenError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import { EmailTokens } from '../tokens';
@@ -17,7 +17,6 @@ type EmailChangeRequest = { userId: string; newAddress: string };
 
 /** Every token a user can hold but the revert links: a confirmed change voids these. */
 const ALL_BUT_REVERT: readonly TokenPurpose[] = ['verify-email', 'reset-password', 'sign-in', 'confirm-email-change'];
-const EVERY_PURPOSE: readonly TokenPurpose[] = [...ALL_BUT_REVERT, 'revert-email-change'];
 
 /**
  * Email change: a confirmation link to the new address, a notice with a "this wasn't me" link to the
@@ -25,6 +24,7 @@ const EVERY_PURPOSE: readonly TokenPurpose[] = [...ALL_BUT_REVERT, 'revert-email
  */
 @Injectable()
 export class EmailChangeFlow {
+  private readonly logger = new Logger('EmailWorkflow');
   private readonly confirmEmail?: LinkEmail;
   private readonly revertEmail?: LinkEmail;
 
@@ -61,20 +61,38 @@ export class EmailChangeFlow {
   }
 
   /**
-   * After answering, in whichever process takes the request. An address that already has an account
-   * gets nothing, and neither does the requester: any email would tell them the address is taken.
+   * After answering, in whichever process takes the request. The current address gets the same
+   * notice, with its "this wasn't me" link, whether or not the new address has an account, so the
+   * requester learns nothing from their inbox; a taken address gets nothing (no change can reach it,
+   * and an email there would let anyone aim mail at an account holder), and the requester's pending
+   * confirmation is voided either way, as a new request's would be.
    */
   private async sendChangeEmails({ userId, newAddress }: EmailChangeRequest, requestId?: string): Promise<void> {
     const directory = this.support.directory();
     const user = await directory.findById(userId);
-    if (!user || (await directory.findByEmail(newAddress))) return;
+    if (!user) return;
     const { confirm, revert } = this.emails('requestEmailChange');
     const context = { newEmail: newAddress };
-    const confirmation = await this.support.sendLink(user, confirm, requestId, { to: newAddress, payload: newAddress, context });
-    // Without the confirmation on its way (a hook cancelled it) nothing can change, so nothing to warn about.
-    if (confirmation.cancelled) return;
-    await this.support.sendLink(user, revert, requestId, { payload: user.email.trim().toLowerCase(), context });
-    this.events.emit(EmailEvent.EmailChangeRequested, { userId: user.id, email: user.email, newEmail: newAddress });
+    const free = !(await directory.findByEmail(newAddress));
+    if (free) {
+      const confirmation = await this.support.sendLink(user, confirm, requestId, { to: newAddress, payload: newAddress, context });
+      // Without the confirmation on its way (a hook cancelled it) nothing can change, so nothing to warn about.
+      if (confirmation.cancelled) return;
+    } else {
+      await this.tokens.revokeAllOf(user.id, ['confirm-email-change']);
+    }
+    await this.support.sendLink(user, revert, requestId, { payload: await this.addressBeforeChain(user), context });
+    if (free) this.events.emit(EmailEvent.EmailChangeRequested, { userId: user.id, email: user.email, newEmail: newAddress });
+  }
+
+  /**
+   * The address a revert link restores: the one the account had before the chain of changes this
+   * one joins (the oldest revert link still usable restores it), else the current one. So a revert
+   * link sent to an address an attacker put on the account restores the victim's, not the attacker's.
+   */
+  private async addressBeforeChain(user: EmailUser): Promise<string> {
+    const [oldest] = await this.tokens.live(user.id, 'revert-email-change');
+    return oldest?.payload ?? user.email.trim().toLowerCase();
   }
 
   /** See `EmailWorkflowService.confirmEmailChange`. */
@@ -92,19 +110,21 @@ export class EmailChangeFlow {
         // Taken since the request (another sign-up, say): two accounts must not share an address.
         if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
         previousEmail = found.email;
+        await claim.commit();
         await updateEmail(found.id, newAddress);
         // A revert that ran while this confirmation did has revoked its token: the revert wins, so
-        // the address it restored must not be overwritten by this late update.
-        if (!(await claim.stillHeld())) {
+        // the address it restored must not be overwritten by this late update. A store that cannot
+        // answer now (Redis down) is taken as no revert: one could only have run before it failed.
+        if (!(await claim.stillHeld().catch(() => true))) {
           await updateEmail(found.id, previousEmail);
           throw new InvalidTokenError('expired');
         }
         await directory.markEmailVerified(found.id);
-        // Inside the redemption: if voiding fails, the link stays usable and a second click finishes the job.
-        await this.tokens.revokeAllOf(found.id, ALL_BUT_REVERT, record.hash);
+        // Best effort: links sent to the old address no longer match the account's, so they are refused anyway.
+        await this.tokens.revokeAllOf(found.id, ALL_BUT_REVERT, record.hash).catch((error: unknown) => this.afterFault('confirmEmailChange', error));
       },
       // The link went to the new address, which the account does not have yet.
-      { checkAddress: false },
+      { checkAddress: false, commitsItself: true },
     );
     this.events.emit(EmailEvent.EmailChanged, { userId: user.id, email: newAddress, previousEmail });
     return { ...user, email: newAddress, emailVerified: true };
@@ -119,14 +139,16 @@ export class EmailChangeFlow {
     const user = await this.support.redeem(
       token,
       'revert-email-change',
-      async (found, record) => {
+      async (found, record, claim) => {
         oldAddress = sealedAddress(record);
         const holder = await directory.findByEmail(oldAddress);
         // Another account took the freed address: refused, and the link stays usable once it is free again.
         if (holder && holder.id !== found.id) throw new InvalidTokenError('expired');
-        // Every token first, a confirmation being redeemed right now included, so that one sees its
-        // claim lost and undoes itself: whichever order the two run in, the old address stays.
-        await this.tokens.revokeAllOf(found.id, EVERY_PURPOSE, record.hash, { claimed: true });
+        // Every pending change and confirmation first, one being redeemed right now included, so that
+        // one sees its claim lost and undoes itself: whichever order the two run in, the old address
+        // stays. Other revert links stay valid: each restores the address before its chain.
+        await this.tokens.revokeAllOf(found.id, ALL_BUT_REVERT, undefined, { claimed: true });
+        await claim.commit({ keepSiblings: true });
         const current = (await directory.findById(found.id)) ?? found;
         revertedEmail = current.email;
         if (!sameAddress(current.email, oldAddress)) await updateEmail(found.id, oldAddress);
@@ -134,10 +156,15 @@ export class EmailChangeFlow {
         await directory.markEmailVerified(found.id);
       },
       // The account may be on the new address by now: the link is good whichever it is on.
-      { checkAddress: false },
+      { checkAddress: false, commitsItself: true },
     );
     this.events.emit(EmailEvent.EmailChangeReverted, { userId: user.id, email: oldAddress, revertedEmail });
     return { ...user, email: oldAddress, emailVerified: true };
+  }
+
+  /** A step after the change itself failed (Redis down): logged, as the change stands and its event must still fire. */
+  private afterFault(method: string, error: unknown): void {
+    this.logger.warn(`${method}: the change is done, but the user's other tokens could not be voided: ${(error as Error).message}`);
   }
 
   /** Both emails of a change; the flow is off until both links are given. */

@@ -8,6 +8,7 @@ import {
 } from 'nestjs-email-workflow';
 import { resolveQueueOptions } from '../../lib/queue/queue.options';
 import { resolveTokenOptions } from '../../lib/tokens/token.options';
+import { MemoryTokenStore } from '../../lib/tokens';
 import { resolveFlowOptions } from '../../lib/workflow/flow.options';
 import { describeTransport, parseSmtpUrl, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
 import { invalidOptionsError, localOptions } from '../support/module-options';
@@ -362,14 +363,14 @@ describe('options validation at boot', () => {
     });
 
     it('refuses a custom token store without renew', async () => {
-      const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined };
+      const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, markUsed: async () => undefined, release: async () => undefined };
       const error = await invalidOptionsError({ ...base(), secret: 'a'.repeat(32), tokens: { store: store as never } });
       expect(error.message).toContain('tokens.store');
       expect(error.message).toContain('renew');
     });
 
     it('requires a secret with a custom token store', async () => {
-      const store = { save: async () => undefined, find: async () => undefined, claim: async () => 'unknown' as const, renew: async () => false, markUsed: async () => undefined, release: async () => undefined, revokeOthers: async () => undefined, revokeAll: async () => undefined };
+      const store = new MemoryTokenStore(1_000);
       const error = await invalidOptionsError({ ...base(), tokens: { store } });
       expect(paths(error)).toEqual(['secret']);
     });

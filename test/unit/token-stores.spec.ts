@@ -153,10 +153,12 @@ describe.each(STORES)('%s contract', (_name, factory) => {
     expect(await store.claim(hash, 'third', 1)).toBe('claimed');
   });
 
-  it("markUsed after a claim: state 'used', and every later claim answers 'used'", async () => {
+  it("markUsed after a claim and commit: state 'used', and every later claim answers 'used'", async () => {
     const hash = newHash();
     await store.save(hash, record());
     await store.claim(hash, CLAIM_ID, STALE_MS);
+    expect(await store.commit(hash, CLAIM_ID)).toBe(true);
+    expect(await store.claim(hash, 'other', STALE_MS)).toBe('used');
     await store.markUsed(hash, CLAIM_ID);
 
     expect((await store.find(hash))?.state).toBe('used');
@@ -183,44 +185,78 @@ describe.each(STORES)('%s contract', (_name, factory) => {
     expect((await store.find(hash))?.state).toBe('active');
   });
 
-  it('revokeOthers revokes the other active tokens of that user and purpose only', async () => {
-    const keep = newHash();
-    const sibling1 = newHash();
-    const sibling2 = newHash();
-    const usedSibling = newHash();
-    const otherPurpose = newHash();
-    const otherUser = newHash();
-    await store.save(keep, record({ purpose: 'reset-password' }));
-    await store.save(sibling1, record({ purpose: 'reset-password' }));
-    await store.save(sibling2, record({ purpose: 'reset-password' }));
-    await store.save(otherPurpose, record({ purpose: 'verify-email' }));
-    await store.save(otherUser, record({ purpose: 'reset-password', userId: 'u-2', email: 'bob@example.test' }));
-    // Saved used rather than redeemed: redeeming it would void its siblings, keep included.
-    await store.save(usedSibling, record({ purpose: 'reset-password', state: 'used' }));
-    await store.claim(keep, CLAIM_ID, STALE_MS);
+  it('revokeAll with olderThan revokes the active tokens of lower generations only, of that user and purpose, and marks those being redeemed superseded', async () => {
+    const [older, claimedOlder, newer, usedOlder, otherPurpose, otherUser] = [newHash(), newHash(), newHash(), newHash(), newHash(), newHash()];
+    await store.save(older, record({ purpose: 'reset-password', generation: 1 }));
+    await store.save(claimedOlder, record({ purpose: 'reset-password', generation: 1 }));
+    await store.save(newer, record({ purpose: 'reset-password', generation: 3 }));
+    await store.save(usedOlder, record({ purpose: 'reset-password', state: 'used', generation: 1 }));
+    await store.save(otherPurpose, record({ purpose: 'verify-email', generation: 1 }));
+    await store.save(otherUser, record({ purpose: 'reset-password', userId: 'u-2', email: 'bob@example.test', generation: 1 }));
+    await store.claim(claimedOlder, CLAIM_ID, STALE_MS);
 
-    await store.revokeOthers('u-1', 'reset-password', keep);
+    await store.revokeAll('u-1', ['reset-password'], [], { olderThan: 2 });
 
-    expect((await store.find(keep))?.state).toBe('claimed');
-    expect((await store.find(sibling1))?.state).toBe('revoked');
-    expect((await store.find(sibling2))?.state).toBe('revoked');
-    expect((await store.find(usedSibling))?.state).toBe('used');
+    expect((await store.find(older))?.state).toBe('revoked');
+    expect((await store.find(newer))?.state).toBe('active');
+    expect((await store.find(claimedOlder))?.state).toBe('claimed');
+    expect((await store.find(usedOlder))?.state).toBe('used');
     expect((await store.find(otherPurpose))?.state).toBe('active');
     expect((await store.find(otherUser))?.state).toBe('active');
-    expect(await store.claim(sibling1, CLAIM_ID, STALE_MS)).toBe('revoked');
-    expect(await store.claim(otherPurpose, CLAIM_ID, STALE_MS)).toBe('claimed');
-    expect(await store.claim(otherUser, CLAIM_ID, STALE_MS)).toBe('claimed');
-    // A revoked token stays revoked: release and markUsed only act on a claimed one.
-    await store.release(sibling1, CLAIM_ID);
-    expect((await store.find(sibling1))?.state).toBe('revoked');
+    // The one being redeemed was superseded: if its redemption fails, it is revoked, not freed.
+    await store.release(claimedOlder, CLAIM_ID);
+    expect((await store.find(claimedOlder))?.state).toBe('revoked');
+    // A revoked token stays revoked: release and markUsed only act on a held one.
+    await store.release(older, CLAIM_ID);
+    expect((await store.find(older))?.state).toBe('revoked');
   });
 
-  it('revokeOthers for a user with no other tokens is a no-op', async () => {
-    const keep = newHash();
-    await store.save(keep, record({ purpose: 'reset-password' }));
-    await store.revokeOthers('u-1', 'reset-password', keep);
-    await store.revokeOthers('u-nobody', 'reset-password', newHash());
-    expect((await store.find(keep))?.state).toBe('active');
+  it('commit revokes the siblings and release after a commit gives them back, unless superseded', async () => {
+    const [redeemed, sibling, supersededSibling] = [newHash(), newHash(), newHash()];
+    await store.save(redeemed, record({ purpose: 'reset-password', generation: 5 }));
+    await store.save(sibling, record({ purpose: 'reset-password', generation: 5 }));
+    await store.save(supersededSibling, record({ purpose: 'reset-password', generation: 1 }));
+    await store.claim(redeemed, CLAIM_ID, STALE_MS);
+    expect(await store.commit(redeemed, CLAIM_ID)).toBe(true);
+    expect((await store.find(sibling))?.state).toBe('revoked');
+    expect(await store.claim(sibling, 'other', STALE_MS)).toBe('revoked');
+    await store.revokeAll('u-1', ['reset-password'], [redeemed, sibling], { olderThan: 2 });
+
+    await store.release(redeemed, CLAIM_ID);
+
+    expect((await store.find(redeemed))?.state).toBe('active');
+    expect((await store.find(sibling))?.state).toBe('active');
+    expect((await store.find(supersededSibling))?.state).toBe('revoked');
+  });
+
+  it('commit with keepSiblings leaves the siblings active; commit of a claim lost to a revocation fails', async () => {
+    const [revert1, revert2] = [newHash(), newHash()];
+    await store.save(revert1, record({ purpose: 'revert-email-change' }));
+    await store.save(revert2, record({ purpose: 'revert-email-change' }));
+    await store.claim(revert1, CLAIM_ID, STALE_MS);
+    expect(await store.commit(revert1, CLAIM_ID, { keepSiblings: true })).toBe(true);
+    expect((await store.find(revert2))?.state).toBe('active');
+
+    const confirm = newHash();
+    await store.save(confirm, record({ purpose: 'confirm-email-change' }));
+    await store.claim(confirm, 'confirming', STALE_MS);
+    await store.revokeAll('u-1', ['confirm-email-change'], [], { claimed: true });
+    expect(await store.commit(confirm, 'confirming')).toBe(false);
+    expect(await store.renew(confirm, 'confirming')).toBe(false);
+  });
+
+  it('nextGeneration is strictly increasing, also across handles; counters swap only from the value expected', async () => {
+    const generations: number[] = [];
+    for (let i = 0; i < 50; i++) generations.push(await store.nextGeneration('u-1', 'sign-in'));
+    expect(generations.every((generation, i) => i === 0 || generation > generations[i - 1])).toBe(true);
+
+    expect(await store.readCounter('c')).toBeUndefined();
+    expect(await store.writeCounter('c', 'one', 60_000, 'zero')).toBe(false);
+    expect(await store.writeCounter('c', 'one', 60_000, null)).toBe(true);
+    expect(await store.writeCounter('c', 'two', 60_000, null)).toBe(false);
+    expect(await store.writeCounter('c', 'two', 60_000, 'one')).toBe(true);
+    expect(await store.writeCounter('c', 'three', 60_000)).toBe(true);
+    expect(await store.readCounter('c')).toBe('three');
   });
 
   it("claim of an unknown hash is 'unknown'", async () => {
@@ -489,14 +525,13 @@ describe.each(STORES)('EmailTokens on %s', (_name, factory) => {
     }
   });
 
-  it('revokeOthers voids the user’s other tokens of that purpose: they read as expired', async () => {
+  it('redeeming voids the user’s other tokens of that purpose: they read as expired', async () => {
     const kept = await tokens.issue(user, 'reset-password');
     const sibling = await tokens.issue(user, 'reset-password');
     const verify = await tokens.issue(user, 'verify-email');
     const otherUser = await tokens.issue({ id: 'u-2', email: 'bob@example.test' }, 'reset-password');
 
-    const record = await tokens.redeem(kept.token, 'reset-password', async (redeemed) => redeemed);
-    await tokens.revokeOthers(record);
+    await tokens.redeem(kept.token, 'reset-password', async (redeemed) => redeemed);
 
     expect(await reasonOf(tokens.inspect(sibling.token, 'reset-password'))).toEqual({ reason: 'expired', code: 'EMAIL_WORKFLOW_TOKEN_EXPIRED' });
     expect((await reasonOf(tokens.redeem(sibling.token, 'reset-password', async () => undefined))).reason).toBe('expired');
