@@ -14,6 +14,16 @@ function describe(value: unknown): string {
 }
 
 /**
+ * An address as the list keys it: trimmed, ASCII letters lower-cased, nothing else. A bounce is about
+ * the mailbox that was refused, so a look-alike spelling that bounces must never suppress the real
+ * address: no NFKC (a full-width `ｖ`, U+FF56, would become `v`) and no Unicode case mapping either
+ * (the Kelvin sign, U+212A, would become `k`). Throws InvalidRecipientError for what is not an address.
+ */
+function suppressedForm(address: string): string {
+  return normaliseRecipient(address.trim().replace(/[A-Z]+/g, (letters) => letters.toLowerCase())).address;
+}
+
+/**
  * The suppression list: addresses that get no more email (templates in `suppression.bypassTemplates`
  * aside) until removed. Permanent bounces are added by the library; call `add` from a bounce or
  * complaint webhook, and `list` / `remove` from support tools. Shared by every process on one Redis.
@@ -84,7 +94,7 @@ export class EmailSuppressions {
   /** An address argument checked, then in the one form the list is keyed by. */
   private address(method: string, address: unknown): string {
     if (typeof address !== 'string') throw new InvalidArgumentError(`EmailSuppressions.${method}`, 'address', 'an email address string', describe(address));
-    return normaliseRecipient(address.trim().normalize('NFKC').toLowerCase()).address;
+    return suppressedForm(address);
   }
 
   /** A keyed hash: whoever reads the store cannot confirm an address by hashing it. */

@@ -10,8 +10,10 @@ export interface SuppressionOptions {
    */
   codes?: string[];
   /**
-   * Templates still sent to a suppressed address. Replaces the default; `[]` suppresses every template.
-   * @default ['reset-password'] (see the README, "Suppression list")
+   * Templates still sent to a suppressed address. Replaces the default, so list the security notices
+   * too when you add one of yours; `[]` suppresses every template.
+   * @default ['reset-password', 'password-changed', 'new-sign-in', 'email-change-requested'] (see the README, "Suppression list")
+   * @example bypassTemplates: ['reset-password', 'password-changed', 'new-sign-in', 'email-change-requested', 'invoice']
    */
   bypassTemplates?: string[];
 }
@@ -28,10 +30,13 @@ export interface SuppressionSettings {
 }
 
 /**
- * `suppression.bypassTemplates` when unset. A user asking for a reset is there now and wants the
- * email; an old bounce must not lock them out of their account without a word.
+ * `suppression.bypassTemplates` when unset: the reset and the security notices. A user asking for a
+ * reset is there now and wants the email; an old bounce must not lock them out of their account
+ * without a word. The notices (password changed, new sign-in, email change with its "this wasn't me"
+ * link) are how an account's owner learns it is changing hands: a suppressed address, however it got
+ * on the list, must not let that happen silently. Each costs at most one bounce, capped by its flow's limits.
  */
-export const DEFAULT_BYPASS_TEMPLATES: readonly string[] = ['reset-password'];
+export const DEFAULT_BYPASS_TEMPLATES: readonly string[] = ['reset-password', 'password-changed', 'new-sign-in', 'email-change-requested'];
 
 /** Injection token of the resolved `SuppressionSettings`. */
 export const SUPPRESSION_SETTINGS = 'EMAIL_WORKFLOW:SUPPRESSION_SETTINGS';

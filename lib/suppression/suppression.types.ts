@@ -6,7 +6,7 @@ export type SuppressionReason = 'bounce' | 'complaint' | 'manual' | (string & {}
 
 /** One address on the list, as `EmailSuppressions.list()` and `find()` give it. */
 export interface Suppression {
-  /** The address, normalised (trimmed, NFKC, lower-cased). */
+  /** The address as it was sent and refused (or added): trimmed, ASCII letters lower-cased, no Unicode folding. */
   address: string;
   reason: SuppressionReason;
   /** The SMTP code that put it there, e.g. '5.1.1' for a bounce. */

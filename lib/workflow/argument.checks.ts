@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidContextError } from '../errors';
+import type { EmailUser } from './user-directory';
 
 /**
  * Type checks for the arguments of EmailWorkflowService's public methods. TypeScript's types are
@@ -49,17 +50,27 @@ export function checkDate(method: string, argument: string, value: unknown, opti
   throw new InvalidArgumentError(method, argument, expected, value instanceof Date ? 'an invalid Date' : describe(value));
 }
 
-/** An EmailUser as a directory returns it: `id` and `email` strings, the rest optional. */
-export function checkUser(method: string, argument: string, value: unknown): void {
+/**
+ * An EmailUser as a directory returns it: `id` and `email` strings, the rest optional. Each field is
+ * read once, into the plain EmailUser it returns: use that, never `value` again, so a getter or a
+ * proxy that answers differently on a second read cannot slip a checked field past the checks.
+ */
+export function checkUser(method: string, argument: string, value: unknown): EmailUser {
   checkObject(method, argument, value);
-  checkString(method, `${argument}.id`, value.id);
-  checkString(method, `${argument}.email`, value.email);
-  checkString(method, `${argument}.name`, value.name, 'nullable');
-  checkString(method, `${argument}.locale`, value.locale, 'nullable');
-  const verified = value.emailVerified;
-  if (verified !== undefined && verified !== null && typeof verified !== 'boolean') {
-    throw new InvalidArgumentError(method, `${argument}.emailVerified`, 'a boolean or undefined', describe(verified));
+  const { id, email, name, locale, emailVerified } = value;
+  checkString(method, `${argument}.id`, id);
+  checkString(method, `${argument}.email`, email);
+  checkString(method, `${argument}.name`, name, 'nullable');
+  checkString(method, `${argument}.locale`, locale, 'nullable');
+  if (emailVerified !== undefined && emailVerified !== null && typeof emailVerified !== 'boolean') {
+    throw new InvalidArgumentError(method, `${argument}.emailVerified`, 'a boolean or undefined', describe(emailVerified));
   }
+  const user: EmailUser = { id: id as string, email: email as string };
+  // null (a database row's "absent") is kept as it came: the flows read it as absent.
+  if (name !== undefined) user.name = name as string;
+  if (locale !== undefined) user.locale = locale as string;
+  if (emailVerified !== undefined) user.emailVerified = emailVerified as boolean;
+  return user;
 }
 
 /** Deeper than any real template needs, shallow enough that checking it cannot overflow the stack. */

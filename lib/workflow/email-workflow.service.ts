@@ -78,8 +78,7 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
 
   /** On registration: issues a verification token and queues `verify-email` with its link. */
   async startEmailVerification(user: EmailUser): Promise<SendEmailResult> {
-    checkUser('startEmailVerification', 'user', user);
-    return this.verification.start(user);
+    return this.verification.start(checkUser('startEmailVerification', 'user', user));
   }
 
   /**
@@ -185,9 +184,9 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * `links.confirmEmailChange` and `links.revertEmailChange` (FlowNotConfiguredError names the one missing).
    */
   async requestEmailChange(user: EmailUser, newEmail: string): Promise<void> {
-    checkUser('requestEmailChange', 'user', user);
+    const checked = checkUser('requestEmailChange', 'user', user);
     checkString('requestEmailChange', 'newEmail', newEmail);
-    return this.emailChange.request(user, newEmail);
+    return this.emailChange.request(checked, newEmail);
   }
 
   /**
@@ -216,12 +215,14 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    * throwing, so a sign-in never fails because of its notice.
    */
   async notifyNewSignIn(user: EmailUser, details: NewSignInDetails = {}): Promise<NewSignInNoticeResult> {
-    checkUser('notifyNewSignIn', 'user', user);
+    const checked = checkUser('notifyNewSignIn', 'user', user);
     checkObject('notifyNewSignIn', 'details', details);
-    checkString('notifyNewSignIn', 'details.ip', details.ip, 'optional');
-    checkString('notifyNewSignIn', 'details.userAgent', details.userAgent, 'optional');
-    checkDate('notifyNewSignIn', 'details.at', details.at, true);
-    return this.newSignIn.notify(user, details);
+    // Read once, like the user's fields: what was checked is what the notice gets.
+    const { ip, userAgent, at }: NewSignInDetails = details;
+    checkString('notifyNewSignIn', 'details.ip', ip, 'optional');
+    checkString('notifyNewSignIn', 'details.userAgent', userAgent, 'optional');
+    checkDate('notifyNewSignIn', 'details.at', at, true);
+    return this.newSignIn.notify(checked, { ip, userAgent, at });
   }
 
   /** Whether a token is usable, without using it: for GET pages that link scanners also fetch. */

@@ -9,6 +9,8 @@ import {
   InvalidContextError,
   InvalidRecipientError,
 } from 'nestjs-email-workflow';
+import type { EmailUser } from 'nestjs-email-workflow';
+import type { ParsedMail } from 'mailparser';
 import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
@@ -60,6 +62,7 @@ describe('input validation', () => {
   let moduleRef: TestingModule;
   let emails: EmailWorkflowService;
   const logger = new CapturingLogger();
+  const users = new InMemoryUsers();
 
   beforeAll(async () => {
     sink = await SmtpSink.start();
@@ -68,7 +71,7 @@ describe('input validation', () => {
         EmailWorkflowModule.forRoot(
           localOptions(sink.port, {
             queue: false,
-            users: new InMemoryUsers(),
+            users,
             // Every flow set up, so the sweep reaches each method's own checks rather than a missing link.
             links: {
               ...localOptions(0).links,
@@ -196,6 +199,66 @@ describe('input validation', () => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error).toMatchObject({ code: EmailWorkflowErrorCode.InvalidArgument, argument });
     expect((error as Error).message).toContain(`with ${argument} `);
+  });
+
+  /** A copy of `user` whose `field` is its string on the first read and an object on every later one. */
+  function flipping(user: EmailUser, field: 'id' | 'email'): { user: EmailUser; reads: () => number } {
+    let reads = 0;
+    const flipped = { ...user };
+    // An object without a prototype: not even `${value}` turns it into a string.
+    Object.defineProperty(flipped, field, { enumerable: true, get: () => (reads++ === 0 ? user[field] : Object.create(null)) });
+    return { user: flipped, reads: () => reads };
+  }
+
+  /** Each method called with such a user, and the email it must then deliver: to the user's first-read address, or the new one. */
+  const sendsWithFlippingUser: Array<[string, (user: EmailUser, real: EmailUser) => Promise<{ mail: () => Promise<ParsedMail>; to: string }>]> = [
+    [
+      'startEmailVerification',
+      async (user, real) => {
+        const { messageId } = await emails.startEmailVerification(user);
+        return { mail: () => sink.mailWithId(messageId), to: real.email };
+      },
+    ],
+    [
+      'requestEmailChange',
+      async (user, real) => {
+        const newEmail = `new.${real.email}`;
+        await emails.requestEmailChange(user, newEmail);
+        // Sent only once the directory has found the account by the id that was read.
+        return { mail: () => sink.mailTo(newEmail, /Confirm your new email address/), to: newEmail };
+      },
+    ],
+    [
+      'notifyNewSignIn',
+      async (user, real) => {
+        const { messageId } = await emails.notifyNewSignIn(user, { ip: '192.0.2.1' });
+        return { mail: () => sink.mailWithId(messageId), to: real.email };
+      },
+    ],
+  ];
+
+  describe.each(sendsWithFlippingUser)('%s with a user whose getter flips from a string to an object', (method, call) => {
+    it.each(['email', 'id'] as const)('reads user.%s once and sends with that string, never a TypeError', async (field) => {
+      const real = users.add({ id: `flip-${method}-${field}`, email: `flip-${method}-${field}@example.com`.toLowerCase(), name: 'Flip' });
+      const { user, reads } = flipping(real, field);
+      let sent: { mail: () => Promise<ParsedMail>; to: string } | undefined;
+      const error = await outcome(async () => (sent = await call(user, real)));
+      expect(error).toBeUndefined();
+      expect(reads()).toBe(1);
+      const mail = await sent!.mail();
+      expect(mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined).toBe(sent!.to);
+    });
+  });
+
+  it('notifyNewSignIn reads details.ip once too: a flipping getter sends the value that was checked', async () => {
+    const real = users.add({ id: 'flip-details', email: 'flip-details@example.com', name: 'Flip' });
+    let reads = 0;
+    const details = Object.defineProperty({}, 'ip', { enumerable: true, get: () => (reads++ === 0 ? '192.0.2.7' : Object.create(null)) });
+    let messageId = '';
+    const error = await outcome(async () => ({ messageId } = await emails.notifyNewSignIn(real, details)));
+    expect(error).toBeUndefined();
+    expect(reads).toBe(1);
+    expect((await sink.mailWithId(messageId)).text).toContain('192.0.2.7');
   });
 
   it.each<[string, unknown]>([

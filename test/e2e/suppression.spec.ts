@@ -14,7 +14,7 @@ import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { invalidOptionsError, localOptions } from '../support/module-options';
 import { deleteKeys, dumpKeys, TEST_SECRET, uniquePrefix } from '../support/redis';
-import { SmtpSink, smtpReply } from '../support/smtp-sink';
+import { linkIn, SmtpSink, smtpReply } from '../support/smtp-sink';
 import { until, untilQueueIdle } from '../support/wait';
 import { QUEUE_DRIVERS } from '../support/queue-drivers';
 import { bootRedisWorkflow, BootedWorkflow, EventLog } from '../support/workflow';
@@ -42,13 +42,33 @@ afterEach(async () => {
   refusals.clear();
   // Counted per test: the same addresses are used on each queue driver.
   rcptAttempts.length = 0;
+  sink.messages.length = 0;
 });
 
 afterAll(async () => {
   await sink?.close();
 });
 
+/** Every flow's link, so each security notice can go out. */
+const LINKS = {
+  ...localOptions(0).links,
+  signIn: 'http://localhost:3000/sign-in?token={token}',
+  confirmEmailChange: 'http://localhost:3000/confirm-email-change?token={token}',
+  revertEmailChange: 'http://localhost:3000/revert-email-change?token={token}',
+};
+
+/** The real address, and its look-alike with a full-width ｖ (U+FF56), which NFKC would fold into it. */
+const VICTIM = 'victim@example.test';
+const LOOK_ALIKE = '\uFF56ictim@example.test';
+
 const attemptsTo = (address: string) => rcptAttempts.filter((attempt) => attempt === address).length;
+
+/** A prefix of the test's own, its keys deleted after the test: for lists that must hold only what the test put there. */
+function ownPrefix(): string {
+  const prefix = uniquePrefix();
+  cleanups.unshift(() => deleteKeys(prefix));
+  return prefix;
+}
 
 async function onRedis(prefix: string, queue: { driver?: EmailQueueDriver; worker?: boolean } = {}, overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<BootedWorkflow & { suppressions: EmailSuppressions }> {
   const booted = await bootRedisWorkflow(sink.port, prefix, queue, overrides);
@@ -119,6 +139,69 @@ describe.each(QUEUE_DRIVERS)('suppression list on Redis (%s), shared by two proc
     const mail = await sink.mailWithId(again.messageId);
     expect(mail.subject).toBe('Test email from Acme');
     expect(enqueuer.events.seen[EmailEvent.Suppressed]).toHaveLength(1);
+  });
+
+  it('a look-alike spelling refused with 550 5.1.1 is suppressed as it was spelt; the real address is not, and gets its sign-in link', async () => {
+    const users = new InMemoryUsers();
+    users.add({ id: 'victim', email: VICTIM, name: 'Victim', emailVerified: true });
+    const mallory = users.add({ id: 'mallory', email: 'mallory@example.test', name: 'Mallory', emailVerified: true });
+    const app = await onRedis(ownPrefix(), { driver }, { users, links: LINKS });
+    expect(LOOK_ALIKE.normalize('NFKC')).toBe(VICTIM);
+    refusals.set(LOOK_ALIKE, [550, '5.1.1 No such user']);
+
+    // From their own account, the attacker asks to move it to the look-alike: the server refuses the confirmation.
+    await app.emails.requestEmailChange(mallory, LOOK_ALIKE);
+    const [failed] = await app.events.waitFor(EmailEvent.Failed, 1);
+    expect(failed).toMatchObject({ template: 'confirm-email-change', to: LOOK_ALIKE, kind: 'permanent', enhancedCode: '5.1.1' });
+    expect(attemptsTo(LOOK_ALIKE)).toBe(1);
+    await until(() => app.suppressions.has(LOOK_ALIKE), 'the refused spelling on the list');
+    expect(await app.suppressions.find(LOOK_ALIKE)).toEqual({ address: LOOK_ALIKE, reason: 'bounce', code: '5.1.1', suppressedAt: expect.any(Date) });
+    expect(await app.suppressions.has(VICTIM)).toBe(false);
+    expect(await app.suppressions.find(VICTIM)).toBeUndefined();
+    expect((await app.suppressions.list()).map(({ address }) => address)).toEqual([LOOK_ALIKE]);
+
+    await app.emails.requestSignIn(VICTIM);
+    const signIn = await sink.mailTo(VICTIM, /Sign in to Acme/);
+    expect(linkIn(signIn.html as string, 'http://localhost:3000/sign-in?token=')).toBeDefined();
+    expect(app.events.seen[EmailEvent.Suppressed]).toEqual([]);
+  });
+
+  it('every security notice reaches an address on the list (new-sign-in, reset-password, password-changed, email-change-requested); sign-in and verify-email stay suppressed', async () => {
+    const users = new InMemoryUsers();
+    const kept = users.add({ id: 'kept', email: 'kept@example.test', name: 'Kept', emailVerified: false });
+    const app = await onRedis(ownPrefix(), { driver }, { users, links: LINKS });
+    await app.suppressions.add('kept@example.test', 'bounce', { code: '5.1.1' });
+    const delivered = (subject: RegExp) => sink.mailTo('kept@example.test', subject);
+
+    // A suppressed address is asked for sign-in and verification: both stay cancelled.
+    await app.emails.requestSignIn('kept@example.test');
+    await app.emails.resendVerification('kept@example.test');
+    await app.events.waitFor(EmailEvent.Suppressed, 2);
+
+    const notice = await app.emails.notifyNewSignIn(kept, { ip: '192.0.2.10' });
+    expect(notice.cancelled).toBeUndefined();
+    expect((await sink.mailWithId(notice.messageId)).subject).toBe('New sign-in to your Acme account');
+
+    await app.emails.requestPasswordReset('kept@example.test');
+    const reset = await delivered(/Reset your Acme password/);
+    const resetLink = linkIn(reset.html as string, 'http://localhost:3000/reset-password?token=') as string;
+    expect(resetLink).toBeDefined();
+    await app.emails.resetPassword(new URL(resetLink).searchParams.get('token') as string, async () => undefined);
+    await delivered(/Your Acme password was changed/);
+
+    await app.emails.requestEmailChange(kept, 'kept.new@example.test');
+    const changeNotice = await delivered(/Your Acme email address is being changed/);
+    expect(linkIn(changeNotice.html as string, 'http://localhost:3000/revert-email-change?token=')).toBeDefined();
+
+    await untilQueueIdle(app.emails);
+    expect(app.events.seen[EmailEvent.Suppressed].map(({ template, to }) => [template, to])).toEqual([
+      ['sign-in', 'kept@example.test'],
+      ['verify-email', 'kept@example.test'],
+    ]);
+    const received = sink.messages.filter((mail) => mail.to && !Array.isArray(mail.to) && mail.to.value[0]?.address === 'kept@example.test').map((mail) => mail.subject);
+    expect(received.sort()).toEqual(
+      ['New sign-in to your Acme account', 'Reset your Acme password', 'Your Acme email address is being changed', 'Your Acme password was changed'].sort(),
+    );
   });
 
   it('Redis holds the address only sealed beside its keyed hash; list() opens it; another secret reads nothing', async () => {
@@ -193,6 +276,20 @@ describe('suppression list in process memory (in-process queue)', () => {
     expect(events.seen[EmailEvent.Queued].map((queued) => queued.template)).toEqual(['reset-password']);
     expect(events.seen[EmailEvent.Suppressed]).toHaveLength(2);
     for (const payload of events.seen[EmailEvent.Suppressed]) expect(JSON.stringify(payload)).not.toMatch(/token|http/i);
+  });
+
+  it('look-alikes that NFKC or Unicode case mapping would fold are entries of their own; spaces and ASCII case are not', async () => {
+    const { suppressions } = await inProcess();
+    // Full-width ｖ (U+FF56), the Kelvin sign (U+212A, which toLowerCase() maps to k), the ﬁ ligature (U+FB01).
+    const lookAlikes = [LOOK_ALIKE, '\u212Aate@example.test', 'of\uFB01ce@example.test'];
+    for (const address of lookAlikes) await suppressions.add(address, 'bounce', { code: '5.1.1' });
+    for (const real of [VICTIM, 'kate@example.test', 'office@example.test']) {
+      expect(await suppressions.has(real)).toBe(false);
+      expect(await suppressions.remove(real)).toBe(false);
+    }
+    expect(await suppressions.has(' \uFF56ICTIM@Example.TEST ')).toBe(true);
+    expect(await suppressions.find('\u212AATE@EXAMPLE.TEST')).toMatchObject({ address: '\u212Aate@example.test', code: '5.1.1' });
+    expect((await suppressions.list()).map(({ address }) => address).sort()).toEqual([...lookAlikes].sort());
   });
 
   it('suppression.bypassTemplates: [] suppresses reset-password too', async () => {
