@@ -1,7 +1,8 @@
-import type { OnApplicationShutdown } from '@nestjs/common';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { EmailEvent } from '../events';
-import type { EmailEventBus } from '../events';
-import type { AddingInstrument, MeterLike, MetricAttributes } from './metrics.types';
+import type { EmailEventBus, EmailEventPayloads } from '../events';
+import { meterOf } from './meter.loader';
+import type { AddingInstrument, MeterLike, MeterProviderLike, MetricAttributes } from './metrics.types';
 
 /** Queue-to-sent, in seconds: from a fraction of a second on an idle queue to days of retries and pauses. */
 const DELIVERY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21_600, 86_400];
@@ -23,20 +24,37 @@ function transportAttributes(tenant: string | undefined): MetricAttributes {
 /**
  * Records delivery as OpenTelemetry metrics, fed by the library's own events: what the events say is
  * what is counted, and the queue and workflow code know nothing of metrics.
+ *
+ * Best effort: the provider and its instruments are the app's (an SDK, an exporter), so the first throw
+ * from any of them, at boot or when recording, is logged once as a warning and turns metrics off for
+ * this module: an email never waits on, fails for, or logs an error because of a metric.
  */
 export class EmailMetrics implements OnApplicationShutdown {
+  private readonly logger = new Logger('EmailWorkflow');
   /** Paused transports by tenant ('' is the default one), to take back what a shutdown leaves counted. */
   private readonly paused = new Set<string>();
-  private readonly pausedTransports: AddingInstrument;
+  /** Set once every instrument exists (see subscribe). */
+  private pausedTransports?: AddingInstrument;
+  /** Removes each listener: once metrics are off, events cost nothing here. */
+  private readonly unsubscribes: Array<() => void> = [];
+  private off = false;
 
-  constructor(events: EmailEventBus, meter: MeterLike) {
+  constructor(
+    private readonly events: EmailEventBus,
+    provider: MeterProviderLike,
+  ) {
+    this.guarded(() => this.subscribe(meterOf(provider)));
+  }
+
+  /** Creates every instrument, then feeds them from the events. */
+  private subscribe(meter: MeterLike): void {
     const counter = (name: string, description: string, unit = '{email}') => meter.createCounter(`email_workflow.${name}`, { description, unit });
     const queued = counter('emails.queued', 'Emails put on the queue');
     const sent = counter('emails.sent', 'Emails the SMTP server accepted');
     const failed = counter('emails.failed', 'Emails given up for good, by kind: permanent, transient (retries spent) or expired');
     const retried = counter('emails.retried', 'Tries that failed transiently and were scheduled again', '{retry}');
     const suppressed = counter('emails.suppressed', 'Emails cancelled before queueing because the recipient is on the suppression list');
-    this.pausedTransports = meter.createUpDownCounter('email_workflow.transports.paused', {
+    const pausedTransports = meter.createUpDownCounter('email_workflow.transports.paused', {
       description: 'Transports whose delivery this process holds paused (refused login, TLS, or server unreachable)',
       unit: '{transport}',
     });
@@ -50,20 +68,22 @@ export class EmailMetrics implements OnApplicationShutdown {
       unit: 's',
       advice: { explicitBucketBoundaries: SMTP_BUCKETS },
     });
-    // Never unsubscribed: the bus lives as long as the module, and emails sent while it shuts down count too.
-    events.on(EmailEvent.Queued, (event) => queued.add(1, emailAttributes(event)));
-    events.on(EmailEvent.Sent, (event) => {
+    // Only once every instrument exists: a provider that throws while creating one leaves no listener behind.
+    this.pausedTransports = pausedTransports;
+    // Removed only when metrics turn off: the bus lives as long as the module, and emails sent while it shuts down count too.
+    this.on(EmailEvent.Queued, (event) => queued.add(1, emailAttributes(event)));
+    this.on(EmailEvent.Sent, (event) => {
       const attributes = emailAttributes(event);
       sent.add(1, attributes);
       // Clamped: with Redis, another process's clock stamped queuedAt.
       deliveryDuration.record(Math.max(0, Date.now() - event.queuedAt.getTime()) / 1000, attributes);
       smtpDuration.record(event.sendDurationMs / 1000, attributes);
     });
-    events.on(EmailEvent.Retrying, (event) => retried.add(1, emailAttributes(event)));
-    events.on(EmailEvent.Failed, (event) => failed.add(1, { ...emailAttributes(event), kind: event.kind }));
-    events.on(EmailEvent.Suppressed, (event) => suppressed.add(1, emailAttributes(event)));
-    events.on(EmailEvent.DeliveryPaused, ({ tenant }) => this.countPause(tenant, true));
-    events.on(EmailEvent.DeliveryResumed, ({ tenant }) => this.countPause(tenant, false));
+    this.on(EmailEvent.Retrying, (event) => retried.add(1, emailAttributes(event)));
+    this.on(EmailEvent.Failed, (event) => failed.add(1, { ...emailAttributes(event), kind: event.kind }));
+    this.on(EmailEvent.Suppressed, (event) => suppressed.add(1, emailAttributes(event)));
+    this.on(EmailEvent.DeliveryPaused, ({ tenant }) => this.countPause(tenant, true));
+    this.on(EmailEvent.DeliveryResumed, ({ tenant }) => this.countPause(tenant, false));
   }
 
   /**
@@ -71,7 +91,9 @@ export class EmailMetrics implements OnApplicationShutdown {
    * so its pauses are taken back rather than left counted by an exporter that outlives the module.
    */
   onApplicationShutdown(): void {
-    for (const key of this.paused) this.pausedTransports.add(-1, transportAttributes(key === '' ? undefined : key));
+    this.guarded(() => {
+      for (const key of this.paused) this.pausedTransports?.add(-1, transportAttributes(key === '' ? undefined : key));
+    });
     this.paused.clear();
   }
 
@@ -80,6 +102,25 @@ export class EmailMetrics implements OnApplicationShutdown {
     if (this.paused.has(key) === paused) return;
     if (paused) this.paused.add(key);
     else this.paused.delete(key);
-    this.pausedTransports.add(paused ? 1 : -1, transportAttributes(tenant));
+    this.pausedTransports?.add(paused ? 1 : -1, transportAttributes(tenant));
+  }
+
+  /** Listens through the guard; a listener's throw would otherwise be logged as an error for every email. */
+  private on<E extends EmailEvent>(event: E, listener: (payload: EmailEventPayloads[E]) => void): void {
+    this.unsubscribes.push(this.events.on(event, (payload) => this.guarded(() => listener(payload))));
+  }
+
+  /** Runs a call into the provider or an instrument; the first throw turns metrics off (see the class). */
+  private guarded(call: () => void): void {
+    if (this.off) return;
+    try {
+      call();
+    } catch (error) {
+      this.off = true;
+      this.unsubscribes.splice(0).forEach((unsubscribe) => unsubscribe());
+      this.logger.warn(
+        `Metrics are off until the app restarts: the OpenTelemetry meter provider threw (${(error as Error)?.message ?? String(error)}). Emails are sent as before. Fix: check the MeterProvider given as metrics.meterProvider (or the global one) and its exporter.`,
+      );
+    }
   }
 }

@@ -12,14 +12,19 @@ interface OpenTelemetryApi {
 }
 
 /**
- * The meter to record to, or undefined when nothing is to be recorded: metrics are off, or
+ * The MeterProvider to record to, or undefined when nothing is to be recorded: metrics are off, or
  * `@opentelemetry/api` is not installed and no provider was given. `@opentelemetry/api` is loaded here,
- * when the module is created, so apps without it neither install it nor load it.
+ * when the module is created, so apps without it neither install it nor load it. Only a configuration
+ * error throws (`enabled: true` without the package); what the provider itself does is EmailMetrics' to guard.
  */
-export function meterFor({ mode, meterProvider }: MetricsSettings): MeterLike | undefined {
+export function meterProviderFor({ mode, meterProvider }: MetricsSettings): MeterProviderLike | undefined {
   if (mode === 'off') return undefined;
-  const provider = meterProvider ?? globalMeterProvider(mode === 'required');
-  return provider?.getMeter(METER_NAME, libraryVersion());
+  return meterProvider ?? globalMeterProvider(mode === 'required');
+}
+
+/** The library's meter from `provider`, named and versioned as README says. */
+export function meterOf(provider: MeterProviderLike): MeterLike {
+  return provider.getMeter(METER_NAME, libraryVersion());
 }
 
 function globalMeterProvider(required: boolean): MeterProviderLike | undefined {

@@ -4,6 +4,8 @@ import type { MeterProviderLike } from './metrics.types';
 /**
  * OpenTelemetry metrics of delivery (see the README's Metrics section). They go through
  * `@opentelemetry/api`, an optional peer: without it, and without `meterProvider`, nothing is recorded.
+ * Best effort: a provider or instrument that throws is logged once as a warning and metrics turn off;
+ * emails are sent as before.
  */
 export interface EmailMetricsOptions {
   /**

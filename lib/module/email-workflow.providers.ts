@@ -5,13 +5,14 @@ import { CRYPTO_SETTINGS, CryptoSettings } from '../crypto/crypto.options';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { deriveKey } from '../crypto/secret-keys';
 import { EmailEventBus, EmailEvents } from '../events';
-import { EmailMetrics, meterFor, METRICS_SETTINGS, MetricsSettings } from '../metrics';
+import { EmailMetrics, meterProviderFor, METRICS_SETTINGS, MetricsSettings } from '../metrics';
 import {
   describeRedis,
   EMAIL_QUEUE,
   EMAIL_WORKFLOW_QUEUE_NAME,
   EmailDeliveryWorker,
   EmailQueue,
+  FailureRedactor,
   InProcessEmailQueue,
   MessageComposer,
   openRedisQueue,
@@ -54,8 +55,9 @@ async function openQueue(queue: QueueSettings, crypto: CryptoSettings, worker: E
     return new InProcessEmailQueue(worker, inProcessQueueSettings(queue));
   }
   // Validation guarantees a secret whenever Redis is used.
-  const cipher = new PayloadCipher(deriveKey(crypto.secret as string, 'queue-payload'));
-  const durable = await openRedisQueue({ ...queue, redis: queue.redis }, worker, cipher);
+  const secret = crypto.secret as string;
+  const cipher = new PayloadCipher(deriveKey(secret, 'queue-payload'));
+  const durable = await openRedisQueue({ ...queue, redis: queue.redis }, worker, cipher, new FailureRedactor(deriveKey(secret, 'failure-address')));
   logger.log(`Emails queue in Redis at ${describeRedis(queue.redis)}${queue.worker ? '' : ' (this process only enqueues)'}`);
   return durable;
 }
@@ -105,8 +107,8 @@ export const emailWorkflowProviders: Provider[] = [
     provide: EmailMetrics,
     // null when nothing is recorded: no listener, no cost per email.
     useFactory: (settings: MetricsSettings, events: EmailEventBus) => {
-      const meter = meterFor(settings);
-      return meter ? new EmailMetrics(events, meter) : null;
+      const provider = meterProviderFor(settings);
+      return provider ? new EmailMetrics(events, provider) : null;
     },
     inject: [METRICS_SETTINGS, EmailEventBus],
   },
@@ -149,18 +151,17 @@ export const emailWorkflowProviders: Provider[] = [
   {
     provide: EmailTokens,
     // Without a secret (in-process queue only) tokens live in memory, so a per-process key is enough.
-    // Code tries are counted by the module's limiter: in Redis with a Redis queue, so shared by every process.
-    useFactory: ({ secret }: CryptoSettings, { claimWindowMs, codes }: TokenSettings, flows: FlowSettings, store: TokenStore, attempts: RateLimiter) => {
+    // Code tries are counted in the token store: in Redis with a Redis queue, so shared by every process.
+    useFactory: ({ secret }: CryptoSettings, { claimWindowMs, codes }: TokenSettings, flows: FlowSettings, store: TokenStore) => {
       const key = secret ?? randomBytes(32).toString('base64url');
       return new EmailTokens(store, deriveKey(key, 'token-hmac'), {
         claimWindowMs,
         recordKey: deriveKey(key, 'token-record'),
         codes,
-        attempts,
         attemptWindowSeconds: longestCodeTtl(flows),
       });
     },
-    inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, FLOW_SETTINGS, EMAIL_TOKEN_STORE, EMAIL_RATE_LIMITER],
+    inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, FLOW_SETTINGS, EMAIL_TOKEN_STORE],
   },
   {
     provide: EmailSuppressions,

@@ -6,6 +6,7 @@ import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import { DurableEmailQueue } from './durable-email.queue';
 import { EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
+import type { FailureRedactor } from './failure.redactor';
 import type { RedisQueueSettings } from './queue.options';
 import type { DriverJob, DriverJobCounts, QueueDriver, StoredJob } from './queue-driver';
 
@@ -106,7 +107,12 @@ class BullDriver implements QueueDriver {
 }
 
 /** Opens the queue on Bull and checks Redis (see DurableEmailQueue.open). */
-export function openBullQueue(settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<DurableEmailQueue> {
+export function openBullQueue(
+  settings: RedisQueueSettings,
+  worker: EmailDeliveryWorker,
+  cipher: PayloadCipher,
+  redactor: FailureRedactor,
+): Promise<DurableEmailQueue> {
   const options: QueueOptions = {
     prefix: settings.prefix,
     settings: {
@@ -127,5 +133,5 @@ export function openBullQueue(settings: RedisQueueSettings, worker: EmailDeliver
     typeof settings.redis === 'string'
       ? new Bull<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, settings.redis, options)
       : new Bull<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, { ...options, redis: settings.redis });
-  return DurableEmailQueue.open(new BullDriver(queue), settings, worker, cipher);
+  return DurableEmailQueue.open(new BullDriver(queue), settings, worker, cipher, redactor);
 }

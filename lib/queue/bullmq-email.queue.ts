@@ -5,6 +5,7 @@ import type { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import { DurableEmailQueue } from './durable-email.queue';
 import { EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
+import type { FailureRedactor } from './failure.redactor';
 import type { RedisQueueSettings } from './queue.options';
 import { endConnection } from './redis-connection.end';
 import type { DriverJob, DriverJobCounts, QueueDriver, StoredJob } from './queue-driver';
@@ -147,7 +148,12 @@ class BullMqDriver implements QueueDriver {
 }
 
 /** Opens the queue on BullMQ and checks Redis (see DurableEmailQueue.open). */
-export function openBullMqQueue(settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<DurableEmailQueue> {
+export function openBullMqQueue(
+  settings: RedisQueueSettings,
+  worker: EmailDeliveryWorker,
+  cipher: PayloadCipher,
+  redactor: FailureRedactor,
+): Promise<DurableEmailQueue> {
   const client = typeof settings.redis === 'string' ? new Redis(settings.redis) : new Redis(settings.redis);
   // BullMQ forwards this connection's errors to the queue's listeners once it has taken it over; before
   // that, ioredis would print each one as unhandled.
@@ -162,5 +168,5 @@ export function openBullMqQueue(settings: RedisQueueSettings, worker: EmailDeliv
       removeOnComplete: settings.removeOnComplete,
     },
   });
-  return DurableEmailQueue.open(new BullMqDriver(client, queue, settings), settings, worker, cipher);
+  return DurableEmailQueue.open(new BullMqDriver(client, queue, settings), settings, worker, cipher, redactor);
 }

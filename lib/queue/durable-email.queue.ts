@@ -9,6 +9,7 @@ import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import { boundFields, EmailJob, SealedEmailParts, StoredEmailJob } from './email-job';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueStatus, EnqueueResult, RedisEmailQueue } from './email-queue';
+import type { FailureRedactor } from './failure.redactor';
 import { jobIdFor } from './idempotency';
 import { describeRedis, RedisQueueSettings } from './queue.options';
 import type { DriverJob, QueueDriver } from './queue-driver';
@@ -32,6 +33,7 @@ export class DurableEmailQueue implements RedisEmailQueue {
     private readonly driver: QueueDriver,
     private readonly worker: EmailDeliveryWorker,
     private readonly cipher: PayloadCipher,
+    private readonly redactor: FailureRedactor,
     private readonly settings: RedisQueueSettings,
   ) {
     this.accountRequests = new AccountRequestHandlers(cipher, settings.backoff, this.logger);
@@ -55,7 +57,13 @@ export class DurableEmailQueue implements RedisEmailQueue {
   }
 
   /** Checks Redis through an opened driver: unreachable fails the boot, an evicting memory policy warns. */
-  static async open(driver: QueueDriver, settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<DurableEmailQueue> {
+  static async open(
+    driver: QueueDriver,
+    settings: RedisQueueSettings,
+    worker: EmailDeliveryWorker,
+    cipher: PayloadCipher,
+    redactor: FailureRedactor,
+  ): Promise<DurableEmailQueue> {
     const where = describeRedis(settings.redis);
     // Listening from the start: an error with no listener would end the process. Until the boot check
     // passes, a failure is the boot's error alone.
@@ -69,7 +77,7 @@ export class DurableEmailQueue implements RedisEmailQueue {
       driver.disconnect();
       throw error;
     }
-    const instance = new DurableEmailQueue(driver, worker, cipher, settings);
+    const instance = new DurableEmailQueue(driver, worker, cipher, redactor, settings);
     outages = new RedisOutageLog(where, () => driver.clients(), instance.logger);
     await instance.warnIfEvicting(where);
     return instance;
@@ -167,17 +175,24 @@ export class DurableEmailQueue implements RedisEmailQueue {
         queuedAt: job.timestamp,
       });
     } catch (error) {
+      // The library stores what it is given in Redis (reason, stack trace): addresses go as keyed hashes.
+      const stored = this.redactor.storable(error);
       // Untried (shutdown, or held at a closed gate): back to waiting with no attempt spent.
-      if (error instanceof DeliveryHandedBack) return job.handBack(error);
-      if (error instanceof DeliveryFailure && !error.willRetry) await job.discard();
-      throw error;
+      if (stored instanceof DeliveryHandedBack) return job.handBack(stored);
+      if (stored instanceof DeliveryFailure && !stored.willRetry) await job.discard();
+      throw stored;
     }
   }
 
   /** An account request; like an email, one fetched as shutdown began goes back untried (see process). */
   private async carryOut(job: DriverJob<StoredAccountRequest>): Promise<void> {
     if (this.stopping) return job.handBack(new DeliveryHandedBack('The worker is shutting down; the request stays queued'));
-    await this.accountRequests.run(job, this.settings.attempts);
+    try {
+      await this.accountRequests.run(job, this.settings.attempts);
+    } catch (error) {
+      // An app callback's error often names the address it was given; stored like an email's (see process).
+      throw this.redactor.storable(error);
+    }
   }
 
   /**

@@ -6,4 +6,5 @@ export { EmailDeliveryWorker } from './delivery.worker';
 export { composedHtml, MessageComposer } from './message.composer';
 export type { ComposableEmail } from './message.composer';
 export { openRedisQueue } from './redis-queue.loader';
+export { FailureRedactor } from './failure.redactor';
 export { InProcessEmailQueue } from './in-process-email.queue';

@@ -2,6 +2,7 @@ import type { PayloadCipher } from '../crypto/payload.cipher';
 import { DependencyMissingError, requireOptional } from '../errors';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { RedisEmailQueue } from './email-queue';
+import type { FailureRedactor } from './failure.redactor';
 import type { RedisQueueSettings } from './queue.options';
 
 /**
@@ -9,19 +10,24 @@ import type { RedisQueueSettings } from './queue.options';
  * is an optional peer loaded here, only when `queue.redis` is set and only the one chosen: apps
  * install just that one, and apps on the in-process queue neither, nor pay the time it takes to load.
  */
-export function openRedisQueue(settings: RedisQueueSettings, worker: EmailDeliveryWorker, cipher: PayloadCipher): Promise<RedisEmailQueue> {
+export function openRedisQueue(
+  settings: RedisQueueSettings,
+  worker: EmailDeliveryWorker,
+  cipher: PayloadCipher,
+  redactor: FailureRedactor,
+): Promise<RedisEmailQueue> {
   if (settings.driver === 'bullmq') {
     const { openBullMqQueue } = requireOptional(
       'bullmq',
       () => require('./bullmq-email.queue') as typeof import('./bullmq-email.queue'),
       (name) => new DependencyMissingError(name, "queue.driver: 'bullmq' (the durable queue on BullMQ)"),
     );
-    return openBullMqQueue(settings, worker, cipher);
+    return openBullMqQueue(settings, worker, cipher, redactor);
   }
   const { openBullQueue } = requireOptional(
     'bull',
     () => require('./bull-email.queue') as typeof import('./bull-email.queue'),
     (name) => new DependencyMissingError(name, 'queue.redis (the durable queue on Bull)'),
   );
-  return openBullQueue(settings, worker, cipher);
+  return openBullQueue(settings, worker, cipher, redactor);
 }

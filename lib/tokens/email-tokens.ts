@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { InvalidTokenError } from '../errors';
+import { CodeAttempts } from './code-attempts';
 import { DEFAULT_CLAIM_WINDOW_MS, DEFAULT_CODE_SETTINGS } from './token.options';
 import type { CodeSettings } from './token.options';
 import type { TokenPurpose, TokenRecord, TokenStore } from './token.types';
@@ -8,9 +9,6 @@ import type { TokenPurpose, TokenRecord, TokenStore } from './token.types';
 const TOKEN_BYTES = 32;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const CLAIM_ID_BYTES = 16;
-/** Rounds of read-and-swap before a counter update gives up (and the try is refused): one per concurrent try. */
-const COUNTER_SWAP_ROUNDS = 32;
-const COUNTER_SHAPE = /^(\d{1,6}):([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]{43})$/;
 
 interface IssuedToken {
   token: string;
@@ -63,12 +61,6 @@ export interface EmailTokensOptions {
   attemptWindowSeconds?: number;
 }
 
-/** A try counter as read and checked: undefined when missing, malformed or not under its MAC. */
-interface Counter {
-  count: number;
-  nonce: string;
-}
-
 /** The fields of a record its MAC covers; `state` is not, as the store changes it. */
 function macInput(hash: string, { userId, email, purpose, expiresAt, sealed, generation }: TokenRecord): string {
   const generationPart = generation === undefined ? [] : [generation];
@@ -87,7 +79,7 @@ export class EmailTokens {
   private readonly recordKey: Buffer;
   private readonly cipher: PayloadCipher;
   private readonly codes: CodeSettings;
-  private readonly attemptWindowMs: number;
+  private readonly attempts: CodeAttempts;
 
   constructor(
     private readonly store: TokenStore,
@@ -98,7 +90,7 @@ export class EmailTokens {
     this.recordKey = options.recordKey ?? hmacKey;
     this.cipher = new PayloadCipher(Buffer.from(hkdfSync('sha256', this.recordKey, Buffer.alloc(0), 'token-payload', 32)));
     this.codes = options.codes ?? DEFAULT_CODE_SETTINGS;
-    this.attemptWindowMs = (options.attemptWindowSeconds ?? 86_400) * 1000;
+    this.attempts = new CodeAttempts(store, this.recordKey, this.codes, (options.attemptWindowSeconds ?? 86_400) * 1000);
   }
 
   /** The place of a new request among the user's tokens of `purpose`: give it to `issue`, `issueCode` and `supersede`. */
@@ -123,8 +115,7 @@ export class EmailTokens {
     const hash = this.codeHash(purpose, addressHash, code);
     const expiresAt = await this.save(hash, user, purpose, ttlSeconds, options);
     // Before the email goes out, so the code works the moment it arrives.
-    const tries = this.triesName(purpose, addressHash);
-    await this.store.writeCounter(tries, this.sealCounter(tries, 0, randomBytes(12).toString('base64url')), this.attemptWindowMs);
+    await this.attempts.start(purpose, addressHash);
     return { code, expiresAt, hash };
   }
 
@@ -184,57 +175,6 @@ export class EmailTokens {
     return this.hash(`code:${purpose}:${addressHash}:${code}`);
   }
 
-  /** The counter of tries at the current code of (purpose, address). */
-  private triesName(purpose: TokenPurpose, addressHash: string): string {
-    return `tries:${purpose}:${addressHash}`;
-  }
-
-  /** The counter of failed tries across every code of (purpose, address), for `tokens.code.maxFailures`. */
-  private failuresName(purpose: TokenPurpose, addressHash: string): string {
-    return `failures:${purpose}:${addressHash}`;
-  }
-
-  /** `count:nonce:mac`: the MAC binds the count to the counter's name and to the code issue that started it. */
-  private sealCounter(name: string, count: number, nonce: string): string {
-    const mac = createHmac('sha256', this.recordKey).update(`counter:${name}:${count}:${nonce}`).digest('base64url');
-    return `${count}:${nonce}:${mac}`;
-  }
-
-  private openCounter(name: string, value: string | undefined): Counter | undefined {
-    const parts = value === undefined ? null : COUNTER_SHAPE.exec(value);
-    if (!parts) return undefined;
-    const count = Number(parts[1]);
-    return equal(value, this.sealCounter(name, count, parts[2])) ? { count, nonce: parts[2] } : undefined;
-  }
-
-  /**
-   * Adds one to a counter, unless it is missing (when `create` is false), unreadable or at `limit`:
-   * false then. Read and swapped, so a concurrent update is never lost.
-   */
-  private async count(name: string, limit: number, ttlMs: number, create: boolean): Promise<boolean> {
-    for (let round = 0; round < COUNTER_SWAP_ROUNDS; round++) {
-      const value = await this.store.readCounter(name);
-      const counter = value === undefined && create ? { count: 0, nonce: randomBytes(12).toString('base64url') } : this.openCounter(name, value);
-      if (!counter || counter.count >= limit) return false;
-      if (await this.store.writeCounter(name, this.sealCounter(name, counter.count + 1, counter.nonce), ttlMs, value ?? null)) return true;
-    }
-    return false;
-  }
-
-  /** Whether the failures of (purpose, address) are under the cap: none yet, or a readable count below it. */
-  private async underFailureCap(name: string): Promise<boolean> {
-    const value = await this.store.readCounter(name);
-    if (value === undefined) return true;
-    const counter = this.openCounter(name, value);
-    return counter !== undefined && counter.count < this.codes.maxFailures;
-  }
-
-  /** Once a link or code of (purpose, address) is used, codes for it are accepted again. Best effort: the redemption is done. */
-  private async forgiveFailures(purpose: TokenPurpose, addressHash: string): Promise<void> {
-    const name = this.failuresName(purpose, addressHash);
-    await this.store.writeCounter(name, this.sealCounter(name, 0, randomBytes(12).toString('base64url')), this.codes.failureWindowSeconds * 1000).catch(() => false);
-  }
-
   /** Checks a token without using it up. */
   async inspect(token: string, purpose: TokenPurpose): Promise<RedeemableToken> {
     const hash = this.hash(token);
@@ -260,7 +200,7 @@ export class EmailTokens {
   async redeem<T>(token: string, purpose: TokenPurpose, action: RedemptionAction<T>): Promise<T> {
     const record = await this.inspect(token, purpose);
     const result = await this.holding(record, action);
-    await this.forgiveFailures(purpose, record.email);
+    await this.attempts.forgive(purpose, record.email);
     return result;
   }
 
@@ -273,9 +213,8 @@ export class EmailTokens {
    */
   async redeemCode<T>(address: string, code: string, purpose: TokenPurpose, action: RedemptionAction<T>): Promise<T> {
     const addressHash = this.addressHash(address);
-    const failures = this.failuresName(purpose, addressHash);
-    const underCap = await this.underFailureCap(failures);
-    const counted = await this.count(this.triesName(purpose, addressHash), this.codes.maxAttempts, this.attemptWindowMs, false);
+    const underCap = await this.attempts.underFailureCap(purpose, addressHash);
+    const counted = await this.attempts.countTry(purpose, addressHash);
     const wellFormed = typeof code === 'string' && code.length === this.codes.length && /^[0-9]+$/.test(code);
     const hash = this.codeHash(purpose, addressHash, wellFormed ? code : '');
     const found = wellFormed ? await this.store.find(hash) : undefined;
@@ -284,11 +223,11 @@ export class EmailTokens {
       record = this.check(hash, underCap && counted ? found : undefined, purpose);
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
-      await this.count(failures, this.codes.maxFailures, this.codes.failureWindowSeconds * 1000, true);
+      await this.attempts.countFailure(purpose, addressHash);
       throw new InvalidTokenError('invalid-code');
     }
     const result = await this.holding(record, action, 'invalid-code');
-    await this.forgiveFailures(purpose, addressHash);
+    await this.attempts.forgive(purpose, addressHash);
     return result;
   }
 

@@ -92,6 +92,7 @@ describe.each(QUEUE_DRIVERS)('hostile requests on %s', (driver: EmailQueueDriver
     // In Redis, the active tokens are exactly those of the highest generation: the newest request's link and code.
     const records = await tokensInRedis(prefix, purpose, ada.id);
     const newest = Math.max(...records.map((record) => record.generation));
+    expect(Number.isFinite(newest)).toBe(true);
     expect(records.filter((record) => record.state === 'active').map((record) => record.generation)).toEqual([newest, newest]);
     // Every other email's code is refused; the working email's code works.
     for (const mail of mails.filter((candidate) => candidate !== working[0])) {
@@ -140,6 +141,7 @@ describe.each(QUEUE_DRIVERS)('hostile requests on %s', (driver: EmailQueueDriver
       expect(working).toHaveLength(1);
       const records = await tokensInRedis(prefix, 'confirm-email-change', ada.id);
       const newest = Math.max(...records.map((record) => record.generation));
+      expect(Number.isFinite(newest)).toBe(true);
       expect(records.filter((record) => record.state === 'active').map((record) => record.generation)).toEqual([newest]);
       expect(await usable(emails, notices, 'revert-email-change', 'revert-email-change')).toHaveLength(count);
       await expect(emails.confirmEmailChange(tokenIn(working[0], 'confirm-email-change'))).resolves.toMatchObject({ email: to(working[0]) });

@@ -18,6 +18,7 @@ import {
   EmailWorkflowModuleOptions,
   EmailWorkflowService,
   InvalidOptionsError,
+  MeterProviderLike,
 } from 'nestjs-email-workflow';
 import { CapturingLogger, SilentLogger } from '../support/capturing-logger';
 import { RecordedMetrics } from '../support/metric-reader';
@@ -29,6 +30,8 @@ import { QUEUE_DRIVERS } from '../support/queue-drivers';
 import { BootedWorkflow, bootOn, EventLog, FAST_RETRIES } from '../support/workflow';
 
 type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, callback: (error?: Error | null) => void) => void;
+
+type MeterLike = ReturnType<MeterProviderLike['getMeter']>;
 
 const ROOT = join(__dirname, '..', '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -363,5 +366,100 @@ describe('metrics options and the optional @opentelemetry/api', () => {
       execFile(process.execPath, ['-e', script, JSON.stringify(localOptions(2525))], { cwd: ROOT }, (error, out) => (error ? reject(error) : resolve(out))),
     );
     expect(JSON.parse(stdout)).toEqual({ onImport: false, onForRoot: false, onCreate: true });
+  });
+});
+
+describe('metrics are best effort: a provider or instrument that throws costs no email', () => {
+  type Fault = 'getMeter' | 'createCounter' | 'createUpDownCounter' | 'createHistogram' | 'add' | 'record';
+  const cleanups: Array<() => Promise<void>> = [];
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A MeterProvider that throws at `fault` (every time), and counts the measurements it was given, and those after it threw. */
+  function faultyProvider(fault: Fault): MeterProviderLike & { measurements: number; measurementsAfterFault: number } {
+    let threw = false;
+    const fail = (): never => {
+      threw = true;
+      throw new Error(`${fault} failed: the exporter is misconfigured`);
+    };
+    const provider = {
+      measurements: 0,
+      measurementsAfterFault: 0,
+      getMeter: (): MeterLike => (fault === 'getMeter' ? fail() : meter),
+    };
+    const measure = (method: Fault) => () => {
+      provider.measurements++;
+      if (threw) provider.measurementsAfterFault++;
+      if (fault === method) fail();
+    };
+    const instrument = { add: measure('add'), record: measure('record') };
+    const meter: MeterLike = {
+      createCounter: () => (fault === 'createCounter' ? fail() : instrument),
+      createUpDownCounter: () => (fault === 'createUpDownCounter' ? fail() : instrument),
+      createHistogram: () => (fault === 'createHistogram' ? fail() : instrument),
+    };
+    return provider;
+  }
+
+  /** Boots on the in-process queue, sends three emails to a real sink and waits for all three. */
+  async function sendThree(overrides: Partial<EmailWorkflowModuleOptions>) {
+    const sink = await SmtpSink.start();
+    cleanups.push(() => sink.close());
+    const workflow = await bootInProcessWorkflow(sink.port, {}, overrides);
+    cleanups.push(() => workflow.moduleRef.close());
+    for (const to of ['ada@example.test', 'bo@example.test', 'cy@example.test']) await workflow.emails.send({ template: 'test-email', to });
+    await sink.waitForMessages(3);
+    await workflow.events.waitFor(EmailEvent.Sent, 3);
+    return { sink, ...workflow };
+  }
+
+  /** The metrics warnings logged: there must be exactly one, under the library's context, naming the cause. */
+  function metricsWarnings(logger: CapturingLogger) {
+    return logger.entries.filter((entry) => entry.level === 'warn' && /metric/i.test(entry.message));
+  }
+
+  it.each<Fault>(['getMeter', 'createCounter', 'createUpDownCounter', 'createHistogram'])(
+    'a meterProvider whose %s throws: the module boots and sends, with one warning and no metrics',
+    async (fault) => {
+      const provider = faultyProvider(fault);
+      const { logger } = await sendThree({ metrics: { meterProvider: provider } });
+
+      expect(metricsWarnings(logger)).toEqual([
+        { level: 'warn', message: expect.stringContaining(`${fault} failed: the exporter is misconfigured`), params: ['EmailWorkflow'] },
+      ]);
+      expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+      expect(provider.measurements).toBe(0);
+    },
+  );
+
+  it.each<Fault>(['add', 'record'])('an instrument whose %s throws when recording: one warning, then no more measurements; every email sent', async (fault) => {
+    const provider = faultyProvider(fault);
+    const { logger, emails, sink } = await sendThree({ metrics: { meterProvider: provider } });
+    await emails.send({ template: 'test-email', to: 'di@example.test' });
+    await sink.waitForMessages(4);
+
+    expect(metricsWarnings(logger)).toEqual([
+      { level: 'warn', message: expect.stringContaining(`${fault} failed: the exporter is misconfigured`), params: ['EmailWorkflow'] },
+    ]);
+    // No listener failure reported: the throw stayed inside metrics.
+    expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+    // The first `add` (email queued) or the first `record` (email sent) threw; nothing was measured after it.
+    expect(provider.measurements).toBeGreaterThan(0);
+    expect(provider.measurementsAfterFault).toBe(0);
+  });
+
+  it('the global MeterProvider whose getMeter throws: the module boots and sends, with one warning', async () => {
+    const provider = faultyProvider('getMeter');
+    expect(openTelemetryMetrics.setGlobalMeterProvider(provider as never)).toBe(true);
+    cleanups.push(async () => openTelemetryMetrics.disable());
+
+    const { logger } = await sendThree({});
+
+    expect(metricsWarnings(logger)).toEqual([
+      { level: 'warn', message: expect.stringContaining('getMeter failed: the exporter is misconfigured'), params: ['EmailWorkflow'] },
+    ]);
+    expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
   });
 });
