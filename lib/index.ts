@@ -82,6 +82,7 @@ export {
   InvalidRecipientError,
   EmailDeliveryError,
   QueueUnavailableError,
+  RedisSetupError,
   InvalidTokenError,
   RateLimitedError,
   UserDirectoryMissingError,
@@ -94,4 +95,4 @@ export {
   DevInboxDependencyMissingError,
   DependencyMissingError,
 } from './errors';
-export type { OptionsProblem, InvalidTokenReason } from './errors';
+export type { OptionsProblem, InvalidTokenReason, RedisSetupProblem } from './errors';

@@ -22,3 +22,5 @@ export {
 export { InvalidArgumentError, InvalidContextError } from './input.errors';
 export { requireOptional } from './optional-dependency';
 export type { OptionsProblem, InvalidTokenReason, SentEmailSummary, SmtpFailure, SmtpFailureKind } from './email-workflow.errors';
+export { RedisSetupError } from './redis-setup.error';
+export type { RedisSetupProblem } from './redis-setup.error';

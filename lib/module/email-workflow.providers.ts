@@ -7,7 +7,6 @@ import { deriveKey } from '../crypto/secret-keys';
 import { EmailEventBus, EmailEvents } from '../events';
 import { EmailMetrics, meterProviderFor, METRICS_SETTINGS, MetricsSettings } from '../metrics';
 import {
-  describeRedis,
   EMAIL_QUEUE,
   EMAIL_WORKFLOW_QUEUE_NAME,
   EmailDeliveryWorker,
@@ -19,7 +18,9 @@ import {
   RedisEmailQueue,
 } from '../queue';
 import { inProcessQueueSettings } from '../queue/in-process-email.queue';
-import { QUEUE_SETTINGS, QueueSettings } from '../queue/queue.options';
+import { QUEUE_SETTINGS, queuePrefix, queueRedisTarget, QueueSettings } from '../queue/queue.options';
+import { RedisConnection } from '../redis';
+import type { RedisClient } from '../redis';
 import { BounceFeed, EmailSuppressions, MemorySuppressionStore, RedisSuppressionStore, SUPPRESSION_SETTINGS, SuppressionSettings } from '../suppression';
 import { TemplateRegistry } from '../templates';
 import { TEMPLATE_SETTINGS, TemplateSettings } from '../templates/template.options';
@@ -49,16 +50,28 @@ function isOnRedis(queue: EmailQueue): queue is RedisEmailQueue {
   return 'redis' in queue;
 }
 
-async function openQueue(queue: QueueSettings, crypto: CryptoSettings, worker: EmailDeliveryWorker): Promise<EmailQueue> {
-  if (queue.redis === false) {
+/**
+ * Where the stores keep their keys: the module's Redis connection (its commands client, shared with the
+ * queue) under the queue's prefix, once the queue has checked Redis at boot; undefined in process.
+ */
+function storeRedis(redis: RedisConnection | null, queue: EmailQueue): { client: RedisClient; prefix: string } | undefined {
+  return redis !== null && isOnRedis(queue) ? { client: redis.commands(), prefix: queue.keyPrefix } : undefined;
+}
+
+/** Injection token of the module's RedisConnection: null with the in-process queue. */
+const EMAIL_REDIS = 'EMAIL_WORKFLOW:REDIS';
+
+async function openQueue(queue: QueueSettings, crypto: CryptoSettings, worker: EmailDeliveryWorker, redis: RedisConnection | null): Promise<EmailQueue> {
+  if (redis === null) {
     logger.warn('Emails queue in process memory: not durable, lost if the process stops. Set queue.redis for production.');
     return new InProcessEmailQueue(worker, inProcessQueueSettings(queue));
   }
   // Validation guarantees a secret whenever Redis is used.
   const secret = crypto.secret as string;
   const cipher = new PayloadCipher(deriveKey(secret, 'queue-payload'));
-  const durable = await openRedisQueue({ ...queue, redis: queue.redis }, worker, cipher, new FailureRedactor(deriveKey(secret, 'failure-address')));
-  logger.log(`Emails queue in Redis at ${describeRedis(queue.redis)}${queue.worker ? '' : ' (this process only enqueues)'}`);
+  const settings = { ...queue, prefix: queuePrefix(queue, redis.target) };
+  const durable = await openRedisQueue(settings, redis, worker, cipher, new FailureRedactor(deriveKey(secret, 'failure-address')));
+  logger.log(`Emails queue in Redis at ${redis.where}${queue.worker ? '' : ' (this process only enqueues)'}`);
   return durable;
 }
 
@@ -125,28 +138,38 @@ export const emailWorkflowProviders: Provider[] = [
     inject: [MessageComposer, TransportRegistry, EmailEventBus, QUEUE_SETTINGS],
   },
   {
+    // The one place the kind of Redis connection (one server, Sentinel, Cluster, the app's own) is decided.
+    provide: EMAIL_REDIS,
+    useFactory: (queue: QueueSettings) => {
+      const target = queueRedisTarget(queue);
+      return target === undefined ? null : new RedisConnection(target);
+    },
+    inject: [QUEUE_SETTINGS],
+  },
+  {
     provide: EMAIL_QUEUE,
     useFactory: openQueue,
-    inject: [QUEUE_SETTINGS, CRYPTO_SETTINGS, EmailDeliveryWorker],
+    inject: [QUEUE_SETTINGS, CRYPTO_SETTINGS, EmailDeliveryWorker, EMAIL_REDIS],
   },
   {
     provide: EMAIL_TOKEN_STORE,
-    useFactory: ({ store }: TokenSettings, queue: EmailQueue, { commandTimeout }: QueueSettings): TokenStore =>
-      store ??
+    useFactory: ({ store }: TokenSettings, queue: EmailQueue, { commandTimeout }: QueueSettings, redis: RedisConnection | null): TokenStore => {
+      if (store) return store;
       // The workflow's Redis keys (tokens, rate limits) sit beside the queue's, under the same prefix and time bound.
-      (isOnRedis(queue)
-        ? new RedisTokenStore(queue.redis, queue.keyPrefix, TOKEN_RETENTION_MS, commandTimeout)
-        : new MemoryTokenStore(TOKEN_RETENTION_MS)),
-    inject: [TOKEN_SETTINGS, EMAIL_QUEUE, QUEUE_SETTINGS],
+      const shared = storeRedis(redis, queue);
+      return shared ? new RedisTokenStore(shared.client, shared.prefix, TOKEN_RETENTION_MS, commandTimeout) : new MemoryTokenStore(TOKEN_RETENTION_MS);
+    },
+    inject: [TOKEN_SETTINGS, EMAIL_QUEUE, QUEUE_SETTINGS, EMAIL_REDIS],
   },
   {
     provide: EMAIL_RATE_LIMITER,
     // Without a secret (in-process queue only) the counters live in memory, so a per-process key is enough.
-    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings): RateLimiter => {
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings, redis: RedisConnection | null): RateLimiter => {
       const key = deriveKey(secret ?? randomBytes(32).toString('base64url'), 'rate-limit-key');
-      return isOnRedis(queue) ? new RedisRateLimiter(queue.redis, queue.keyPrefix, commandTimeout, key) : new MemoryRateLimiter(key);
+      const shared = storeRedis(redis, queue);
+      return shared ? new RedisRateLimiter(shared.client, shared.prefix, commandTimeout, key) : new MemoryRateLimiter(key);
     },
-    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS],
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS, EMAIL_REDIS],
   },
   {
     provide: EmailTokens,
@@ -167,12 +190,13 @@ export const emailWorkflowProviders: Provider[] = [
     provide: EmailSuppressions,
     // In the token store's place: Redis beside the queue when there is one (shared by every process),
     // else memory, with per-process keys as nothing outlives the process.
-    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings) => {
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings, redis: RedisConnection | null) => {
       const key = secret ?? randomBytes(32).toString('base64url');
-      const store = isOnRedis(queue) ? new RedisSuppressionStore(queue.redis, queue.keyPrefix, commandTimeout) : new MemorySuppressionStore();
+      const shared = storeRedis(redis, queue);
+      const store = shared ? new RedisSuppressionStore(shared.client, shared.prefix, commandTimeout) : new MemorySuppressionStore();
       return new EmailSuppressions(store, deriveKey(key, 'suppression-key'), new PayloadCipher(deriveKey(key, 'suppression-address')));
     },
-    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS],
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS, EMAIL_REDIS],
   },
   {
     provide: BounceFeed,

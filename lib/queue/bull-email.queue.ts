@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import Bull, { Job, Queue, QueueOptions } from 'bull';
-import type { Redis } from 'ioredis';
 import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { RedisClient, RedisConnection } from '../redis';
 import { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import { DurableEmailQueue } from './durable-email.queue';
@@ -18,7 +18,7 @@ const BACKOFF_STRATEGY = 'email-workflow';
  * be an unhandled rejection, which ends a default Node process. A failed connect is reported through
  * the client's 'error' event anyway, so here it resolves.
  */
-function resolveFailedConnects(client: Redis): void {
+function resolveFailedConnects(client: RedisClient): void {
   const connect = client.connect.bind(client);
   client.connect = () => connect().catch(() => undefined);
 }
@@ -47,18 +47,21 @@ function driverJob(job: Job<StoredJob>): DriverJob {
 class BullDriver implements QueueDriver {
   private readonly logger = new Logger('EmailWorkflow');
 
-  constructor(readonly queue: Queue<StoredJob>) {}
+  constructor(
+    readonly queue: Queue<StoredJob>,
+    private readonly connection: RedisConnection,
+  ) {}
 
-  get client(): Redis {
-    return this.queue.client;
+  get client(): RedisClient {
+    return this.connection.commands();
   }
 
   get driverQueue(): object {
     return this.queue;
   }
 
-  clients(): readonly Redis[] {
-    return this.queue.clients;
+  clients(): readonly RedisClient[] {
+    return this.connection.clients();
   }
 
   onError(listener: (error: Error) => void): void {
@@ -93,28 +96,38 @@ class BullDriver implements QueueDriver {
     return this.queue.pause(true, true);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     // No unhandled rejection from Bull's own close (see resolveFailedConnects).
-    this.queue.clients.forEach(resolveFailedConnects);
-    return this.queue.close();
+    this.connection.clients().forEach(resolveFailedConnects);
+    await this.queue.close();
+    // Bull closes only the connections it made itself; these are the RedisConnection's.
+    await this.connection.end(true);
   }
 
   disconnect(): void {
-    this.queue.clients.forEach((client) => client.disconnect());
+    this.connection.clients().forEach((client) => client.disconnect());
     // Bull's close() waits for connections that never come: only its timers are stopped here.
     void this.queue.close(true).catch(() => undefined);
   }
 }
 
-/** Opens the queue on Bull and checks Redis (see DurableEmailQueue.open). */
+/** Bull's names for the connections it asks for, as the RedisConnection's roles. */
+const ROLES = { client: 'commands', subscriber: 'subscriber', bclient: 'blocking' } as const;
+
+/**
+ * Opens the queue on Bull and checks Redis (see DurableEmailQueue.open). Bull is handed clients, never
+ * a URL: its own URL parser ignores rediss:// and would send the password in plaintext.
+ */
 export function openBullQueue(
   settings: RedisQueueSettings,
+  connection: RedisConnection,
   worker: EmailDeliveryWorker,
   cipher: PayloadCipher,
   redactor: FailureRedactor,
 ): Promise<DurableEmailQueue> {
   const options: QueueOptions = {
     prefix: settings.prefix,
+    createClient: (type) => (type === 'client' ? connection.commands() : connection.open(ROLES[type])) as never,
     settings: {
       ...settings.settings,
       backoffStrategies: {
@@ -129,9 +142,6 @@ export function openBullQueue(
       removeOnComplete: settings.removeOnComplete,
     },
   };
-  const queue =
-    typeof settings.redis === 'string'
-      ? new Bull<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, settings.redis, options)
-      : new Bull<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, { ...options, redis: settings.redis });
-  return DurableEmailQueue.open(new BullDriver(queue), settings, worker, cipher, redactor);
+  const queue = new Bull<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, options);
+  return DurableEmailQueue.open(new BullDriver(queue, connection), connection, settings, worker, cipher, redactor);
 }

@@ -1,13 +1,12 @@
 import { ConnectionOptions, Job, Queue, UnrecoverableError, WaitingError, Worker, WorkerOptions } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { RedisClient, RedisConnection } from '../redis';
 import type { DeliveryFailure } from './delivery.failure';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import { DurableEmailQueue } from './durable-email.queue';
 import { EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
 import type { FailureRedactor } from './failure.redactor';
 import type { RedisQueueSettings } from './queue.options';
-import { endConnection } from './redis-connection.end';
 import type { DriverJob, DriverJobCounts, QueueDriver, StoredJob } from './queue-driver';
 
 const BACKOFF_STRATEGY = 'email-workflow';
@@ -49,24 +48,28 @@ function workerSettings({ settings = {} }: RedisQueueSettings): Partial<WorkerOp
  */
 class BullMqDriver implements QueueDriver {
   private worker?: Worker<StoredJob>;
-  /** The worker's connections, known once it has opened them. */
-  private workerClients: Redis[] = [];
+  /** The worker's blocking connection (BullMQ duplicates the one it is given), known once it has opened it. */
+  private workerClients: RedisClient[] = [];
   private readonly errorListeners: Array<(error: Error) => void> = [];
   /** Jobs being processed here: close() waits for them itself, so that a forced close can still stop every timer. */
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    readonly client: Redis,
+    private readonly connection: RedisConnection,
     private readonly queue: Queue<StoredJob>,
     private readonly settings: RedisQueueSettings,
   ) {}
+
+  get client(): RedisClient {
+    return this.connection.commands();
+  }
 
   get driverQueue(): object {
     return this.queue;
   }
 
-  clients(): readonly Redis[] {
-    return [this.client, ...this.workerClients];
+  clients(): readonly RedisClient[] {
+    return [...this.connection.clients(), ...this.workerClients];
   }
 
   onError(listener: (error: Error) => void): void {
@@ -109,7 +112,7 @@ class BullMqDriver implements QueueDriver {
     };
     const worker = new Worker<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, processor, {
       // A connection of the worker's own: its blocking fetch must wait as long as it takes.
-      connection: { ...this.client.options, maxRetriesPerRequest: null } as ConnectionOptions,
+      connection: this.connection.open('blocking') as ConnectionOptions,
       prefix: this.settings.prefix,
       concurrency,
       ...workerSettings(this.settings),
@@ -120,9 +123,9 @@ class BullMqDriver implements QueueDriver {
     });
     this.errorListeners.forEach((listener) => worker.on('error', listener));
     this.worker = worker;
-    const backend = worker.getBackend();
-    void Promise.all([backend.client, backend.blockingClient])
-      .then((clients) => (this.workerClients = clients.filter((client) => client !== undefined) as unknown as Redis[]))
+    // Its other connection is the one handed to it above, already among the RedisConnection's.
+    void Promise.resolve(worker.getBackend().blockingClient)
+      .then((client) => (this.workerClients = client === undefined ? [] : [client as unknown as RedisClient]))
       .catch(() => undefined);
   }
 
@@ -136,11 +139,12 @@ class BullMqDriver implements QueueDriver {
     await Promise.allSettled([...this.inFlight]);
     await this.worker?.close(true);
     await this.queue.close();
-    await endConnection(this.client, true);
+    // BullMQ closes the connections it made; these are the RedisConnection's.
+    await this.connection.end(true);
   }
 
   disconnect(): void {
-    this.client.disconnect();
+    this.connection.clients().forEach((client) => client.disconnect());
     // Forced: without waiting for the hung job, whose lock then lapses for another worker to take it.
     void this.worker?.close(true).catch(() => undefined);
     void this.queue.disconnect().catch(() => undefined);
@@ -150,16 +154,13 @@ class BullMqDriver implements QueueDriver {
 /** Opens the queue on BullMQ and checks Redis (see DurableEmailQueue.open). */
 export function openBullMqQueue(
   settings: RedisQueueSettings,
+  connection: RedisConnection,
   worker: EmailDeliveryWorker,
   cipher: PayloadCipher,
   redactor: FailureRedactor,
 ): Promise<DurableEmailQueue> {
-  const client = typeof settings.redis === 'string' ? new Redis(settings.redis) : new Redis(settings.redis);
-  // BullMQ forwards this connection's errors to the queue's listeners once it has taken it over; before
-  // that, ioredis would print each one as unhandled.
-  client.on('error', () => undefined);
   const queue = new Queue<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, {
-    connection: client,
+    connection: connection.commands() as ConnectionOptions,
     prefix: settings.prefix,
     defaultJobOptions: {
       attempts: settings.attempts,
@@ -168,5 +169,5 @@ export function openBullMqQueue(
       removeOnComplete: settings.removeOnComplete,
     },
   });
-  return DurableEmailQueue.open(new BullMqDriver(client, queue, settings), settings, worker, cipher, redactor);
+  return DurableEmailQueue.open(new BullMqDriver(connection, queue, settings), connection, settings, worker, cipher, redactor);
 }

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { PayloadCipher } from '../crypto/payload.cipher';
-import { QueueUnavailableError } from '../errors';
+import { checkRedis, endConnection, hasHashTag, isCluster } from '../redis';
+import type { RedisClient, RedisConnection } from '../redis';
+import { QueueUnavailableError, RedisSetupError } from '../errors';
 import { boundedRedisCall, withTimeout } from '../errors/bounded-call';
 import { AccountRequestHandler, AccountRequestHandlers, AccountRequestPayload, isAccountRequest, StoredAccountRequest } from './account-requests';
 import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
@@ -11,9 +12,8 @@ import { boundFields, EmailJob, SealedEmailParts, StoredEmailJob } from './email
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueStatus, EnqueueResult, RedisEmailQueue } from './email-queue';
 import type { FailureRedactor } from './failure.redactor';
 import { jobIdFor } from './idempotency';
-import { describeRedis, RedisQueueSettings } from './queue.options';
+import type { RedisQueueSettings } from './queue.options';
 import type { DriverJob, QueueDriver } from './queue-driver';
-import { endConnection } from './redis-connection.end';
 import { RedisOutageLog } from './redis-outage.log';
 
 /**
@@ -29,22 +29,29 @@ export class DurableEmailQueue implements RedisEmailQueue {
   /** Set at the first moment of shutdown: from then on a job that reaches the worker is handed back. */
   private stopping = false;
 
+  /** Whether to wait for a replica after each write: set where a failover is expected (Sentinel). */
+  private readonly replicated: boolean;
+  /** Set while writes go unconfirmed by any replica, so the warning is logged once per episode. */
+  private unreplicated = false;
+
   private constructor(
     private readonly driver: QueueDriver,
+    private readonly connection: RedisConnection,
     private readonly worker: EmailDeliveryWorker,
     private readonly cipher: PayloadCipher,
     private readonly redactor: FailureRedactor,
     private readonly settings: RedisQueueSettings,
   ) {
     this.accountRequests = new AccountRequestHandlers(cipher, settings.backoff, this.logger);
+    this.replicated = connection.target.kind === 'single' && connection.target.options.sentinels !== undefined;
   }
 
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.driver.client;
   }
 
   get keyPrefix(): string {
-    return `${this.settings.prefix ?? 'bull'}:${EMAIL_WORKFLOW_QUEUE_NAME}`;
+    return `${this.settings.prefix}:${EMAIL_WORKFLOW_QUEUE_NAME}`;
   }
 
   get driverQueue(): object {
@@ -52,32 +59,39 @@ export class DurableEmailQueue implements RedisEmailQueue {
   }
 
   /** Every Redis connection the queue holds now, whichever library opened it (for diagnostics). */
-  clients(): readonly Redis[] {
+  clients(): readonly RedisClient[] {
     return this.driver.clients();
   }
 
-  /** Checks Redis through an opened driver: unreachable fails the boot, an evicting memory policy warns. */
+  /**
+   * Checks Redis through an opened driver (see checkRedis): unreachable or mis-set fails the boot with
+   * its own error, an evicting memory policy warns.
+   */
   static async open(
     driver: QueueDriver,
+    connection: RedisConnection,
     settings: RedisQueueSettings,
     worker: EmailDeliveryWorker,
     cipher: PayloadCipher,
     redactor: FailureRedactor,
   ): Promise<DurableEmailQueue> {
-    const where = describeRedis(settings.redis);
+    const { where } = connection;
     // Listening from the start: an error with no listener would end the process. Until the boot check
     // passes, a failure is the boot's error alone.
     let outages: RedisOutageLog | undefined;
     driver.onError((error) => outages?.onError(error));
     try {
-      const { commandTimeout } = settings;
-      await withTimeout(driver.client.ping(), commandTimeout, () => new QueueUnavailableError(`Redis at ${where} did not answer within ${commandTimeout} ms`));
+      await checkRedis(driver.client, connection.target, where, settings.commandTimeout);
+      if (isCluster(driver.client) && !hasHashTag(settings.prefix)) {
+        throw new RedisSetupError('mode-mismatch', `The client queue.redis returns is a Redis Cluster, but queue.prefix "${settings.prefix}" has no hash tag: the library's keys would land in different slots. Fix: set queue.prefix to e.g. "{${settings.prefix}}".`);
+      }
     } catch (error) {
       // A graceful close waits for a connection that never comes; drop the connections instead.
       driver.disconnect();
+      await connection.end();
       throw error;
     }
-    const instance = new DurableEmailQueue(driver, worker, cipher, redactor, settings);
+    const instance = new DurableEmailQueue(driver, connection, worker, cipher, redactor, settings);
     outages = new RedisOutageLog(where, () => driver.clients(), instance.logger);
     await instance.warnIfEvicting(where);
     return instance;
@@ -93,7 +107,9 @@ export class DurableEmailQueue implements RedisEmailQueue {
     // The look-up and the add share one deadline: send() waits commandTimeout at most, key or not.
     return this.bounded(async () => {
       if (jobId && (await this.driver.hasJob(jobId))) return { id: jobId, duplicate: true };
-      return { id: await this.driver.add(stored, jobId), duplicate: false };
+      const id = await this.driver.add(stored, jobId);
+      await this.untilReplicated();
+      return { id, duplicate: false };
     }, 'The email may or may not be queued: send again with an idempotencyKey to be sure it goes out once.');
   }
 
@@ -102,7 +118,10 @@ export class DurableEmailQueue implements RedisEmailQueue {
     // An id of its own, never reused, keys the email the request leads to (see AccountRequestHandler).
     const jobId = `account-request-${randomUUID()}`;
     const stored = this.accountRequests.seal(kind, payload);
-    await this.bounded(() => this.driver.add(stored, jobId), 'The request may or may not be stored: ask again if no email arrives.');
+    await this.bounded(async () => {
+      await this.driver.add(stored, jobId);
+      await this.untilReplicated();
+    }, 'The request may or may not be stored: ask again if no email arrives.');
     return jobId;
   }
 
@@ -153,6 +172,25 @@ export class DurableEmailQueue implements RedisEmailQueue {
       this.driver.disconnect();
       await Promise.all(clients.map((client) => endConnection(client)));
     });
+  }
+
+  /**
+   * Under Sentinel, a write is known to survive a failover only once a replica has it: WAIT for one,
+   * at most half of commandTimeout (the rest is the write's own). With none answering
+   * (the replica is down) the write stands on the master alone: the call resolves, and a warning
+   * says so once, as a master without its replica can offer nothing better.
+   */
+  private async untilReplicated(): Promise<void> {
+    if (!this.replicated) return;
+    const waitMs = Math.max(1, Math.floor(this.settings.commandTimeout / 2));
+    const acknowledged = Number(await this.redis.call('WAIT', '1', String(waitMs)));
+    if (acknowledged >= 1) {
+      this.unreplicated = false;
+      return;
+    }
+    if (this.unreplicated) return;
+    this.unreplicated = true;
+    this.logger.warn(`No replica of ${this.connection.where} confirmed the last write within ${waitMs} ms: a failover now could lose it. Check the replicas.`);
   }
 
   /** Not connected: nothing is sent to Redis, so the error can say nothing was queued. */

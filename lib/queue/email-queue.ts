@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import type { AccountRequestQueue } from './account-requests';
 import type { EmailJob } from './email-job';
 
@@ -49,7 +49,7 @@ export interface EmailQueue {
  * the account requests it answered for a worker to carry out.
  */
 export interface RedisEmailQueue extends EmailQueue, AccountRequestQueue {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Prefix of the queue's keys, under which the workflow's own keys sit too. */
   readonly keyPrefix: string;
   /** The queue library's own queue object, for `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)`. */

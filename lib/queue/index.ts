@@ -1,5 +1,4 @@
 export type { EmailQueueDriver, EmailQueueOptions, EmailRetryBackoff } from './queue.options';
-export { describeRedis } from './queue.options';
 export { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
 export type { EmailQueue, EmailQueueStatus, RedisEmailQueue } from './email-queue';
 export { EmailDeliveryWorker } from './delivery.worker';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import type { StoredAccountRequest } from './account-requests';
 import type { DeliveryHandedBack } from './delivery.failure';
 import type { StoredEmailJob } from './email-job';
@@ -35,9 +35,9 @@ export interface DriverJobCounts {
  */
 export interface QueueDriver {
   /** The connection for ordinary commands: enqueue, status, and the workflow's tokens and rate limits. */
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** Every connection the driver holds now (they are opened lazily), for the outage log and a forced close. */
-  clients(): readonly Redis[];
+  clients(): readonly RedisClient[];
   /** The library's own queue object, for `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)`. */
   readonly driverQueue: object;
   /** Called with every error the library reports. */

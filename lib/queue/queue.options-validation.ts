@@ -1,25 +1,7 @@
-import { Allow, IsBoolean, IsIn, IsOptional, IsString, registerDecorator } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsOptional, IsString } from 'class-validator';
 import type { OptionsProblem } from '../errors';
 import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
-
-function IsRedisOption(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isRedisOption',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: rule(
-        'must be a redis:// URL, ioredis options, or false for the in-process queue',
-        'use e.g. "redis://127.0.0.1:6379"',
-      ),
-      validator: {
-        validate: (value: unknown) =>
-          value === false ||
-          (typeof value === 'string' && /^rediss?:\/\//.test(value)) ||
-          (typeof value === 'object' && value !== null),
-      },
-    });
-}
+import { hasHashTag, redisTargetOf } from '../redis';
 
 const COUNT = 'must be a whole number of 1 or more';
 const MS = 'must be a number of milliseconds';
@@ -30,7 +12,7 @@ class RetryBackoffDto {
 }
 
 class QueueDto {
-  @IsRedisOption() redis!: unknown;
+  @Allow() redis!: unknown;
   @IsOptional() @IsIn(['bull', 'bullmq'], rule('must be "bull" or "bullmq"', 'use "bullmq" and install bullmq, or leave it out for Bull')) driver?: string;
   @IsOptional() @IsString(rule('must be text', 'use e.g. "{email}" (a hash tag, for Redis Cluster)')) prefix?: string;
   @WholeNumber(1, COUNT, 'use e.g. 5') concurrency?: number;
@@ -52,8 +34,21 @@ export function queueOptionsProblems(queue: unknown): OptionsProblem[] {
   if (typeof queue !== 'object' || queue === null) {
     return [{ path: 'queue', problem: 'must be false or an object', fix: 'use queue: { redis: "redis://127.0.0.1:6379" }' }];
   }
-  const problems = dtoProblems(QueueDto, queue, 'queue');
-  const { redis, worker } = queue as { redis?: unknown; worker?: unknown };
+  const { redis, worker, prefix } = queue as { redis?: unknown; worker?: unknown; prefix?: unknown };
+  // Checked apart from the rest: class-validator copies what it checks, and a client factory or
+  // options holding a Cluster would not survive the copy.
+  const problems = dtoProblems(QueueDto, { ...queue, redis: undefined }, 'queue');
+  if (redis !== false) {
+    const target = redisTargetOf(redis, 'queue.redis');
+    if ('problem' in target) problems.push(target.problem);
+    else if (target.value.kind === 'cluster' && typeof prefix === 'string' && !hasHashTag(prefix)) {
+      problems.push({
+        path: 'queue.prefix',
+        problem: 'has no hash tag, but queue.redis is a Redis Cluster: the library\'s keys would land in different slots and its scripts would fail with CROSSSLOT',
+        fix: `wrap it in braces, e.g. "{${prefix}}", or leave it out for "{bull}"`,
+      });
+    }
+  }
   if (redis === false && worker === false) {
     problems.push({
       path: 'queue.worker',

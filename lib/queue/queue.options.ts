@@ -1,5 +1,6 @@
-import type { RedisOptions } from 'ioredis';
 import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { redisTargetOf } from '../redis';
+import type { EmailRedisOptions, RedisTarget } from '../redis';
 
 export interface EmailRetryBackoff {
   /** Delay before the second attempt, in ms; it doubles each attempt. @default 5000 */
@@ -17,14 +18,21 @@ export type EmailQueueDriver = 'bull' | 'bullmq';
  * not durable, for development and tests.
  */
 export interface EmailQueueOptions {
-  /** `redis://[:password@]host:port[/db]`, ioredis options, or `false` for the in-process queue. */
-  redis: false | string | RedisOptions;
+  /**
+   * Where Redis is (see `EmailRedisOptions`: a `redis://`, `rediss://` or `redis+sentinel://` URL, a
+   * list of cluster node URLs, ioredis options, `{ cluster: { nodes, options } }`, or a function
+   * returning your own client), or `false` for the in-process queue.
+   */
+  redis: false | EmailRedisOptions;
   /**
    * The library on Redis: `'bull'` (install `bull`) or `'bullmq'` (install `bullmq`). Jobs are not
    * carried over: before switching, let every process of the old driver drain its queue. @default 'bull'
    */
   driver?: EmailQueueDriver;
-  /** Key prefix. For Redis Cluster use a hash tag, e.g. `{email}`. @default 'bull' */
+  /**
+   * Key prefix. On a Redis Cluster it must hold a hash tag (`{…}`), so every key of the library lands
+   * in one slot and its scripts and transactions can run. @default 'bull', `'{bull}'` on a cluster
+   */
   prefix?: string;
   /** Emails one process sends at once. @default 5 */
   concurrency?: number;
@@ -139,14 +147,18 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
 /** The durable queue's settings, defaults applied: the queue settings, with Redis known to be set. */
 export type RedisQueueSettings = Pick<
   QueueSettings,
-  'driver' | 'prefix' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'recipientInClear' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
-> & { redis: string | RedisOptions };
+  'driver' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'recipientInClear' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
+> & { prefix: string };
 
-/** Where Redis is, without its password. */
-export function describeRedis(redis: string | RedisOptions): string {
-  if (typeof redis === 'string') {
-    const url = new URL(redis);
-    return `${url.protocol}//${url.hostname}:${url.port || 6379}${url.pathname}`;
-  }
-  return `redis://${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}/${redis.db ?? 0}`;
+/** How to reach Redis, from a `queue.redis` that passed validation; undefined for the in-process queue. */
+export function queueRedisTarget({ redis }: Pick<QueueSettings, 'redis'>): RedisTarget | undefined {
+  if (redis === false) return undefined;
+  const resolved = redisTargetOf(redis, 'queue.redis');
+  if ('problem' in resolved) throw new Error(`queue.redis ${resolved.problem.problem}`);
+  return resolved.value;
+}
+
+/** The key prefix: the one given, else 'bull', or '{bull}' on a cluster (one slot for every key). */
+export function queuePrefix({ prefix }: Pick<QueueSettings, 'prefix'>, target: RedisTarget | undefined): string {
+  return prefix ?? (target?.kind === 'cluster' ? '{bull}' : 'bull');
 }

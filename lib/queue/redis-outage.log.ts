@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 
 /** The errno code of a lost or refused connection (ECONNREFUSED, ECONNRESET, ETIMEDOUT…), if that is what the error is. */
 function connectionErrorCode(error: Error): string | undefined {
@@ -21,11 +21,11 @@ function isOutageSymptom(error: Error): boolean {
  */
 export class RedisOutageLog {
   private unreachable = false;
-  private readonly watched = new WeakSet<Redis>();
+  private readonly watched = new WeakSet<RedisClient>();
 
   constructor(
     private readonly where: string,
-    private readonly clients: () => readonly Redis[],
+    private readonly clients: () => readonly RedisClient[],
     private readonly logger: LoggerService,
   ) {}
 

@@ -1,4 +1,5 @@
 import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { RedisConnection } from '../redis';
 import { DependencyMissingError, requireOptional } from '../errors';
 import type { EmailDeliveryWorker } from './delivery.worker';
 import type { RedisEmailQueue } from './email-queue';
@@ -12,6 +13,7 @@ import type { RedisQueueSettings } from './queue.options';
  */
 export function openRedisQueue(
   settings: RedisQueueSettings,
+  connection: RedisConnection,
   worker: EmailDeliveryWorker,
   cipher: PayloadCipher,
   redactor: FailureRedactor,
@@ -22,12 +24,12 @@ export function openRedisQueue(
       () => require('./bullmq-email.queue') as typeof import('./bullmq-email.queue'),
       (name) => new DependencyMissingError(name, "queue.driver: 'bullmq' (the durable queue on BullMQ)"),
     );
-    return openBullMqQueue(settings, worker, cipher, redactor);
+    return openBullMqQueue(settings, connection, worker, cipher, redactor);
   }
   const { openBullQueue } = requireOptional(
     'bull',
     () => require('./bull-email.queue') as typeof import('./bull-email.queue'),
     (name) => new DependencyMissingError(name, 'queue.redis (the durable queue on Bull)'),
   );
-  return openBullQueue(settings, worker, cipher, redactor);
+  return openBullQueue(settings, connection, worker, cipher, redactor);
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import { boundedRedisCall } from '../errors/bounded-call';
 import type { StoredSuppression, SuppressionStore } from './suppression.types';
 
@@ -14,7 +14,7 @@ export class RedisSuppressionStore implements SuppressionStore {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly commandTimeoutMs: number,
   ) {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import { boundedRedisCall } from '../errors/bounded-call';
 
 export interface RateLimitRule {
@@ -37,7 +37,7 @@ return {count, redis.call('PTTL', KEYS[1])}`;
 /** Counters in Redis; each hit settles within `commandTimeoutMs`, with QueueUnavailableError when Redis does not answer. */
 export class RedisRateLimiter implements RateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly commandTimeoutMs: number,
     private readonly hmacKey: Buffer,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis';
 import { boundedRedisCall } from '../errors/bounded-call';
 import type { ClaimOutcome, TokenPurpose, TokenRecord, TokenStore } from './token.types';
 
@@ -129,7 +129,7 @@ const GENERATION_KEEP_MS = 3_600_000;
  */
 export class RedisTokenStore implements TokenStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly retentionMs: number,
     private readonly commandTimeoutMs: number,

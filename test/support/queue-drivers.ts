@@ -33,7 +33,7 @@ export function inspectQueue(driver: EmailQueueDriver, prefix: string): Inspecta
 /** Every Redis connection of a booted module's durable queue, on either driver (they open lazily: read it again later). */
 export function queueClients(moduleRef: TestingModule): () => readonly Redis[] {
   const queue = moduleRef.get<DurableEmailQueue>(EMAIL_QUEUE);
-  return () => queue.clients();
+  return () => queue.clients() as readonly Redis[];
 }
 
 /** How many connections a driver's queue holds once its worker runs. */

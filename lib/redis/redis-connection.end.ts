@@ -1,14 +1,14 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.options';
 
 /**
  * Ends a connection for good and resolves once it is closed; `quit` lets a ready one finish what it
  * was sent first. Between two reconnect attempts there is no socket: ioredis then only cancels the
  * next attempt and never emits 'end', so there is nothing to wait for.
  */
-export function endConnection(client: Redis, quit = false): Promise<void> {
+export function endConnection(client: RedisClient, quit = false): Promise<void> {
   const { status } = client;
   if (status === 'end') return Promise.resolve();
-  if (status === 'reconnecting' || status === 'close') {
+  if (status === 'reconnecting' || status === 'close' || status === 'wait') {
     client.disconnect();
     return Promise.resolve();
   }
@@ -18,6 +18,6 @@ export function endConnection(client: Redis, quit = false): Promise<void> {
     if (quit && status === 'ready') return void client.quit().catch(() => client.disconnect());
     client.disconnect();
     // disconnect() only half-closes: a frozen Redis never answers, so 'end' would never come.
-    client.stream?.destroy();
+    if ('stream' in client) client.stream?.destroy();
   });
 }
