@@ -1,5 +1,4 @@
-import { Cluster, Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import type { Cluster, RedisOptions } from 'ioredis';
 import { endConnection } from './redis-connection.end';
 import { describeTarget } from './redis.options';
 import type { ConnectionRole, RedisClient, RedisTarget } from './redis.options';
@@ -65,6 +64,8 @@ export class RedisConnection {
     const { target } = this;
     const roleOptions: RedisOptions = { ...(role === 'commands' ? {} : WAITING_ROLE), reconnectOnError: reconnectOnReadOnly };
     if (target.kind === 'custom') return target.create(role);
+    // Loaded here, when a connection is first opened: apps on the in-process queue never load ioredis.
+    const { Cluster, Redis } = require('ioredis') as typeof import('ioredis');
     if (target.kind === 'cluster') {
       return new Cluster(target.nodes, { ...target.options, redisOptions: { ...target.options.redisOptions, ...roleOptions } });
     }
