@@ -63,6 +63,7 @@ export { EmailSuppressions } from './suppression';
 export type { Suppression, SuppressionDetails, SuppressionReason, SuppressionOptions } from './suppression';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
 export type { EmailQueueDriver, EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
+export type { EmailRedisOptions, EmailRedisCluster, ConnectionRole } from './redis';
 export type {
   TransportDiagnosis,
   DiagnosisStep,

@@ -24,6 +24,7 @@ export class RedisConnection {
   private readonly opened: RedisClient[] = [];
   private readonly errorListeners: Array<(error: Error) => void> = [];
   private shared?: RedisClient;
+  private ended = false;
 
   constructor(readonly target: RedisTarget) {}
 
@@ -35,6 +36,7 @@ export class RedisConnection {
 
   /** Ends every connection opened here (see endConnection); `quit` lets a ready one finish first. */
   async end(quit = false): Promise<void> {
+    this.ended = true;
     await Promise.all(this.opened.map((client) => endConnection(client, quit)));
   }
 
@@ -62,7 +64,9 @@ export class RedisConnection {
 
   private create(role: ConnectionRole): RedisClient {
     const { target } = this;
-    const roleOptions: RedisOptions = { ...(role === 'commands' ? {} : WAITING_ROLE), reconnectOnError: reconnectOnReadOnly };
+    // Once ended, a library that asks for one more connection while it winds down (Bull re-opens its
+    // blocking one on close) gets one that never connects, so nothing keeps retrying behind the app's back.
+    const roleOptions: RedisOptions = { ...(role === 'commands' ? {} : WAITING_ROLE), reconnectOnError: reconnectOnReadOnly, ...(this.ended ? { lazyConnect: true } : {}) };
     if (target.kind === 'custom') return target.create(role);
     // Loaded here, when a connection is first opened: apps on the in-process queue never load ioredis.
     const { Cluster, Redis } = require('ioredis') as typeof import('ioredis');
