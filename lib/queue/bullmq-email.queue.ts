@@ -48,6 +48,8 @@ function workerSettings({ settings = {} }: RedisQueueSettings): Partial<WorkerOp
  */
 class BullMqDriver implements QueueDriver {
   private worker?: Worker<StoredJob>;
+  /** The worker's own connection: BullMQ runs its scripts on it, and blocks on a duplicate. */
+  private workerClient?: RedisClient;
   /** The worker's blocking connection (BullMQ duplicates the one it is given), known once it has opened it. */
   private workerClients: RedisClient[] = [];
   private readonly errorListeners: Array<(error: Error) => void> = [];
@@ -70,6 +72,10 @@ class BullMqDriver implements QueueDriver {
 
   clients(): readonly RedisClient[] {
     return [...this.connection.clients(), ...this.workerClients];
+  }
+
+  fetchConnection(): RedisClient | undefined {
+    return this.workerClient;
   }
 
   onError(listener: (error: Error) => void): void {
@@ -112,7 +118,7 @@ class BullMqDriver implements QueueDriver {
     };
     const worker = new Worker<StoredJob>(EMAIL_WORKFLOW_QUEUE_NAME, processor, {
       // A connection of the worker's own: its blocking fetch must wait as long as it takes.
-      connection: this.connection.open('blocking') as ConnectionOptions,
+      connection: (this.workerClient = this.connection.open('blocking')) as ConnectionOptions,
       prefix: this.settings.prefix,
       concurrency,
       ...workerSettings(this.settings),

@@ -31,8 +31,6 @@ export class DurableEmailQueue implements RedisEmailQueue {
 
   /** Whether to wait for a replica after each write: set where a failover is expected (Sentinel). */
   private readonly replicated: boolean;
-  /** Set while writes go unconfirmed by any replica, so the warning is logged once per episode. */
-  private unreplicated = false;
 
   private constructor(
     private readonly driver: QueueDriver,
@@ -43,7 +41,7 @@ export class DurableEmailQueue implements RedisEmailQueue {
     private readonly settings: RedisQueueSettings,
   ) {
     this.accountRequests = new AccountRequestHandlers(cipher, settings.backoff, this.logger);
-    this.replicated = connection.target.kind === 'single' && connection.target.options.sentinels !== undefined;
+    this.replicated = settings.waitForReplica ?? (connection.target.kind === 'single' && connection.target.options.sentinels !== undefined);
   }
 
   get redis(): RedisClient {
@@ -176,21 +174,34 @@ export class DurableEmailQueue implements RedisEmailQueue {
 
   /**
    * Under Sentinel, a write is known to survive a failover only once a replica has it: WAIT for one,
-   * at most half of commandTimeout (the rest is the write's own). With none answering
-   * (the replica is down) the write stands on the master alone: the call resolves, and a warning
-   * says so once, as a master without its replica can offer nothing better.
+   * at most half of commandTimeout (the rest is the write's own). Unconfirmed, the call fails like an
+   * unanswered one (the caller's outcome says it may or may not be queued): the node may be a demoted
+   * master that has not heard yet, whose writes the resync discards, and from here that cannot be told
+   * apart from a master that lost its replicas.
    */
   private async untilReplicated(): Promise<void> {
     if (!this.replicated) return;
     const waitMs = Math.max(1, Math.floor(this.settings.commandTimeout / 2));
-    const acknowledged = Number(await this.redis.call('WAIT', '1', String(waitMs)));
-    if (acknowledged >= 1) {
-      this.unreplicated = false;
-      return;
+    if (Number(await this.redis.call('WAIT', '1', String(waitMs))) < 1) {
+      throw new Error(`no replica of ${this.connection.where} confirmed the write within ${waitMs} ms, so a failover could lose it`);
     }
-    if (this.unreplicated) return;
-    this.unreplicated = true;
-    this.logger.warn(`No replica of ${this.connection.where} confirmed the last write within ${waitMs} ms: a failover now could lose it. Check the replicas.`);
+  }
+
+  /**
+   * Under Sentinel, a job fetched from a master that was just demoted (it has not heard yet) would be
+   * sent, and its completion discarded by the resync, so the new master hands it out again: a second
+   * email. Before sending, the fetch must be confirmed by a replica (WAIT on the connection that made
+   * it); unconfirmed, the job goes back untried.
+   */
+  private async confirmFetched(): Promise<void> {
+    const client = this.replicated ? this.driver.fetchConnection?.() : undefined;
+    if (client === undefined) return;
+    const waitMs = String(Math.max(1, Math.floor(this.settings.commandTimeout / 2)));
+    const confirmed = await withTimeout(client.call('WAIT', '1', waitMs), this.settings.commandTimeout, () => new Error('timeout')).then(
+      (acknowledged) => Number(acknowledged) >= 1,
+      () => false,
+    );
+    if (!confirmed) throw new DeliveryHandedBack('No replica confirmed the fetch of this email (a failover under way); it stays queued');
   }
 
   /** Not connected: nothing is sent to Redis, so the error can say nothing was queued. */
@@ -205,6 +216,7 @@ export class DurableEmailQueue implements RedisEmailQueue {
     try {
       // Fetched as shutdown began (the library takes the next job when one completes): not ours to try any more.
       if (this.stopping) throw new DeliveryHandedBack('The worker is shutting down; the email stays queued');
+      await this.confirmFetched();
       await this.worker.deliver({
         id: job.id,
         job: { ...visible, ...this.openSealed(job, attempt) },

@@ -36,6 +36,11 @@ export interface DriverJobCounts {
 export interface QueueDriver {
   /** The connection for ordinary commands: enqueue, status, and the workflow's tokens and rate limits. */
   readonly client: RedisClient;
+  /**
+   * The connection that moves fetched jobs to active, when it is free to ask (not blocked in a fetch):
+   * WAIT on it tells whether that move reached a replica. Undefined where it is not (Bull's fetch blocks).
+   */
+  fetchConnection?(): RedisClient | undefined;
   /** Every connection the driver holds now (they are opened lazily), for the outage log and a forced close. */
   clients(): readonly RedisClient[];
   /** The library's own queue object, for `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)`. */

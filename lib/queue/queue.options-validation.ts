@@ -25,6 +25,7 @@ class QueueDto {
   @WholeNumber(1, MS, 'use e.g. 30000') probeInterval?: number;
   @WholeNumber(1, MS, 'use e.g. 259200000 (3 days)') maxAge?: number;
   @WholeNumber(1, MS, 'use e.g. 5000') commandTimeout?: number;
+  @IsOptional() @IsBoolean(rule('must be true or false', 'leave it out: on under Sentinel, off otherwise')) waitForReplica?: boolean;
   @IsOptional() @Allow() settings?: object;
 }
 

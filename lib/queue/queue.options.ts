@@ -67,6 +67,13 @@ export interface EmailQueueOptions {
    * @default 5000
    */
   commandTimeout?: number;
+  /**
+   * Whether each write (a queued email, a stored request) waits for a replica to confirm it (Redis
+   * `WAIT`), failing with QueueUnavailableError when none does within half of `commandTimeout`: what
+   * makes an accepted email survive a failover, at the price of refusing sends while the master has no
+   * replica. @default true under Sentinel, false otherwise
+   */
+  waitForReplica?: boolean;
   /** Advanced settings, passed through (under BullMQ, those it has: the lock, stalled and drain settings). */
   settings?: EmailQueueAdvancedSettings;
 }
@@ -147,7 +154,7 @@ export function resolveQueueOptions(queue: false | EmailQueueOptions | undefined
 /** The durable queue's settings, defaults applied: the queue settings, with Redis known to be set. */
 export type RedisQueueSettings = Pick<
   QueueSettings,
-  'driver' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'recipientInClear' | 'shutdownTimeout' | 'commandTimeout' | 'settings'
+  'driver' | 'concurrency' | 'attempts' | 'backoff' | 'removeOnComplete' | 'worker' | 'recipientInClear' | 'shutdownTimeout' | 'commandTimeout' | 'waitForReplica' | 'settings'
 > & { prefix: string };
 
 /** How to reach Redis, from a `queue.redis` that passed validation; undefined for the in-process queue. */
