@@ -1,9 +1,13 @@
 import type { RedisClient } from './redis.options';
 
+/** How long an end waits for the client's own 'end' before it stops waiting: ending must never hang a shutdown. */
+const END_WAIT_MS = 2_000;
+
 /**
  * Ends a connection for good and resolves once it is closed; `quit` lets a ready one finish what it
  * was sent first. Between two reconnect attempts there is no socket: ioredis then only cancels the
- * next attempt and never emits 'end', so there is nothing to wait for.
+ * next attempt and never emits 'end', so there is nothing to wait for; a cluster client still looking
+ * for its nodes may never emit it either, so the wait is bounded.
  */
 export function endConnection(client: RedisClient, quit = false): Promise<void> {
   const { status } = client;
@@ -13,7 +17,12 @@ export function endConnection(client: RedisClient, quit = false): Promise<void> 
     return Promise.resolve();
   }
   return new Promise<void>((resolve) => {
-    client.once('end', () => resolve());
+    const timer = setTimeout(resolve, END_WAIT_MS);
+    timer.unref();
+    client.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     // QUIT only when connected: otherwise ioredis holds it until Redis is back, which may be never.
     if (quit && status === 'ready') return void client.quit().catch(() => client.disconnect());
     client.disconnect();

@@ -23,6 +23,9 @@ export function safeError(error: unknown): { name: string; message: string; code
 
 /** A Redis error as the library's own: a set-up problem with its fix, or Redis unavailable. No argument of the failed command is kept. */
 export function setupErrorOf(error: unknown, where: string): RedisSetupError | QueueUnavailableError {
+  // A cluster client that reached no node says only "Failed to refresh slots cache": the reason is the last node's.
+  const lastNodeError = (error as { lastNodeError?: unknown } | undefined)?.lastNodeError;
+  if (lastNodeError !== undefined) return setupErrorOf(lastNodeError, where);
   const cause = safeError(error);
   const { message, code } = cause;
   if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) {
