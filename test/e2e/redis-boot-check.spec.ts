@@ -1,5 +1,8 @@
 import { Test } from '@nestjs/testing';
 import { Cluster } from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EmailWorkflowModule, EmailWorkflowService, RedisSetupError } from 'nestjs-email-workflow';
 import type { EmailQueueDriver, EmailQueueOptions } from 'nestjs-email-workflow';
 import { CapturingLogger } from '../support/capturing-logger';
@@ -19,11 +22,13 @@ describe('the Redis boot check', () => {
   let master: ThrowawayRedis;
   let replica: ThrowawayRedis;
   let sink: SmtpSink;
+  // The replica writes the RDB it syncs: into a folder of the test's own, not the working directory.
+  const dir = mkdtempSync(join(tmpdir(), 'ew-boot-check-'));
 
   beforeAll(async () => {
     cluster = await ThrowawayCluster.start({ masters: 3 });
-    master = await ThrowawayRedis.start();
-    replica = await ThrowawayRedis.start({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+    master = await ThrowawayRedis.start({ args: ['--dir', dir] });
+    replica = await ThrowawayRedis.start({ args: ['--dir', dir, '--dbfilename', 'replica.rdb', '--replicaof', '127.0.0.1', String(master.port)] });
     sink = await SmtpSink.start();
   });
 
@@ -32,6 +37,7 @@ describe('the Redis boot check', () => {
     await replica?.stop();
     await master?.stop();
     await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   describe.each(QUEUE_DRIVERS)('%s', (driver: EmailQueueDriver) => {
