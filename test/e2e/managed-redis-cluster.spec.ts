@@ -67,7 +67,12 @@ describe('on a Redis Cluster (3 masters, 1 replica each)', () => {
             localOptions(sink.port, {
               secret: TEST_SECRET,
               users,
-              links: { ...localOptions(0).links, signIn: `${APP}/sign-in?token={token}` },
+              links: {
+                ...localOptions(0).links,
+                signIn: `${APP}/sign-in?token={token}`,
+                confirmEmailChange: `${APP}/confirm-email-change?token={token}`,
+                revertEmailChange: `${APP}/revert-email-change?token={token}`,
+              },
               flows: { signIn: { delivery: 'both' } },
               // One seed node: the client finds the others.
               queue: { redis: { cluster: { nodes: [cluster.nodes[0]] } }, driver, prefix: `{${tag}}`, ...FAST_RETRIES },
@@ -82,7 +87,7 @@ describe('on a Redis Cluster (3 masters, 1 replica each)', () => {
       return moduleRef.get(EmailWorkflowService);
     }
 
-    it('runs the flows: send, verification, reset, sign-in by code, suppression, queue status', async () => {
+    it('runs the flows: send, verification, reset, sign-in by code, email change and its revert, suppression, queue status', async () => {
       const emails = await boot();
       await emails.send({ template: 'test-email', to: 'bo@example.test' });
       await emails.startEmailVerification({ id: 'ada-1', email: 'ada@example.test', name: 'Ada' });
@@ -94,6 +99,11 @@ describe('on a Redis Cluster (3 masters, 1 replica each)', () => {
       expect(applied).toEqual(['ada-1']);
       await emails.requestSignIn('ada@example.test');
       await expect(emails.completeSignInWithCode('ada@example.test', codeIn(await sink.mailTo('ada@example.test', /sign in/i, 20_000)))).resolves.toMatchObject({ id: 'ada-1' });
+      await emails.requestEmailChange({ id: 'ada-1', email: 'ada@example.test', name: 'Ada' }, 'ada.new@example.test');
+      const confirm = tokenIn(await sink.mailTo('ada.new@example.test', /confirm/i, 20_000), 'confirm-email-change');
+      const revert = tokenIn(await sink.mailTo('ada@example.test', /being changed/i, 20_000), 'revert-email-change');
+      await expect(emails.confirmEmailChange(confirm)).resolves.toMatchObject({ email: 'ada.new@example.test' });
+      await expect(emails.revertEmailChange(revert)).resolves.toMatchObject({ email: 'ada@example.test' });
       const suppressions = (moduleRef as TestingModule).get(EmailSuppressions);
       await suppressions.add('gone@example.test', 'bounce', { code: '5.1.1' });
       expect(await suppressions.has('gone@example.test')).toBe(true);
