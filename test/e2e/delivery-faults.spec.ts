@@ -359,7 +359,8 @@ describe('delivery under SMTP faults', () => {
         EmailWorkflowModule.forRoot(
           localOptions(sink.port, {
             transport: { host: '127.0.0.1', port: sink.port, security: 'none', pool: false, auth: { user: 'mailer', pass: 'old-password' } },
-            queue: { redis: false, ...FAULT_QUEUE, probeInterval: 1_000, shutdownTimeout: 3_000 },
+            queue: { redis: false, ...FAULT_QUEUE, // Probes far enough apart that the next one cannot start between the refused probe seen and close() on a busy machine.
+            probeInterval: 3_000, shutdownTimeout: 3_000 },
           }),
         ),
       ],
@@ -371,7 +372,7 @@ describe('delivery under SMTP faults', () => {
     await sendMany(moduleRef.get(EmailWorkflowService), 2);
     await events.waitFor(EmailEvent.DeliveryPaused, 1);
     const loginsAtPause = sink.logins.length;
-    await until(() => sink.logins.length > loginsAtPause, 'a refused probe', 5_000);
+    await until(() => sink.logins.length > loginsAtPause, 'a refused probe', 10_000);
 
     const closeBegan = Date.now();
     await moduleRef.close();
