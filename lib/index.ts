@@ -61,6 +61,8 @@ export type {
 } from './events';
 export { EmailSuppressions } from './suppression';
 export type { Suppression, SuppressionDetails, SuppressionReason, SuppressionOptions } from './suppression';
+export { parseBounce, MAX_BOUNCE_SIZE } from './bounces';
+export type { BounceReport, BounceRecipient, BounceType, BounceAction } from './bounces';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
 export type { EmailQueueDriver, EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
 export type { EmailRedisOptions, EmailRedisCluster, ConnectionRole } from './redis';

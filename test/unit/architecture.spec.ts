@@ -9,7 +9,7 @@ const LIB = join(__dirname, '..', '..', 'lib');
 /** Lower layers first; a folder may import its own layer and the layers below it, never one above. */
 const LAYERS: string[][] = [
   ['errors'],
-  ['transport', 'crypto', 'redis'],
+  ['transport', 'crypto', 'redis', 'bounces'],
   ['templates', 'tokens', 'diagnostics'],
   ['events'],
   ['metrics'],

@@ -1,0 +1,3 @@
+export { parseBounce } from './parse-bounce';
+export { MAX_BOUNCE_SIZE, MAX_BOUNCE_MIME_DEPTH, MAX_BOUNCE_RECIPIENTS, MAX_DIAGNOSTIC_LENGTH } from './bounce.limits';
+export type { BounceReport, BounceRecipient, BounceType, BounceAction } from './bounce.types';
