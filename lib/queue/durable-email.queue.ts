@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { PayloadCipher } from '../crypto/payload.cipher';
-import { checkRedis, endConnection, hasHashTag, isCluster } from '../redis';
+import { checkRedis, endConnection } from '../redis';
 import type { RedisClient, RedisConnection } from '../redis';
-import { QueueUnavailableError, RedisSetupError } from '../errors';
+import { QueueUnavailableError } from '../errors';
 import { boundedRedisCall, withTimeout } from '../errors/bounded-call';
 import { AccountRequestHandler, AccountRequestHandlers, AccountRequestPayload, isAccountRequest, StoredAccountRequest } from './account-requests';
 import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
@@ -79,10 +79,7 @@ export class DurableEmailQueue implements RedisEmailQueue {
     let outages: RedisOutageLog | undefined;
     driver.onError((error) => outages?.onError(error));
     try {
-      await checkRedis(driver.client, connection.target, where, settings.commandTimeout);
-      if (isCluster(driver.client) && !hasHashTag(settings.prefix)) {
-        throw new RedisSetupError('mode-mismatch', `The client queue.redis returns is a Redis Cluster, but queue.prefix "${settings.prefix}" has no hash tag: the library's keys would land in different slots. Fix: set queue.prefix to e.g. "{${settings.prefix}}".`);
-      }
+      await checkRedis(driver.client, connection.target, { where, prefix: settings.prefix, timeoutMs: settings.commandTimeout });
     } catch (error) {
       // A graceful close waits for a connection that never comes; drop the connections instead.
       driver.disconnect();

@@ -1,6 +1,7 @@
 import { QueueUnavailableError, RedisSetupError } from '../errors';
 import { withTimeout } from '../errors/bounded-call';
 import { isCluster } from './redis.connection';
+import { hasHashTag } from './redis.options';
 import type { RedisClient, RedisTarget } from './redis.options';
 
 /** Node's codes for a certificate it does not trust or that does not name the host. */
@@ -68,10 +69,10 @@ async function info(client: RedisClient, section: string): Promise<Record<string
 
 /**
  * The boot check: Redis answers, the user may run what the library needs (INFO, EVAL), the set-up is
- * the kind the option names (a cluster for a cluster), and writes land on a master. Each problem is
+ * the kind the option names (a cluster for a cluster, with a hash-tag `prefix`), and writes land on a master. Each problem is
  * its own typed error with the fix; a Redis that stays silent is QueueUnavailableError.
  */
-export async function checkRedis(client: RedisClient, target: RedisTarget, where: string, timeoutMs: number): Promise<void> {
+export async function checkRedis(client: RedisClient, target: RedisTarget, { where, prefix, timeoutMs }: { where: string; prefix: string; timeoutMs: number }): Promise<void> {
   let lastError: unknown;
   const remember = (error: unknown) => (lastError = error);
   client.on('error', remember);
@@ -80,6 +81,10 @@ export async function checkRedis(client: RedisClient, target: RedisTarget, where
     await bounded(client.ping());
     const server = await bounded(info(client, 'cluster'));
     if (server.cluster_enabled === '1' && !isCluster(client)) throw new Error('MOVED (the server runs in cluster mode)');
+    // Options are checked for this before boot; the app's own client is known to be a cluster only now.
+    if (isCluster(client) && !hasHashTag(prefix)) {
+      throw new RedisSetupError('mode-mismatch', `The client queue.redis returns is a Redis Cluster, but queue.prefix "${prefix}" has no hash tag: the library's keys would land in different slots. Fix: set queue.prefix to e.g. "{${prefix}}".`);
+    }
     await bounded(client.eval('return 1', 0));
     const replication = await bounded(info(client, 'replication'));
     if (replication.role === 'slave' && target.kind === 'single') throw readOnly(where);

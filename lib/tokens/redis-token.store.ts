@@ -180,12 +180,12 @@ export class RedisTokenStore implements TokenStore {
   async findAll(userId: string, purpose: TokenPurpose): Promise<Array<{ hash: string; record: TokenRecord }>> {
     return this.bounded(async () => {
       const hashes = await this.redis.smembers(this.userKey(userId, purpose));
-      const found: Array<{ hash: string; record: TokenRecord }> = [];
-      for (const hash of hashes) {
-        const record = recordOf(await this.redis.hgetall(this.tokenKey(hash)));
-        if (record) found.push({ hash, record });
-      }
-      return found;
+      // One round trip for all of them, not one per token.
+      const replies = (await hashes.reduce((batch, hash) => batch.hgetall(this.tokenKey(hash)), this.redis.pipeline()).exec()) ?? [];
+      return hashes.flatMap((hash, index) => {
+        const record = recordOf((replies[index]?.[1] ?? {}) as Record<string, string>);
+        return record ? [{ hash, record }] : [];
+      });
     });
   }
 

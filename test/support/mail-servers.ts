@@ -1,10 +1,11 @@
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { ChildProcess, spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { freePort } from './free-port';
+import { makeTestCertificates, runCommand } from './test-certificates';
+import type { TestCertificates } from './test-certificates';
 import { until } from './wait';
 
 /*
@@ -32,19 +33,10 @@ const POSTFIX = process.env.POSTFIX_BIN ?? '/usr/sbin/postfix';
 const POSTCONF = process.env.POSTCONF_BIN ?? '/usr/sbin/postconf';
 const POSTQUEUE = process.env.POSTQUEUE_BIN ?? '/usr/sbin/postqueue';
 const DOVECOT = process.env.DOVECOT_BIN ?? '/usr/sbin/dovecot';
-const OPENSSL = process.env.OPENSSL_BIN ?? 'openssl';
 const STOP_TIMEOUT_MS = 5_000;
 
 const isRoot = () => process.getuid?.() === 0;
 
-function run(command: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed (${error.message.split('\n')[0]}):\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 async function readText(path: string): Promise<string> {
   try {
@@ -308,49 +300,6 @@ export async function maildirMessages(maildir: string): Promise<string[]> {
 // TLS
 // ---------------------------------------------------------------------------------------------------------
 
-export interface TlsFiles {
-  /** The CA that signed the server's certificate (PEM): trust it as `tls: { ca }`. */
-  ca: string;
-  /** The server's certificate (PEM), for 127.0.0.1 and localhost. */
-  cert: string;
-  /** Its private key (PEM). */
-  key: string;
-}
-
-const OPENSSL_CONF = `[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-`;
-
-/** A throw-away test CA (made by openssl in `dir`) and a server certificate it signed for 127.0.0.1 and localhost. */
-export async function makeTestCertificates(dir: string): Promise<TlsFiles> {
-  const path = (name: string) => join(dir, name);
-  await writeFile(path('openssl.cnf'), OPENSSL_CONF);
-  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const conf = ['-config', path('openssl.cnf')];
-  await Promise.all([
-    run(OPENSSL, ['req', '-x509', ...newKey, '-keyout', path('ca.key'), '-out', path('ca.pem'), '-days', '2', '-subj', '/CN=nestjs-email-workflow throwaway mail CA', ...conf, '-extensions', 'ca']),
-    run(OPENSSL, ['req', '-new', ...newKey, '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=localhost', ...conf]),
-  ]);
-  await run(OPENSSL, [
-    'x509', '-req', '-in', path('server.csr'), '-CA', path('ca.pem'), '-CAkey', path('ca.key'),
-    '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '2', '-out', path('server.pem'),
-    '-extfile', path('openssl.cnf'), '-extensions', 'server',
-  ]);
-  return { ca: await readFile(path('ca.pem'), 'utf8'), cert: await readFile(path('server.pem'), 'utf8'), key: await readFile(path('server.key'), 'utf8') };
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Postfix
 // ---------------------------------------------------------------------------------------------------------
@@ -451,13 +400,13 @@ export class ThrowawayPostfix {
       // `postfix check` creates the queue's subfolders and the data folder with their owners and modes
       // (post-install create-missing), and refuses a configuration it cannot run.
       try {
-        await run(POSTFIX, ['-c', conf, 'check']);
+        await runCommand(POSTFIX, ['-c', conf, 'check']);
       } catch (error) {
         throw new Error(`${(error as Error).message}\n${await explain()}`);
       }
       // The master itself as the spawned process, stopped by its pid: -d keeps it in the foreground with its output
       // (it would otherwise redirect it to /dev/null), and it passes SIGTERM on to its process group.
-      const daemonDirectory = (await run(POSTCONF, ['-d', '-h', 'daemon_directory'])).trim();
+      const daemonDirectory = (await runCommand(POSTCONF, ['-d', '-h', 'daemon_directory'])).trim();
       proc = new ServerProcess(`Postfix master on ${port}`, join(daemonDirectory, 'master'), ['-c', conf, '-d']);
       await untilGreets(proc, port, /^220 /, 'QUIT\r\n', explain);
       return new ThrowawayPostfix(dir, port, proc, deferHost);
@@ -502,7 +451,7 @@ export class ThrowawayPostfix {
 
   /** What is in the queue now (`postqueue -j`): deferred messages with their reason. */
   async queue(): Promise<PostfixQueueEntry[]> {
-    const out = await run(POSTQUEUE, ['-c', this.configDir, '-j']);
+    const out = await runCommand(POSTQUEUE, ['-c', this.configDir, '-j']);
     return out
       .split('\n')
       .filter((line) => line.trim())
@@ -511,7 +460,7 @@ export class ThrowawayPostfix {
 
   /** Attempts every deferred message now (`postqueue -f`). */
   async flush(): Promise<void> {
-    await run(POSTQUEUE, ['-c', this.configDir, '-f']);
+    await runCommand(POSTQUEUE, ['-c', this.configDir, '-f']);
   }
 
   /** Ends the master (SIGTERM by pid) and every Postfix process it started, the deferring host, and removes the folder. */
@@ -702,7 +651,7 @@ export interface ThrowawayDovecotOptions {
    * STARTTLS on the IMAP port: `true` makes a test CA and a certificate for 127.0.0.1/localhost (`caPem`), or
    * give your own. Plain IMAP (and LOGIN without TLS) stays allowed: clients choose.
    */
-  tls?: boolean | TlsFiles;
+  tls?: boolean | TestCertificates;
   /** A free one unless given. */
   port?: number;
 }
@@ -719,7 +668,7 @@ export class ThrowawayDovecot {
     readonly dir: string,
     readonly port: number,
     readonly mailDir: string,
-    private readonly tlsFiles: TlsFiles | undefined,
+    private readonly tlsFiles: TestCertificates | undefined,
     proc: ServerProcess,
   ) {
     this.proc = proc;

@@ -1,11 +1,12 @@
 import Redis, { RedisOptions } from 'ioredis';
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
+import { makeTestCertificates, runCommand } from './test-certificates';
+import type { TestCertificates } from './test-certificates';
 import { until } from './wait';
 
 /*
@@ -18,7 +19,6 @@ import { until } from './wait';
 const HOST = '127.0.0.1';
 const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const REDIS_CLI = process.env.REDIS_CLI_BIN ?? 'redis-cli';
-const OPENSSL = process.env.OPENSSL_BIN ?? 'openssl';
 const CLUSTER_SLOTS = 16384;
 
 export interface Endpoint {
@@ -52,14 +52,6 @@ function confValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function run(command: string, args: string[], timeoutMs = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed (${error.message.split('\n')[0]}):\n${stdout}${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 /** One redis-server (or sentinel) process; keeps the tail of what it printed to explain an early exit. */
 class ServerProcess {
@@ -317,7 +309,7 @@ export class ThrowawayCluster {
         );
       }
       await Promise.all([...procs].map(([port, proc]) => untilAnswers(proc, port, cluster.admins)));
-      await run(REDIS_CLI, [
+      await runCommand(REDIS_CLI, [
         '--cluster', 'create',
         ...[...procs.keys()].map((port) => `${HOST}:${port}`),
         '--cluster-yes',
@@ -805,57 +797,6 @@ export interface ThrowawayTlsRedisOptions {
   config?: string[];
 }
 
-interface Certificates {
-  caPem: string;
-  untrustedCaPem: string;
-  caFile: string;
-  certFile: string;
-  keyFile: string;
-}
-
-const OPENSSL_CONF = `[req]
-distinguished_name = dn
-[dn]
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-`;
-
-/** A test CA with a server certificate for 127.0.0.1 and localhost, and a second CA that signed nothing. */
-async function makeCertificates(dir: string): Promise<Certificates> {
-  const path = (name: string) => join(dir, name);
-  const conf = path('openssl.cnf');
-  await writeFile(conf, OPENSSL_CONF);
-  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const newCa = (name: string, subject: string) =>
-    run(OPENSSL, ['req', '-x509', ...newKey, '-keyout', path(`${name}.key`), '-out', path(`${name}.pem`), '-days', '2', '-subj', subject, '-config', conf, '-extensions', 'ca']);
-  await Promise.all([
-    newCa('ca', '/CN=nestjs-email-workflow throwaway test CA'),
-    newCa('untrusted-ca', '/CN=nestjs-email-workflow unrelated CA'),
-    run(OPENSSL, ['req', '-new', ...newKey, '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=localhost', '-config', conf]),
-  ]);
-  await run(OPENSSL, [
-    'x509', '-req', '-in', path('server.csr'),
-    '-CA', path('ca.pem'), '-CAkey', path('ca.key'), '-set_serial', `0x${randomBytes(8).toString('hex')}`,
-    '-days', '2', '-out', path('server.pem'), '-extfile', conf, '-extensions', 'server',
-  ]);
-  return {
-    caPem: await readFile(path('ca.pem'), 'utf8'),
-    untrustedCaPem: await readFile(path('untrusted-ca.pem'), 'utf8'),
-    caFile: path('ca.pem'),
-    certFile: path('server.pem'),
-    keyFile: path('server.key'),
-  };
-}
-
 /**
  * A redis-server that speaks TLS only (`port 0`, `tls-port`), with a certificate for 127.0.0.1/localhost from a
  * test CA made at start, ACL users, and the `default` user off unless given a password.
@@ -867,16 +808,16 @@ export class ThrowawayTlsRedis {
     private readonly dir: string,
     private readonly proc: ServerProcess,
     readonly port: number,
-    private readonly certificates: Certificates,
+    private readonly certificates: TestCertificates,
   ) {
-    this.admins = new AdminClients(() => ({ tls: { ca: certificates.caPem } }));
+    this.admins = new AdminClients(() => ({ tls: { ca: certificates.ca } }));
   }
 
   static async start({ users = [], defaultPassword, config = [] }: ThrowawayTlsRedisOptions = {}): Promise<ThrowawayTlsRedis> {
     const dir = await mkdtemp(join(tmpdir(), 'ew-redis-tls-'));
     let server: ThrowawayTlsRedis | undefined;
     try {
-      const certificates = await makeCertificates(dir);
+      const certificates = await makeTestCertificates(dir);
       const port = await freePort();
       const confFile = join(dir, 'redis.conf');
       const user = ({ name, password, rules = '~* &* +@all' }: RedisAclUser) => {
@@ -914,12 +855,12 @@ export class ThrowawayTlsRedis {
 
   /** The CA that signed the server's certificate (PEM): trust it as `tls: { ca }`. */
   get caPem(): string {
-    return this.certificates.caPem;
+    return this.certificates.ca;
   }
 
   /** A CA that signed nothing here: a client trusting only it must refuse the server. */
   get untrustedCaPem(): string {
-    return this.certificates.untrustedCaPem;
+    return this.certificates.untrustedCa;
   }
 
   /** `rediss://user:password@127.0.0.1:port` (both parts URL-encoded; either may be left out). */
