@@ -56,6 +56,10 @@ export type {
   EmailChangedEvent,
   EmailChangeRevertedEvent,
   EmailSuppressedEvent,
+  EmailCancelledEvent,
+  EmailReportEvent,
+  ReportIgnoredEvent,
+  IgnoredReportReason,
   OutgoingEmail,
   BeforeEmailSendHook,
 } from './events';
@@ -63,6 +67,11 @@ export { EmailSuppressions } from './suppression';
 export type { Suppression, SuppressionDetails, SuppressionReason, SuppressionOptions } from './suppression';
 export { parseBounce, MAX_BOUNCE_SIZE } from './bounces';
 export type { BounceReport, BounceRecipient, BounceType, BounceAction } from './bounces';
+export type { BounceOptions, BounceImapOptions } from './bounces/bounce.options';
+export { EmailBounceProcessor, BounceMailbox } from './bounce-mailbox';
+export type { BounceProcessingResult, BounceReaderStatus, BounceReaderState } from './bounce-mailbox';
+export { EmailDeliveryLog } from './delivery-log';
+export type { DeliveryEventType, DeliveryLogQuery, DeliveryRecord, DeliveryStep, DeliveryLogOptions } from './delivery-log';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
 export type { EmailQueueDriver, EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
 export type { EmailRedisOptions, EmailRedisCluster, ConnectionRole } from './redis';

@@ -24,6 +24,8 @@ interface SecretUses {
   durableQueue: boolean;
   /** The app's own token store keeps hashes keyed by it across processes. */
   customTokenStore: boolean;
+  /** Envelope tags are MACs under it, and bounces come back after restarts. */
+  bounceAddress?: boolean;
 }
 
 export interface CryptoSettings {
@@ -44,6 +46,13 @@ function secretProblems(secret: unknown, uses: SecretUses): OptionsProblem[] {
     problems.push({
       path: 'secret',
       problem: 'is required with tokens.store: token hashes are keyed by it, and must match across processes and restarts',
+      fix: SECRET_FROM_ENV,
+    });
+  }
+  if (uses.bounceAddress && secret === undefined && !uses.durableQueue && !uses.customTokenStore) {
+    problems.push({
+      path: 'secret',
+      problem: 'is required with bounces.address: envelope tags are signed with it, and a bounce may come back after a restart',
       fix: SECRET_FROM_ENV,
     });
   }

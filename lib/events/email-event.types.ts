@@ -20,6 +20,16 @@ export enum EmailEvent {
   EmailChangeReverted = 'email.change-reverted',
   /** An email to an address on the suppression list was cancelled before it was queued. */
   Suppressed = 'email.suppressed',
+  /** A before-send hook cancelled an email. */
+  Cancelled = 'email.cancelled',
+  /** A bounce came back for an email we sent (read from the bounce mailbox). */
+  Bounced = 'email.bounced',
+  /** A delay notice came back: the receiving side is still trying. */
+  Delayed = 'email.delayed',
+  /** The recipient reported the email as spam (an ARF report from their mailbox provider). */
+  Complained = 'email.complained',
+  /** A report was read but changed nothing: forged, about an email we do not know, or seen before. */
+  ReportIgnored = 'email.report-ignored',
 }
 
 /** A user-level workflow event. Never carries a token, link or password. */
@@ -69,7 +79,9 @@ export interface EmailIdentity {
   to: string;
 }
 
-export type EmailQueuedEvent = EmailIdentity;
+export interface EmailQueuedEvent extends EmailIdentity {
+  locale?: string;
+}
 
 export interface EmailSentEvent extends EmailIdentity {
   /** 1 for the first try. */
@@ -81,6 +93,8 @@ export interface EmailSentEvent extends EmailIdentity {
   queuedAt: Date;
   /** How long the SMTP server took to take this try, in ms (connection and login included when not pooled). */
   sendDurationMs: number;
+  /** The server's reply, e.g. `250 2.0.0 Ok: queued as 4XyzB1` (its queue id, for its own log). */
+  response?: string;
 }
 
 export interface EmailRetryingEvent extends EmailIdentity {
@@ -90,6 +104,8 @@ export interface EmailRetryingEvent extends EmailIdentity {
   reason: string;
   responseCode?: number;
   enhancedCode?: string;
+  /** How long the server took before it failed this try, in ms; absent when no server was reached. */
+  sendDurationMs?: number;
 }
 
 export interface EmailFailedEvent extends EmailIdentity {
@@ -102,6 +118,8 @@ export interface EmailFailedEvent extends EmailIdentity {
   reason: string;
   responseCode?: number;
   enhancedCode?: string;
+  /** How long the server took before it failed this try, in ms; absent when no server was reached. */
+  sendDurationMs?: number;
 }
 
 export interface DeliveryPausedEvent {
@@ -138,6 +156,42 @@ export interface EmailSuppressedEvent {
   suppressedAt: Date;
 }
 
+/** A before-send hook cancelled the email with `reason`. */
+export interface EmailCancelledEvent {
+  messageId: string;
+  template: string;
+  tenant?: string;
+  to: string;
+  reason: string;
+}
+
+/**
+ * A bounce, delay notice or complaint about an email we sent, proven ours by its envelope tag or by the
+ * Message-ID of an email sent to that same recipient.
+ */
+export interface EmailReportEvent {
+  messageId: string;
+  template: string;
+  tenant?: string;
+  /** The recipient the report is about. */
+  to: string;
+  /** The enhanced status code the report gives, such as `5.1.1`. */
+  status?: string;
+  /** The receiving server's reply as the report quotes it, addresses redacted. */
+  diagnosticCode?: string;
+  /** Whether the address was put on the suppression list (a hard bounce, a complaint). */
+  suppressed: boolean;
+}
+
+/** Why a report changed nothing. */
+export type IgnoredReportReason = 'forged-tag' | 'unknown-message' | 'recipient-mismatch' | 'duplicate' | 'not-a-failure';
+
+/** A report that changed nothing. No address: anyone can send one. */
+export interface ReportIgnoredEvent {
+  type: 'bounce' | 'delay' | 'complaint';
+  reason: IgnoredReportReason;
+}
+
 /** Payload type of each event. */
 export interface EmailEventPayloads {
   [EmailEvent.Queued]: EmailQueuedEvent;
@@ -156,6 +210,11 @@ export interface EmailEventPayloads {
   [EmailEvent.EmailChanged]: EmailChangedEvent;
   [EmailEvent.EmailChangeReverted]: EmailChangeRevertedEvent;
   [EmailEvent.Suppressed]: EmailSuppressedEvent;
+  [EmailEvent.Cancelled]: EmailCancelledEvent;
+  [EmailEvent.Bounced]: EmailReportEvent;
+  [EmailEvent.Delayed]: EmailReportEvent;
+  [EmailEvent.Complained]: EmailReportEvent;
+  [EmailEvent.ReportIgnored]: ReportIgnoredEvent;
 }
 
 export type EmailEventListener<E extends EmailEvent> = (payload: EmailEventPayloads[E]) => unknown;

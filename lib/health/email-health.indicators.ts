@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
+import { BounceMailbox } from '../bounce-mailbox';
 import { withTimeout } from '../errors/bounded-call';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
 
@@ -69,5 +70,27 @@ export class EmailQueueHealthIndicator {
       return indicator.down({ ...details, message: `more than ${options.maxDepth} emails wait` });
     }
     return indicator.up(details);
+  }
+}
+
+/**
+ * Terminus indicator of the bounce mailbox reader (`bounces.imap`): up while it reads the mailbox, or while
+ * another process holds the reader's lease; down while it cannot reach or log into the mailbox, with why.
+ * Up with `reading: false` where this process reads no mailbox (no `bounces.imap`, or `queue.worker: false`).
+ */
+@Injectable()
+export class EmailBounceReaderHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly mailbox: BounceMailbox,
+  ) {}
+
+  isHealthy<const Key extends string>(key: Key) {
+    const indicator = this.health.check(key);
+    const status = this.mailbox.status();
+    if (status === undefined) return indicator.up({ reading: false });
+    const details = { state: status.state, mailbox: status.mailbox, processed: status.processed, unrecognised: status.unrecognised, lastPassAt: status.lastPassAt?.toISOString() };
+    const fine = status.state === 'connected' || status.state === 'waiting-for-lease';
+    return fine ? indicator.up(details) : indicator.down({ ...details, message: status.lastError ?? `the bounce mailbox reader is ${status.state}` });
   }
 }

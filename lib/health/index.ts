@@ -1,1 +1,1 @@
-export { EmailTransportHealthIndicator, EmailQueueHealthIndicator } from './email-health.indicators';
+export { EmailTransportHealthIndicator, EmailQueueHealthIndicator, EmailBounceReaderHealthIndicator } from './email-health.indicators';

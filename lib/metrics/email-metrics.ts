@@ -54,6 +54,10 @@ export class EmailMetrics implements OnApplicationShutdown {
     const failed = counter('emails.failed', 'Emails given up for good, by kind: permanent, transient (retries spent) or expired');
     const retried = counter('emails.retried', 'Tries that failed transiently and were scheduled again', '{retry}');
     const suppressed = counter('emails.suppressed', 'Emails cancelled before queueing because the recipient is on the suppression list');
+    const bounced = counter('emails.bounced', 'Bounces read back for emails we sent, by whether the address was suppressed');
+    const delayed = counter('emails.delayed', 'Delay notices read back for emails we sent');
+    const complained = counter('emails.complained', 'Spam complaints read back for emails we sent');
+    const ignoredReports = counter('reports.ignored', 'Bounce and complaint reports that changed nothing, by type and reason (forged-tag, unknown-message, recipient-mismatch, duplicate, not-a-failure)', '{report}');
     const pausedTransports = meter.createUpDownCounter('email_workflow.transports.paused', {
       description: 'Transports whose delivery this process holds paused (refused login, TLS, or server unreachable)',
       unit: '{transport}',
@@ -82,6 +86,10 @@ export class EmailMetrics implements OnApplicationShutdown {
     this.on(EmailEvent.Retrying, (event) => retried.add(1, emailAttributes(event)));
     this.on(EmailEvent.Failed, (event) => failed.add(1, { ...emailAttributes(event), kind: event.kind }));
     this.on(EmailEvent.Suppressed, (event) => suppressed.add(1, emailAttributes(event)));
+    this.on(EmailEvent.Bounced, (event) => bounced.add(1, { ...emailAttributes(event), suppressed: String(event.suppressed) }));
+    this.on(EmailEvent.Delayed, (event) => delayed.add(1, emailAttributes(event)));
+    this.on(EmailEvent.Complained, (event) => complained.add(1, emailAttributes(event)));
+    this.on(EmailEvent.ReportIgnored, ({ type, reason }) => ignoredReports.add(1, { type, reason }));
     this.on(EmailEvent.DeliveryPaused, ({ tenant }) => this.countPause(tenant, true));
     this.on(EmailEvent.DeliveryResumed, ({ tenant }) => this.countPause(tenant, false));
   }

@@ -1,6 +1,8 @@
 import { Inject, Module, OnApplicationBootstrap, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { getQueueToken } from '@nestjs/bull-shared';
+import { BounceMailbox, EmailBounceProcessor } from '../bounce-mailbox';
+import { EmailDeliveryLog } from '../delivery-log';
 import { EmailEventExplorer, EmailEvents } from '../events';
 import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
 import type { EmailQueue } from '../queue';
@@ -46,7 +48,7 @@ import { emailWorkflowProviders } from './email-workflow.providers';
     TemplatePreviews,
     EmailWorkflowService,
   ],
-  exports: [EmailWorkflowService, EmailEvents, EmailSuppressions, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
+  exports: [EmailWorkflowService, EmailEvents, EmailSuppressions, EmailDeliveryLog, EmailBounceProcessor, BounceMailbox, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
 })
 export class EmailWorkflowModule
   extends ConfigurableEmailWorkflowModule

@@ -1,4 +1,6 @@
+import type { BounceModuleOptions } from '../bounces/bounce.options';
 import type { CryptoOptions } from '../crypto/crypto.options';
+import type { DeliveryLogModuleOptions } from '../delivery-log/delivery-log.options';
 import type { MetricsModuleOptions } from '../metrics/metrics.options';
 import type { EmailQueueOptions } from '../queue/queue.options';
 import type { SuppressionModuleOptions } from '../suppression/suppression.options';
@@ -17,6 +19,8 @@ export type { HtmlEncoding } from '../queue/message.composer';
 export type { EmailMetricsOptions } from '../metrics/metrics.options';
 export type { MeterProviderLike } from '../metrics/metrics.types';
 export type { SuppressionOptions } from '../suppression/suppression.options';
+export type { BounceOptions, BounceImapOptions } from '../bounces/bounce.options';
+export type { DeliveryLogOptions } from '../delivery-log/delivery-log.options';
 
 /**
  * Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`: each concern's own options side by
@@ -30,7 +34,9 @@ export interface EmailWorkflowModuleOptions
     FlowModuleOptions,
     SuppressionModuleOptions,
     CryptoOptions,
-    MetricsModuleOptions {
+    MetricsModuleOptions,
+    BounceModuleOptions,
+    DeliveryLogModuleOptions {
   /**
    * Delivery queue. `{ redis: 'redis://…' }` for durable delivery on Bull; `false` (the default) for
    * an in-process queue that is lost when the process stops.

@@ -1,7 +1,11 @@
 import { Logger, Provider } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bull-shared';
+import { BounceMailbox, EmailBounceProcessor } from '../bounce-mailbox';
+import { BOUNCE_SETTINGS, BounceSettings } from '../bounces/bounce.options';
 import { CRYPTO_SETTINGS, CryptoSettings } from '../crypto/crypto.options';
+import { MessageRefs } from '../crypto/message-refs';
+import { DELIVERY_LOG_SETTINGS, DeliveryLogFeed, DeliveryLogSettings, EmailDeliveryLog, MemoryDeliveryLogStore, RedisDeliveryLogStore } from '../delivery-log';
 import { PayloadCipher } from '../crypto/payload.cipher';
 import { deriveKey } from '../crypto/secret-keys';
 import { EmailEventBus, EmailEvents } from '../events';
@@ -87,6 +91,8 @@ const settingsProviders: Provider[] = (
     [QUEUE_SETTINGS, 'queue'],
     [CRYPTO_SETTINGS, 'crypto'],
     [METRICS_SETTINGS, 'metrics'],
+    [BOUNCE_SETTINGS, 'bounces'],
+    [DELIVERY_LOG_SETTINGS, 'deliveryLog'],
   ] as const
 ).map(([provide, concern]) => ({
   provide,
@@ -126,10 +132,16 @@ export const emailWorkflowProviders: Provider[] = [
     inject: [METRICS_SETTINGS, EmailEventBus],
   },
   {
+    provide: MessageRefs,
+    // Without a secret (in-process queue, no bounces.address) nothing outlives the process, so a per-process key is enough.
+    useFactory: ({ secret }: CryptoSettings) => new MessageRefs(deriveKey(secret ?? randomBytes(32).toString('base64url'), 'message-refs')),
+    inject: [CRYPTO_SETTINGS],
+  },
+  {
     provide: MessageComposer,
-    useFactory: (templates: TemplateRegistry, { from, replyTo, htmlEncoding, senderAddress }: WorkflowSettings, { brand }: TemplateSettings) =>
-      new MessageComposer(templates, { from, replyTo, htmlEncoding, senderAddress, brand }),
-    inject: [TemplateRegistry, WORKFLOW_SETTINGS, TEMPLATE_SETTINGS],
+    useFactory: (templates: TemplateRegistry, { from, replyTo, htmlEncoding, senderAddress }: WorkflowSettings, { brand }: TemplateSettings, bounces: BounceSettings, refs: MessageRefs) =>
+      new MessageComposer(templates, { from, replyTo, htmlEncoding, senderAddress, brand, bounceAddress: bounces.address && { ...bounces.address, refs } }),
+    inject: [TemplateRegistry, WORKFLOW_SETTINGS, TEMPLATE_SETTINGS, BOUNCE_SETTINGS, MessageRefs],
   },
   {
     provide: EmailDeliveryWorker,
@@ -202,6 +214,38 @@ export const emailWorkflowProviders: Provider[] = [
     provide: BounceFeed,
     useFactory: (events: EmailEventBus, suppressions: EmailSuppressions, settings: SuppressionSettings) => new BounceFeed(events, suppressions, settings),
     inject: [EmailEventBus, EmailSuppressions, SUPPRESSION_SETTINGS],
+  },
+  {
+    provide: EmailDeliveryLog,
+    // Where the tokens are: Redis beside the queue (every process writes one shared log), else memory.
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings, limits: DeliveryLogSettings, refs: MessageRefs, redis: RedisConnection | null) => {
+      const key = secret ?? randomBytes(32).toString('base64url');
+      const shared = storeRedis(redis, queue);
+      const store = shared ? new RedisDeliveryLogStore(shared.client, shared.prefix, limits, commandTimeout) : new MemoryDeliveryLogStore(limits);
+      return new EmailDeliveryLog(store, refs, deriveKey(key, 'delivery-log-key'), new PayloadCipher(deriveKey(key, 'delivery-log')));
+    },
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS, DELIVERY_LOG_SETTINGS, MessageRefs, EMAIL_REDIS],
+  },
+  {
+    provide: DeliveryLogFeed,
+    useFactory: (events: EmailEventBus, log: EmailDeliveryLog) => new DeliveryLogFeed(events, log),
+    inject: [EmailEventBus, EmailDeliveryLog],
+  },
+  {
+    provide: EmailBounceProcessor,
+    useFactory: (log: EmailDeliveryLog, refs: MessageRefs, suppressions: EmailSuppressions, events: EmailEventBus, { codes }: SuppressionSettings) =>
+      new EmailBounceProcessor(log, refs, suppressions, events, codes),
+    inject: [EmailDeliveryLog, MessageRefs, EmailSuppressions, EmailEventBus, SUPPRESSION_SETTINGS],
+  },
+  {
+    provide: BounceMailbox,
+    // Read where emails are sent: an API-only process (queue.worker: false) leaves the mailbox to the workers.
+    useFactory: ({ imap }: BounceSettings, processor: EmailBounceProcessor, queue: EmailQueue, settings: QueueSettings, redis: RedisConnection | null) => {
+      const shared = storeRedis(redis, queue);
+      const place = shared ? { redis: { client: shared.client, prefix: shared.prefix, commandTimeoutMs: settings.commandTimeout } } : {};
+      return new BounceMailbox(settings.worker === false ? undefined : imap, processor, place);
+    },
+    inject: [BOUNCE_SETTINGS, EmailBounceProcessor, EMAIL_QUEUE, QUEUE_SETTINGS, EMAIL_REDIS],
   },
   {
     // The driver's queue object (Bull or BullMQ) under the token @nestjs/bull and @nestjs/bullmq share, for

@@ -1,4 +1,6 @@
+import { BounceSettings, resolveBounceOptions } from '../bounces/bounce.options';
 import { credentialKeysFrom } from '../crypto/credential.cipher';
+import { DeliveryLogSettings, resolveDeliveryLogOptions } from '../delivery-log/delivery-log.options';
 import { CryptoSettings, resolveCryptoOptions } from '../crypto/crypto.options';
 import { InvalidOptionsError, OptionsProblem } from '../errors';
 import { problemsOf } from '../errors/options.resolution';
@@ -23,6 +25,8 @@ export interface EmailWorkflowSettings {
   queue: QueueSettings;
   crypto: CryptoSettings;
   metrics: MetricsSettings;
+  bounces: BounceSettings;
+  deliveryLog: DeliveryLogSettings;
 }
 
 /** Every top-level option; anything else is a typo worth a boot error. */
@@ -45,6 +49,8 @@ const KNOWN_OPTIONS: Record<keyof EmailWorkflowModuleOptions, true> = {
   transportResolver: true,
   tenantTransports: true,
   metrics: true,
+  bounces: true,
+  deliveryLog: true,
 };
 
 /** Dropped options whose own concern names where they went (`rateLimits` → `flows.<flow>.limits`). */
@@ -74,15 +80,17 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
   const flows = resolveFlowOptions(options);
   const suppression = resolveSuppressionOptions(options);
   const queue = resolveQueueOptions(options.queue);
-  const crypto = resolveCryptoOptions(options, { durableQueue: requestsRedis(options.queue), customTokenStore: options.tokens?.store !== undefined });
+  const crypto = resolveCryptoOptions(options, { durableQueue: requestsRedis(options.queue), customTokenStore: options.tokens?.store !== undefined, bounceAddress: options.bounces?.address !== undefined });
   const metrics = resolveMetricsOptions(options.metrics);
+  const bounces = resolveBounceOptions(options);
+  const deliveryLog = resolveDeliveryLogOptions(options);
   const problems = [
     ...problemsOf(transport),
     ...unknownOptionProblems(options),
     ...problemsOf(metrics),
-    ...[workflow, templates, tokens, flows, suppression, queue, crypto].flatMap(problemsOf),
+    ...[workflow, templates, tokens, flows, suppression, queue, crypto, bounces, deliveryLog].flatMap(problemsOf),
   ];
-  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && metrics.ok && problems.length === 0) {
+  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && metrics.ok && bounces.ok && deliveryLog.ok && problems.length === 0) {
     return {
       transport: transport.value,
       workflow: workflow.value,
@@ -93,6 +101,8 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
       queue: queue.value,
       crypto: crypto.value,
       metrics: metrics.value,
+      bounces: bounces.value,
+      deliveryLog: deliveryLog.value,
     };
   }
   throw new InvalidOptionsError(problems);

@@ -76,11 +76,12 @@ export class EmailDeliveryWorker {
     // Checked before each try and whenever a wait at the gate ends, so a held email is given up on time too.
     while (Date.now() < expiresAt) {
       if (!(await this.passGate(gateKey, expiresAt))) continue;
+      let started: number | undefined;
       try {
         // A tenant whose settings cannot be resolved fails here as an EmailDeliveryError too (see TransportRegistry.use).
         const { receipt, sendDurationMs } = await this.transports.use(job.tenant, async ({ transport }) => {
           // Timed from here, not before `use`: resolving a tenant's settings is not SMTP time.
-          const started = performance.now();
+          started = performance.now();
           return { receipt: await transport.deliver(message), sendDurationMs: performance.now() - started };
         });
         this.events.emit(EmailEvent.Sent, {
@@ -90,16 +91,18 @@ export class EmailDeliveryWorker {
           rejected: receipt.rejected,
           queuedAt: new Date(queuedAt),
           sendDurationMs,
+          response: receipt.response,
         });
         return receipt;
       } catch (error) {
         if (!(error instanceof EmailDeliveryError)) throw error;
         const { failure } = error;
+        const sendDurationMs = started === undefined ? undefined : performance.now() - started;
         if (failure.kind === 'configuration' || failure.kind === 'unavailable') {
           this.pause(job.tenant, failure);
           continue;
         }
-        if (failure.kind === 'permanent' || attempt >= maxAttempts) return this.fail(identity, attempt, failure);
+        if (failure.kind === 'permanent' || attempt >= maxAttempts) return this.fail(identity, attempt, failure, sendDurationMs);
         const delay = retryDelay(attempt, this.settings.backoff);
         this.events.emit(EmailEvent.Retrying, {
           ...identity,
@@ -108,6 +111,7 @@ export class EmailDeliveryWorker {
           reason: failure.reason,
           responseCode: failure.responseCode,
           enhancedCode: failure.enhancedCode,
+          sendDurationMs,
         });
         throw new DeliveryFailure(failure, delay);
       }
@@ -173,8 +177,8 @@ export class EmailDeliveryWorker {
     gate.close(failure);
   }
 
-  private fail(identity: EmailIdentity, attempt: number, failure: UndeliveredReason): never {
-    this.events.emit(EmailEvent.Failed, { ...identity, attempt, ...failure });
+  private fail(identity: EmailIdentity, attempt: number, failure: UndeliveredReason, sendDurationMs?: number): never {
+    this.events.emit(EmailEvent.Failed, { ...identity, attempt, ...failure, sendDurationMs });
     throw new DeliveryFailure(failure);
   }
 }

@@ -1,6 +1,7 @@
 import type Mail from 'nodemailer/lib/mailer';
 import type { RenderedEmail, TemplateContext, TemplateRegistry } from '../templates';
 import type { ResolvedBrand } from '../templates/template.options';
+import type { MessageRefs } from '../crypto/message-refs';
 import type { EmailJob } from './email-job';
 
 /**
@@ -20,6 +21,8 @@ interface MessageSettings {
   senderAddress: string;
   /** Every template gets it as `brand`. */
   brand: ResolvedBrand;
+  /** `bounces.address`: the envelope sender becomes `<local>+<tag>@<domain>` (VERP), the tag made by `refs`. */
+  bounceAddress?: { local: string; domain: string; refs: MessageRefs };
 }
 
 /** An email whose recipient, variables, headers and Message-ID are settled: a queued job, or the test email. */
@@ -63,7 +66,17 @@ export class MessageComposer {
       text: rendered.text,
       messageId: email.messageId,
       headers: email.headers,
+      ...(this.settings.bounceAddress && { envelope: { from: this.envelopeSender(email.messageId), to: [email.to.address] } }),
     };
+  }
+
+  /**
+   * The envelope sender (Return-Path): `bounces.address` tagged with the email's envelope tag, or the From
+   * address. The tag names the email under a MAC, so a bounce for it proves which email it is about.
+   */
+  envelopeSender(messageId: string): string {
+    const bounce = this.settings.bounceAddress;
+    return bounce ? `${bounce.local}+${bounce.refs.tagOf(messageId)}@${bounce.domain}` : this.settings.senderAddress;
   }
 
   private contextFor(context: TemplateContext): TemplateContext {

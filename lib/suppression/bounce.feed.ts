@@ -48,7 +48,7 @@ export class BounceFeed implements OnModuleInit, OnModuleDestroy {
     if (!suppressesRecipient(failure, this.settings.codes)) return;
     const code = failure.enhancedCode ?? (failure.responseCode === undefined ? undefined : String(failure.responseCode));
     const write: Promise<void> = this.suppressions
-      .add(failure.to, 'bounce', { code })
+      .add(failure.to, 'bounce', { code, messageId: failure.messageId })
       .then(
         () => undefined,
         (error: unknown) => this.logger.warn(`A permanently failed recipient (email ${failure.messageId}) was not put on the suppression list: ${(error as Error).message}`),

@@ -51,11 +51,15 @@ export class EmailSuppressions {
     if (details?.code !== undefined && typeof details.code !== 'string') {
       throw new InvalidArgumentError('EmailSuppressions.add', 'details.code', 'a string such as "5.1.1" or undefined', describe(details.code));
     }
+    if (details?.messageId !== undefined && typeof details.messageId !== 'string') {
+      throw new InvalidArgumentError('EmailSuppressions.add', 'details.messageId', 'the Message-ID of the email it came from, or undefined', describe(details.messageId));
+    }
     const key = this.keyOf(normalised);
     const entry: StoredSuppression = { sealedAddress: this.cipher.seal(normalised, key), reason: reason.trim(), at: Date.now() };
     if (details?.code !== undefined) entry.code = details.code;
+    if (details?.messageId !== undefined) entry.sealedMessageId = this.cipher.seal(details.messageId, key);
     await this.store.put(key, entry);
-    return this.entryOf(normalised, entry);
+    return this.entryOf(normalised, entry, key);
   }
 
   /** Takes an address off the list; false when it was not on it. */
@@ -80,15 +84,16 @@ export class EmailSuppressions {
     const entries: Suppression[] = [];
     for (const [key, entry] of await this.store.entries()) {
       const address = this.open(key, entry);
-      if (address !== undefined) entries.push(this.entryOf(address, entry));
+      if (address !== undefined) entries.push(this.entryOf(address, entry, key));
     }
     return entries.sort((a, b) => b.suppressedAt.getTime() - a.suppressedAt.getTime());
   }
 
   private async lookUp(method: string, address: string): Promise<Suppression | undefined> {
     const normalised = this.address(method, address);
-    const entry = await this.store.get(this.keyOf(normalised));
-    return entry && this.entryOf(normalised, entry);
+    const key = this.keyOf(normalised);
+    const entry = await this.store.get(key);
+    return entry && this.entryOf(normalised, entry, key);
   }
 
   /** An address argument checked, then in the one form the list is keyed by. */
@@ -103,14 +108,22 @@ export class EmailSuppressions {
   }
 
   private open(key: string, entry: StoredSuppression): string | undefined {
+    return this.openSealed(entry.sealedAddress, key);
+  }
+
+  private openSealed(sealed: string, key: string): string | undefined {
     try {
-      return this.cipher.open<string>(entry.sealedAddress, key);
+      return this.cipher.open<string>(sealed, key);
     } catch {
       return undefined;
     }
   }
 
-  private entryOf(address: string, { reason, code, at }: StoredSuppression): Suppression {
-    return code === undefined ? { address, reason, suppressedAt: new Date(at) } : { address, reason, code, suppressedAt: new Date(at) };
+  private entryOf(address: string, { reason, code, sealedMessageId, at }: StoredSuppression, key: string): Suppression {
+    const entry: Suppression = { address, reason, suppressedAt: new Date(at) };
+    if (code !== undefined) entry.code = code;
+    const messageId = sealedMessageId === undefined ? undefined : this.openSealed(sealedMessageId, key);
+    if (messageId !== undefined) entry.messageId = messageId;
+    return entry;
   }
 }

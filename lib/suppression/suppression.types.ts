@@ -11,12 +11,16 @@ export interface Suppression {
   reason: SuppressionReason;
   /** The SMTP code that put it there, e.g. '5.1.1' for a bounce. */
   code?: string;
+  /** The email whose bounce or complaint put it there. */
+  messageId?: string;
   suppressedAt: Date;
 }
 
 /** What `add` takes beside the address and reason. */
 export interface SuppressionDetails {
   code?: string;
+  /** The email the bounce or complaint was about, shown by `list()`. */
+  messageId?: string;
 }
 
 /**
@@ -27,6 +31,8 @@ export interface StoredSuppression {
   sealedAddress: string;
   reason: string;
   code?: string;
+  /** The Message-ID of the email it came from, sealed like the address. */
+  sealedMessageId?: string;
   /** Epoch milliseconds. */
   at: number;
 }

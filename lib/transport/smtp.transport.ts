@@ -9,6 +9,8 @@ export interface DeliveryReceipt {
   messageId: string;
   accepted: string[];
   rejected: string[];
+  /** The server's reply to the message, e.g. `250 2.0.0 Ok: queued as 4XyzB1`. */
+  response?: string;
 }
 
 /** nodemailer, loaded when the first transport is made rather than when the library is imported. */
@@ -34,6 +36,7 @@ export class SmtpTransport {
         messageId: info.messageId,
         accepted: (info.accepted ?? []).map(String),
         rejected: (info.rejected ?? []).map(String),
+        response: typeof info.response === 'string' ? info.response : undefined,
       };
     } catch (error) {
       throw toDeliveryError(error as NodemailerError, this.redactCredentials);

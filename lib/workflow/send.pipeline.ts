@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { MessageRefs } from '../crypto/message-refs';
 import { InvalidHeaderError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { OutgoingEmail } from '../events';
@@ -53,6 +54,7 @@ export class EmailSendPipeline {
     private readonly events: EmailEventBus,
     private readonly suppressions: EmailSuppressions,
     @Inject(SUPPRESSION_SETTINGS) private readonly suppression: SuppressionSettings,
+    private readonly refs: MessageRefs,
   ) {
     this.messageIdDomain = composer.senderAddress.split('@')[1];
   }
@@ -71,7 +73,7 @@ export class EmailSendPipeline {
     if ('cancelled' in prepared) return { id: '', messageId: prepared.messageId, cancelled: prepared.cancelled };
     const email = prepared.ready;
     const { id, duplicate } = await this.queue.enqueue({ ...email, tenant: request.tenant }, request.idempotencyKey);
-    if (!duplicate) this.events.emit(EmailEvent.Queued, { id, tenant: request.tenant, messageId: email.messageId, template: email.template, to: email.to.address });
+    if (!duplicate) this.events.emit(EmailEvent.Queued, { id, tenant: request.tenant, messageId: email.messageId, template: email.template, to: email.to.address, locale: email.locale });
     return duplicate ? { id, messageId: email.messageId, duplicate } : { id, messageId: email.messageId };
   }
 
@@ -97,7 +99,8 @@ export class EmailSendPipeline {
       headers: {},
       cancel: (reason) => (cancelReason = reason),
     };
-    const messageId = `<${request.idempotencyKey ? digest(request.idempotencyKey) : randomUUID()}@${this.messageIdDomain}>`;
+    // Unguessable either way: a bounce that lost its envelope tag is matched by Message-ID (README: Bounces).
+    const messageId = `<${request.idempotencyKey ? this.refs.messageIdFor(request.idempotencyKey) : randomUUID()}@${this.messageIdDomain}>`;
     // Not for a test email: whoever sends one wants the server's own answer for that address.
     if (method === 'send' && !this.suppression.bypassTemplates.has(request.template)) {
       const suppressed = await this.suppressions.find(to.address);
@@ -108,7 +111,10 @@ export class EmailSendPipeline {
       }
     }
     await this.events.runBeforeSend(outgoing, () => cancelReason !== undefined);
-    if (cancelReason !== undefined) return { cancelled: { reason: cancelReason }, messageId };
+    if (cancelReason !== undefined) {
+      if (method === 'send') this.events.emit(EmailEvent.Cancelled, { messageId, template: request.template, tenant: request.tenant, to: to.address, reason: cancelReason });
+      return { cancelled: { reason: cancelReason }, messageId };
+    }
     // Again after the hooks, which may have added values of their own.
     checkJsonSafeContext(outgoing.context);
     const headers = checkHeaders(outgoing.headers);
@@ -120,11 +126,6 @@ export class EmailSendPipeline {
   assertTransportFor(tenant: string | undefined, method: TenantMethod): void {
     this.transports.assertServes(tenant, method);
   }
-}
-
-/** A short, stable hash: a key or address that may be personal never appears as it is in an id or a Redis key. */
-export function digest(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 32);
 }
 
 function checkHeaders(headers: Record<string, string>): Record<string, string> | undefined {
