@@ -2,7 +2,10 @@ import { Allow, IsBoolean, IsIn, IsOptional, IsString, MinLength, ValidateNested
 import { Type } from 'class-transformer';
 import type { OptionsProblem } from '../errors';
 import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
-import { MAX_BOUNCE_LOCAL_PART } from './bounce.options';
+import { ENVELOPE_TAG_LENGTH } from '../crypto/message-refs';
+
+/** The longest local part of `bounces.address`: `+` and the tag must still fit SMTP's 64 characters. */
+const MAX_BOUNCE_LOCAL_PART = 64 - 1 - ENVELOPE_TAG_LENGTH;
 
 class ImapAuthDto {
   @IsString(rule('must be text', 'use the bounce mailbox login')) @MinLength(1, rule('must not be empty', 'use the bounce mailbox login')) user!: string;

@@ -1,5 +1,4 @@
 import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
-import { ENVELOPE_TAG_LENGTH } from '../crypto/message-refs';
 
 /** The IMAP mailbox bounces and complaints arrive in: read by one process per deployment. */
 export interface BounceImapOptions {
@@ -65,9 +64,6 @@ export interface BounceSettings {
 
 /** Injection token of the resolved `BounceSettings`. */
 export const BOUNCE_SETTINGS = 'EMAIL_WORKFLOW:BOUNCE_SETTINGS';
-
-/** The longest local part of `bounces.address`: `+` and the tag must still fit SMTP's 64 characters. */
-export const MAX_BOUNCE_LOCAL_PART = 64 - 1 - ENVELOPE_TAG_LENGTH;
 
 // class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
 function validation(): typeof import('./bounce.options-validation') {

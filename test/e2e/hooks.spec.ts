@@ -6,6 +6,8 @@ import {
   BeforeEmailSend,
   EmailEvent,
   EmailEventPayloads,
+  EmailBounceProcessor,
+  EmailDeliveryLog,
   EmailEvents,
   EmailSuppressions,
   EmailWorkflowModule,
@@ -16,6 +18,7 @@ import {
 } from 'nestjs-email-workflow';
 import * as publicApi from 'nestjs-email-workflow';
 import type { OutgoingEmail } from 'nestjs-email-workflow';
+import { arf, dsn } from '../support/bounce-reports';
 import { InMemoryUsers, InMemoryUsersModule } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
 import { linkIn, SmtpSink, smtpReply } from '../support/smtp-sink';
@@ -117,6 +120,32 @@ class RecordingListener {
     this.received[EmailEvent.Suppressed].push(payload);
   }
 
+  @OnEmailEvent(EmailEvent.Cancelled)
+  onCancelled(payload: EmailEventPayloads[EmailEvent.Cancelled]) {
+    this.received[EmailEvent.Cancelled].push(payload);
+  }
+
+  // Stacked: one method per kind of report read back.
+  @OnEmailEvent(EmailEvent.Bounced)
+  onBounced(payload: EmailEventPayloads[EmailEvent.Bounced]) {
+    this.received[EmailEvent.Bounced].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.Delayed)
+  onDelayed(payload: EmailEventPayloads[EmailEvent.Delayed]) {
+    this.received[EmailEvent.Delayed].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.Complained)
+  onComplained(payload: EmailEventPayloads[EmailEvent.Complained]) {
+    this.received[EmailEvent.Complained].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.ReportIgnored)
+  onReportIgnored(payload: EmailEventPayloads[EmailEvent.ReportIgnored]) {
+    this.received[EmailEvent.ReportIgnored].push(payload);
+  }
+
   // Stacked: one method for both gate events.
   @OnEmailEvent(EmailEvent.DeliveryPaused)
   @OnEmailEvent(EmailEvent.DeliveryResumed)
@@ -149,6 +178,11 @@ class ThrowingListener {
   @OnEmailEvent(EmailEvent.EmailChanged)
   @OnEmailEvent(EmailEvent.EmailChangeReverted)
   @OnEmailEvent(EmailEvent.Suppressed)
+  @OnEmailEvent(EmailEvent.Cancelled)
+  @OnEmailEvent(EmailEvent.Bounced)
+  @OnEmailEvent(EmailEvent.Delayed)
+  @OnEmailEvent(EmailEvent.Complained)
+  @OnEmailEvent(EmailEvent.ReportIgnored)
   explode(): void {
     this.calls++;
     throw new Error('sync listener failure');
@@ -175,6 +209,11 @@ class RejectingListener {
   @OnEmailEvent(EmailEvent.EmailChanged)
   @OnEmailEvent(EmailEvent.EmailChangeReverted)
   @OnEmailEvent(EmailEvent.Suppressed)
+  @OnEmailEvent(EmailEvent.Cancelled)
+  @OnEmailEvent(EmailEvent.Bounced)
+  @OnEmailEvent(EmailEvent.Delayed)
+  @OnEmailEvent(EmailEvent.Complained)
+  @OnEmailEvent(EmailEvent.ReportIgnored)
   async reject(): Promise<void> {
     this.calls++;
     await Promise.resolve();
@@ -341,6 +380,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             rejected: [],
             queuedAt: expect.any(Date),
             sendDurationMs: expect.any(Number),
+            response: expect.stringMatching(/^250 /),
           },
           {
             id: welcomeJobId,
@@ -352,6 +392,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             rejected: [],
             queuedAt: expect.any(Date),
             sendDurationMs: expect.any(Number),
+            response: expect.stringMatching(/^250 /),
           },
         ]),
       );
@@ -390,7 +431,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       const sent = received[EmailEvent.Sent].slice(2);
       expect(sent).toHaveLength(2);
       for (const { id, messageId, template } of queued) {
-        expect(sent).toContainEqual({ id, messageId, template, to: 'ada@example.test', attempt: 1, accepted: ['ada@example.test'], rejected: [], queuedAt: expect.any(Date), sendDurationMs: expect.any(Number) });
+        expect(sent).toContainEqual({ id, messageId, template, to: 'ada@example.test', attempt: 1, accepted: ['ada@example.test'], rejected: [], queuedAt: expect.any(Date), sendDurationMs: expect.any(Number), response: expect.stringMatching(/^250 /) });
       }
       // Workflow events are emitted once per action.
       expect(received[EmailEvent.VerificationRequested]).toHaveLength(1);
@@ -450,6 +491,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
         rejected: [],
         queuedAt: expect.any(Date),
         sendDurationMs: expect.any(Number),
+        response: expect.stringMatching(/^250 /),
       });
 
       expect(received[EmailEvent.Failed]).toHaveLength(1);
@@ -542,6 +584,37 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       expect(received[EmailEvent.EmailChangeReverted]).toEqual([{ userId: 'u-bo', email: 'bo@example.test', revertedEmail: 'bo.new@example.test' }]);
     }
     await untilQueueIdle(emails);
+    expectStylesAgree();
+    expectNoSecretInPayloads();
+  });
+
+  it('email.cancelled by a hook; email.bounced, email.delayed, email.complained and email.report-ignored from reports read back', async () => {
+    const bus = moduleRef.get(EmailEvents);
+    const remove = bus.beforeSend('test-email', (email) => email.cancel('unsubscribed'));
+    const cancelled = await emails.send({ template: 'test-email', to: 'cancelled@example.test' });
+    remove();
+    const reports = moduleRef.get(EmailBounceProcessor);
+    const sentTo = async (to: string) => {
+      const { messageId } = await emails.send({ template: 'test-email', to });
+      await sink.mailWithId(messageId);
+      await until(async () => (await moduleRef.get(EmailDeliveryLog).get(messageId))?.status === 'sent', `${messageId} sent in the log`);
+      return messageId;
+    };
+    const [gone, slow, annoyed] = [await sentTo('gone.later@example.test'), await sentTo('slow@example.test'), await sentTo('annoyed@example.test')];
+    // No envelope tag (no bounces.address here): matched by the returned Message-ID and the recipient it names.
+    await reports.process(dsn({ recipient: 'gone.later@example.test', messageId: gone }));
+    await reports.process(dsn({ recipient: 'slow@example.test', messageId: slow, action: 'delayed', status: '4.4.7', diagnostic: '421 4.4.7 Try later' }));
+    await reports.process(arf({ recipient: 'annoyed@example.test', messageId: annoyed }));
+    await reports.process(dsn({ recipient: 'gone.later@example.test', messageId: `<made-up@acme.test>` }));
+    for (const [style, listener] of listeners) {
+      const { received } = listener;
+      await until(() => received[EmailEvent.ReportIgnored].length === 1, `email.report-ignored at the ${style} listener`);
+      expect(received[EmailEvent.Cancelled]).toEqual([{ messageId: cancelled.messageId, template: 'test-email', to: 'cancelled@example.test', reason: 'unsubscribed' }]);
+      expect(received[EmailEvent.Bounced]).toEqual([{ messageId: gone, template: 'test-email', to: 'gone.later@example.test', status: '5.1.1', diagnosticCode: '550 5.1.1 <[address]>: Recipient address rejected: User unknown', suppressed: true }]);
+      expect(received[EmailEvent.Delayed]).toEqual([{ messageId: slow, template: 'test-email', to: 'slow@example.test', status: '4.4.7', diagnosticCode: '421 4.4.7 Try later', suppressed: false }]);
+      expect(received[EmailEvent.Complained]).toEqual([{ messageId: annoyed, template: 'test-email', to: 'annoyed@example.test', suppressed: true }]);
+      expect(received[EmailEvent.ReportIgnored]).toEqual([{ type: 'bounce', reason: 'unknown-message' }]);
+    }
     expectStylesAgree();
     expectNoSecretInPayloads();
   });

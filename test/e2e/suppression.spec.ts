@@ -116,6 +116,7 @@ describe.each(QUEUE_DRIVERS)('suppression list on Redis (%s), shared by two proc
       address: 'gone@example.test',
       reason: 'bounce',
       code: '5.1.1',
+      messageId: bounced.messageId,
       suppressedAt: expect.any(Date),
     });
 
@@ -155,7 +156,7 @@ describe.each(QUEUE_DRIVERS)('suppression list on Redis (%s), shared by two proc
     expect(failed).toMatchObject({ template: 'confirm-email-change', to: LOOK_ALIKE, kind: 'permanent', enhancedCode: '5.1.1' });
     expect(attemptsTo(LOOK_ALIKE)).toBe(1);
     await until(() => app.suppressions.has(LOOK_ALIKE), 'the refused spelling on the list');
-    expect(await app.suppressions.find(LOOK_ALIKE)).toEqual({ address: LOOK_ALIKE, reason: 'bounce', code: '5.1.1', suppressedAt: expect.any(Date) });
+    expect(await app.suppressions.find(LOOK_ALIKE)).toEqual({ address: LOOK_ALIKE, reason: 'bounce', code: '5.1.1', messageId: expect.stringMatching(/^<[0-9a-f]{32}@acme\.test>$/), suppressedAt: expect.any(Date) });
     expect(await app.suppressions.has(VICTIM)).toBe(false);
     expect(await app.suppressions.find(VICTIM)).toBeUndefined();
     expect((await app.suppressions.list()).map(({ address }) => address)).toEqual([LOOK_ALIKE]);
@@ -207,7 +208,7 @@ describe.each(QUEUE_DRIVERS)('suppression list on Redis (%s), shared by two proc
   it('Redis holds the address only sealed beside its keyed hash; list() opens it; another secret reads nothing', async () => {
     const worker = await onRedis(prefix, { driver });
     refusals.set('disabled.mailbox@example.test', [550, '5.2.1 Mailbox disabled']);
-    await worker.emails.send({ template: 'test-email', to: 'disabled.mailbox@example.test' });
+    const disabled = await worker.emails.send({ template: 'test-email', to: 'disabled.mailbox@example.test' });
     await until(() => worker.suppressions.has('disabled.mailbox@example.test'), 'the 5.2.1 address on the list');
     await worker.suppressions.add('Complainer@Example.test', 'complaint');
 
@@ -220,7 +221,7 @@ describe.each(QUEUE_DRIVERS)('suppression list on Redis (%s), shared by two proc
     for (const field of Object.keys(fields)) expect(field).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const values = Object.values(fields).map((value) => JSON.parse(value) as Record<string, unknown>);
     expect(values.sort((a, b) => String(a.reason).localeCompare(String(b.reason)))).toEqual([
-      { sealedAddress: expect.stringMatching(/^v1\./), reason: 'bounce', code: '5.2.1', at: expect.any(Number) },
+      { sealedAddress: expect.stringMatching(/^v1\./), reason: 'bounce', code: '5.2.1', sealedMessageId: expect.stringMatching(/^v1\./), at: expect.any(Number) },
       { sealedAddress: expect.stringMatching(/^v1\./), reason: 'complaint', at: expect.any(Number) },
     ]);
     const everything = [...dump.entries()].flat().join('\n').toLowerCase();
@@ -229,7 +230,7 @@ describe.each(QUEUE_DRIVERS)('suppression list on Redis (%s), shared by two proc
     const listed = await worker.suppressions.list();
     expect(listed).toEqual([
       { address: 'complainer@example.test', reason: 'complaint', suppressedAt: expect.any(Date) },
-      { address: 'disabled.mailbox@example.test', reason: 'bounce', code: '5.2.1', suppressedAt: expect.any(Date) },
+      { address: 'disabled.mailbox@example.test', reason: 'bounce', code: '5.2.1', messageId: disabled.messageId, suppressedAt: expect.any(Date) },
     ]);
 
     const otherSecret = await onRedis(prefix, { driver, worker: false }, { secret: `${TEST_SECRET}-another-one` });

@@ -146,6 +146,7 @@ describe('EmailDeliveryWorker', () => {
         rejected: [],
         queuedAt: expect.any(Date),
         sendDurationMs: expect.any(Number),
+        response: '250 OK: message queued',
       },
     ]);
     expect(events.seen[EmailEvent.Failed]).toEqual([]);
