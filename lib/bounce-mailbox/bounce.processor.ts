@@ -14,7 +14,12 @@ import type { BounceMessageHandler, BounceMessageOutcome } from './bounce-mailbo
 export type BounceProcessingResult =
   | { outcome: 'recorded'; type: BounceReport['type']; messageId: string; suppressed: boolean }
   | { outcome: 'ignored'; type: BounceReport['type']; reason: IgnoredReportReason }
+  /** Another process is recording this very report now (or failed to, a minute ago): try it again later. */
+  | { outcome: 'pending'; type: BounceReport['type'] }
   | { outcome: 'unrecognised' };
+
+/** How long a claimed report waits for its recorder before another reader may count it. */
+const PENDING_CLAIM_MS = 60_000;
 
 /** Each report type, the recipient action it is about, and what it becomes in the log and events. */
 const KINDS = {
@@ -49,6 +54,7 @@ export class EmailBounceProcessor implements BounceMessageHandler {
     private readonly suppressions: EmailSuppressions,
     private readonly events: EmailEventBus,
     private readonly suppressionCodes: readonly string[],
+    private readonly pendingClaimMs = PENDING_CLAIM_MS,
   ) {}
 
   /** Reads one raw report and applies it. Rejects only when the store cannot be written (try again later). */
@@ -60,7 +66,8 @@ export class EmailBounceProcessor implements BounceMessageHandler {
   /** For the mailbox reader: a report the store could not take now stays in the mailbox for the next pass. */
   async handle(raw: Buffer): Promise<BounceMessageOutcome> {
     try {
-      return (await this.process(raw)).outcome === 'unrecognised' ? 'unrecognised' : 'done';
+      const { outcome } = await this.process(raw);
+      return outcome === 'unrecognised' ? 'unrecognised' : outcome === 'pending' ? 'retry' : 'done';
     } catch (error) {
       this.logger.warn(`A bounce report was left in the mailbox to be read again: ${(error as Error).message}`);
       return 'retry';
@@ -89,11 +96,16 @@ export class EmailBounceProcessor implements BounceMessageHandler {
     const recipient: BounceRecipient | undefined = named.find((candidate) => candidate.action === kind.action);
     if (type !== 'complaint' && recipient === undefined) return ignore('not-a-failure');
     const claim = `${ref}:${type}`;
-    if (!(await this.log.claimOnce(claim))) return ignore('duplicate');
+    // Claimed before anything is written, and done only once everything is: a reader that stops (or whose
+    // Redis freezes) in between leaves a pending claim that runs out, so the report is counted later, once.
+    const state = await this.log.claim(claim, this.pendingClaimMs);
+    if (state === 'done') return ignore('duplicate');
+    if (state === 'pending') return { outcome: 'pending', type };
     try {
       const suppressed = await this.suppress(type, record, recipient);
       const diagnosticCode = recipient?.diagnosticCode === undefined ? undefined : redactReply(recipient.diagnosticCode);
       await this.log.addByRef(ref, kind.step, { enhancedCode: recipient?.status, reply: diagnosticCode, suppressed });
+      await this.log.finish(claim);
       const { messageId, template, tenant, to } = record;
       this.events.emit(kind.event, { messageId, template, tenant, to, status: recipient?.status, diagnosticCode, suppressed });
       return { outcome: 'recorded', type, messageId, suppressed };

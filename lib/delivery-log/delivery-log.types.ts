@@ -61,11 +61,18 @@ export interface DeliveryLogStore {
   refsOf(addressKey: string, since: number, limit: number): Promise<string[]>;
   /** The refs of the most recently queued emails, newest first. */
   recent(limit: number): Promise<string[]>;
-  /** True the first time `key` is claimed within the retention; false after. */
-  claimOnce(key: string): Promise<boolean>;
+  /**
+   * Claims `key` for `pendingMs` unless it was claimed before: `'claimed'` (go on, then `finish` or
+   * `unclaim`), `'pending'` (someone is recording it now, or failed to and the claim runs out) or `'done'`.
+   */
+  claim(key: string, pendingMs: number): Promise<ClaimState>;
+  /** Marks a claim done for the retention: the same report never counts again. */
+  finish(key: string): Promise<void>;
   /** Gives a claim back, when what it guarded could not be written. */
   unclaim(key: string): Promise<void>;
 }
+
+export type ClaimState = 'claimed' | 'pending' | 'done';
 
 export interface DeliveryLogLimits {
   retentionMs: number;

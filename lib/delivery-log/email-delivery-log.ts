@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { InvalidArgumentError } from '../errors';
 import type { MessageRefs } from '../crypto/message-refs';
 import type { PayloadCipher } from '../crypto/payload.cipher';
-import type { DeliveryEventType, DeliveryLogQuery, DeliveryLogStore, DeliveryRecord, DeliveryStep } from './delivery-log.types';
+import type { ClaimState, DeliveryEventType, DeliveryLogQuery, DeliveryLogStore, DeliveryRecord, DeliveryStep } from './delivery-log.types';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1_000;
@@ -127,13 +127,25 @@ export class EmailDeliveryLog {
     await this.store.append(ref, this.cipher.seal(step, ref));
   }
 
-  /** True the first time a report key is seen within the retention: the same report twice counts once. */
-  claimOnce(key: string): Promise<boolean> {
-    return this.store.claimOnce(this.mac(`claim\0${key}`));
+  /**
+   * Claims a report key, so the same report counts once: `'claimed'` the first time (then `finish` it once
+   * recorded, or `unclaim` it), `'pending'` while another reader records it or for `pendingMs` after one
+   * failed to, `'done'` once recorded.
+   */
+  claim(key: string, pendingMs: number): Promise<ClaimState> {
+    return this.store.claim(this.claimKey(key), pendingMs);
+  }
+
+  finish(key: string): Promise<void> {
+    return this.store.finish(this.claimKey(key));
   }
 
   unclaim(key: string): Promise<void> {
-    return this.store.unclaim(this.mac(`claim\0${key}`));
+    return this.store.unclaim(this.claimKey(key));
+  }
+
+  private claimKey(key: string): string {
+    return this.mac(`claim\0${key}`);
   }
 
   private open(sealed: string, ref: string): StoredStep[] {

@@ -1,4 +1,4 @@
-import type { DeliveryLogLimits, DeliveryLogStore } from './delivery-log.types';
+import type { ClaimState, DeliveryLogLimits, DeliveryLogStore } from './delivery-log.types';
 
 interface Listed {
   ref: string;
@@ -10,7 +10,7 @@ export class MemoryDeliveryLogStore implements DeliveryLogStore {
   private readonly records = new Map<string, { steps: string[]; expiresAt: number }>();
   private readonly byAddress = new Map<string, Listed[]>();
   private latest: Listed[] = [];
-  private readonly claims = new Map<string, number>();
+  private readonly claims = new Map<string, { state: 'pending' | 'done'; expiresAt: number }>();
   private nextSweepAt = 0;
 
   constructor(private readonly limits: DeliveryLogLimits) {}
@@ -45,11 +45,15 @@ export class MemoryDeliveryLogStore implements DeliveryLogStore {
     return newestFirst(this.latest, this.oldestKept(), limit);
   }
 
-  async claimOnce(key: string): Promise<boolean> {
-    this.sweep();
-    if ((this.claims.get(key) ?? 0) > Date.now()) return false;
-    this.claims.set(key, Date.now() + this.limits.retentionMs);
-    return true;
+  async claim(key: string, pendingMs: number): Promise<ClaimState> {
+    const claim = this.claims.get(key);
+    if (claim !== undefined && claim.expiresAt > Date.now()) return claim.state;
+    this.claims.set(key, { state: 'pending', expiresAt: Date.now() + pendingMs });
+    return 'claimed';
+  }
+
+  async finish(key: string): Promise<void> {
+    this.claims.set(key, { state: 'done', expiresAt: Date.now() + this.limits.retentionMs });
   }
 
   async unclaim(key: string): Promise<void> {
@@ -66,7 +70,7 @@ export class MemoryDeliveryLogStore implements DeliveryLogStore {
     if (now < this.nextSweepAt) return;
     this.nextSweepAt = now + 1_000;
     for (const [ref, record] of this.records) if (record.expiresAt <= now) this.records.delete(ref);
-    for (const [key, expiresAt] of this.claims) if (expiresAt <= now) this.claims.delete(key);
+    for (const [key, { expiresAt }] of this.claims) if (expiresAt <= now) this.claims.delete(key);
     const oldest = now - this.limits.retentionMs;
     for (const [key, listed] of this.byAddress) {
       const kept = listed.filter((entry) => entry.at > oldest && this.records.has(entry.ref));

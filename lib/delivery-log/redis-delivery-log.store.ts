@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis';
 import { boundedRedisCall } from '../errors/bounded-call';
-import type { DeliveryLogLimits, DeliveryLogStore } from './delivery-log.types';
+import type { ClaimState, DeliveryLogLimits, DeliveryLogStore } from './delivery-log.types';
 
 /**
  * Adds a step, and with an index lists the record under its address and among the recent ones. Over the
@@ -31,6 +31,14 @@ local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[7])
 if over > 0 then redis.call('ZREMRANGEBYRANK', KEYS[3], 0, over - 1) end
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return 1
+`;
+
+/** KEYS: the claim. ARGV: how long a fresh claim stays pending, in ms. Returns the state before, or 'claimed'. */
+const CLAIM = `
+local state = redis.call('GET', KEYS[1])
+if state then return state end
+redis.call('SET', KEYS[1], 'pending', 'PX', ARGV[1])
+return 'claimed'
 `;
 
 /**
@@ -65,9 +73,13 @@ export class RedisDeliveryLogStore implements DeliveryLogStore {
     return this.newestFirst(`${this.prefix}:log-recent`, 0, limit);
   }
 
-  async claimOnce(key: string): Promise<boolean> {
-    const set = await this.bounded(() => this.redis.set(this.claimKey(key), '1', 'PX', this.limits.retentionMs, 'NX'), 'The report was not recorded.');
-    return set === 'OK';
+  async claim(key: string, pendingMs: number): Promise<ClaimState> {
+    const state = await this.bounded(() => this.redis.eval(CLAIM, 1, this.claimKey(key), String(pendingMs)), 'The report was not recorded.');
+    return state as ClaimState;
+  }
+
+  async finish(key: string): Promise<void> {
+    await this.bounded(() => this.redis.set(this.claimKey(key), 'done', 'PX', this.limits.retentionMs), 'The report was not recorded.');
   }
 
   async unclaim(key: string): Promise<void> {

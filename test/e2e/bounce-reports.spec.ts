@@ -15,7 +15,7 @@ import type { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import { arf, dsn, outOfOffice } from '../support/bounce-reports';
 import { CapturingLogger } from '../support/capturing-logger';
 import { invalidOptionsError, localOptions } from '../support/module-options';
-import { deleteKeys, dumpKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
+import { deleteKeys, dumpKeys, REDIS_URL, TEST_SECRET, ThrowawayRedis, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
 import { until } from '../support/wait';
 import { EventLog } from '../support/workflow';
@@ -291,6 +291,35 @@ describe('the delivery log in Redis', () => {
       redis.disconnect();
     }
     expect(await app.log.find({ to: ada })).toEqual([]);
+  });
+});
+
+describe('a report read while Redis is frozen', () => {
+  let redis: ThrowawayRedis;
+  beforeAll(async () => {
+    redis = await ThrowawayRedis.start();
+  });
+  afterAll(async () => {
+    redis?.thaw();
+    await redis?.stop();
+  });
+
+  it('stays in the mailbox (retry) within the command timeout, and counts once after the thaw', async () => {
+    const app = await boot({ queue: { redis: redis.url, commandTimeout: 500 } });
+    const ada = `ada-${randomUUID().slice(0, 6)}@example.test`;
+    const { messageId, tag } = await sent(app, ada);
+    const report = Buffer.from(dsn({ tag, recipient: ada }));
+    redis.freeze();
+    try {
+      await expect(app.bounces.handle(report)).resolves.toBe('retry');
+    } finally {
+      redis.thaw();
+    }
+    await expect(app.bounces.handle(report)).resolves.toBe('done');
+    await expect(app.bounces.handle(report)).resolves.toBe('done');
+    expect(app.events.seen[EmailEvent.Bounced]).toHaveLength(1);
+    expect((await app.log.get(messageId))!.steps.map((step) => step.event)).toEqual(['queued', 'sent', 'bounced']);
+    expect(await app.suppressions.has(ada)).toBe(true);
   });
 });
 
