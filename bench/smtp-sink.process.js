@@ -1,9 +1,13 @@
 // SMTP sink of the delivery bench, in its own process so that receiving does not share a core or an
 // event loop with the sender being measured. It accepts every message, discards DATA unparsed, and
 // tells its parent (over IPC) how many it has received and the CPU it spent, so the bench counts only
-// delivered emails and can show that the sink is not the bottleneck.
+// delivered emails and can show that the sink is not the bottleneck. Started with '{"queueIds":true}', it
+// answers as Postfix does, `250 Ok: queued as <12 hex digits>`, so a sender's log holds a real-sized reply.
 'use strict';
+const { randomBytes } = require('node:crypto');
 const { SMTPServer } = require('smtp-server');
+
+const { queueIds = false } = JSON.parse(process.argv[2] || '{}');
 
 let received = 0;
 /** Totals the parent waits for, each answered once the count reaches it. */
@@ -30,7 +34,7 @@ const server = new SMTPServer({
     stream.resume();
     stream.on('end', () => {
       received++;
-      done();
+      done(null, queueIds ? `Ok: queued as ${randomBytes(6).toString('hex').toUpperCase()}` : undefined);
       if (waiting.length > 0) answerWaiting();
     });
   },

@@ -1,14 +1,11 @@
-import { applyDecorators, Controller, Get, Header, Inject, NotFoundException, Param, Type } from '@nestjs/common';
+import { Controller, Get, Header, Inject, NotFoundException, Param, Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
 import { emailFrameDocument, emailPage, EMAIL_FRAME_SANDBOX, inboxPage, templatesPage, templatesUnavailablePage } from './dev-inbox.pages';
+import type { ResolvedDevInboxOptions } from './dev-inbox.options';
+import { HtmlPage, navFrom, routeOf } from './dev-inbox.routes';
 import { DevInbox } from './dev-inbox.service';
 import type { CaughtEmail } from './dev-inbox.types';
-
-/** A server-rendered page, never cached: a reload must show new emails and edited templates. */
-function HtmlPage(): MethodDecorator {
-  return applyDecorators(Header('content-type', 'text/html; charset=utf-8'), Header('cache-control', 'no-store'));
-}
 
 /**
  * The last segment of a route (`/dev/inbox` → `inbox`). Pages link relative to themselves with it,
@@ -18,8 +15,9 @@ function lastSegment(path: string): string {
   return path.split('/').filter(Boolean).pop() ?? '';
 }
 
-/** The inbox controller, mounted at `path`; a fresh class per call, since a controller's route is fixed on its class. */
-export function createInboxController(path: string): Type<unknown> {
+/** The inbox controller, mounted at `paths.inboxPath`; a fresh class per call, since a controller's route is fixed on its class. */
+export function createInboxController(paths: ResolvedDevInboxOptions): Type<unknown> {
+  const path = paths.inboxPath;
   const inboxSegment = lastSegment(path);
 
   @Controller(path)
@@ -30,14 +28,15 @@ export function createInboxController(path: string): Type<unknown> {
     @HtmlPage()
     list(): string {
       // Relative to `{path}`: the browser resolves it against the parent of the last segment.
-      return inboxPage(this.inbox.messages(), (id) => `${inboxSegment ? `${inboxSegment}/` : ''}${encodeURIComponent(id)}`);
+      return inboxPage(this.inbox.messages(), (id) => `${inboxSegment ? `${inboxSegment}/` : ''}${encodeURIComponent(id)}`, navFrom(path, paths, 'inbox'));
     }
 
     @Get(':id')
     @HtmlPage()
     show(@Param('id') id: string): string {
       // Relative to `{path}/{id}`.
-      return emailPage(this.find(id), { inbox: inboxSegment ? `../${inboxSegment}` : './', html: `${encodeURIComponent(id)}/html` });
+      const nav = navFrom(`${routeOf(path)}/${encodeURIComponent(id)}`, paths, 'inbox');
+      return emailPage(this.find(id), { inbox: inboxSegment ? `../${inboxSegment}` : './', html: `${encodeURIComponent(id)}/html` }, nav);
     }
 
     /** The HTML part alone, for the detail page's frame. The CSP sandboxes it even when opened directly. */
@@ -59,9 +58,11 @@ export function createInboxController(path: string): Type<unknown> {
   return DevInboxController;
 }
 
-/** The template previews controller, mounted at `path`. */
-export function createTemplatesController(path: string): Type<unknown> {
-  @Controller(path)
+/** The template previews controller, mounted at `paths.templatesPath`. */
+export function createTemplatesController(paths: ResolvedDevInboxOptions): Type<unknown> {
+  const nav = navFrom(paths.templatesPath, paths, 'templates');
+
+  @Controller(paths.templatesPath)
   class DevTemplatesController {
     constructor(@Inject(ModuleRef) private readonly moduleRef: ModuleRef) {}
 
@@ -73,12 +74,12 @@ export function createTemplatesController(path: string): Type<unknown> {
       try {
         workflow = this.moduleRef.get(EmailWorkflowService, { strict: false });
       } catch {
-        return templatesUnavailablePage('EmailWorkflowModule is not imported in this app, so there are no templates to preview. Import it beside EmailDevInboxModule.');
+        return templatesUnavailablePage('EmailWorkflowModule is not imported in this app, so there are no templates to preview. Import it beside EmailDevInboxModule.', nav);
       }
       try {
-        return templatesPage(await workflow.previewTemplates());
+        return templatesPage(await workflow.previewTemplates(), nav);
       } catch (error) {
-        return templatesUnavailablePage((error as Error).message);
+        return templatesUnavailablePage((error as Error).message, nav);
       }
     }
   }

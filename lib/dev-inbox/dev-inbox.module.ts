@@ -1,5 +1,6 @@
 import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { DevInboxInProductionError } from '../errors';
+import { createDeliveryLogController } from './delivery-log.controller';
 import { createInboxController, createTemplatesController } from './dev-inbox.controllers';
 import { EmailDevInboxOptions, resolveDevInboxOptions, ResolvedDevInboxOptions } from './dev-inbox.options';
 import { DevInbox } from './dev-inbox.service';
@@ -17,13 +18,14 @@ async function startDevInbox(options: ResolvedDevInboxOptions): Promise<DevInbox
   const nodeEnv = process.env.NODE_ENV;
   if (!isDevelopment(nodeEnv)) throw new DevInboxInProductionError(nodeEnv);
   const inbox = await DevInbox.start(options.maxMessages);
-  logger.log(`Catching email on smtp://127.0.0.1:${inbox.transport().port}. Inbox at ${options.inboxPath}, template previews at ${options.templatesPath}`);
+  logger.log(`Catching email on smtp://127.0.0.1:${inbox.transport().port}. Inbox at ${options.inboxPath}, template previews at ${options.templatesPath}, delivery log at ${options.deliveryLogPath}`);
   return inbox;
 }
 
 /**
  * Development aid: an SMTP server inside the app that catches every email, with pages to read them
- * (`/dev/inbox`) and to preview every template on desktop and mobile widths (`/dev/templates`). The
+ * (`/dev/inbox`), to preview every template on desktop and mobile widths (`/dev/templates`) and to see
+ * what the workflow did with each email, from queued to the server's reply (`/dev/delivery-log`). The
  * pages have no authentication, so the module starts only when `NODE_ENV` (trimmed, lower-cased) is
  * `development` or `test`, and otherwise (unset included) refuses with DevInboxInProductionError.
  * Needs the dev dependencies `smtp-server` and `mailparser`.
@@ -59,7 +61,7 @@ export class EmailDevInboxModule {
     return {
       module: EmailDevInboxModule,
       global: true,
-      controllers: [createInboxController(resolved.inboxPath), createTemplatesController(resolved.templatesPath)],
+      controllers: [createInboxController(resolved), createTemplatesController(resolved), createDeliveryLogController(resolved)],
       providers: [{ provide: DevInbox, useFactory: () => startDevInbox(resolved) }],
       exports: [DevInbox],
     };

@@ -4,6 +4,8 @@ export interface EmailDevInboxOptions {
   inboxPath?: string;
   /** Route of the template previews page. @default '/dev/templates' */
   templatesPath?: string;
+  /** Route of the delivery log page (what the workflow did with each email); one email's timeline is at `{deliveryLogPath}/email?id={Message-ID}`. @default '/dev/delivery-log' */
+  deliveryLogPath?: string;
   /** Emails kept in memory; the oldest are dropped beyond it. @default 200 */
   maxMessages?: number;
 }
@@ -14,6 +16,7 @@ export function resolveDevInboxOptions(options: EmailDevInboxOptions): ResolvedD
   return {
     inboxPath: options.inboxPath ?? '/dev/inbox',
     templatesPath: options.templatesPath ?? '/dev/templates',
+    deliveryLogPath: options.deliveryLogPath ?? '/dev/delivery-log',
     maxMessages: options.maxMessages ?? 200,
   };
 }

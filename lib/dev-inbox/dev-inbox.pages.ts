@@ -49,16 +49,52 @@ details summary { cursor: pointer; color: var(--muted); }
 details pre { margin-top: 8px; padding: 12px; background: #f9fafb; border: 1px solid var(--line); }
 .error-box { margin-top: 12px; padding: 12px; border: 1px solid #fecaca; border-radius: 6px; background: #fef2f2; color: var(--error); }
 .error-box pre { margin-top: 6px; }
+nav.pages { display: flex; flex-wrap: wrap; gap: 4px 20px; margin: 0 0 16px; padding-bottom: 8px; border-bottom: 1px solid var(--line); }
+nav.pages a[aria-current="page"] { color: var(--text); font-weight: 600; }
+form.search { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 0 0 16px; }
+form.search input { flex: 1 1 220px; max-width: 420px; padding: 6px 10px; font: inherit; border: 1px solid var(--line); border-radius: 6px; }
+form.search button { padding: 6px 14px; font: inherit; color: #fff; background: var(--accent); border: 0; border-radius: 6px; cursor: pointer; }
+code { font: 12.5px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
+.status { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 500; background: #f3f4f6; color: #374151; }
+.status.ok { background: #ecfdf5; color: #047857; }
+.status.wait { background: #fffbeb; color: #b45309; }
+.status.bad { background: #fef2f2; color: var(--error); }
+ol.timeline { list-style: none; margin: 12px 0 0; padding: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; }
+ol.timeline li { padding: 10px 12px; border-bottom: 1px solid var(--line); }
+ol.timeline li:last-child { border-bottom: 0; }
+ol.timeline pre { margin-top: 6px; }
+@media (max-width: 640px) {
+  main { padding: 12px; }
+  table.records, table.records tbody, table.records tr, table.records td { display: block; }
+  table.records thead { display: none; }
+  table.records tr { padding: 6px 0; border-bottom: 1px solid var(--line); }
+  table.records td { padding: 2px 12px; border: 0; }
+  table.records td::before { content: attr(data-label); display: inline-block; min-width: 92px; color: var(--muted); font-size: 12px; }
+}
 `;
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Escapes text for HTML content and quoted attribute values. Everything from an email or a template goes through it. */
-function escapeHtml(value: string): string {
+/** Escapes text for HTML content and quoted attribute values. Everything from an email, a template or the delivery log goes through it. */
+export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (character) => ESCAPES[character]);
 }
 
-function page(title: string, body: string): string {
+/** The dev inbox's pages, each as a link relative to the page that shows the nav; `current` is that page. */
+export interface DevInboxNav {
+  inbox: string;
+  templates: string;
+  deliveryLog: string;
+  current: 'inbox' | 'templates' | 'delivery-log';
+}
+
+function navBar(nav: DevInboxNav): string {
+  const link = (key: DevInboxNav['current'], href: string, label: string) =>
+    `<a href="${escapeHtml(href)}" data-testid="nav-${key}"${nav.current === key ? ' aria-current="page"' : ''}>${label}</a>`;
+  return `<nav class="pages" aria-label="Dev inbox">${link('inbox', nav.inbox, 'Inbox')} ${link('templates', nav.templates, 'Templates')} ${link('delivery-log', nav.deliveryLog, 'Delivery log')}</nav>`;
+}
+
+export function page(title: string, body: string, nav: DevInboxNav): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -70,6 +106,7 @@ function page(title: string, body: string): string {
 </head>
 <body>
 <main>
+${navBar(nav)}
 ${body}
 </main>
 </body>
@@ -77,7 +114,7 @@ ${body}
 `;
 }
 
-function timeOf(date: Date): string {
+export function timeOf(date: Date): string {
   const shown = date.toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
   return `<time datetime="${date.toISOString()}">${escapeHtml(shown)}</time>`;
 }
@@ -91,20 +128,20 @@ export function emailFrameDocument(html: string): string {
   return /<head\b[^>]*>/i.test(html) ? html.replace(/<head\b[^>]*>/i, (head) => head + base) : base + html;
 }
 
-export function inboxPage(emails: CaughtEmail[], emailHref: (id: string) => string): string {
+export function inboxPage(emails: CaughtEmail[], emailHref: (id: string) => string, nav: DevInboxNav): string {
   const rows = emails
     .map(
       (email) => `<tr data-testid="inbox-row" data-id="${escapeHtml(email.id)}">
-<td class="time">${timeOf(email.receivedAt)}</td>
-<td data-testid="inbox-row-to">${escapeHtml(email.to)}</td>
-<td data-testid="inbox-row-subject"><a href="${escapeHtml(emailHref(email.id))}">${escapeHtml(email.subject || '(no subject)')}</a></td>
+<td class="time" data-label="Received">${timeOf(email.receivedAt)}</td>
+<td data-label="To" data-testid="inbox-row-to">${escapeHtml(email.to)}</td>
+<td data-label="Subject" data-testid="inbox-row-subject"><a href="${escapeHtml(emailHref(email.id))}">${escapeHtml(email.subject || '(no subject)')}</a></td>
 </tr>`,
     )
     .join('\n');
   const list =
     emails.length === 0
       ? '<p class="empty" data-testid="inbox-empty">No emails yet. Emails sent through <code>DevInbox.transport()</code> show here.</p>'
-      : `<table data-testid="inbox">
+      : `<table class="records" data-testid="inbox">
 <thead><tr><th>Received</th><th>To</th><th>Subject</th></tr></thead>
 <tbody>
 ${rows}
@@ -115,10 +152,11 @@ ${rows}
     `<h1>Dev inbox</h1>
 <p class="muted lead">${emails.length} email${emails.length === 1 ? '' : 's'}, newest first. Reload to see new ones.</p>
 ${list}`,
+    nav,
   );
 }
 
-export function emailPage(email: CaughtEmail, links: { inbox: string; html: string }): string {
+export function emailPage(email: CaughtEmail, links: { inbox: string; html: string }, nav: DevInboxNav): string {
   const hasHtml = email.html !== undefined;
   const htmlView = hasHtml
     ? `<iframe title="HTML part" src="${escapeHtml(links.html)}" sandbox="${EMAIL_FRAME_SANDBOX}" data-testid="email-html-frame"></iframe>`
@@ -141,6 +179,7 @@ export function emailPage(email: CaughtEmail, links: { inbox: string; html: stri
 <section class="panel panel-text" data-testid="view-text">${textView}</section>
 <section class="panel panel-raw" data-testid="view-raw"><pre>${escapeHtml(email.raw)}</pre></section>
 </div>`,
+    nav,
   );
 }
 
@@ -174,7 +213,7 @@ ${body}
 </section>`;
 }
 
-export function templatesPage(previews: TemplatePreview[]): string {
+export function templatesPage(previews: TemplatePreview[], nav: DevInboxNav): string {
   const index = previews
     .map((preview) => `<a href="#${escapeHtml(anchorOf(preview))}"${preview.error ? ' class="failed"' : ''}>${escapeHtml(titleOf(preview))}</a>`)
     .join('\n');
@@ -186,14 +225,16 @@ export function templatesPage(previews: TemplatePreview[]): string {
 ${index}
 </nav>
 ${previews.map(previewSection).join('\n')}`,
+    nav,
   );
 }
 
 /** The templates page when no preview can be made at all (no EmailWorkflowModule, an unreadable folder). */
-export function templatesUnavailablePage(problem: string): string {
+export function templatesUnavailablePage(problem: string, nav: DevInboxNav): string {
   return page(
     'Email templates',
     `<h1>Email templates</h1>
 <div class="error-box" role="alert" data-testid="templates-error"><pre>${escapeHtml(problem)}</pre></div>`,
+    nav,
   );
 }

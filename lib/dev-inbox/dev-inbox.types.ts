@@ -1,6 +1,6 @@
 /** One email the dev inbox caught, as its SMTP client sent it. */
 export interface CaughtEmail {
-  /** Unique in this process; the email's page is `{inboxPath}/{id}`. */
+  /** Unique in this process; the email's page is `{inboxPath}/{id}`. The catcher's reply gives it as the queue id (`250 Ok: queued as {id}`). */
   readonly id: string;
   readonly receivedAt: Date;
   /** The From header, display name included: `Acme <no-reply@acme.com>`. */

@@ -62,8 +62,10 @@ export class SmtpCatcher {
       onData: (stream, _session, callback) => {
         readAll(stream)
           .then(async (raw) => {
-            onEmail(toCaughtEmail(raw, await simpleParser(raw)));
-            callback();
+            const email = toCaughtEmail(raw, await simpleParser(raw));
+            onEmail(email);
+            // In Postfix's words, so the delivery log keeps a queue id as it does for a real server: this email's id.
+            callback(null, `Ok: queued as ${email.id}`);
           })
           .catch(callback);
       },

@@ -13,6 +13,8 @@ import {
   EmailWorkflowService,
 } from 'nestjs-email-workflow';
 import type { BounceImapOptions, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import { EmailBounceReaderHealthIndicator } from 'nestjs-email-workflow/health';
+import { HealthIndicatorService } from '@nestjs/terminus';
 import { arf, dsn } from '../support/bounce-reports';
 import { CapturingLogger } from '../support/capturing-logger';
 import { createMailDir, DEFER_REPLY, ThrowawayDovecot, ThrowawayPostfix } from '../support/mail-servers';
@@ -229,3 +231,28 @@ describe('the reader across a Dovecot restart, on Redis (Bull)', () => {
     expect(app.logger.text()).not.toContain(USER.password);
   });
 });
+
+describe('the bounce reader health indicator', () => {
+  const indicatorOf = (app: Booted) => new EmailBounceReaderHealthIndicator(new HealthIndicatorService(), app.mailbox);
+
+  it('up while the reader reads the mailbox; up with reading: false without bounces.imap', async () => {
+    const app = await boot();
+    await until(() => app.mailbox.status()?.state === 'connected', 'the reader connected');
+    expect(indicatorOf(app).isHealthy('bounces')).toEqual({ bounces: expect.objectContaining({ status: 'up', state: 'connected', mailbox: 'INBOX' }) });
+    const without = await boot({ bounces: { address: `bounces@${BOUNCE_DOMAIN}` } });
+    expect(without.mailbox.status()).toBeUndefined();
+    expect(indicatorOf(without).isHealthy('bounces')).toEqual({ bounces: { status: 'up', reading: false } });
+  });
+
+  // Last: after a failed login Dovecot slows down further logins from this address for a few seconds.
+  it('down with why when the login is refused, and the password appears nowhere', async () => {
+    const app = await boot({}, { auth: { user: USER.name, pass: 'wrong-password-9876' } });
+    await until(() => app.mailbox.status()?.lastError !== undefined, 'the refused login in the status', 20_000);
+    const health = indicatorOf(app).isHealthy('bounces');
+    expect(health.bounces.status).toBe('down');
+    expect(JSON.stringify(health)).toMatch(/authentication failed/i);
+    expect(JSON.stringify(health)).not.toContain('wrong-password-9876');
+    expect(app.logger.text()).not.toContain('wrong-password-9876');
+  });
+});
+

@@ -1,8 +1,9 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
-import { EmailSuppressions, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
+import { EmailBounceProcessor, EmailDeliveryLog, EmailSuppressions, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
 import type { EmailQueueDriver, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import { dsn } from '../support/bounce-reports';
 import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
@@ -111,6 +112,21 @@ describe('on a Redis Cluster (3 masters, 1 replica each)', () => {
       await sink.mailTo('bo@example.test', /test/i, 20_000);
       await untilQueueIdle(emails, 20_000);
       expect(await emails.queueStatus()).toMatchObject({ durable: true, waiting: 0, active: 0, failed: 0 });
+    });
+
+    it('keeps the delivery log (per-address cap deletes the oldest) and counts a bounce report once, in the prefix\'s one slot', async () => {
+      const emails = await boot({ bounces: { address: 'bounces@acme.test' }, deliveryLog: { perAddress: 2 } });
+      const log = (moduleRef as TestingModule).get(EmailDeliveryLog);
+      const reports = (moduleRef as TestingModule).get(EmailBounceProcessor);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await emails.send({ template: 'test-email', to: 'cy@example.test' })).messageId);
+      await until(async () => (await Promise.all(ids.slice(1).map((id) => log.get(id)))).every((record) => record?.status === 'sent'), 'the last two sent in the log', 20_000);
+      expect((await log.find({ to: 'cy@example.test' })).map((record) => record.messageId)).toEqual([ids[2], ids[1]]);
+      expect(await log.get(ids[0])).toBeUndefined();
+      const report = dsn({ recipient: 'cy@example.test', messageId: ids[2] });
+      await expect(reports.process(report)).resolves.toMatchObject({ outcome: 'recorded', suppressed: true });
+      await expect(reports.process(report)).resolves.toMatchObject({ outcome: 'ignored', reason: 'duplicate' });
+      expect((await log.get(ids[2]))!.status).toBe('bounced');
     });
 
     async function sendUnderLoad(emails: EmailWorkflowService, count: number, midway: () => Promise<void>): Promise<string[]> {

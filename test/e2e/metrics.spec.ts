@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import {
+  EmailBounceProcessor,
+  EmailDeliveryLog,
   EmailEvent,
   EmailEvents,
   EmailQueueOptions,
@@ -26,6 +28,7 @@ import { invalidOptionsError, localOptions } from '../support/module-options';
 import { deleteKeys, uniquePrefix } from '../support/redis';
 import { SmtpSink, SmtpSinkOptions, smtpReply } from '../support/smtp-sink';
 import { until, untilQueueIdle } from '../support/wait';
+import { arf, dsn } from '../support/bounce-reports';
 import { QUEUE_DRIVERS } from '../support/queue-drivers';
 import { BootedWorkflow, bootOn, EventLog, FAST_RETRIES } from '../support/workflow';
 
@@ -176,6 +179,28 @@ describe.each(['in-process', ...QUEUE_DRIVERS] as const)('delivery metrics on th
     expect(await recorded.sums(QUEUED)).toEqual({ 'template=test-email': 2 });
     // Only what was sent is timed.
     expect((await recorded.histograms(DELIVERY))['template=test-email'].count).toBe(1);
+    await expectNoPersonalData(recorded);
+  });
+
+  it('counts bounces (by whether they suppressed), delays, complaints and ignored reports, with no address in any attribute', async () => {
+    const sink = await sinkOn();
+    const { emails, moduleRef, recorded, events } = await start(sink);
+    const reports = moduleRef.get(EmailBounceProcessor);
+    const ids: string[] = [];
+    for (const to of ['hard@example.test', 'slow@example.test', 'annoyed@example.test']) ids.push((await emails.send({ template: 'test-email', to })).messageId);
+    await events.waitFor(EmailEvent.Sent, 3);
+    const log = moduleRef.get(EmailDeliveryLog);
+    await until(async () => (await Promise.all(ids.map((id) => log.get(id)))).every((record) => record?.status === 'sent'), 'three emails sent in the log');
+    await reports.process(dsn({ recipient: 'hard@example.test', messageId: ids[0] }));
+    await reports.process(dsn({ recipient: 'slow@example.test', messageId: ids[1], action: 'delayed', status: '4.4.7', diagnostic: '421 4.4.7 Mailbox full' }));
+    await reports.process(arf({ recipient: 'annoyed@example.test', messageId: ids[2] }));
+    await reports.process(dsn({ recipient: 'nobody@example.test', messageId: '<made-up@acme.test>' }));
+    await reports.process(dsn({ recipient: 'hard@example.test', messageId: ids[0] }));
+
+    expect(await recorded.sums('email_workflow.emails.bounced')).toEqual({ 'suppressed=true,template=test-email': 1 });
+    expect(await recorded.sums('email_workflow.emails.delayed')).toEqual({ 'template=test-email': 1 });
+    expect(await recorded.sums('email_workflow.emails.complained')).toEqual({ 'template=test-email': 1 });
+    expect(await recorded.sums('email_workflow.reports.ignored')).toEqual({ 'reason=unknown-message,type=bounce': 1, 'reason=duplicate,type=bounce': 1 });
     await expectNoPersonalData(recorded);
   });
 
