@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
 import { AppModule } from './app.module';
 import { readSettings, StartupProblem } from './settings';
-import { DEV_INBOX_PATH, DEV_TEMPLATES_PATH } from './site';
+import { DEV_DELIVERY_LOG_PATH, DEV_INBOX_PATH, DEV_TEMPLATES_PATH } from './site';
 
 
 async function bootstrap(): Promise<void> {
@@ -38,6 +38,7 @@ async function bootstrap(): Promise<void> {
   if (!EmailDevInboxModule.isAllowed()) return;
   logger.log(`Dev inbox:   ${appUrl}${DEV_INBOX_PATH}${smtpUrl ? ' (empty: emails go to SMTP_URL)' : ''}`);
   logger.log(`Templates:   ${appUrl}${DEV_TEMPLATES_PATH}`);
+  logger.log(`Delivery log: ${appUrl}${DEV_DELIVERY_LOG_PATH}`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -9,6 +9,7 @@ import type { PageContext } from './views/layout';
 
 export const DEV_INBOX_PATH = '/dev/inbox';
 export const DEV_TEMPLATES_PATH = '/dev/templates';
+export const DEV_DELIVERY_LOG_PATH = '/dev/delivery-log';
 
 /** What pages share: who is signed in, and where the development tools are. */
 @Injectable()
