@@ -11,6 +11,7 @@
 //    every log write has settled. Medians of wall ms, this process's CPU ms and redis-server's CPU ms per email.
 // Run with `npm run bench` (it builds dist first); needs redis-server on the PATH (else it says so and skips).
 'use strict';
+const { median, table } = require('./report');
 require('reflect-metadata');
 const { fork, spawn } = require('node:child_process');
 const { createServer } = require('node:net');
@@ -156,17 +157,7 @@ async function redisCounters(redis) {
   return { cpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1_000, commands: field('total_commands_processed') };
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
-function table(rows) {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  const line = (row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
-  return [line(rows[0]), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
 
 async function main() {
   const started = Date.now();

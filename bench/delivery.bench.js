@@ -15,6 +15,7 @@
 // end, to leave the memory phase its time) and _BUDGET (seconds for the whole bench) change the
 // parameters; BENCH_LIBRARY=/path/to/checkout measures that checkout's dist (and its node_modules).
 'use strict';
+const { median, table } = require('./report');
 const { fork } = require('node:child_process');
 const os = require('node:os');
 const { join, resolve } = require('node:path');
@@ -150,17 +151,7 @@ function processCpu(child, name) {
 
 const megabytes = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
-function table(rows) {
-  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-  const line = (row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
-  return [line(rows[0]), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.slice(1).map(line)].join('\n');
-}
 
 async function main() {
   const started = Date.now();

@@ -1,19 +1,7 @@
-/** Where and how the bounce mailbox is read: `bounces.imap` with its defaults applied. */
-export interface BounceImapSettings {
-  host: string;
-  port: number;
-  /** TLS from the first byte (implicit TLS, port 993). */
-  secure: boolean;
-  /** On a plain connection: `'required'` upgrades with STARTTLS and refuses a server without it. */
-  starttls: 'required' | 'never';
-  auth: { user: string; pass: string };
-  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
-  mailbox: string;
-  /** The longest wait between two passes over the mailbox when no IDLE notice comes. */
-  pollIntervalMs: number;
-  afterProcessing: 'delete' | 'move';
-  /** Where `afterProcessing: 'move'` puts a message; created when missing. */
-  moveTo: string;
+import type { ResolvedBounceImap } from '../bounces/bounce.options';
+
+/** Where and how the bounce mailbox is read: `bounces.imap` with its defaults, and the reader's own limits. */
+export interface BounceImapSettings extends ResolvedBounceImap {
   /** Where messages that are no report go; created when missing. */
   unrecognisedMailbox: string;
   /** Larger messages are moved to `unrecognisedMailbox` without being downloaded. */

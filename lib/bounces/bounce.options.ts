@@ -43,16 +43,21 @@ export interface BounceModuleOptions {
   bounces?: BounceOptions;
 }
 
+/** `bounces.imap` with its defaults applied. */
 export interface ResolvedBounceImap {
   host: string;
   port: number;
+  /** TLS from the first byte (implicit TLS, port 993). */
   secure: boolean;
+  /** On a plain connection: `'required'` upgrades with STARTTLS and refuses a server without it. */
   starttls: 'required' | 'never';
   auth: { user: string; pass: string };
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
   mailbox: string;
+  /** The longest wait between two passes over the mailbox when no IDLE notice comes. */
   pollIntervalMs: number;
   afterProcessing: 'delete' | 'move';
+  /** Where `afterProcessing: 'move'` puts a message; created when missing. */
   moveTo: string;
 }
 

@@ -1,27 +1,16 @@
 import { ImapFlow } from 'imapflow';
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Test, TestingModule } from '@nestjs/testing';
-import {
-  BounceMailbox,
-  EmailDeliveryLog,
-  EmailEvent,
-  EmailEvents,
-  EmailSuppressions,
-  EmailWorkflowModule,
-  EmailWorkflowService,
-} from 'nestjs-email-workflow';
+import type { TestingModule } from '@nestjs/testing';
+import { EmailEvent } from 'nestjs-email-workflow';
 import type { BounceImapOptions, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import { EmailBounceReaderHealthIndicator } from 'nestjs-email-workflow/health';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { arf, dsn } from '../support/bounce-reports';
-import { CapturingLogger } from '../support/capturing-logger';
-import { createMailDir, DEFER_REPLY, ThrowawayDovecot, ThrowawayPostfix } from '../support/mail-servers';
+import { arf, bootBounceApp, dsn } from '../support/bounce-reports';
+import type { BounceApp } from '../support/bounce-reports';
+import { BounceRelay, DEFER_REPLY, ThrowawayDovecot, ThrowawayPostfix } from '../support/mail-servers';
 import { localOptions } from '../support/module-options';
 import { deleteKeys, REDIS_URL, TEST_SECRET, uniquePrefix } from '../support/redis';
 import { until } from '../support/wait';
-import { EventLog } from '../support/workflow';
 
 /*
  * Issue 22 end to end, on real servers: the library sends through Debian's Postfix, which answers 250 and
@@ -34,22 +23,14 @@ const BOUNCE_DOMAIN = 'bounce.test';
 const DEFERRED = 'slow@deferred.test';
 const USER = { name: 'bounces', password: 'bounce-box-pass-0123' };
 
-let mailDir: string;
+let relay: BounceRelay;
 let postfix: ThrowawayPostfix;
 let dovecot: ThrowawayDovecot;
 const modules: TestingModule[] = [];
 
 beforeAll(async () => {
-  mailDir = await createMailDir();
-  [postfix, dovecot] = await Promise.all([
-    ThrowawayPostfix.start({
-      localDomain: LOCAL_DOMAIN,
-      bounceTo: { domain: BOUNCE_DOMAIN, maildir: join(mailDir, USER.name) },
-      deferAddresses: [DEFERRED],
-      delayWarningTime: '1s',
-    }),
-    ThrowawayDovecot.start({ users: [USER], mailDir, tls: true }),
-  ]);
+  relay = await BounceRelay.start({ localDomain: LOCAL_DOMAIN, bounceDomain: BOUNCE_DOMAIN, deferred: DEFERRED, user: USER });
+  ({ postfix, dovecot } = relay);
 }, 30_000);
 
 afterEach(async () => {
@@ -57,19 +38,10 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await postfix?.stop();
-  await dovecot?.stop();
-  if (mailDir) await rm(mailDir, { recursive: true, force: true });
+  await relay?.stop();
 });
 
-interface Booted {
-  emails: EmailWorkflowService;
-  log: EmailDeliveryLog;
-  suppressions: EmailSuppressions;
-  mailbox: BounceMailbox;
-  events: EventLog;
-  logger: CapturingLogger;
-}
+type Booted = BounceApp;
 
 function imapOptions(overrides: Partial<BounceImapOptions> = {}): BounceImapOptions {
   return {
@@ -85,31 +57,11 @@ function imapOptions(overrides: Partial<BounceImapOptions> = {}): BounceImapOpti
 }
 
 async function boot(overrides: Partial<EmailWorkflowModuleOptions> = {}, imap: Partial<BounceImapOptions> = {}): Promise<Booted> {
-  const logger = new CapturingLogger();
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      EmailWorkflowModule.forRoot(
-        localOptions(postfix.port, {
-          secret: TEST_SECRET,
-          bounces: { address: `bounces@${BOUNCE_DOMAIN}`, imap: imapOptions(imap) },
-          ...overrides,
-        }),
-      ),
-    ],
-  })
-    .setLogger(logger)
-    .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
-  await moduleRef.init();
-  modules.push(moduleRef);
-  return {
-    emails: moduleRef.get(EmailWorkflowService),
-    log: moduleRef.get(EmailDeliveryLog),
-    suppressions: moduleRef.get(EmailSuppressions),
-    mailbox: moduleRef.get(BounceMailbox),
-    events,
-    logger,
-  };
+  const app = await bootBounceApp(
+    localOptions(postfix.port, { secret: TEST_SECRET, bounces: { address: `bounces@${BOUNCE_DOMAIN}`, imap: imapOptions(imap) }, ...overrides }),
+  );
+  modules.push(app.moduleRef);
+  return app;
 }
 
 /** A plain IMAP client of the test's own, to look into the mailbox and to drop reports in. */

@@ -1,24 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { Test, TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
-import {
-  EmailBounceProcessor,
-  EmailDeliveryLog,
-  EmailEvent,
-  EmailEvents,
-  EmailSuppressions,
-  EmailWorkflowModule,
-  EmailWorkflowService,
-  InvalidArgumentError,
-} from 'nestjs-email-workflow';
+import { EmailEvent, InvalidArgumentError } from 'nestjs-email-workflow';
 import type { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
-import { arf, dsn, outOfOffice } from '../support/bounce-reports';
-import { CapturingLogger } from '../support/capturing-logger';
+import { arf, bootBounceApp, dsn, outOfOffice } from '../support/bounce-reports';
+import type { BounceApp } from '../support/bounce-reports';
 import { invalidOptionsError, localOptions } from '../support/module-options';
 import { deleteKeys, dumpKeys, REDIS_URL, TEST_SECRET, ThrowawayRedis, uniquePrefix } from '../support/redis';
 import { SmtpSink } from '../support/smtp-sink';
 import { until } from '../support/wait';
-import { EventLog } from '../support/workflow';
 
 /*
  * Issue 22: what a bounce or complaint read back may change, and what it may not. Every report here is
@@ -48,33 +38,12 @@ afterAll(async () => {
   await sink?.close();
 });
 
-interface Booted {
-  emails: EmailWorkflowService;
-  log: EmailDeliveryLog;
-  bounces: EmailBounceProcessor;
-  suppressions: EmailSuppressions;
-  events: EventLog;
-  logger: CapturingLogger;
-}
+type Booted = BounceApp;
 
 async function boot(overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<Booted> {
-  const logger = new CapturingLogger();
-  const moduleRef = await Test.createTestingModule({
-    imports: [EmailWorkflowModule.forRoot(localOptions(sink.port, { secret: TEST_SECRET, bounces: { address: 'bounces@acme.test' }, ...overrides }))],
-  })
-    .setLogger(logger)
-    .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
-  await moduleRef.init();
-  modules.push(moduleRef);
-  return {
-    emails: moduleRef.get(EmailWorkflowService),
-    log: moduleRef.get(EmailDeliveryLog),
-    bounces: moduleRef.get(EmailBounceProcessor),
-    suppressions: moduleRef.get(EmailSuppressions),
-    events,
-    logger,
-  };
+  const app = await bootBounceApp(localOptions(sink.port, { secret: TEST_SECRET, bounces: { address: 'bounces@acme.test' }, ...overrides }));
+  modules.push(app.moduleRef);
+  return app;
 }
 
 /** Sends and waits until the log says sent; returns its Message-ID and the envelope tag it went out with. */

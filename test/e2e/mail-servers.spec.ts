@@ -3,9 +3,8 @@ import type { ImapFlowOptions } from 'imapflow';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
-import { createMailDir, DEFER_REPLY, maildirMessages, queueIdOf, ThrowawayDovecot, ThrowawayPostfix } from '../support/mail-servers';
+import { BounceRelay, createMailDir, DEFER_REPLY, maildirMessages, queueIdOf, ThrowawayDovecot, ThrowawayPostfix } from '../support/mail-servers';
 import { until } from '../support/wait';
 
 // The helpers that start Debian's Postfix and Dovecot for the bounce tests (issue 22), proved with plain clients
@@ -36,29 +35,19 @@ function deliveryStatus(source: string): Record<string, string> {
 }
 
 describe('ThrowawayPostfix relaying into a Maildir that ThrowawayDovecot serves', () => {
-  let mailDir: string;
+  let relay: BounceRelay;
   let postfix: ThrowawayPostfix;
   let dovecot: ThrowawayDovecot;
   const clients: ImapFlow[] = [];
 
   beforeAll(async () => {
-    mailDir = await createMailDir();
-    [postfix, dovecot] = await Promise.all([
-      ThrowawayPostfix.start({
-        localDomain: LOCAL_DOMAIN,
-        bounceTo: { domain: BOUNCE_DOMAIN, maildir: join(mailDir, USER.name) },
-        deferAddresses: [DEFERRED],
-        delayWarningTime: '1s',
-      }),
-      ThrowawayDovecot.start({ users: [USER], mailDir, tls: true }),
-    ]);
+    relay = await BounceRelay.start({ localDomain: LOCAL_DOMAIN, bounceDomain: BOUNCE_DOMAIN, deferred: DEFERRED, user: USER });
+    ({ postfix, dovecot } = relay);
   }, 30_000);
 
   afterAll(async () => {
     for (const client of clients) client.close();
-    await postfix?.stop();
-    await dovecot?.stop();
-    if (mailDir) await rm(mailDir, { recursive: true, force: true });
+    await relay?.stop();
   });
 
   async function send(to: string, tag: string): Promise<string> {

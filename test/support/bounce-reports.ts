@@ -1,3 +1,9 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import { BounceMailbox, EmailBounceProcessor, EmailDeliveryLog, EmailEvents, EmailSuppressions, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
+import type { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import { CapturingLogger } from './capturing-logger';
+import { EventLog } from './workflow';
+
 /*
  * Reports as a receiving server would mail them back, built from the documented layouts (RFC 3464 DSN as
  * Postfix writes it, RFC 5965 ARF), with the envelope tag, recipient and Message-ID a test chooses.
@@ -124,4 +130,36 @@ export function outOfOffice(tag: string): string {
     'I am away until Monday.',
     '',
   ].join('\r\n');
+}
+
+/** A started module with what the bounce specs look at; `close()` it (or let the spec's list of modules do so). */
+export interface BounceApp {
+  moduleRef: TestingModule;
+  emails: EmailWorkflowService;
+  log: EmailDeliveryLog;
+  bounces: EmailBounceProcessor;
+  suppressions: EmailSuppressions;
+  mailbox: BounceMailbox;
+  events: EventLog;
+  logger: CapturingLogger;
+}
+
+/** Boots a module with these options, its logs captured and every event recorded from boot on. */
+export async function bootBounceApp(options: EmailWorkflowModuleOptions): Promise<BounceApp> {
+  const logger = new CapturingLogger();
+  const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
+    .setLogger(logger)
+    .compile();
+  const events = new EventLog(moduleRef.get(EmailEvents));
+  await moduleRef.init();
+  return {
+    moduleRef,
+    emails: moduleRef.get(EmailWorkflowService),
+    log: moduleRef.get(EmailDeliveryLog),
+    bounces: moduleRef.get(EmailBounceProcessor),
+    suppressions: moduleRef.get(EmailSuppressions),
+    mailbox: moduleRef.get(BounceMailbox),
+    events,
+    logger,
+  };
 }

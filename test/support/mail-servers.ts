@@ -800,3 +800,49 @@ function dovecotConf({ dir, mailDir, port, owner, tls }: { dir: string; mailDir:
     '',
   ].join('\n');
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The two together
+// ---------------------------------------------------------------------------------------------------------
+
+export interface BounceRelayOptions {
+  localDomain: string;
+  bounceDomain: string;
+  /** Deferred by Postfix, with a delay notice after a second. */
+  deferred: string;
+  /** The bounce mailbox's IMAP login; its Maildir receives every address of bounceDomain. */
+  user: DovecotUser;
+}
+
+/**
+ * A relay that bounces and defers later, and the IMAP mailbox its reports land in: ThrowawayPostfix delivering
+ * every address of `bounceDomain` into the Maildir that ThrowawayDovecot serves (STARTTLS with a test CA, and plain).
+ */
+export class BounceRelay {
+  private constructor(
+    readonly postfix: ThrowawayPostfix,
+    readonly dovecot: ThrowawayDovecot,
+    private readonly mailDir: string,
+  ) {}
+
+  static async start({ localDomain, bounceDomain, deferred, user }: BounceRelayOptions): Promise<BounceRelay> {
+    const mailDir = await createMailDir();
+    const [postfix, dovecot] = await Promise.allSettled([
+      ThrowawayPostfix.start({ localDomain, bounceTo: { domain: bounceDomain, maildir: join(mailDir, user.name) }, deferAddresses: [deferred], delayWarningTime: '1s' }),
+      ThrowawayDovecot.start({ users: [user], mailDir, tls: true }),
+    ]);
+    if (postfix.status === 'rejected' || dovecot.status === 'rejected') {
+      if (postfix.status === 'fulfilled') await postfix.value.stop();
+      if (dovecot.status === 'fulfilled') await dovecot.value.stop();
+      await rm(mailDir, { recursive: true, force: true });
+      throw postfix.status === 'rejected' ? postfix.reason : (dovecot as PromiseRejectedResult).reason;
+    }
+    return new BounceRelay(postfix.value, dovecot.value, mailDir);
+  }
+
+  async stop(): Promise<void> {
+    await this.postfix.stop();
+    await this.dovecot.stop();
+    await rm(this.mailDir, { recursive: true, force: true });
+  }
+}
