@@ -15,6 +15,7 @@ export type {
   TenantTransportOptions,
   EmailMetricsOptions,
   MeterProviderLike,
+  DnsOptions,
 } from './module';
 export { EmailWorkflowService, EMAIL_USER_DIRECTORY } from './workflow';
 export type {
@@ -29,7 +30,7 @@ export type {
   NewSignInNoticeResult,
 } from './workflow';
 export type { TokenPurpose, TokenRecord, TokenState, TokenStore, ClaimOutcome, RateLimitRule } from './tokens';
-export type { RenderedEmail, TemplateContext, TemplatePreview } from './templates';
+export type { RenderedEmail, TemplateContext, TemplatePreview, TemplateFinding, TemplateCheckId } from './templates';
 export type {
   EmailTransportOption,
   SmtpTransportOptions,
@@ -82,6 +83,13 @@ export type {
   DiagnosisFailure,
   DiagnosisFailureCode,
 } from './diagnostics';
+export type {
+  DeliverabilityDiagnosis,
+  DeliverabilityCheck,
+  DeliverabilityCheckName,
+  DeliverabilityCode,
+  DeliverabilityStatus,
+} from './deliverability';
 export { encryptCredential } from './crypto/credential.cipher';
 export type { SmtpFailureKind } from './errors';
 export {
@@ -93,6 +101,7 @@ export {
   TemplateVariableMissingError,
   InvalidRecipientError,
   EmailDeliveryError,
+  TenantHostRefusedError,
   QueueUnavailableError,
   RedisSetupError,
   InvalidTokenError,

@@ -9,6 +9,8 @@ import type { DiagnosisRequest, TransportDiagnosis } from '../diagnostics';
 import { describeTransport, toNodemailerOptions } from '../transport/smtp-transport.resolver';
 import { DOCTOR_PASSWORD_ENV } from '../transport/smtp.hints';
 import { resolveSmtpTransport } from '../transport/transport.options';
+import { CHECK_TEMPLATES_USAGE, checkTemplatesCommand } from './check-templates.command';
+import { DELIVERABILITY_FLAGS, DELIVERABILITY_USAGE, deliverabilityDoctor, deliverabilityRequestFrom } from './deliverability.command';
 import { promptHidden } from './prompt';
 import { CliUsageError } from './usage.error';
 
@@ -17,8 +19,10 @@ const USAGE = `Usage:
                                [--ca ca.pem] [--servername name] [--timeout ms]
       Checks each step of sending through that server and says what to fix. With --to, sends a test email.
       The password comes from ${DOCTOR_PASSWORD_ENV} (plain or enc:v1:) or a prompt; never put it in the URL.
+${DELIVERABILITY_USAGE}
   nestjs-email-workflow encrypt-secret
-      Prints an enc:v1: value of an SMTP password (from ${DOCTOR_PASSWORD_ENV} or a prompt) under ${CREDENTIAL_KEY_ENV}.`;
+      Prints an enc:v1: value of an SMTP password (from ${DOCTOR_PASSWORD_ENV} or a prompt) under ${CREDENTIAL_KEY_ENV}.
+${CHECK_TEMPLATES_USAGE}`;
 
 async function password(user: string | undefined): Promise<string | undefined> {
   const fromEnv = process.env[DOCTOR_PASSWORD_ENV];
@@ -73,10 +77,21 @@ async function doctor(args: string[]): Promise<number> {
       ca: { type: 'string' },
       servername: { type: 'string' },
       timeout: { type: 'string' },
+      ...DELIVERABILITY_FLAGS,
     },
   });
-  if (!values.url) throw new CliUsageError('doctor needs --url.');
-  const resolved = resolveSmtpTransport(values.url, { credentialKeys: [] }, '--url');
+  if (!values.url && !values.from) throw new CliUsageError('doctor needs --url (the SMTP checks), --from (the DNS checks) or both.');
+  // Flags are checked before anything runs: a bad one must not cost a password prompt or an SMTP conversation.
+  const dnsChecks = values.from === undefined ? undefined : deliverabilityRequestFrom({ ...values, from: values.from });
+  const smtp = values.url ? await smtpDoctor(values.url, values) : undefined;
+  if (smtp && dnsChecks) console.log('');
+  const dnsOk = dnsChecks ? await deliverabilityDoctor(dnsChecks, smtp?.server) : true;
+  return (smtp?.ok ?? true) && dnsOk ? 0 : 1;
+}
+
+/** The SMTP checks of `--url`, printed; what the DNS checks need to know of the server. */
+async function smtpDoctor(url: string, values: { to?: string; from?: string; ca?: string; servername?: string; timeout?: string }) {
+  const resolved = resolveSmtpTransport(url, { credentialKeys: [] }, '--url');
   if (!resolved.ok) throw new CliUsageError(resolved.problems.map((p) => `--url ${p.problem}. Fix: ${p.fix}`).join('\n'));
   const transport = resolved.value.settings;
   if (transport.auth?.pass) console.error(`Warning: a password in --url ends up in your shell history; use ${DOCTOR_PASSWORD_ENV} instead.`);
@@ -98,7 +113,7 @@ async function doctor(args: string[]): Promise<number> {
     : { from, hints: 'cli' };
   const diagnosis = await diagnoseSmtp(options, describeTransport(transport), request);
   printDiagnosis(diagnosis);
-  return diagnosis.ok ? 0 : 1;
+  return { ok: diagnosis.ok, server: { host: transport.host } };
 }
 
 async function encryptSecret(): Promise<number> {
@@ -116,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'doctor') return await doctor(args);
     if (command === 'encrypt-secret') return await encryptSecret();
+    if (command === 'check-templates') return await checkTemplatesCommand(args);
     throw new CliUsageError(command ? `Unknown command "${command}".` : 'No command given.');
   } catch (error) {
     if (error instanceof CliUsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -6,6 +6,8 @@ import type { ResolvedDevInboxOptions } from './dev-inbox.options';
 import { HtmlPage, navFrom, routeOf } from './dev-inbox.routes';
 import { DevInbox } from './dev-inbox.service';
 import type { CaughtEmail } from './dev-inbox.types';
+import { checksOfEmails, checksOfPreviews } from './email-checks';
+import { checksCell, emailChecksSection, previewChecksSection } from './findings.page';
 
 /**
  * The last segment of a route (`/dev/inbox` → `inbox`). Pages link relative to themselves with it,
@@ -22,21 +24,29 @@ export function createInboxController(paths: ResolvedDevInboxOptions): Type<unkn
 
   @Controller(path)
   class DevInboxController {
-    constructor(@Inject(DevInbox) private readonly inbox: DevInbox) {}
+    constructor(
+      @Inject(DevInbox) private readonly inbox: DevInbox,
+      @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
+    ) {}
 
     @Get()
     @HtmlPage()
-    list(): string {
+    async list(): Promise<string> {
       // Relative to `{path}`: the browser resolves it against the parent of the last segment.
-      return inboxPage(this.inbox.messages(), (id) => `${inboxSegment ? `${inboxSegment}/` : ''}${encodeURIComponent(id)}`, navFrom(path, paths, 'inbox'));
+      const href = (id: string) => `${inboxSegment ? `${inboxSegment}/` : ''}${encodeURIComponent(id)}`;
+      const emails = this.inbox.messages();
+      const checks = await checksOfEmails(this.moduleRef, emails);
+      return inboxPage(emails, href, navFrom(path, paths, 'inbox'), (email) => checksCell(checks.get(email.id), href(email.id)));
     }
 
     @Get(':id')
     @HtmlPage()
-    show(@Param('id') id: string): string {
+    async show(@Param('id') id: string): Promise<string> {
       // Relative to `{path}/{id}`.
       const nav = navFrom(`${routeOf(path)}/${encodeURIComponent(id)}`, paths, 'inbox');
-      return emailPage(this.find(id), { inbox: inboxSegment ? `../${inboxSegment}` : './', html: `${encodeURIComponent(id)}/html` }, nav);
+      const email = this.find(id);
+      const checks = (await checksOfEmails(this.moduleRef, [email])).get(email.id);
+      return emailPage(email, { inbox: inboxSegment ? `../${inboxSegment}` : './', html: `${encodeURIComponent(id)}/html` }, nav, emailChecksSection(checks));
     }
 
     /** The HTML part alone, for the detail page's frame. The CSP sandboxes it even when opened directly. */
@@ -77,7 +87,12 @@ export function createTemplatesController(paths: ResolvedDevInboxOptions): Type<
         return templatesUnavailablePage('EmailWorkflowModule is not imported in this app, so there are no templates to preview. Import it beside EmailDevInboxModule.', nav);
       }
       try {
-        return templatesPage(await workflow.previewTemplates(), nav);
+        const previews = await workflow.previewTemplates();
+        const checks = await checksOfPreviews(this.moduleRef, previews);
+        return templatesPage(previews, nav, {
+          everyMessage: previewChecksSection(checks.everyMessage, 'Message checks of every message'),
+          of: (preview) => previewChecksSection(checks.of(preview)),
+        });
       } catch (error) {
         return templatesUnavailablePage((error as Error).message, nav);
       }

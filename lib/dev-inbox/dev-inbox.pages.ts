@@ -63,6 +63,13 @@ ol.timeline { list-style: none; margin: 12px 0 0; padding: 0; background: #fff; 
 ol.timeline li { padding: 10px 12px; border-bottom: 1px solid var(--line); }
 ol.timeline li:last-child { border-bottom: 0; }
 ol.timeline pre { margin-top: 6px; }
+.checks { margin: 0 0 16px; padding: 10px 12px; border: 1px solid #fde68a; border-radius: 6px; background: #fffbeb; }
+.checks.clean { border-color: #a7f3d0; background: #ecfdf5; }
+.checks h2 { font-size: 14px; margin: 0 0 4px; }
+ul.findings { margin: 4px 0 0; padding-left: 18px; }
+ul.findings li { margin: 4px 0; overflow-wrap: anywhere; }
+ul.findings .fix { display: block; color: var(--muted); }
+.check-id { font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; padding: 0 4px; border-radius: 4px; background: #fef3c7; color: #92400e; }
 @media (max-width: 640px) {
   main { padding: 12px; }
   table.records, table.records tbody, table.records tr, table.records td { display: block; }
@@ -128,13 +135,15 @@ export function emailFrameDocument(html: string): string {
   return /<head\b[^>]*>/i.test(html) ? html.replace(/<head\b[^>]*>/i, (head) => head + base) : base + html;
 }
 
-export function inboxPage(emails: CaughtEmail[], emailHref: (id: string) => string, nav: DevInboxNav): string {
+/** `checksCell` gives each row's message-checks cell (HTML): its template's warnings. */
+export function inboxPage(emails: CaughtEmail[], emailHref: (id: string) => string, nav: DevInboxNav, checksCell: (email: CaughtEmail) => string = () => ''): string {
   const rows = emails
     .map(
       (email) => `<tr data-testid="inbox-row" data-id="${escapeHtml(email.id)}">
 <td class="time" data-label="Received">${timeOf(email.receivedAt)}</td>
 <td data-label="To" data-testid="inbox-row-to">${escapeHtml(email.to)}</td>
 <td data-label="Subject" data-testid="inbox-row-subject"><a href="${escapeHtml(emailHref(email.id))}">${escapeHtml(email.subject || '(no subject)')}</a></td>
+<td data-label="Checks" data-testid="inbox-row-checks">${checksCell(email)}</td>
 </tr>`,
     )
     .join('\n');
@@ -142,7 +151,7 @@ export function inboxPage(emails: CaughtEmail[], emailHref: (id: string) => stri
     emails.length === 0
       ? '<p class="empty" data-testid="inbox-empty">No emails yet. Emails sent through <code>DevInbox.transport()</code> show here.</p>'
       : `<table class="records" data-testid="inbox">
-<thead><tr><th>Received</th><th>To</th><th>Subject</th></tr></thead>
+<thead><tr><th>Received</th><th>To</th><th>Subject</th><th>Checks</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
@@ -156,7 +165,8 @@ ${list}`,
   );
 }
 
-export function emailPage(email: CaughtEmail, links: { inbox: string; html: string }, nav: DevInboxNav): string {
+/** `checks` is the message checks' box (HTML) for the email's template. */
+export function emailPage(email: CaughtEmail, links: { inbox: string; html: string }, nav: DevInboxNav, checks = ''): string {
   const hasHtml = email.html !== undefined;
   const htmlView = hasHtml
     ? `<iframe title="HTML part" src="${escapeHtml(links.html)}" sandbox="${EMAIL_FRAME_SANDBOX}" data-testid="email-html-frame"></iframe>`
@@ -171,6 +181,7 @@ export function emailPage(email: CaughtEmail, links: { inbox: string; html: stri
 <dt>To</dt><dd data-testid="email-to">${escapeHtml(email.to)}</dd>
 <dt>Received</dt><dd>${timeOf(email.receivedAt)}</dd>
 </dl>
+${checks}
 <div class="tabs">
 <input type="radio" name="view" id="view-html"${hasHtml ? ' checked' : ''}><label for="view-html" data-testid="tab-html">HTML</label>
 <input type="radio" name="view" id="view-text"${hasHtml ? '' : ' checked'}><label for="view-text" data-testid="tab-text">Text</label>
@@ -195,10 +206,11 @@ function frame(srcdoc: string, width: number, testId: string): string {
   return `<iframe title="${testId}" width="${width}" height="720" style="width:${width}px" sandbox="${EMAIL_FRAME_SANDBOX}" srcdoc="${escapeHtml(emailFrameDocument(srcdoc))}" data-testid="${testId}"></iframe>`;
 }
 
-function previewSection(preview: TemplatePreview): string {
+function previewSection(preview: TemplatePreview, checks: string): string {
   const origin = preview.builtIn ? '<span class="badge">built-in</span>' : '<span class="badge custom">templates.dir</span>';
   const header = `<h2>${escapeHtml(titleOf(preview))}${origin}</h2>
-<p class="file muted">${escapeHtml(preview.file)}</p>`;
+<p class="file muted">${escapeHtml(preview.file)}</p>
+${checks}`;
   const body = preview.rendered
     ? `<p class="subject"><span class="muted">Subject:</span> <strong data-testid="template-subject">${escapeHtml(preview.rendered.subject)}</strong></p>
 <div class="frames">
@@ -213,7 +225,12 @@ ${body}
 </section>`;
 }
 
-export function templatesPage(previews: TemplatePreview[], nav: DevInboxNav): string {
+/** `checks` gives the message checks' boxes (HTML): those about every message, and each preview's. */
+export function templatesPage(
+  previews: TemplatePreview[],
+  nav: DevInboxNav,
+  checks: { everyMessage: string; of: (preview: TemplatePreview) => string } = { everyMessage: '', of: () => '' },
+): string {
   const index = previews
     .map((preview) => `<a href="#${escapeHtml(anchorOf(preview))}"${preview.error ? ' class="failed"' : ''}>${escapeHtml(titleOf(preview))}</a>`)
     .join('\n');
@@ -224,7 +241,8 @@ export function templatesPage(previews: TemplatePreview[], nav: DevInboxNav): st
 <nav class="index">
 ${index}
 </nav>
-${previews.map(previewSection).join('\n')}`,
+${checks.everyMessage}
+${previews.map((preview) => previewSection(preview, checks.of(preview))).join('\n')}`,
     nav,
   );
 }

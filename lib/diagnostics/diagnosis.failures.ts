@@ -53,6 +53,16 @@ export class DiagnosisFailures {
     return this.fail('DNS_FAILED', `The host name ${host} does not resolve (${error.code ?? 'lookup failed'})`, [this.hint('dnsFailed')]);
   }
 
+  /** A tenant's host is not a public address: nothing was connected. Names the host as given, never what it resolved to. */
+  hostRefused(): StepFailure {
+    const { host } = this.server;
+    return this.fail(
+      'TENANT_HOST_REFUSED',
+      `The host ${host} was refused: tenant SMTP settings may only reach public addresses, and it is not one nor resolves to one`,
+      ["Use a public SMTP host in the tenant's settings", "To let tenants use a relay on your own network, list its range in tenantTransports.allowPrivateNetworks (e.g. ['10.0.0.0/8'])"],
+    );
+  }
+
   /** Nothing answered the TCP connection within connectionTimeout. */
   connectTimedOut(): StepFailure {
     const { host, port, connectionTimeout } = this.server;

@@ -29,7 +29,13 @@ export type DiagnosisFailureCode =
   | 'SENDER_REJECTED'
   | 'RELAY_DENIED'
   | 'RECIPIENT_REJECTED'
-  | 'DATA_REJECTED';
+  | 'DATA_REJECTED'
+  /**
+   * A tenant's host (from `transportResolver`) is not public, nor resolves to a public address, and
+   * `tenantTransports.allowPrivateNetworks` does not list it: nothing was connected, and the diagnosis
+   * has no steps, so it tells nothing about the address, the port or timing.
+   */
+  | 'TENANT_HOST_REFUSED';
 
 /** The failure that ended a diagnosis, and what to change. */
 export interface DiagnosisFailure {
@@ -49,6 +55,7 @@ export interface TransportDiagnosis {
   ok: boolean;
   /** The transport, without its password. */
   transport: string;
+  /** Empty when the failure is `TENANT_HOST_REFUSED`. */
   steps: DiagnosisStep[];
   failure?: DiagnosisFailure;
 }

@@ -2,9 +2,11 @@ import { lookup } from 'node:dns/promises';
 import { createConnection, isIP, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { NodemailerError } from 'nodemailer/lib/errors';
+import { TenantHostRefusedError } from '../errors';
 import { CredentialRedactor, credentialRedactor } from '../transport/credential.redactor';
 import type { NodemailerSmtpOptions } from '../transport/smtp-transport.resolver';
 import { defaultPortFor, securityOfFlags, SMTP_TIMEOUT_DEFAULTS, SmtpReply } from '../transport/smtp.knowledge';
+import type { TenantNetworkGuard } from '../transport/tenant-network.guard';
 import { DiagnosedServer, DiagnosisFailures, StepFailure } from './diagnosis.failures';
 import type { DiagnosisRequest, DiagnosisStep, DiagnosisStepName, TransportDiagnosis } from './diagnosis.types';
 import { SmtpDialogue } from './smtp-dialogue';
@@ -48,7 +50,11 @@ class SmtpDoctor {
   constructor(
     private readonly options: NodemailerSmtpOptions,
     private readonly request: DiagnosisRequest,
+    /** A tenant's transport: the address connected to is one this guard checked. */
+    private readonly guard?: TenantNetworkGuard,
   ) {
+    // Fail closed: a transport that connects through a guard is never diagnosed around it.
+    if (options.getSocket && !guard) throw new Error('diagnoseSmtp: this transport connects through a guard; pass it');
     const security = securityOfFlags(options);
     this.server = {
       host: options.host ?? 'localhost',
@@ -70,7 +76,9 @@ class SmtpDoctor {
       return { ok: true, transport: description, steps: this.steps };
     } catch (error) {
       if (!(error instanceof StepFailure)) throw error;
-      return { ok: false, transport: description, steps: this.steps, failure: error.failure };
+      // A refused tenant host reports no step: no address, no timing, nothing about the port.
+      const steps = error.failure.code === 'TENANT_HOST_REFUSED' ? [] : this.steps;
+      return { ok: false, transport: description, steps, failure: error.failure };
     }
   }
 
@@ -91,11 +99,21 @@ class SmtpDoctor {
 
   private async dns(): Promise<Passed<string>> {
     const { host } = this.server;
+    if (this.guard) return this.checkedAddress(this.guard);
     if (isIP(host)) return { detail: `${host} is an IP address`, value: host };
     const { address } = await lookup(host).catch((error: NodeJS.ErrnoException) => {
       throw this.failures.dnsFailed(error);
     });
     return { detail: `${host} resolves to ${address}`, value: address };
+  }
+
+  /** A tenant's host, resolved once and checked: the connect step goes to this very address. */
+  private async checkedAddress(guard: TenantNetworkGuard): Promise<Passed<string>> {
+    const { host, connectionTimeout } = this.server;
+    const [address] = await guard.resolve(host, connectionTimeout).catch((error: Error) => {
+      throw error instanceof TenantHostRefusedError ? this.failures.hostRefused() : this.failures.dnsFailed(error as NodeJS.ErrnoException);
+    });
+    return { detail: isIP(host) ? `${host} is an IP address` : `${host} resolves to ${address}`, value: address };
   }
 
   private connect(address: string): Promise<Passed<Socket>> {
@@ -253,7 +271,13 @@ function withoutCredentials(diagnosis: TransportDiagnosis, redact: CredentialRed
 }
 
 /** Diagnoses the SMTP server of `options` (described, without password, as `description`). */
-export async function diagnoseSmtp(options: NodemailerSmtpOptions, description: string, request: DiagnosisRequest): Promise<TransportDiagnosis> {
-  const diagnosis = await new SmtpDoctor(options, request).diagnose(description);
+export async function diagnoseSmtp(
+  options: NodemailerSmtpOptions,
+  description: string,
+  request: DiagnosisRequest,
+  /** Given for a tenant's transport (see `ResolvedTransport.guard`): only addresses it permits are connected to. */
+  guard?: TenantNetworkGuard,
+): Promise<TransportDiagnosis> {
+  const diagnosis = await new SmtpDoctor(options, request, guard).diagnose(description);
   return withoutCredentials(diagnosis, credentialRedactor(options.auth));
 }

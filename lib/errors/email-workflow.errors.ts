@@ -103,7 +103,7 @@ export interface SmtpFailure {
 
 /** The SMTP server did not accept the message. `kind` says whether retrying can help. */
 export class EmailDeliveryError extends EmailWorkflowError {
-  readonly code = EmailWorkflowErrorCode.DeliveryFailed;
+  readonly code: EmailWorkflowErrorCode = EmailWorkflowErrorCode.DeliveryFailed;
   readonly kind: SmtpFailureKind;
   readonly responseCode?: number;
   readonly enhancedCode?: string;

@@ -32,6 +32,7 @@ export const EmailWorkflowErrorCode = {
   CliUsage: 'EMAIL_WORKFLOW_CLI_USAGE',
   InvalidArgument: 'EMAIL_WORKFLOW_INVALID_ARGUMENT',
   InvalidContext: 'EMAIL_WORKFLOW_INVALID_CONTEXT',
+  TenantHostRefused: 'EMAIL_WORKFLOW_TENANT_HOST_REFUSED',
 } as const;
 
 export type EmailWorkflowErrorCode =

@@ -9,6 +9,7 @@ import type { EmailQueue } from '../queue';
 import { EmailSuppressions } from '../suppression';
 import { TransportRegistry } from '../transport';
 import { AccountFlowSupport } from '../workflow/account-flow.support';
+import { DeliverabilityDiagnostics } from '../workflow/deliverability.diagnostics';
 import { DeliveryDiagnostics } from '../workflow/delivery.diagnostics';
 import { EmailChangeFlow } from '../workflow/email-change.flow';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
@@ -16,6 +17,7 @@ import { PasswordResetFlow } from '../workflow/password-reset.flow';
 import { NewSignInNotice } from '../workflow/new-sign-in.notice';
 import { EmailSendPipeline } from '../workflow/send.pipeline';
 import { SignInFlow } from '../workflow/sign-in.flow';
+import { TemplateChecks } from '../workflow/template.checks';
 import { TemplatePreviews } from '../workflow/template.previews';
 import { EmailVerificationFlow } from '../workflow/verification.flow';
 import { ConfigurableEmailWorkflowModule } from './email-workflow.module-definition';
@@ -45,7 +47,9 @@ import { emailWorkflowProviders } from './email-workflow.providers';
     EmailChangeFlow,
     NewSignInNotice,
     DeliveryDiagnostics,
+    DeliverabilityDiagnostics,
     TemplatePreviews,
+    TemplateChecks,
     EmailWorkflowService,
   ],
   exports: [EmailWorkflowService, EmailEvents, EmailSuppressions, EmailDeliveryLog, EmailBounceProcessor, BounceMailbox, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],

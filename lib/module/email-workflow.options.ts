@@ -1,5 +1,6 @@
 import type { BounceModuleOptions } from '../bounces/bounce.options';
 import type { CryptoOptions } from '../crypto/crypto.options';
+import type { DeliverabilityModuleOptions } from '../deliverability/deliverability.options';
 import type { DeliveryLogModuleOptions } from '../delivery-log/delivery-log.options';
 import type { MetricsModuleOptions } from '../metrics/metrics.options';
 import type { EmailQueueOptions } from '../queue/queue.options';
@@ -21,6 +22,7 @@ export type { MeterProviderLike } from '../metrics/metrics.types';
 export type { SuppressionOptions } from '../suppression/suppression.options';
 export type { BounceOptions, BounceImapOptions } from '../bounces/bounce.options';
 export type { DeliveryLogOptions } from '../delivery-log/delivery-log.options';
+export type { DnsOptions } from '../deliverability/deliverability.options';
 
 /**
  * Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`: each concern's own options side by
@@ -36,7 +38,8 @@ export interface EmailWorkflowModuleOptions
     CryptoOptions,
     MetricsModuleOptions,
     BounceModuleOptions,
-    DeliveryLogModuleOptions {
+    DeliveryLogModuleOptions,
+    DeliverabilityModuleOptions {
   /**
    * Delivery queue. `{ redis: 'redis://…' }` for durable delivery on Bull; `false` (the default) for
    * an in-process queue that is lost when the process stops.

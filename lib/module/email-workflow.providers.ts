@@ -4,6 +4,7 @@ import { getQueueToken } from '@nestjs/bull-shared';
 import { BounceMailbox, EmailBounceProcessor } from '../bounce-mailbox';
 import { BOUNCE_SETTINGS, BounceSettings } from '../bounces/bounce.options';
 import { CRYPTO_SETTINGS, CryptoSettings } from '../crypto/crypto.options';
+import { DELIVERABILITY_SETTINGS } from '../deliverability/deliverability.options';
 import { MessageRefs } from '../crypto/message-refs';
 import { DELIVERY_LOG_SETTINGS, DeliveryLogFeed, DeliveryLogSettings, EmailDeliveryLog, MemoryDeliveryLogStore, RedisDeliveryLogStore } from '../delivery-log';
 import { PayloadCipher } from '../crypto/payload.cipher';
@@ -93,6 +94,7 @@ const settingsProviders: Provider[] = (
     [METRICS_SETTINGS, 'metrics'],
     [BOUNCE_SETTINGS, 'bounces'],
     [DELIVERY_LOG_SETTINGS, 'deliveryLog'],
+    [DELIVERABILITY_SETTINGS, 'deliverability'],
   ] as const
 ).map(([provide, concern]) => ({
   provide,

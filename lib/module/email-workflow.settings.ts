@@ -2,6 +2,7 @@ import { BounceSettings, resolveBounceOptions } from '../bounces/bounce.options'
 import { credentialKeysFrom } from '../crypto/credential.cipher';
 import { DeliveryLogSettings, resolveDeliveryLogOptions } from '../delivery-log/delivery-log.options';
 import { CryptoSettings, resolveCryptoOptions } from '../crypto/crypto.options';
+import { DeliverabilitySettings, resolveDeliverabilityOptions } from '../deliverability/deliverability.options';
 import { InvalidOptionsError, OptionsProblem } from '../errors';
 import { problemsOf } from '../errors/options.resolution';
 import { MetricsSettings, resolveMetricsOptions } from '../metrics/metrics.options';
@@ -27,6 +28,7 @@ export interface EmailWorkflowSettings {
   metrics: MetricsSettings;
   bounces: BounceSettings;
   deliveryLog: DeliveryLogSettings;
+  deliverability: DeliverabilitySettings;
 }
 
 /** Every top-level option; anything else is a typo worth a boot error. */
@@ -51,6 +53,7 @@ const KNOWN_OPTIONS: Record<keyof EmailWorkflowModuleOptions, true> = {
   metrics: true,
   bounces: true,
   deliveryLog: true,
+  dns: true,
 };
 
 /** Dropped options whose own concern names where they went (`rateLimits` → `flows.<flow>.limits`). */
@@ -84,13 +87,14 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
   const metrics = resolveMetricsOptions(options.metrics);
   const bounces = resolveBounceOptions(options);
   const deliveryLog = resolveDeliveryLogOptions(options);
+  const deliverability = resolveDeliverabilityOptions(options);
   const problems = [
     ...problemsOf(transport),
     ...unknownOptionProblems(options),
     ...problemsOf(metrics),
-    ...[workflow, templates, tokens, flows, suppression, queue, crypto, bounces, deliveryLog].flatMap(problemsOf),
+    ...[workflow, templates, tokens, flows, suppression, queue, crypto, bounces, deliveryLog, deliverability].flatMap(problemsOf),
   ];
-  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && metrics.ok && bounces.ok && deliveryLog.ok && problems.length === 0) {
+  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && metrics.ok && bounces.ok && deliveryLog.ok && deliverability.ok && problems.length === 0) {
     return {
       transport: transport.value,
       workflow: workflow.value,
@@ -103,6 +107,7 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
       metrics: metrics.value,
       bounces: bounces.value,
       deliveryLog: deliveryLog.value,
+      deliverability: deliverability.value,
     };
   }
   throw new InvalidOptionsError(problems);

@@ -14,4 +14,5 @@ export type {
   TenantTransportOptions,
   EmailMetricsOptions,
   MeterProviderLike,
+  DnsOptions,
 } from './email-workflow.options';

@@ -1,5 +1,5 @@
 import type Mail from 'nodemailer/lib/mailer';
-import { EmailDeliveryError, EmailWorkflowError } from '../errors';
+import { EmailDeliveryError, EmailWorkflowError, TenantHostRefusedError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { EmailIdentity } from '../events';
 import type { DeliveryReceipt, TransportRegistry } from '../transport';
@@ -97,7 +97,8 @@ export class EmailDeliveryWorker {
       } catch (error) {
         if (!(error instanceof EmailDeliveryError)) throw error;
         const { failure } = error;
-        const sendDurationMs = started === undefined ? undefined : performance.now() - started;
+        // A refused tenant host reached no server: no duration, which would only tell how long DNS took.
+        const sendDurationMs = started === undefined || error instanceof TenantHostRefusedError ? undefined : performance.now() - started;
         if (failure.kind === 'configuration' || failure.kind === 'unavailable') {
           this.pause(job.tenant, failure);
           continue;
@@ -164,9 +165,12 @@ export class EmailDeliveryWorker {
     const gate = new DeliveryGate(
       // Through MAIL FROM, not just a login: a server that wants a login we do not have answers there.
       // A tenant's settings are asked for again each time: a fixed resolver answer resumes it.
+      // Settings that now name a refused host reopen the gate too: no server state can change that,
+      // so the held emails go on to fail at once (permanent) instead of waiting out queue.maxAge.
       async () => {
-        const { options, description } = await this.transports.forProbe(tenant);
-        return (await diagnoseSmtp(options, description, { from: this.composer.senderAddress })).ok;
+        const { options, description, guard } = await this.transports.forProbe(tenant);
+        const diagnosis = await diagnoseSmtp(options, description, { from: this.composer.senderAddress }, guard);
+        return diagnosis.ok || diagnosis.failure?.code === 'TENANT_HOST_REFUSED';
       },
       this.settings.probeInterval,
       this.events,

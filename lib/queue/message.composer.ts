@@ -55,7 +55,11 @@ export class MessageComposer {
 
   /** The message for nodemailer: rendered, addressed, with its Message-ID and the headers hooks set. */
   compose(email: ComposableEmail): Mail.Options {
-    const rendered = this.render(email.template, email.context, email.locale);
+    return this.composeRendered(email, this.render(email.template, email.context, email.locale));
+  }
+
+  /** The message for an email already rendered, as `compose()` makes it: the message checks compose previews this way. */
+  composeRendered(email: Pick<ComposableEmail, 'to' | 'messageId' | 'headers'>, rendered: RenderedEmail): Mail.Options {
     return {
       from: this.settings.from,
       replyTo: this.settings.replyTo,
@@ -68,6 +72,11 @@ export class MessageComposer {
       headers: email.headers,
       ...(this.settings.bounceAddress && { envelope: { from: this.envelopeSender(email.messageId), to: [email.to.address] } }),
     };
+  }
+
+  /** A new Message-ID, `<local@domain of from>`: every email's, made once before it is queued. */
+  messageIdFor(local: string): string {
+    return `<${local}@${this.settings.senderAddress.split('@')[1]}>`;
   }
 
   /**

@@ -3,3 +3,4 @@ export type { TemplatePreview } from './template.registry';
 export type { RenderedEmail, TemplateContext } from './template.compiler';
 export { sampleContextFor } from './template.samples';
 export { toLongHexColour } from './template.layout';
+export type { TemplateCheckId, TemplateFinding } from './template.findings';

@@ -70,6 +70,18 @@ export interface TenantTransportOptions {
   maxCached?: number;
   /** Milliseconds after which an unused tenant pool is closed. @default 300000 */
   idleTimeout?: number;
+  /**
+   * Tenant settings are untrusted: their transports connect only to public addresses, checked on the
+   * resolved address at connect time. Ranges listed here (CIDR: '10.0.0.0/8', '127.0.0.1/32',
+   * 'fd00::/8') are allowed too. @default [] (none)
+   */
+  allowPrivateNetworks?: string[];
+  /** The longest a tenant transport waits to connect (DNS included), in ms; a tenant's own lower value is kept. @default 10000 */
+  connectionTimeout?: number;
+  /** The longest a tenant transport waits for the greeting, in ms; a tenant's own lower value is kept. @default 10000 */
+  greetingTimeout?: number;
+  /** The longest a tenant transport's socket may be idle, in ms; a tenant's own lower value is kept. @default 30000 */
+  socketTimeout?: number;
 }
 
 /** The module options the transport concern owns. */

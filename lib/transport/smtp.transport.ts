@@ -1,6 +1,7 @@
 import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { NodemailerError } from 'nodemailer/lib/errors';
+import { TenantHostRefusedError } from '../errors';
 import { CredentialRedactor, credentialRedactor } from './credential.redactor';
 import { toDeliveryError } from './smtp.failure';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
@@ -39,6 +40,8 @@ export class SmtpTransport {
         response: typeof info.response === 'string' ? info.response : undefined,
       };
     } catch (error) {
+      // A tenant's host refused by its guard (getSocket) comes through nodemailer as it was raised.
+      if (error instanceof TenantHostRefusedError) throw error;
       throw toDeliveryError(error as NodemailerError, this.redactCredentials);
     }
   }

@@ -1,11 +1,12 @@
 import { createPrivateKey } from 'node:crypto';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
 import type { OptionsProblem } from '../errors';
 import type { OptionsResolution } from '../errors/options.resolution';
 import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
 import type { SmtpTransportOptions } from './smtp-transport.options';
 import { parseSmtpUrl } from './smtp-transport.resolver';
 import { IMPLICIT_TLS_PORT, SUBMISSION_PORT } from './smtp.knowledge';
+import { parseCidr } from './tenant-network.policy';
 
 function IsPoolOption(): PropertyDecorator {
   return (target, propertyName) =>
@@ -103,6 +104,26 @@ class DkimDto {
 class TenantTransportsDto {
   @WholeNumber(1, COUNT, 'use e.g. 100') maxCached?: number;
   @WholeNumber(1, MS, 'use e.g. 300000') idleTimeout?: number;
+  /** Checked entry by entry in `allowedNetworksProblems`, which names the bad one. */
+  @Allow() allowPrivateNetworks?: unknown;
+  @WholeNumber(1, MS, 'use e.g. 10000') connectionTimeout?: number;
+  @WholeNumber(1, MS, 'use e.g. 10000') greetingTimeout?: number;
+  @WholeNumber(1, MS, 'use e.g. 30000') socketTimeout?: number;
+}
+
+const CIDR_FIX = "write each range as address/prefix length: '10.0.0.0/8', '127.0.0.1/32' for one address, 'fd00::/8'";
+
+/** `tenantTransports.allowPrivateNetworks`: a list of CIDR ranges, each problem naming its entry. */
+function allowedNetworksProblems(tenantTransports: unknown): OptionsProblem[] {
+  const path = 'tenantTransports.allowPrivateNetworks';
+  const value = typeof tenantTransports === 'object' && tenantTransports !== null ? (tenantTransports as Record<string, unknown>).allowPrivateNetworks : undefined;
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return [{ path, problem: 'must be a list of CIDR ranges', fix: `use e.g. ['10.0.0.0/8']; ${CIDR_FIX}` }];
+  return value.flatMap((entry: unknown, index) =>
+    parseCidr(entry)
+      ? []
+      : [{ path: `${path}[${index}]`, problem: `${typeof entry === 'string' ? JSON.stringify(entry) : typeof entry} is not a CIDR range`, fix: CIDR_FIX }],
+  );
 }
 
 class TransportExtrasDto {
@@ -167,5 +188,6 @@ export function transportExtrasProblems(transportResolver: unknown, dkim: unknow
       ? [{ path: 'transportResolver', problem: 'must be a function', fix: 'use async (tenantId) => ({ host, port, auth })' }]
       : []),
     ...dtoProblems(TransportExtrasDto, { dkim, tenantTransports }),
+    ...allowedNetworksProblems(tenantTransports),
   ];
 }

@@ -1,7 +1,9 @@
 import { OptionsResolution, problemsOf } from '../errors/options.resolution';
 import { CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
-import type { DkimOptions, EmailTransportOption, SmtpTransportOptions, TransportModuleOptions } from './smtp-transport.options';
+import type { DkimOptions, EmailTransportOption, SmtpTransportOptions, TenantTransportOptions, TransportModuleOptions } from './smtp-transport.options';
 import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from './smtp-transport.resolver';
+import { TenantNetworkGuard } from './tenant-network.guard';
+import { TenantNetworkPolicy } from './tenant-network.policy';
 
 /** One transport, checked and ready: its settings with the password decrypted, nodemailer's options, and how to print it. */
 interface ResolvedSmtpTransport {
@@ -11,6 +13,8 @@ interface ResolvedSmtpTransport {
   options: NodemailerSmtpOptions;
   /** Without any password, for logs. */
   description: string;
+  /** A tenant's transport: what limits where it may connect (its `options.getSocket` is this guard's). */
+  guard?: TenantNetworkGuard;
 }
 
 export interface TenantTransportSettings {
@@ -83,16 +87,45 @@ export function resolveSmtpTransport(transport: unknown, context: TransportConte
   };
 }
 
+/** The longest a tenant transport may wait, by default: a tenant's own lower value is kept. */
+export const TENANT_TIMEOUT_DEFAULTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 } as const;
+
+/** What every tenant transport shares: where it may connect and how long it may wait. */
+interface TenantLimits {
+  guard: TenantNetworkGuard;
+  timeouts: Record<keyof typeof TENANT_TIMEOUT_DEFAULTS, number>;
+}
+
+function tenantLimits(options: TenantTransportOptions | undefined): TenantLimits {
+  return {
+    guard: new TenantNetworkGuard(new TenantNetworkPolicy(options?.allowPrivateNetworks)),
+    timeouts: {
+      connectionTimeout: options?.connectionTimeout ?? TENANT_TIMEOUT_DEFAULTS.connectionTimeout,
+      greetingTimeout: options?.greetingTimeout ?? TENANT_TIMEOUT_DEFAULTS.greetingTimeout,
+      socketTimeout: options?.socketTimeout ?? TENANT_TIMEOUT_DEFAULTS.socketTimeout,
+    },
+  };
+}
+
 /**
  * The transport a tenant resolver returns, resolved like the default one at boot: a bad one is that
  * tenant's problem only. Rejects only when the resolver itself does (its database is down, say).
+ * Tenant settings are untrusted input: the transport connects through the guard (public addresses
+ * only), and its timeouts are capped by `tenantTransports`. The guard is one object for every tenant,
+ * so settings resolved twice compare equal (see `TransportRegistry.forProbe`).
  */
 async function resolveTenantTransport(
   resolver: (tenantId: string) => Promise<EmailTransportOption>,
   tenantId: string,
   context: TransportContext,
+  { guard, timeouts }: TenantLimits,
 ): Promise<OptionsResolution<ResolvedSmtpTransport>> {
-  return resolveSmtpTransport(await resolver(tenantId), context, `transportResolver("${tenantId}")`);
+  const resolved = resolveSmtpTransport(await resolver(tenantId), context, `transportResolver("${tenantId}")`);
+  if (!resolved.ok) return resolved;
+  const { settings, options } = resolved.value;
+  const capped = (name: keyof typeof timeouts) => Math.min(settings[name] ?? timeouts[name], timeouts[name]);
+  const limited = { connectionTimeout: capped('connectionTimeout'), greetingTimeout: capped('greetingTimeout'), socketTimeout: capped('socketTimeout') };
+  return { ok: true, value: { ...resolved.value, options: { ...options, ...limited, getSocket: guard.getSocket }, guard } };
 }
 
 /** Checks `transport`, `transportResolver`, `dkim` and `tenantTransports`, and resolves the default transport. */
@@ -102,15 +135,18 @@ export function resolveTransportOptions(options: TransportModuleOptions, credent
   const extras = validation().transportExtrasProblems(options.transportResolver, options.dkim, options.tenantTransports);
   if (!resolved.ok || extras.length > 0) return { ok: false, problems: [...problemsOf(resolved), ...extras] };
   const resolver = options.transportResolver;
+  return { ok: true, value: { default: resolved.value, tenants: resolver && tenantSettings(resolver, context, options.tenantTransports) } };
+}
+
+function tenantSettings(
+  resolver: (tenantId: string) => Promise<EmailTransportOption>,
+  context: TransportContext,
+  options: TenantTransportOptions | undefined,
+): TenantTransportSettings {
+  const limits = tenantLimits(options);
   return {
-    ok: true,
-    value: {
-      default: resolved.value,
-      tenants: resolver && {
-        resolve: (tenantId: string) => resolveTenantTransport(resolver, tenantId, context),
-        maxCached: options.tenantTransports?.maxCached ?? 100,
-        idleTimeout: options.tenantTransports?.idleTimeout ?? 300_000,
-      },
-    },
+    resolve: (tenantId: string) => resolveTenantTransport(resolver, tenantId, context, limits),
+    maxCached: options?.maxCached ?? 100,
+    idleTimeout: options?.idleTimeout ?? 300_000,
   };
 }

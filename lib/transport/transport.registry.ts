@@ -4,6 +4,7 @@ import type { OptionsResolution } from '../errors/options.resolution';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 import { redact } from './smtp.failure';
 import { SmtpTransport } from './smtp.transport';
+import type { TenantNetworkGuard } from './tenant-network.guard';
 import type { TenantTransportSettings } from './transport.options';
 
 /** A tenant's transport, with what a diagnosis needs to know about it. */
@@ -12,6 +13,8 @@ export interface ResolvedTransport {
   options: NodemailerSmtpOptions;
   /** Without any password. */
   description: string;
+  /** A tenant's transport: where it may connect. A diagnosis must connect through it too. */
+  guard?: TenantNetworkGuard;
 }
 
 interface CachedTransport {
@@ -108,7 +111,7 @@ export class TransportRegistry {
       const resolved = settings.resolve(tenant).then(
         (resolution): OptionsResolution<ResolvedTransport> =>
           resolution.ok
-            ? { ok: true, value: { transport: new SmtpTransport(resolution.value.options), options: resolution.value.options, description: resolution.value.description } }
+            ? { ok: true, value: { transport: new SmtpTransport(resolution.value.options), options: resolution.value.options, description: resolution.value.description, guard: resolution.value.guard } }
             : resolution,
       );
       const created: CachedTransport = { resolved, leases: 0, evicted: false };

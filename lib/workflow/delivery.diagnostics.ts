@@ -20,8 +20,8 @@ export class DeliveryDiagnostics {
   /** See `EmailWorkflowService.diagnoseTransport`. */
   async diagnoseTransport(tenant?: string): Promise<TransportDiagnosis> {
     this.pipeline.assertTransportFor(tenant, 'diagnoseTransport');
-    const { options, description } = await this.transports.get(tenant);
-    return diagnoseSmtp(options, description, { from: this.composer.senderAddress });
+    const { options, description, guard } = await this.transports.get(tenant);
+    return diagnoseSmtp(options, description, { from: this.composer.senderAddress }, guard);
   }
 
   /**
@@ -33,12 +33,12 @@ export class DeliveryDiagnostics {
     const prepared = await this.pipeline.prepare({ template: 'test-email', to, tenant }, 'sendTestEmail');
     if ('cancelled' in prepared) throw new TestEmailCancelledError(prepared.cancelled.reason);
     const email = prepared.ready;
-    const { options, description } = await this.transports.get(tenant);
+    const { options, description, guard } = await this.transports.get(tenant);
     // A stream transport builds the exact bytes a real send would, DKIM signature included.
     const built = await loadNodemailer()
       .createTransport({ streamTransport: true, buffer: true, dkim: options.dkim })
       .sendMail(this.composer.compose(email));
-    return diagnoseSmtp(options, description, { from: this.composer.senderAddress, to: email.to.address, message: built.message as Buffer });
+    return diagnoseSmtp(options, description, { from: this.composer.senderAddress, to: email.to.address, message: built.message as Buffer }, guard);
   }
 
   /** See `EmailWorkflowService.queueStatus`. */

@@ -1,10 +1,12 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import type { DeliverabilityDiagnosis } from '../deliverability';
 import type { TransportDiagnosis } from '../diagnostics';
 import type { EmailQueueStatus } from '../queue';
-import type { RenderedEmail, TemplatePreview } from '../templates';
+import type { RenderedEmail, TemplateFinding, TemplatePreview } from '../templates';
 import type { TokenPurpose } from '../tokens';
 import { AccountFlowSupport } from './account-flow.support';
 import { checkDate, checkFunction, checkObject, checkOneOf, checkString, checkUser } from './argument.checks';
+import { DeliverabilityDiagnostics } from './deliverability.diagnostics';
 import { DeliveryDiagnostics } from './delivery.diagnostics';
 import { EmailChangeFlow } from './email-change.flow';
 import type { RenderEmailRequest, SendEmailRequest, SendEmailResult, TokenInspection } from './email-workflow.types';
@@ -13,6 +15,7 @@ import type { NewSignInDetails, NewSignInNoticeResult } from './new-sign-in.noti
 import { PasswordResetFlow } from './password-reset.flow';
 import { EmailSendPipeline } from './send.pipeline';
 import { SignInFlow } from './sign-in.flow';
+import { TemplateChecks } from './template.checks';
 import { TemplatePreviews } from './template.previews';
 import type { EmailUser } from './user-directory';
 import { EmailVerificationFlow } from './verification.flow';
@@ -43,6 +46,8 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     private readonly emailChange: EmailChangeFlow,
     private readonly newSignIn: NewSignInNotice,
     private readonly signIn: SignInFlow,
+    private readonly checks: TemplateChecks,
+    private readonly deliverability: DeliverabilityDiagnostics,
   ) {}
 
   /** Renders a template without sending it. */
@@ -57,6 +62,14 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
    */
   previewTemplates(): Promise<TemplatePreview[]> {
     return this.previews.preview();
+  }
+
+  /**
+   * Development aid: the message checks of every template and locale, rendered from disk with sample data
+   * as `previewTemplates()` does and composed as a send would. Each finding is a warning with its fix.
+   */
+  checkTemplates(): Promise<TemplateFinding[]> {
+    return this.checks.check();
   }
 
   /**
@@ -250,6 +263,16 @@ export class EmailWorkflowService implements BeforeApplicationShutdown {
     checkString('sendTestEmail', 'to', to);
     checkString('sendTestEmail', 'tenant', tenant, 'optional');
     return this.diagnostics.sendTestEmail(to, tenant);
+  }
+
+  /**
+   * Checks the DNS of the domains mail is sent from as receivers check it (SPF, DKIM key, DMARC alignment, MX of
+   * the bounce domain, the SMTP host's PTR and EHLO name); each check says what to publish or change. Needs mailauth.
+   */
+  async diagnoseDeliverability(request: { tenant?: string } = {}): Promise<DeliverabilityDiagnosis> {
+    checkObject('diagnoseDeliverability', 'request', request);
+    checkString('diagnoseDeliverability', 'request.tenant', request.tenant, 'optional');
+    return this.deliverability.diagnose(request.tenant);
   }
 
   /** Queue depth, failures and pause state, for health checks. */

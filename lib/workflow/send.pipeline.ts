@@ -45,8 +45,6 @@ type PreparedEmail = { ready: ComposableEmail } | { cancelled: { reason: string 
  */
 @Injectable()
 export class EmailSendPipeline {
-  private readonly messageIdDomain: string;
-
   constructor(
     private readonly transports: TransportRegistry,
     private readonly composer: MessageComposer,
@@ -55,9 +53,7 @@ export class EmailSendPipeline {
     private readonly suppressions: EmailSuppressions,
     @Inject(SUPPRESSION_SETTINGS) private readonly suppression: SuppressionSettings,
     private readonly refs: MessageRefs,
-  ) {
-    this.messageIdDomain = composer.senderAddress.split('@')[1];
-  }
+  ) {}
 
   /** Renders a template, brand filled in, without sending it. */
   render(request: RenderEmailRequest): RenderedEmail {
@@ -100,7 +96,7 @@ export class EmailSendPipeline {
       cancel: (reason) => (cancelReason = reason),
     };
     // Unguessable either way: a bounce that lost its envelope tag is matched by Message-ID (README: Bounces).
-    const messageId = `<${request.idempotencyKey ? this.refs.messageIdFor(request.idempotencyKey) : randomUUID()}@${this.messageIdDomain}>`;
+    const messageId = this.composer.messageIdFor(request.idempotencyKey ? this.refs.messageIdFor(request.idempotencyKey) : randomUUID());
     // Not for a test email: whoever sends one wants the server's own answer for that address.
     if (method === 'send' && !this.suppression.bypassTemplates.has(request.template)) {
       const suppressed = await this.suppressions.find(to.address);

@@ -276,6 +276,8 @@ describe('delivery under SMTP faults', () => {
           defaultSink.port,
           { ...FAULT_QUEUE, probeInterval: PROBE },
           {
+            // The tenant's server is on loopback, which tenant transports may reach only when allowed.
+            tenantTransports: { allowPrivateNetworks: ['127.0.0.0/8'] },
             transportResolver: async (id: string): Promise<EmailTransportOption> => {
               calls.push(id);
               return { host: '127.0.0.1', port: tenantSink.port, security: 'none', pool: false, auth: { user: 'tenant-a', pass: password } };
@@ -317,6 +319,7 @@ describe('delivery under SMTP faults', () => {
           defaultSink.port,
           { ...FAULT_QUEUE, probeInterval: PROBE },
           {
+            tenantTransports: { allowPrivateNetworks: ['127.0.0.0/8'] },
             transportResolver: async (id: string): Promise<EmailTransportOption> => {
               calls.push(id);
               if (id === 'b' && databaseDown) throw new Error('tenant database unreachable');

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { ThrowawayDns } from '../support/dns-server';
 import { freePort } from '../support/free-port';
 import { SmtpSink, SmtpSinkOptions } from '../support/smtp-sink';
 import { TestBed } from '../support/test-bed';
@@ -54,9 +55,20 @@ describe('CLI: nestjs-email-workflow doctor / encrypt-secret', () => {
 
   describe('doctor against a healthy server (STARTTLS, --ca, SMTP_PASSWORD)', () => {
     let server: SmtpSink;
+    /** --from runs the DNS checks too: acme.test's zone, with nothing wrong in it. */
+    let dns: ThrowawayDns;
 
     beforeAll(async () => {
       server = await sink({ credentials: { user: USER, pass: PASSWORD } });
+      dns = await ThrowawayDns.start([
+        { type: 'TXT', name: 'acme.test', value: 'v=spf1 ip4:127.0.0.1 ~all' },
+        { type: 'TXT', name: '_dmarc.acme.test', value: 'v=DMARC1; p=none' },
+        { type: 'MX', name: 'acme.test', exchange: 'mx.acme.test' },
+      ]);
+    });
+
+    afterAll(async () => {
+      await dns?.stop();
     });
 
     it('passes every step up to MAIL FROM and exits 0', async () => {
@@ -79,12 +91,15 @@ describe('CLI: nestjs-email-workflow doctor / encrypt-secret', () => {
     it('with --to also passes RCPT and DATA, and the test email arrives', async () => {
       const before = server.messages.length;
       const result = await cli(
-        ['doctor', '--url', `smtp://${USER}@localhost:${server.port}?security=starttls`, '--ca', CA_FILE, '--to', 'grace@example.test', '--from', 'doctor@acme.test'],
+        ['doctor', '--url', `smtp://${USER}@localhost:${server.port}?security=starttls`, '--ca', CA_FILE, '--to', 'grace@example.test', '--from', 'doctor@acme.test', '--dns', dns.address],
         { SMTP_PASSWORD: PASSWORD },
       );
 
       expect(result.code).toBe(0);
-      const steps = stepLines(result.stdout);
+      // The SMTP steps; the DNS checks --from adds follow them (test/e2e/deliverability-cli.spec.ts).
+      const [smtpSection, dnsSection] = result.stdout.split('\nChecking the DNS of acme.test');
+      expect(dnsSection).toContain('✓ spf');
+      const steps = stepLines(smtpSection);
       expect(steps.map((line) => line.trim().split(/\s+/)[1])).toEqual(['dns', 'connect', 'greeting', 'tls', 'auth', 'mail-from', 'rcpt', 'data']);
       expect(steps.every((line) => line.includes('✓'))).toBe(true);
       expect(result.stdout).not.toContain('✗');
@@ -231,7 +246,7 @@ describe('CLI: nestjs-email-workflow doctor / encrypt-secret', () => {
     it.each([
       ['no command', [], 'No command given.'],
       ['an unknown command', ['frobnicate'], 'Unknown command "frobnicate".'],
-      ['doctor without --url', ['doctor'], 'doctor needs --url.'],
+      ['doctor without --url or --from', ['doctor'], 'doctor needs --url (the SMTP checks), --from (the DNS checks) or both.'],
     ])('%s exits 2 with the usage', async (_name, args, message) => {
       const result = await cli(args);
 

@@ -104,6 +104,8 @@ describe.each(['in-process', ...QUEUE_DRIVERS] as const)('delivery metrics on th
   /** A resolver sending tenant `acme` through `port`, logging in as `auth` when given. */
   function acmeOn(port: number, auth?: { user: string; pass: string }): Partial<EmailWorkflowModuleOptions> {
     return {
+      // On loopback, which tenant transports may reach only when allowed.
+      tenantTransports: { allowPrivateNetworks: ['127.0.0.0/8'] },
       transportResolver: async (): Promise<EmailTransportOption> => ({ host: '127.0.0.1', port, security: 'none', pool: false, auth }),
     };
   }

@@ -16,6 +16,8 @@ import { until, untilQueueIdle } from '../support/wait';
 import { EventLog } from '../support/workflow';
 
 const QUEUE = { redis: false as const, probeInterval: 200, backoff: { delay: 20, maxDelay: 100 } };
+/** The tenants' servers here run on loopback, which tenant transports may not reach unless allowed (see tenant-ssrf.spec.ts). */
+const LOOPBACK_TENANTS = { allowPrivateNetworks: ['127.0.0.0/8'] };
 
 function recipients(sink: SmtpSink): string[] {
   return sink.messages.map((mail) => (mail.to && !Array.isArray(mail.to) ? mail.to.value[0].address ?? '' : '')).sort();
@@ -53,6 +55,7 @@ describe('per-tenant transports (transportResolver)', () => {
     const { emails, events } = await boot(
       localOptions(sinkDefault.port, {
         queue: QUEUE,
+        tenantTransports: LOOPBACK_TENANTS,
         credentialKeys: [key],
         transportResolver: async (id): Promise<EmailTransportOption> => {
           calls.push(id);
@@ -146,6 +149,7 @@ describe('per-tenant transports (transportResolver)', () => {
     const { emails } = await boot(
       localOptions(sinkDefault.port, {
         queue: QUEUE,
+        tenantTransports: LOOPBACK_TENANTS,
         transportResolver: async () => ({ host: '127.0.0.1', port: sinkA.port, security: 'none', auth: { user: 'tenant-a', pass: 'wrong' } }),
       }),
     );
@@ -162,7 +166,7 @@ describe('per-tenant transports (transportResolver)', () => {
     const { emails } = await boot(
       localOptions(sinkDefault.port, {
         queue: QUEUE,
-        tenantTransports: { maxCached: 1 },
+        tenantTransports: { ...LOOPBACK_TENANTS, maxCached: 1 },
         transportResolver: async (id) => {
           calls.push(id);
           return { host: '127.0.0.1', port: id === 'a' ? sinkA.port : sinkB.port, security: 'none' };
@@ -201,7 +205,7 @@ describe('per-tenant transports (transportResolver)', () => {
     const { emails, events } = await boot(
       localOptions(sinkDefault.port, {
         queue: { ...QUEUE, concurrency: 10 },
-        tenantTransports: { maxCached: 1 },
+        tenantTransports: { ...LOOPBACK_TENANTS, maxCached: 1 },
         transportResolver: async (id) => ({ host: '127.0.0.1', port: tenantSinks.get(id)!.port, security: 'none' }),
       }),
     );
@@ -222,7 +226,7 @@ describe('per-tenant transports (transportResolver)', () => {
       localOptions(sinkDefault.port, {
         queue: QUEUE,
         // Counted from each email's start: long enough that a slow first delivery is not already idle.
-        tenantTransports: { idleTimeout: 1_000 },
+        tenantTransports: { ...LOOPBACK_TENANTS, idleTimeout: 1_000 },
         transportResolver: async (id) => {
           calls.push(id);
           return { host: '127.0.0.1', port: sinkA.port, security: 'none' };

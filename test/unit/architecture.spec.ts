@@ -10,7 +10,7 @@ const LIB = join(__dirname, '..', '..', 'lib');
 const LAYERS: string[][] = [
   ['errors'],
   ['transport', 'crypto', 'redis', 'bounces'],
-  ['templates', 'tokens', 'diagnostics'],
+  ['templates', 'tokens', 'diagnostics', 'deliverability'],
   ['events'],
   ['metrics'],
   ['queue', 'suppression', 'delivery-log'],
