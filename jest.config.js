@@ -11,6 +11,7 @@ module.exports = {
     '^nestjs-email-workflow/health$': '<rootDir>/lib/health/index.ts',
     '^nestjs-email-workflow/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-email-workflow/dev-inbox$': '<rootDir>/lib/dev-inbox/index.ts',
+    '^nestjs-email-workflow/webhooks$': '<rootDir>/lib/webhooks/index.ts',
   },
   globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 60_000,

@@ -38,6 +38,14 @@ export type {
   SmtpAuthOptions,
   SmtpPoolOptions,
   SmtpTlsOptions,
+  TransportOption,
+  CustomTransportOption,
+  SesTransportOption,
+  SesTransportOptions,
+  MailTransport,
+  MailTransportJob,
+  TransportCheck,
+  DeliveryReceipt,
 } from './transport';
 export { EmailEvent, EmailEvents, OnEmailEvent, BeforeEmailSend } from './events';
 export type {
@@ -70,7 +78,7 @@ export { parseBounce, MAX_BOUNCE_SIZE } from './bounces';
 export type { BounceReport, BounceRecipient, BounceType, BounceAction } from './bounces';
 export type { BounceOptions, BounceImapOptions } from './bounces/bounce.options';
 export { EmailBounceProcessor, BounceMailbox } from './bounce-mailbox';
-export type { BounceProcessingResult, BounceReaderStatus, BounceReaderState } from './bounce-mailbox';
+export type { BounceProcessingResult, BounceReaderStatus, BounceReaderState, ProviderEvent, ProviderEventResult, ProviderEventType } from './bounce-mailbox';
 export { EmailDeliveryLog } from './delivery-log';
 export type { DeliveryEventType, DeliveryLogQuery, DeliveryRecord, DeliveryStep, DeliveryLogOptions } from './delivery-log';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';

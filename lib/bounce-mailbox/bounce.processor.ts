@@ -2,13 +2,15 @@ import { Logger } from '@nestjs/common';
 import { parseBounce } from '../bounces';
 import type { BounceRecipient, BounceReport } from '../bounces';
 import type { MessageRefs } from '../crypto/message-refs';
-import { redactReply } from '../delivery-log';
 import type { DeliveryRecord, EmailDeliveryLog } from '../delivery-log';
-import { EmailEvent } from '../events';
+import { InvalidArgumentError } from '../errors';
 import type { EmailEventBus, IgnoredReportReason } from '../events';
 import { suppressesRecipient } from '../suppression';
 import type { EmailSuppressions } from '../suppression';
 import type { BounceMessageHandler, BounceMessageOutcome } from './bounce-mailbox.types';
+import { ProviderEventRecorder } from './provider-event.recorder';
+import type { ProviderEvent, ProviderEventResult } from './provider-event.types';
+import { REPORT_KINDS, ReportRecorder, sameAddress } from './report.recorder';
 
 /** What a report did. */
 export type BounceProcessingResult =
@@ -21,18 +23,8 @@ export type BounceProcessingResult =
 /** How long a claimed report waits for its recorder before another reader may count it. */
 const PENDING_CLAIM_MS = 60_000;
 
-/** Each report type, the recipient action it is about, and what it becomes in the log and events. */
-const KINDS = {
-  bounce: { action: 'failed', step: 'bounced', event: EmailEvent.Bounced },
-  delay: { action: 'delayed', step: 'delayed', event: EmailEvent.Delayed },
-  complaint: { action: 'complained', step: 'complained', event: EmailEvent.Complained },
-} as const;
-
-/** As the log and the suppression list compare addresses: ASCII letters lower-cased, no Unicode folding. */
-function sameAddress(a: string, b: string): boolean {
-  const form = (address: string) => address.trim().replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
-  return form(a) === form(b);
-}
+/** The recipient action each report type is about. */
+const ACTIONS = { bounce: 'failed', delay: 'delayed', complaint: 'complained' } as const;
 
 /**
  * Turns a bounce, delay notice or complaint into what it means, once it is proven to be about an email we
@@ -41,21 +33,28 @@ function sameAddress(a: string, b: string): boolean {
  * complaint suppresses that exact address, and every report goes into the email's log record and fires its
  * event. Anything else changes nothing (debug log, `email.report-ignored`).
  *
- * Feed it reports from elsewhere too (another mailbox, a relay's webhook with the raw DSN):
+ * Feed it reports from elsewhere too (another mailbox, a relay's webhook with the raw DSN), or events a
+ * provider's webhook reported once its signature is verified (`recordProviderEvent`, what EmailWebhooksModule
+ * calls):
  * @example
  * const result = await this.bounces.process(rawMessage);
  */
 export class EmailBounceProcessor implements BounceMessageHandler {
   private readonly logger = new Logger('EmailWorkflow');
+  private readonly recorder: ReportRecorder;
+  private readonly providerEvents: ProviderEventRecorder;
 
   constructor(
     private readonly log: EmailDeliveryLog,
     private readonly refs: MessageRefs,
     private readonly suppressions: EmailSuppressions,
-    private readonly events: EmailEventBus,
+    events: EmailEventBus,
     private readonly suppressionCodes: readonly string[],
-    private readonly pendingClaimMs = PENDING_CLAIM_MS,
-  ) {}
+    pendingClaimMs = PENDING_CLAIM_MS,
+  ) {
+    this.recorder = new ReportRecorder(log, events, pendingClaimMs);
+    this.providerEvents = new ProviderEventRecorder(log, refs, suppressions, this.recorder);
+  }
 
   /** Reads one raw report and applies it. Rejects only when the store cannot be written (try again later). */
   async process(raw: Buffer | string): Promise<BounceProcessingResult> {
@@ -74,11 +73,26 @@ export class EmailBounceProcessor implements BounceMessageHandler {
     }
   }
 
+  /**
+   * Applies one event a provider reported in a webhook whose signature was verified: matched to our email by
+   * Message-ID (or the provider's id its 250 reply gave), and only if `recipient` is that email's recipient.
+   * An event for an email we never sent, or another recipient, changes nothing (`ignored`); the same event
+   * twice counts once. Rejects with QueueUnavailableError when Redis does not answer: nothing was recorded.
+   */
+  async recordProviderEvent(event: ProviderEvent): Promise<ProviderEventResult> {
+    const method = 'EmailBounceProcessor.recordProviderEvent';
+    if (typeof event !== 'object' || event === null) {
+      throw new InvalidArgumentError(method, 'event', "an object such as { provider: 'ses', type: 'bounce', hard: true, messageId, recipient }", String(event));
+    }
+    if (!Object.hasOwn(REPORT_KINDS, event.type)) throw new InvalidArgumentError(method, 'event.type', `one of ${Object.keys(REPORT_KINDS).join(', ')}`, String(event.type));
+    if (typeof event.provider !== 'string' || event.provider === '') throw new InvalidArgumentError(method, 'event.provider', "a name such as 'ses'", String(event.provider));
+    return this.providerEvents.record(event);
+  }
+
   private async apply(report: BounceReport): Promise<BounceProcessingResult> {
     const { type } = report;
     const ignore = (reason: IgnoredReportReason): BounceProcessingResult => {
-      this.logger.debug(`A ${type} report changed nothing: ${reason}.`);
-      this.events.emit(EmailEvent.ReportIgnored, { type, reason });
+      this.recorder.ignore(type, reason);
       return { outcome: 'ignored', type, reason };
     };
     const tagRef = report.envelopeTag === undefined ? undefined : this.refs.refOfTag(report.envelopeTag);
@@ -86,34 +100,26 @@ export class EmailBounceProcessor implements BounceMessageHandler {
     if (ref === undefined) return ignore(report.envelopeTag === undefined ? 'unknown-message' : 'forged-tag');
     const record = await this.log.byRef(ref);
     if (record === undefined) return ignore(tagRef === undefined && report.envelopeTag !== undefined ? 'forged-tag' : 'unknown-message');
-    const kind = KINDS[type];
     const named = report.recipients.filter((recipient) => sameAddress(recipient.address, record.to));
     // A bounce names the mailbox that refused: another one (a forwarding chain, a forgery) says nothing of ours.
     // A complaint's recipient is often redacted by the provider: with a verified tag, which names exactly one
     // email and so one recipient, that recipient is the one acted on; found by Message-ID, it must be named.
     const tagVouches = type === 'complaint' && tagRef !== undefined;
     if (named.length === 0 && !tagVouches) return ignore('recipient-mismatch');
-    const recipient: BounceRecipient | undefined = named.find((candidate) => candidate.action === kind.action);
+    const recipient: BounceRecipient | undefined = named.find((candidate) => candidate.action === ACTIONS[type]);
     if (type !== 'complaint' && recipient === undefined) return ignore('not-a-failure');
-    const claim = `${ref}:${type}`;
-    // Claimed before anything is written, and done only once everything is: a reader that stops (or whose
-    // Redis freezes) in between leaves a pending claim that runs out, so the report is counted later, once.
-    const state = await this.log.claim(claim, this.pendingClaimMs);
-    if (state === 'done') return ignore('duplicate');
-    if (state === 'pending') return { outcome: 'pending', type };
-    try {
-      const suppressed = await this.suppress(type, record, recipient);
-      const diagnosticCode = recipient?.diagnosticCode === undefined ? undefined : redactReply(recipient.diagnosticCode);
-      await this.log.addByRef(ref, kind.step, { enhancedCode: recipient?.status, reply: diagnosticCode, suppressed });
-      await this.log.finish(claim);
-      const { messageId, template, tenant, to } = record;
-      this.events.emit(kind.event, { messageId, template, tenant, to, status: recipient?.status, diagnosticCode, suppressed });
-      return { outcome: 'recorded', type, messageId, suppressed };
-    } catch (error) {
-      // Not recorded: the claim goes back, so the report counts when it is read again.
-      await this.log.unclaim(claim).catch(() => undefined);
-      throw error;
-    }
+    const outcome = await this.recorder.record({
+      type,
+      ref,
+      record,
+      claim: `${ref}:${type}`,
+      suppress: () => this.suppress(type, record, recipient),
+      status: recipient?.status,
+      diagnosticCode: recipient?.diagnosticCode,
+    });
+    if (outcome.outcome === 'duplicate') return ignore('duplicate');
+    if (outcome.outcome === 'pending') return { outcome: 'pending', type };
+    return { outcome: 'recorded', type, messageId: outcome.messageId, suppressed: outcome.suppressed };
   }
 
   /** A hard bounce (5.1.x, 5.2.1, `suppression.codes`) or a complaint suppresses the exact address the email went to. */

@@ -25,8 +25,17 @@ export class DeliveryLogFeed implements OnModuleInit, OnModuleDestroy {
       on(EmailEvent.Queued, ({ messageId, to, template, tenant, locale }) => this.write(this.log.start({ messageId, to, template, tenant, locale }, 'queued'))),
       on(EmailEvent.Suppressed, ({ messageId, to, template, tenant }) => this.write(this.log.start({ messageId, to, template, tenant }, 'cancelled', { reason: 'suppressed' }))),
       on(EmailEvent.Cancelled, ({ messageId, to, template, tenant, reason }) => this.write(this.log.start({ messageId, to, template, tenant }, 'cancelled', { reason }))),
-      on(EmailEvent.Sent, ({ messageId, attempt, response, sendDurationMs }) =>
-        this.write(this.log.add(messageId, 'sent', { attempt, reply: response, queueId: response === undefined ? undefined : queueIdOf(response), durationMs: Math.round(sendDurationMs) })),
+      on(EmailEvent.Sent, ({ messageId, attempt, response, sendDurationMs, transport, transportIndex }) =>
+        this.write(
+          this.log.add(messageId, 'sent', {
+            attempt,
+            reply: response,
+            queueId: response === undefined ? undefined : queueIdOf(response),
+            durationMs: Math.round(sendDurationMs),
+            transport,
+            transportIndex,
+          }),
+        ),
       ),
       on(EmailEvent.Retrying, ({ messageId, attempt, reason, responseCode, enhancedCode, sendDurationMs }) =>
         this.write(this.log.add(messageId, 'retrying', { attempt, reply: reason, responseCode, enhancedCode, durationMs: rounded(sendDurationMs) })),

@@ -1,5 +1,8 @@
-/** What happened to an email, step by step: from the queue to the server's answer, and what came back later. */
-export type DeliveryEventType = 'queued' | 'sent' | 'retrying' | 'failed' | 'cancelled' | 'bounced' | 'delayed' | 'complained';
+/**
+ * What happened to an email, step by step: from the queue to the server's answer, and what came back later
+ * (from the bounce mailbox, or a provider's signed webhook: `delivered` and `unsubscribed` come only from those).
+ */
+export type DeliveryEventType = 'queued' | 'sent' | 'retrying' | 'failed' | 'cancelled' | 'bounced' | 'delayed' | 'complained' | 'delivered' | 'unsubscribed';
 
 /** One step of an email's timeline. */
 export interface DeliveryStep {
@@ -19,10 +22,16 @@ export interface DeliveryStep {
   queueId?: string;
   /** How long the SMTP server took for this try, in ms. */
   durationMs?: number;
+  /** For `sent`: the transport that sent it, without any password. */
+  transport?: string;
+  /** For `sent` through a `transport` list: its place in the list (0 is the first). */
+  transportIndex?: number;
   /** Why: the failure kind (`permanent`, `transient`, `expired`), a cancel reason (`suppressed`, a hook's). */
   reason?: string;
-  /** For a bounce or complaint: whether it put the address on the suppression list. */
+  /** For a bounce, complaint or unsubscribe: whether it put the address on the suppression list. */
   suppressed?: boolean;
+  /** For a step a provider's signed webhook reported: which provider (`ses`, `sendgrid`, `mailgun`, `postmark`, `resend`). */
+  provider?: string;
 }
 
 /** Everything the log knows of one email. No body, no variables. */
@@ -70,6 +79,10 @@ export interface DeliveryLogStore {
   finish(key: string): Promise<void>;
   /** Gives a claim back, when what it guarded could not be written. */
   unclaim(key: string): Promise<void>;
+  /** Keeps `sealedRef` under `key` (a keyed hash of a provider's queue id) for the retention. */
+  link(key: string, sealedRef: string): Promise<void>;
+  /** What `link` kept under `key`, or undefined once it expired or was never kept. */
+  linked(key: string): Promise<string | undefined>;
 }
 
 export type ClaimState = 'claimed' | 'pending' | 'done';

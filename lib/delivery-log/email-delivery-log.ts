@@ -31,9 +31,24 @@ export function redactReply(reply: string): string {
   return redacted.length > MAX_REPLY ? `${redacted.slice(0, MAX_REPLY)}…` : redacted;
 }
 
-/** The server's queue id in a 250 reply: Postfix `queued as 4XyzB1`, Exim `id=1rAbCd-000123-4x`, Sendmail `4XyzB1 Message accepted`. */
+/**
+ * Amazon SES's SMTP interface answers `250 Ok <SES message id>`, e.g.
+ * `250 Ok 010001727bf05c7f-8ff7cc5f-aea3-4284-91ea-51f2f82c4469-000000`: 16 hex digits, a UUID and 6 digits.
+ * The same id is `mail.messageId` of its SNS notifications (SES notification contents, `mail` object).
+ */
+const SES_REPLY = /^250 Ok ([0-9a-f]{16}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9a-f]{6})\s*$/i;
+
+/**
+ * The server's queue id in a 250 reply: Postfix `queued as 4XyzB1`, Exim `id=1rAbCd-000123-4x`, Sendmail
+ * `4XyzB1 Message accepted`, Amazon SES `Ok 0100…-000000`.
+ */
 export function queueIdOf(reply: string): string | undefined {
-  return /queued as ([A-Za-z0-9._-]+)/i.exec(reply)?.[1] ?? /\bid=([A-Za-z0-9._-]+)/i.exec(reply)?.[1] ?? /^250 (?:2\.0\.0 )?([A-Za-z0-9]{8,})\b.*accepted/i.exec(reply)?.[1];
+  return (
+    SES_REPLY.exec(reply)?.[1] ??
+    /queued as ([A-Za-z0-9._-]+)/i.exec(reply)?.[1] ??
+    /\bid=([A-Za-z0-9._-]+)/i.exec(reply)?.[1] ??
+    /^250 (?:2\.0\.0 )?([A-Za-z0-9]{8,})\b.*accepted/i.exec(reply)?.[1]
+  );
 }
 
 /**
@@ -116,9 +131,32 @@ export class EmailDeliveryLog {
     await this.store.append(ref, this.cipher.seal(step, ref), { addressKey: this.keyOf(loggedForm(head.to)), at });
   }
 
-  /** Adds a step to an email's record. */
+  /**
+   * Adds a step to an email's record. A step with the server's queue id also files the record under it, so a
+   * provider's webhook that names the email only by that id (SES) finds it: `refOfQueueId`.
+   */
   async add(messageId: string, event: DeliveryEventType, details: Omit<DeliveryStep, 'event' | 'at'> = {}): Promise<void> {
-    await this.addByRef(this.refs.refOf(messageId), event, details);
+    const ref = this.refs.refOf(messageId);
+    await this.addByRef(ref, event, details);
+    if (details.queueId !== undefined) {
+      const key = this.queueIdKey(details.queueId);
+      await this.store.link(key, this.cipher.seal(ref, key));
+    }
+  }
+
+  /**
+   * The ref of the email a server's queue id (from its 250 reply) names, or undefined. Redis holds the id only
+   * as a keyed hash and the ref sealed, bound to that hash, so a value copied to another id does not open.
+   */
+  async refOfQueueId(queueId: string): Promise<string | undefined> {
+    const key = this.queueIdKey(queueId);
+    const sealed = await this.store.linked(key);
+    if (sealed === undefined) return undefined;
+    try {
+      return this.cipher.open<string>(sealed, key);
+    } catch {
+      return undefined;
+    }
   }
 
   async addByRef(ref: string, event: DeliveryEventType, details: Omit<DeliveryStep, 'event' | 'at'> = {}): Promise<void> {
@@ -159,6 +197,10 @@ export class EmailDeliveryLog {
 
   private keyOf(address: string): string {
     return this.mac(`address\0${address}`);
+  }
+
+  private queueIdKey(queueId: string): string {
+    return this.mac(`queue-id\0${queueId}`);
   }
 
   private mac(value: string): string {

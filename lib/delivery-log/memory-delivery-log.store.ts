@@ -11,6 +11,7 @@ export class MemoryDeliveryLogStore implements DeliveryLogStore {
   private readonly byAddress = new Map<string, Listed[]>();
   private latest: Listed[] = [];
   private readonly claims = new Map<string, { state: 'pending' | 'done'; expiresAt: number }>();
+  private readonly links = new Map<string, { sealedRef: string; expiresAt: number }>();
   private nextSweepAt = 0;
 
   constructor(private readonly limits: DeliveryLogLimits) {}
@@ -60,6 +61,16 @@ export class MemoryDeliveryLogStore implements DeliveryLogStore {
     this.claims.delete(key);
   }
 
+  async link(key: string, sealedRef: string): Promise<void> {
+    this.sweep();
+    this.links.set(key, { sealedRef, expiresAt: Date.now() + this.limits.retentionMs });
+  }
+
+  async linked(key: string): Promise<string | undefined> {
+    const link = this.links.get(key);
+    return link !== undefined && link.expiresAt > Date.now() ? link.sealedRef : undefined;
+  }
+
   private oldestKept(): number {
     return Date.now() - this.limits.retentionMs;
   }
@@ -71,6 +82,7 @@ export class MemoryDeliveryLogStore implements DeliveryLogStore {
     this.nextSweepAt = now + 1_000;
     for (const [ref, record] of this.records) if (record.expiresAt <= now) this.records.delete(ref);
     for (const [key, { expiresAt }] of this.claims) if (expiresAt <= now) this.claims.delete(key);
+    for (const [key, { expiresAt }] of this.links) if (expiresAt <= now) this.links.delete(key);
     const oldest = now - this.limits.retentionMs;
     for (const [key, listed] of this.byAddress) {
       const kept = listed.filter((entry) => entry.at > oldest && this.records.has(entry.ref));

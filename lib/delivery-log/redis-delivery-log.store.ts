@@ -44,7 +44,8 @@ return 'claimed'
 /**
  * The log beside the queue's keys, under its prefix (one hash tag on a Cluster, so the script's keys share
  * a slot): `<prefix>:log:<ref>` a list of sealed steps, `<prefix>:log-to:<address key>` and
- * `<prefix>:log-recent` sorted sets of refs by queue time, `<prefix>:log-seen:<key>` one-time claims.
+ * `<prefix>:log-recent` sorted sets of refs by queue time, `<prefix>:log-seen:<key>` one-time claims,
+ * `<prefix>:log-queue-id:<key>` the sealed ref of the email a provider's queue id (keyed hash) names.
  * Every key expires after the retention. Each call settles within `commandTimeoutMs`.
  */
 export class RedisDeliveryLogStore implements DeliveryLogStore {
@@ -84,6 +85,15 @@ export class RedisDeliveryLogStore implements DeliveryLogStore {
 
   async unclaim(key: string): Promise<void> {
     await this.bounded(() => this.redis.del(this.claimKey(key)), 'The report claim was not given back.');
+  }
+
+  async link(key: string, sealedRef: string): Promise<void> {
+    await this.bounded(() => this.redis.set(`${this.prefix}:log-queue-id:${key}`, sealedRef, 'PX', this.limits.retentionMs), 'The delivery log was not written.');
+  }
+
+  async linked(key: string): Promise<string | undefined> {
+    const sealed = await this.bounded(() => this.redis.get(`${this.prefix}:log-queue-id:${key}`), 'The delivery log was not read.');
+    return sealed ?? undefined;
   }
 
   private newestFirst(key: string, since: number, limit: number): Promise<string[]> {

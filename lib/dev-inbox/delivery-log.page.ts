@@ -10,9 +10,11 @@ const STATUS_CLASS: Record<DeliveryEventType, string> = {
   retrying: 'wait',
   delayed: 'wait',
   sent: 'ok',
+  delivered: 'ok',
   failed: 'bad',
   bounced: 'bad',
   complained: 'bad',
+  unsubscribed: '',
   cancelled: '',
 };
 

@@ -1,7 +1,7 @@
 import type { HintAudience } from '../transport/smtp.hints';
 
 /** The stages of an SMTP conversation, in the order a diagnosis walks them. */
-export type DiagnosisStepName = 'dns' | 'connect' | 'tls' | 'greeting' | 'auth' | 'mail-from' | 'rcpt' | 'data';
+export type DiagnosisStepName = 'dns' | 'connect' | 'tls' | 'greeting' | 'auth' | 'mail-from' | 'rcpt' | 'data' | 'verify' | 'send';
 
 /** One step of a diagnosis, passed (✓) or failed (✗); a diagnosis ends with its first failed step. */
 export interface DiagnosisStep {
@@ -35,7 +35,9 @@ export type DiagnosisFailureCode =
    * `tenantTransports.allowPrivateNetworks` does not list it: nothing was connected, and the diagnosis
    * has no steps, so it tells nothing about the address, the port or timing.
    */
-  | 'TENANT_HOST_REFUSED';
+  | 'TENANT_HOST_REFUSED'
+  /** An app's own transport (`transport: { use }`): its `verify()` did not answer ok, or its test send failed. */
+  | 'TRANSPORT_FAILED';
 
 /** The failure that ended a diagnosis, and what to change. */
 export interface DiagnosisFailure {
@@ -58,6 +60,11 @@ export interface TransportDiagnosis {
   /** Empty when the failure is `TENANT_HOST_REFUSED`. */
   steps: DiagnosisStep[];
   failure?: DiagnosisFailure;
+  /**
+   * For a `transport` list: each transport's own diagnosis, in list order. `ok` is whether any can send;
+   * `steps` and `failure` are those of the first that can (or, when none can, of the first).
+   */
+  members?: TransportDiagnosis[];
 }
 
 /**

@@ -1,4 +1,5 @@
 export { diagnoseSmtp } from './smtp.doctor';
+export { diagnoseByCheck, diagnoseList } from './transport.diagnosis';
 export type {
   DiagnosisRequest,
   DiagnosisStep,

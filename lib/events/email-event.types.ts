@@ -30,6 +30,10 @@ export enum EmailEvent {
   Complained = 'email.complained',
   /** A report was read but changed nothing: forged, about an email we do not know, or seen before. */
   ReportIgnored = 'email.report-ignored',
+  /** The provider reports that the receiving server accepted the email (a signed webhook, EmailWebhooksModule). */
+  Delivered = 'email.delivered',
+  /** The provider reports that the recipient unsubscribed (a signed webhook, EmailWebhooksModule). */
+  Unsubscribed = 'email.unsubscribed',
 }
 
 /** A user-level workflow event. Never carries a token, link or password. */
@@ -95,6 +99,10 @@ export interface EmailSentEvent extends EmailIdentity {
   sendDurationMs: number;
   /** The server's reply, e.g. `250 2.0.0 Ok: queued as 4XyzB1` (its queue id, for its own log). */
   response?: string;
+  /** The transport that sent it, without any password (e.g. `smtps://user:***@smtp.example.com:465 (tls)`). */
+  transport?: string;
+  /** Its place in the `transport` list (0 is the first); only when `transport` is a list. */
+  transportIndex?: number;
 }
 
 export interface EmailRetryingEvent extends EmailIdentity {
@@ -166,8 +174,9 @@ export interface EmailCancelledEvent {
 }
 
 /**
- * A bounce, delay notice or complaint about an email we sent, proven ours by its envelope tag or by the
- * Message-ID of an email sent to that same recipient.
+ * A bounce, delay notice, complaint, delivery or unsubscribe about an email we sent, proven ours by its
+ * envelope tag, or by the Message-ID (or the provider's own id from its 250 reply) of an email sent to that
+ * same recipient.
  */
 export interface EmailReportEvent {
   messageId: string;
@@ -179,8 +188,10 @@ export interface EmailReportEvent {
   status?: string;
   /** The receiving server's reply as the report quotes it, addresses redacted. */
   diagnosticCode?: string;
-  /** Whether the address was put on the suppression list (a hard bounce, a complaint). */
+  /** Whether the address was put on the suppression list (a hard bounce, a complaint, an unsubscribe). */
   suppressed: boolean;
+  /** The provider whose signed webhook reported it (`ses`, `sendgrid`, …); absent for a report read from the bounce mailbox. */
+  provider?: string;
 }
 
 /** Why a report changed nothing. */
@@ -188,8 +199,10 @@ export type IgnoredReportReason = 'forged-tag' | 'unknown-message' | 'recipient-
 
 /** A report that changed nothing. No address: anyone can send one. */
 export interface ReportIgnoredEvent {
-  type: 'bounce' | 'delay' | 'complaint';
+  type: 'bounce' | 'delay' | 'complaint' | 'delivered' | 'unsubscribed';
   reason: IgnoredReportReason;
+  /** The provider whose webhook it came from; absent for a report read from the bounce mailbox. */
+  provider?: string;
 }
 
 /** Payload type of each event. */
@@ -215,6 +228,8 @@ export interface EmailEventPayloads {
   [EmailEvent.Delayed]: EmailReportEvent;
   [EmailEvent.Complained]: EmailReportEvent;
   [EmailEvent.ReportIgnored]: ReportIgnoredEvent;
+  [EmailEvent.Delivered]: EmailReportEvent;
+  [EmailEvent.Unsubscribed]: EmailReportEvent;
 }
 
 export type EmailEventListener<E extends EmailEvent> = (payload: EmailEventPayloads[E]) => unknown;

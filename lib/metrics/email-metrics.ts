@@ -78,10 +78,12 @@ export class EmailMetrics implements OnApplicationShutdown {
     this.on(EmailEvent.Queued, (event) => queued.add(1, emailAttributes(event)));
     this.on(EmailEvent.Sent, (event) => {
       const attributes = emailAttributes(event);
-      sent.add(1, attributes);
+      // With a `transport` list: which one sent it, by its place in the list (bounded, and names no user).
+      const byTransport = event.transportIndex === undefined ? attributes : { ...attributes, transport: String(event.transportIndex) };
+      sent.add(1, byTransport);
       // Clamped: with Redis, another process's clock stamped queuedAt.
       deliveryDuration.record(Math.max(0, Date.now() - event.queuedAt.getTime()) / 1000, attributes);
-      smtpDuration.record(event.sendDurationMs / 1000, attributes);
+      smtpDuration.record(event.sendDurationMs / 1000, byTransport);
     });
     this.on(EmailEvent.Retrying, (event) => retried.add(1, emailAttributes(event)));
     this.on(EmailEvent.Failed, (event) => failed.add(1, { ...emailAttributes(event), kind: event.kind }));

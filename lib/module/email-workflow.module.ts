@@ -80,6 +80,6 @@ export class EmailWorkflowModule
 
   async onApplicationShutdown(): Promise<void> {
     await this.queue.close();
-    this.transports.closeAll();
+    await this.transports.closeAll();
   }
 }

@@ -41,7 +41,7 @@ import {
   TokenStore,
 } from '../tokens';
 import { TOKEN_SETTINGS, TokenSettings } from '../tokens/token.options';
-import { SmtpTransport, TRANSPORT_SETTINGS, TransportRegistry, TransportSettings } from '../transport';
+import { makeDefaultTransport, TRANSPORT_SETTINGS, TransportRegistry, TransportSettings } from '../transport';
 import { FLOW_SETTINGS, FlowSettings, longestCodeTtl } from '../workflow/flow.options';
 import { WORKFLOW_SETTINGS, WorkflowSettings } from '../workflow/workflow.options';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_SETTINGS } from './email-workflow.constants';
@@ -116,11 +116,12 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: TransportRegistry,
-    useFactory: ({ default: resolved, tenants }: TransportSettings) => {
-      logger.log(`Sending through ${resolved.description}${tenants ? ', and per-tenant transports' : ''}`);
-      return new TransportRegistry({ transport: new SmtpTransport(resolved.options), options: resolved.options, description: resolved.description }, tenants);
+    useFactory: (settings: TransportSettings, { probeInterval }: QueueSettings) => {
+      const resolved = makeDefaultTransport(settings, probeInterval);
+      logger.log(`Sending through ${resolved.description}${settings.tenants ? ', and per-tenant transports' : ''}`);
+      return new TransportRegistry(resolved, settings.tenants);
     },
-    inject: [TRANSPORT_SETTINGS],
+    inject: [TRANSPORT_SETTINGS, QUEUE_SETTINGS],
   },
   EmailEventBus,
   EmailEvents,

@@ -79,10 +79,11 @@ export class EmailDeliveryWorker {
       let started: number | undefined;
       try {
         // A tenant whose settings cannot be resolved fails here as an EmailDeliveryError too (see TransportRegistry.use).
-        const { receipt, sendDurationMs } = await this.transports.use(job.tenant, async ({ transport }) => {
+        const { receipt, sendDurationMs } = await this.transports.use(job.tenant, async ({ transport, description }) => {
           // Timed from here, not before `use`: resolving a tenant's settings is not SMTP time.
           started = performance.now();
-          return { receipt: await transport.deliver(message), sendDurationMs: performance.now() - started };
+          const taken = await transport.deliver(message, { ...job, id, attempt });
+          return { receipt: { ...taken, transport: taken.transport ?? description }, sendDurationMs: performance.now() - started };
         });
         this.events.emit(EmailEvent.Sent, {
           ...identity,
@@ -92,6 +93,8 @@ export class EmailDeliveryWorker {
           queuedAt: new Date(queuedAt),
           sendDurationMs,
           response: receipt.response,
+          transport: receipt.transport,
+          ...(receipt.transportIndex === undefined ? {} : { transportIndex: receipt.transportIndex }),
         });
         return receipt;
       } catch (error) {
@@ -168,7 +171,9 @@ export class EmailDeliveryWorker {
       // Settings that now name a refused host reopen the gate too: no server state can change that,
       // so the held emails go on to fail at once (permanent) instead of waiting out queue.maxAge.
       async () => {
-        const { options, description, guard } = await this.transports.forProbe(tenant);
+        const { options, description, guard, transport } = await this.transports.forProbe(tenant);
+        // An app's own transport, or a list (which probes its members), answers for itself.
+        if (!options) return transport !== undefined && (await transport.verify()).ok;
         const diagnosis = await diagnoseSmtp(options, description, { from: this.composer.senderAddress }, guard);
         return diagnosis.ok || diagnosis.failure?.code === 'TENANT_HOST_REFUSED';
       },

@@ -1,21 +1,23 @@
 import type { FactoryProvider, InjectionToken, Provider } from '@nestjs/common';
-import { EmailEventBus } from '../events';
-import { EMAIL_QUEUE, EmailDeliveryWorker, InProcessEmailQueue, MessageComposer } from '../queue';
+import { EMAIL_QUEUE, EmailDeliveryWorker, InProcessEmailQueue } from '../queue';
 import { inProcessQueueSettings } from '../queue/in-process-email.queue';
 import type { EmailQueue } from '../queue';
 import { QUEUE_SETTINGS } from '../queue/queue.options';
 import type { QueueSettings } from '../queue/queue.options';
 import { TRANSPORT_SETTINGS, TransportRegistry } from '../transport';
 import type { TransportSettings } from '../transport';
-import { OutboxDeliveryWorker, OutboxTransportRegistry } from './outbox.delivery';
+import { outboxTransportRegistry } from './outbox.delivery';
 import { TestOutbox } from './test-outbox';
 
-const outboxWorker: FactoryProvider<EmailDeliveryWorker> = {
-  provide: EmailDeliveryWorker,
-  useFactory: (composer: MessageComposer, transports: TransportRegistry, events: EmailEventBus, queue: QueueSettings) =>
-    new OutboxDeliveryWorker(composer, transports, events, queue),
-  inject: [MessageComposer, TransportRegistry, EmailEventBus, QUEUE_SETTINGS],
-};
+/** The module's transports, every send captured by `outbox` (the production worker delivers to it as to any transport). */
+function outboxRegistry(outbox: () => TestOutbox | undefined): FactoryProvider<TransportRegistry> {
+  return {
+    provide: TransportRegistry,
+    useFactory: (transport: TransportSettings, queue: QueueSettings, injected?: TestOutbox) =>
+      outboxTransportRegistry(outbox() ?? (injected as TestOutbox), transport, queue.probeInterval),
+    inject: [TRANSPORT_SETTINGS, QUEUE_SETTINGS, ...(outbox() ? [] : [TestOutbox])],
+  };
+}
 
 /**
  * In process whatever `queue` says, so a test needs no Redis even when the app's options name one; and
@@ -28,17 +30,12 @@ const inProcessQueue: FactoryProvider<EmailQueue> = {
 };
 
 /**
- * What `EmailWorkflowTestingModule` adds to `EmailWorkflowModule`'s providers, replacing the SMTP
- * transports, the worker and the queue of the same tokens: a fresh `TestOutbox` per compiled module.
+ * What `EmailWorkflowTestingModule` adds to `EmailWorkflowModule`'s providers, replacing the transport
+ * registry and the queue of the same tokens: a fresh `TestOutbox` per compiled module.
  */
 export const testingProviders: Provider[] = [
   { provide: TestOutbox, useFactory: () => new TestOutbox() },
-  {
-    provide: TransportRegistry,
-    useFactory: (outbox: TestOutbox, transport: TransportSettings) => new OutboxTransportRegistry(outbox, transport),
-    inject: [TestOutbox, TRANSPORT_SETTINGS],
-  },
-  outboxWorker,
+  outboxRegistry(() => undefined),
   inProcessQueue,
 ];
 
@@ -62,15 +59,7 @@ export interface ProviderOverriding {
  * const moduleRef = await captureEmails(Test.createTestingModule({ imports: [AppModule] }), outbox).compile();
  */
 export function captureEmails<Builder extends ProviderOverriding>(builder: Builder, outbox: TestOutbox): Builder {
-  const overrides: FactoryProvider[] = [
-    {
-      provide: TransportRegistry,
-      useFactory: (transport: TransportSettings) => new OutboxTransportRegistry(outbox, transport),
-      inject: [TRANSPORT_SETTINGS],
-    },
-    outboxWorker,
-    inProcessQueue,
-  ];
+  const overrides: FactoryProvider[] = [outboxRegistry(() => outbox), inProcessQueue];
   for (const { provide, useFactory, inject } of overrides) builder.overrideProvider(provide).useFactory({ factory: useFactory, inject });
   return builder;
 }

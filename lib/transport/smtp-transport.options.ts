@@ -1,3 +1,6 @@
+import type { MailTransport } from './mail-transport';
+import type { SesTransportOptions } from './ses/ses.options';
+
 /**
  * How the connection to the SMTP server is secured.
  * - `tls`: implicit TLS from the first byte (port 465).
@@ -56,13 +59,25 @@ export interface SmtpTransportOptions {
 /** An SMTP URL (`smtp://user:pass@host:587`, `smtps://user:pass@host:465`) or the settings as an object. */
 export type EmailTransportOption = string | SmtpTransportOptions;
 
-/** DKIM signing of every message. Publish the public key at `<keySelector>._domainkey.<domainName>`. */
-export interface DkimOptions {
-  domainName: string;
-  keySelector: string;
-  /** RSA private key in PEM (2048 bits or more). */
-  privateKey: string;
+/**
+ * An app's own transport, given as an object (like @nestjs/throttler's `storage`): it must have
+ * `deliver(message, job)`, `verify()` and `close()` (see `MailTransport`), checked at boot.
+ */
+export interface CustomTransportOption {
+  use: MailTransport;
 }
+
+/** One transport of the module: SMTP (URL or object) or an app's own. */
+/** Amazon SES over its HTTPS API, for clouds that block SMTP: `{ ses: { region, credentials? } }` (README: Sending without SMTP). */
+export interface SesTransportOption {
+  ses: SesTransportOptions;
+}
+
+export type TransportOption = EmailTransportOption | CustomTransportOption | SesTransportOption;
+
+import type { DkimOptions } from './dkim.options';
+
+export type { DkimOptions };
 
 /** Pools of tenant transports (see `transportResolver`). */
 export interface TenantTransportOptions {
@@ -87,10 +102,13 @@ export interface TenantTransportOptions {
 /** The module options the transport concern owns. */
 export interface TransportModuleOptions {
   /**
-   * SMTP server: a URL or an object. Pooled by default, certificate checks on.
+   * SMTP server: a URL or an object. Pooled by default, certificate checks on. Or an app's own transport,
+   * `{ use: myTransport }`. Or a list of them, in order of preference: a connection, TLS or login failure
+   * of one moves the email to the next at once, and the failed one is used again once it answers.
    * @example 'smtps://user:pass@smtp.example.com'
+   * @example ['smtps://user:pass@smtp.primary.example', 'smtps://user:pass@smtp.backup.example']
    */
-  transport: EmailTransportOption;
+  transport: TransportOption | TransportOption[];
   /** Sign every message with DKIM. */
   dkim?: DkimOptions;
   /** A tenant's SMTP settings, for `send({ tenant })`. Each tenant gets its own pool and its own pause. */

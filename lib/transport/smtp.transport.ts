@@ -3,29 +3,27 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import { TenantHostRefusedError } from '../errors';
 import { CredentialRedactor, credentialRedactor } from './credential.redactor';
-import { toDeliveryError } from './smtp.failure';
+import type { DeliveryReceipt, MailTransport, TransportCheck } from './mail-transport';
+import { redact, toDeliveryError } from './smtp.failure';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 
-export interface DeliveryReceipt {
-  messageId: string;
-  accepted: string[];
-  rejected: string[];
-  /** The server's reply to the message, e.g. `250 2.0.0 Ok: queued as 4XyzB1`. */
-  response?: string;
-}
+export type { DeliveryReceipt } from './mail-transport';
 
 /** nodemailer, loaded when the first transport is made rather than when the library is imported. */
 export function loadNodemailer(): typeof import('nodemailer') {
   return require('nodemailer') as typeof import('nodemailer');
 }
 
-/** The one SMTP connection pool of a module instance. */
-export class SmtpTransport {
+/** One SMTP server's connection pool. */
+export class SmtpTransport implements MailTransport {
   private readonly transporter: Transporter;
   /** Built once from the login this transport sends, for every failure it reports. */
   private readonly redactCredentials: CredentialRedactor;
 
-  constructor(options: NodemailerSmtpOptions) {
+  constructor(
+    options: NodemailerSmtpOptions,
+    readonly description?: string,
+  ) {
     this.transporter = loadNodemailer().createTransport(options);
     this.redactCredentials = credentialRedactor(options.auth);
   }
@@ -43,6 +41,17 @@ export class SmtpTransport {
       // A tenant's host refused by its guard (getSocket) comes through nodemailer as it was raised.
       if (error instanceof TenantHostRefusedError) throw error;
       throw toDeliveryError(error as NodemailerError, this.redactCredentials);
+    }
+  }
+
+  /** Connects, secures the connection and logs in, as a send would; sends nothing. */
+  async verify(): Promise<TransportCheck> {
+    try {
+      await this.transporter.verify();
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof TenantHostRefusedError) return { ok: false, reason: error.message };
+      return { ok: false, reason: redact(toDeliveryError(error as NodemailerError, this.redactCredentials).failure.reason) };
     }
   }
 

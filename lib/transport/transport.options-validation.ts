@@ -2,7 +2,8 @@ import { createPrivateKey } from 'node:crypto';
 import { Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
 import type { OptionsProblem } from '../errors';
 import type { OptionsResolution } from '../errors/options.resolution';
-import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
+import { dtoProblems, missingMethods, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
+import { MAIL_TRANSPORT_METHODS } from './mail-transport';
 import type { SmtpTransportOptions } from './smtp-transport.options';
 import { parseSmtpUrl } from './smtp-transport.resolver';
 import { IMPLICIT_TLS_PORT, SUBMISSION_PORT } from './smtp.knowledge';
@@ -189,5 +190,17 @@ export function transportExtrasProblems(transportResolver: unknown, dkim: unknow
       : []),
     ...dtoProblems(TransportExtrasDto, { dkim, tenantTransports }),
     ...allowedNetworksProblems(tenantTransports),
+  ];
+}
+
+/** An app's own transport (`transport: { use }`): an object with every method of MailTransport. */
+export function customTransportProblems(use: unknown, path: string): OptionsProblem[] {
+  if (typeof use !== 'object' || use === null) {
+    return [{ path, problem: 'must be an object', fix: `pass an instance with ${MAIL_TRANSPORT_METHODS.map((method) => `${method}()`).join(', ')} (see MailTransport)` }];
+  }
+  const description = (use as { description?: unknown }).description;
+  return [
+    ...missingMethods(path, use, MAIL_TRANSPORT_METHODS),
+    ...(description !== undefined && typeof description !== 'string' ? [{ path: `${path}.description`, problem: 'must be a string', fix: 'name the transport without any secret, e.g. "acme-api"' }] : []),
   ];
 }

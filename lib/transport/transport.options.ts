@@ -1,9 +1,11 @@
 import { OptionsResolution, problemsOf } from '../errors/options.resolution';
 import { CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
+import type { MailTransport } from './mail-transport';
 import type { DkimOptions, EmailTransportOption, SmtpTransportOptions, TenantTransportOptions, TransportModuleOptions } from './smtp-transport.options';
 import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from './smtp-transport.resolver';
 import { TenantNetworkGuard } from './tenant-network.guard';
 import { TenantNetworkPolicy } from './tenant-network.policy';
+import { isSesOption, resolveSesTransport } from './ses';
 
 /** One transport, checked and ready: its settings with the password decrypted, nodemailer's options, and how to print it. */
 interface ResolvedSmtpTransport {
@@ -26,9 +28,21 @@ export interface TenantTransportSettings {
   idleTimeout: number;
 }
 
-/** What the transport concern resolves to: the default transport and, with a resolver, the tenants'. */
+/** An app's own transport (`transport: { use }`), checked: it has every method of MailTransport. */
+export interface ResolvedCustomTransport {
+  custom: MailTransport;
+  options?: undefined;
+}
+
+/** One transport of the module's list. */
+export type ResolvedTransportEntry = ResolvedSmtpTransport | ResolvedCustomTransport;
+
+/** What the transport concern resolves to: the default transport(s) and, with a resolver, the tenants'. */
 export interface TransportSettings {
-  default: ResolvedSmtpTransport;
+  /** The default transport, or the failover list in order of preference (one entry or more). */
+  default: ResolvedTransportEntry[];
+  /** The module's DKIM signing, whichever transport sends. */
+  dkim?: DkimOptions;
   tenants?: TenantTransportSettings;
 }
 
@@ -128,14 +142,39 @@ async function resolveTenantTransport(
   return { ok: true, value: { ...resolved.value, options: { ...options, ...limited, getSocket: guard.getSocket }, guard } };
 }
 
-/** Checks `transport`, `transportResolver`, `dkim` and `tenantTransports`, and resolves the default transport. */
+/** One entry of `transport`: an app's own transport (`{ use }`) or SMTP. */
+function resolveTransportEntry(transport: unknown, context: TransportContext, path: string): OptionsResolution<ResolvedTransportEntry> {
+  if (isSesOption(transport)) {
+    const ses = resolveSesTransport(transport, path, context);
+    return ses.ok ? { ok: true, value: { custom: ses.value.make() } } : ses;
+  }
+  if (typeof transport !== 'object' || transport === null || !('use' in transport)) return resolveSmtpTransport(transport, context, path);
+  const problems = validation().customTransportProblems((transport as { use: unknown }).use, `${path}.use`);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: { custom: (transport as { use: MailTransport }).use } };
+}
+
+/** `transport`: one entry or a non-empty list of them, problems naming `transport[i]`. */
+function resolveDefaultTransports(transport: unknown, context: TransportContext): OptionsResolution<ResolvedTransportEntry[]> {
+  if (!Array.isArray(transport)) {
+    const one = resolveTransportEntry(transport, context, 'transport');
+    return one.ok ? { ok: true, value: [one.value] } : one;
+  }
+  if (transport.length === 0) {
+    return { ok: false, problems: [{ path: 'transport', problem: 'is an empty list', fix: 'list one transport or more, the preferred first' }] };
+  }
+  const entries = transport.map((entry, index) => resolveTransportEntry(entry, context, `transport[${index}]`));
+  const problems = entries.flatMap(problemsOf);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: entries.map((entry) => (entry as { value: ResolvedTransportEntry }).value) };
+}
+
+/** Checks `transport`, `transportResolver`, `dkim` and `tenantTransports`, and resolves the default transport(s). */
 export function resolveTransportOptions(options: TransportModuleOptions, credentialKeys: string[]): OptionsResolution<TransportSettings> {
   const context: TransportContext = { credentialKeys, dkim: options.dkim };
-  const resolved = resolveSmtpTransport(options.transport, context);
+  const resolved = resolveDefaultTransports(options.transport, context);
   const extras = validation().transportExtrasProblems(options.transportResolver, options.dkim, options.tenantTransports);
   if (!resolved.ok || extras.length > 0) return { ok: false, problems: [...problemsOf(resolved), ...extras] };
   const resolver = options.transportResolver;
-  return { ok: true, value: { default: resolved.value, tenants: resolver && tenantSettings(resolver, context, options.tenantTransports) } };
+  return { ok: true, value: { default: resolved.value, dkim: options.dkim, tenants: resolver && tenantSettings(resolver, context, options.tenantTransports) } };
 }
 
 function tenantSettings(

@@ -3,18 +3,30 @@ import { EmailDeliveryError, InvalidOptionsError } from '../errors';
 import type { OptionsResolution } from '../errors/options.resolution';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 import { redact } from './smtp.failure';
+import type { MailTransport } from './mail-transport';
 import { SmtpTransport } from './smtp.transport';
 import type { TenantNetworkGuard } from './tenant-network.guard';
 import type { TenantTransportSettings } from './transport.options';
 
-/** A tenant's transport, with what a diagnosis needs to know about it. */
+/** A transport, with what a diagnosis needs to know about it. */
 export interface ResolvedTransport {
-  transport: SmtpTransport;
-  options: NodemailerSmtpOptions;
+  transport: MailTransport;
+  /** SMTP only: nodemailer's options, for a diagnosis step by step. Unset for an app's own transport and a list. */
+  options?: NodemailerSmtpOptions;
   /** Without any password. */
   description: string;
   /** A tenant's transport: where it may connect. A diagnosis must connect through it too. */
   guard?: TenantNetworkGuard;
+  /** A failover list (`transport: [a, b]`): each of its transports, in order. */
+  members?: ResolvedTransport[];
+}
+
+/** What a probe of paused delivery or a diagnosis looks at: a tenant's is resolved afresh, without a transport. */
+export type ProbedTransport = Omit<ResolvedTransport, 'transport'> & { transport?: MailTransport };
+
+interface RegistryOptions {
+  /** Every send, default or tenant, goes through this one (the testing module's outbox); diagnoses still look at the configured ones. */
+  capture?: ResolvedTransport;
 }
 
 interface CachedTransport {
@@ -36,6 +48,7 @@ export class TransportRegistry {
   constructor(
     private readonly defaultTransport: ResolvedTransport,
     private readonly tenantSettings?: TenantTransportSettings,
+    private readonly registryOptions: RegistryOptions = {},
   ) {}
 
   /**
@@ -55,7 +68,7 @@ export class TransportRegistry {
    * probe is not a use: it leaves the idle timer alone, so a broken tenant's transport still closes
    * when idle. Throws like `get`.
    */
-  async forProbe(tenant?: string): Promise<Omit<ResolvedTransport, 'transport'>> {
+  async forProbe(tenant?: string): Promise<ProbedTransport> {
     if (tenant === undefined) return this.defaultTransport;
     this.assertServes(tenant);
     const resolution = await (this.tenantSettings as TenantTransportSettings).resolve(tenant);
@@ -73,6 +86,7 @@ export class TransportRegistry {
    * are invalid, `unavailable` when the resolver threw. Either pauses the tenant until a probe resolves it.
    */
   async use<T>(tenant: string | undefined, send: (resolved: ResolvedTransport) => Promise<T>): Promise<T> {
+    if (this.registryOptions.capture) return send(this.registryOptions.capture);
     if (tenant === undefined) return send(this.defaultTransport);
     const cached = this.entry(tenant);
     cached.leases += 1;
@@ -111,7 +125,7 @@ export class TransportRegistry {
       const resolved = settings.resolve(tenant).then(
         (resolution): OptionsResolution<ResolvedTransport> =>
           resolution.ok
-            ? { ok: true, value: { transport: new SmtpTransport(resolution.value.options), options: resolution.value.options, description: resolution.value.description, guard: resolution.value.guard } }
+            ? { ok: true, value: { transport: new SmtpTransport(resolution.value.options, resolution.value.description), options: resolution.value.options, description: resolution.value.description, guard: resolution.value.guard } }
             : resolution,
       );
       const created: CachedTransport = { resolved, leases: 0, evicted: false };
@@ -126,13 +140,14 @@ export class TransportRegistry {
     return cached;
   }
 
-  closeAll(): void {
-    this.defaultTransport.transport.close();
+  async closeAll(): Promise<void> {
+    const closing = [this.defaultTransport.transport.close(), this.registryOptions.capture?.transport.close()];
     for (const cached of this.tenants.values()) {
       clearTimeout(cached.idleTimer);
       this.closeTransport(cached);
     }
     this.tenants.clear();
+    await Promise.all(closing);
   }
 
   private touch(tenant: string, cached: CachedTransport, settings: TenantTransportSettings): void {

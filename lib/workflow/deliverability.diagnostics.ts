@@ -21,7 +21,9 @@ export class DeliverabilityDiagnostics {
   async diagnose(tenant?: string): Promise<DeliverabilityDiagnosis> {
     this.transports.assertServes(tenant, 'diagnoseDeliverability');
     // The tenant's transport: its SMTP host is what receivers may see; DKIM is the module's for every transport.
-    const { options } = await this.transports.get(tenant);
+    // A list: its first SMTP transport; an app's own transport has no SMTP host to look at.
+    const resolved = await this.transports.get(tenant);
+    const options = resolved.options ?? resolved.members?.find((member) => member.options)?.options ?? {};
     const dkim = options.dkim as DkimOptions | undefined;
     const address = this.bounces.address;
     return diagnoseDeliverability({

@@ -1,11 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { TestEmailCancelledError } from '../errors';
-import { diagnoseSmtp } from '../diagnostics';
+import { diagnoseByCheck, diagnoseList, diagnoseSmtp } from '../diagnostics';
 import type { TransportDiagnosis } from '../diagnostics';
 import { EMAIL_QUEUE, MessageComposer } from '../queue';
-import type { EmailQueue, EmailQueueStatus } from '../queue';
+import type { ComposableEmail, EmailQueue, EmailQueueStatus } from '../queue';
 import { loadNodemailer, TransportRegistry } from '../transport';
+import type { ResolvedTransport } from '../transport';
 import { EmailSendPipeline } from './send.pipeline';
+import { diagnoseSesTransport, SesTransport } from '../transport/ses';
+
+/** A test email: what is sent, as the job it came from and, for SMTP, the exact bytes. */
+interface TestEmail {
+  job: ComposableEmail;
+  /** Built once, DKIM signature included, for the SMTP diagnosis's DATA. */
+  built: Buffer;
+}
 
 /** Answers whether email can go out: the SMTP server checked step by step, a test email, the queue's state. */
 @Injectable()
@@ -20,8 +29,7 @@ export class DeliveryDiagnostics {
   /** See `EmailWorkflowService.diagnoseTransport`. */
   async diagnoseTransport(tenant?: string): Promise<TransportDiagnosis> {
     this.pipeline.assertTransportFor(tenant, 'diagnoseTransport');
-    const { options, description, guard } = await this.transports.get(tenant);
-    return diagnoseSmtp(options, description, { from: this.composer.senderAddress }, guard);
+    return this.diagnose(await this.transports.get(tenant));
   }
 
   /**
@@ -32,17 +40,40 @@ export class DeliveryDiagnostics {
   async sendTestEmail(to: string, tenant?: string): Promise<TransportDiagnosis> {
     const prepared = await this.pipeline.prepare({ template: 'test-email', to, tenant }, 'sendTestEmail');
     if ('cancelled' in prepared) throw new TestEmailCancelledError(prepared.cancelled.reason);
-    const email = prepared.ready;
-    const { options, description, guard } = await this.transports.get(tenant);
+    const job = prepared.ready;
+    const resolved = await this.transports.get(tenant);
     // A stream transport builds the exact bytes a real send would, DKIM signature included.
-    const built = await loadNodemailer()
-      .createTransport({ streamTransport: true, buffer: true, dkim: options.dkim })
-      .sendMail(this.composer.compose(email));
-    return diagnoseSmtp(options, description, { from: this.composer.senderAddress, to: email.to.address, message: built.message as Buffer }, guard);
+    const dkim = resolved.options?.dkim ?? resolved.members?.find((member) => member.options)?.options?.dkim;
+    const built = await loadNodemailer().createTransport({ streamTransport: true, buffer: true, dkim }).sendMail(this.composer.compose(job));
+    return this.diagnose(resolved, { job, built: built.message as Buffer });
   }
 
   /** See `EmailWorkflowService.queueStatus`. */
   queueStatus(): Promise<EmailQueueStatus> {
     return this.queue.status();
+  }
+
+  /**
+   * SMTP step by step; an app's own transport by its `verify()` (or by sending the test email); a list
+   * member by member, a test email only until one took it (so it arrives once).
+   */
+  private async diagnose(resolved: ResolvedTransport, test?: TestEmail): Promise<TransportDiagnosis> {
+    const { options, description, guard, members, transport } = resolved;
+    const from = this.composer.senderAddress;
+    if (options) return diagnoseSmtp(options, description, test ? { from, to: test.job.to.address, message: test.built } : { from }, guard);
+    if (members) {
+      const diagnoses: TransportDiagnosis[] = [];
+      for (const member of members) {
+        diagnoses.push(await this.diagnose(member, test));
+        if (test && diagnoses[diagnoses.length - 1].ok) break;
+      }
+      return diagnoseList(description, diagnoses);
+    }
+    if (!test && transport instanceof SesTransport) return diagnoseSesTransport(transport);
+    if (!test) return diagnoseByCheck(description, 'verify', () => transport.verify());
+    return diagnoseByCheck(description, 'send', async () => {
+      await transport.deliver(this.composer.compose(test.job), { ...test.job, id: 'test-email', attempt: 1 });
+      return { ok: true };
+    });
   }
 }

@@ -60,7 +60,7 @@ export class TemplateChecks implements OnApplicationBootstrap {
 
   /** The findings of previews already rendered (the dev inbox's template page renders them once for both). */
   checkPreviews(previews: TemplatePreview[]): Promise<TemplateFinding[]> {
-    return checkTemplateMessages(previews, { composer: this.composer, dkimDomain: this.transport.default.options.dkim?.domainName });
+    return checkTemplateMessages(previews, { composer: this.composer, dkimDomain: this.transport.dkim?.domainName });
   }
 
   /**

@@ -31,6 +31,8 @@ const SIGN_IN_PREFIX = 'http://localhost:3000/sign-in';
 const CONFIRM_PREFIX = 'http://localhost:3000/email/confirm';
 const REVERT_PREFIX = 'http://localhost:3000/email/revert';
 const HOOK_TEMPLATES_DIR = join(__dirname, '..', 'fixtures', 'templates', 'hooks');
+/** The one SMTP transport these tests send through, as email.sent names it: password replaced. */
+const SENDING_TRANSPORT = expect.stringMatching(/^smtp:\/\/mailer:\*\*\*@127\.0\.0\.1:\d+ \(none\)$/);
 
 type Received = { [E in EmailEvent]: Array<EmailEventPayloads[E]> };
 
@@ -146,6 +148,16 @@ class RecordingListener {
     this.received[EmailEvent.ReportIgnored].push(payload);
   }
 
+  @OnEmailEvent(EmailEvent.Delivered)
+  onDelivered(payload: EmailEventPayloads[EmailEvent.Delivered]) {
+    this.received[EmailEvent.Delivered].push(payload);
+  }
+
+  @OnEmailEvent(EmailEvent.Unsubscribed)
+  onUnsubscribed(payload: EmailEventPayloads[EmailEvent.Unsubscribed]) {
+    this.received[EmailEvent.Unsubscribed].push(payload);
+  }
+
   // Stacked: one method for both gate events.
   @OnEmailEvent(EmailEvent.DeliveryPaused)
   @OnEmailEvent(EmailEvent.DeliveryResumed)
@@ -183,6 +195,8 @@ class ThrowingListener {
   @OnEmailEvent(EmailEvent.Delayed)
   @OnEmailEvent(EmailEvent.Complained)
   @OnEmailEvent(EmailEvent.ReportIgnored)
+  @OnEmailEvent(EmailEvent.Delivered)
+  @OnEmailEvent(EmailEvent.Unsubscribed)
   explode(): void {
     this.calls++;
     throw new Error('sync listener failure');
@@ -214,6 +228,8 @@ class RejectingListener {
   @OnEmailEvent(EmailEvent.Delayed)
   @OnEmailEvent(EmailEvent.Complained)
   @OnEmailEvent(EmailEvent.ReportIgnored)
+  @OnEmailEvent(EmailEvent.Delivered)
+  @OnEmailEvent(EmailEvent.Unsubscribed)
   async reject(): Promise<void> {
     this.calls++;
     await Promise.resolve();
@@ -381,6 +397,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             queuedAt: expect.any(Date),
             sendDurationMs: expect.any(Number),
             response: expect.stringMatching(/^250 /),
+            transport: SENDING_TRANSPORT,
           },
           {
             id: welcomeJobId,
@@ -393,6 +410,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             queuedAt: expect.any(Date),
             sendDurationMs: expect.any(Number),
             response: expect.stringMatching(/^250 /),
+            transport: SENDING_TRANSPORT,
           },
         ]),
       );
@@ -431,7 +449,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       const sent = received[EmailEvent.Sent].slice(2);
       expect(sent).toHaveLength(2);
       for (const { id, messageId, template } of queued) {
-        expect(sent).toContainEqual({ id, messageId, template, to: 'ada@example.test', attempt: 1, accepted: ['ada@example.test'], rejected: [], queuedAt: expect.any(Date), sendDurationMs: expect.any(Number), response: expect.stringMatching(/^250 /) });
+        expect(sent).toContainEqual({ id, messageId, template, to: 'ada@example.test', attempt: 1, accepted: ['ada@example.test'], rejected: [], queuedAt: expect.any(Date), sendDurationMs: expect.any(Number), response: expect.stringMatching(/^250 /), transport: SENDING_TRANSPORT });
       }
       // Workflow events are emitted once per action.
       expect(received[EmailEvent.VerificationRequested]).toHaveLength(1);
@@ -492,6 +510,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
         queuedAt: expect.any(Date),
         sendDurationMs: expect.any(Number),
         response: expect.stringMatching(/^250 /),
+        transport: SENDING_TRANSPORT,
       });
 
       expect(received[EmailEvent.Failed]).toHaveLength(1);
@@ -588,7 +607,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
     expectNoSecretInPayloads();
   });
 
-  it('email.cancelled by a hook; email.bounced, email.delayed, email.complained and email.report-ignored from reports read back', async () => {
+  it('email.cancelled by a hook; email.bounced, email.delayed, email.complained and email.report-ignored from reports read back; email.delivered and email.unsubscribed from a provider', async () => {
     const bus = moduleRef.get(EmailEvents);
     const remove = bus.beforeSend('test-email', (email) => email.cancel('unsubscribed'));
     const cancelled = await emails.send({ template: 'test-email', to: 'cancelled@example.test' });
@@ -601,11 +620,15 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       return messageId;
     };
     const [gone, slow, annoyed] = [await sentTo('gone.later@example.test'), await sentTo('slow@example.test'), await sentTo('annoyed@example.test')];
+    const [arrived, leaving] = [await sentTo('arrived@example.test'), await sentTo('leaving@example.test')];
     // No envelope tag (no bounces.address here): matched by the returned Message-ID and the recipient it names.
     await reports.process(dsn({ recipient: 'gone.later@example.test', messageId: gone }));
     await reports.process(dsn({ recipient: 'slow@example.test', messageId: slow, action: 'delayed', status: '4.4.7', diagnostic: '421 4.4.7 Try later' }));
     await reports.process(arf({ recipient: 'annoyed@example.test', messageId: annoyed }));
     await reports.process(dsn({ recipient: 'gone.later@example.test', messageId: `<made-up@acme.test>` }));
+    // What a provider's signed webhook reports (EmailWebhooksModule calls this once the signature verifies).
+    await reports.recordProviderEvent({ provider: 'sendgrid', type: 'delivered', messageId: arrived, recipient: 'arrived@example.test', diagnosticCode: '250 2.0.0 OK' });
+    await reports.recordProviderEvent({ provider: 'sendgrid', type: 'unsubscribed', messageId: leaving, recipient: 'leaving@example.test' });
     for (const [style, listener] of listeners) {
       const { received } = listener;
       await until(() => received[EmailEvent.ReportIgnored].length === 1, `email.report-ignored at the ${style} listener`);
@@ -614,6 +637,8 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       expect(received[EmailEvent.Delayed]).toEqual([{ messageId: slow, template: 'test-email', to: 'slow@example.test', status: '4.4.7', diagnosticCode: '421 4.4.7 Try later', suppressed: false }]);
       expect(received[EmailEvent.Complained]).toEqual([{ messageId: annoyed, template: 'test-email', to: 'annoyed@example.test', suppressed: true }]);
       expect(received[EmailEvent.ReportIgnored]).toEqual([{ type: 'bounce', reason: 'unknown-message' }]);
+      expect(received[EmailEvent.Delivered]).toEqual([{ messageId: arrived, template: 'test-email', to: 'arrived@example.test', diagnosticCode: '250 2.0.0 OK', suppressed: false, provider: 'sendgrid' }]);
+      expect(received[EmailEvent.Unsubscribed]).toEqual([{ messageId: leaving, template: 'test-email', to: 'leaving@example.test', suppressed: true, provider: 'sendgrid' }]);
     }
     expectStylesAgree();
     expectNoSecretInPayloads();

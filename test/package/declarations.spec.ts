@@ -16,7 +16,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 };
 const OPTIONAL_PEERS = Object.keys(manifest.peerDependenciesMeta).filter((name) => manifest.peerDependenciesMeta[name].optional);
 /** The optional peers an entry exists for: importing it means having them. */
-const ENTRY_PEERS: Record<string, string[]> = { './health': ['@nestjs/terminus'], './testing': [], './dev-inbox': ['smtp-server', 'mailparser'] };
+const ENTRY_PEERS: Record<string, string[]> = { './health': ['@nestjs/terminus'], './testing': [], './dev-inbox': ['smtp-server', 'mailparser'], './webhooks': [] };
 const IMPORT = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function packageOf(specifier: string): string {

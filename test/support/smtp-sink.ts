@@ -47,6 +47,9 @@ export class SmtpSink {
   /** Accepted login; change it to "fix" the server while it runs. */
   credentials?: { user: string; pass: string };
 
+  /** The text of the 250 reply to each message's DATA (e.g. SES's `Ok <id>`); smtp-server's default when it gives none. */
+  reply?: (mail: ParsedMail) => string | undefined;
+
   private constructor(private readonly options: SmtpSinkOptions) {
     this.credentials = options.credentials;
   }
@@ -83,14 +86,14 @@ export class SmtpSink {
     this.port = (this.server.server.address() as AddressInfo).port;
   }
 
-  private receive(stream: NodeJS.ReadableStream, _session: SMTPServerSession, callback: (error?: Error | null) => void): void {
+  private receive(stream: NodeJS.ReadableStream, _session: SMTPServerSession, callback: (error?: Error | null, message?: string) => void): void {
     this.receiving++;
     simpleParser(stream as never)
       .then(async (mail) => {
         if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
         this.messages.push(mail);
         this.waiters.splice(0).forEach((wake) => wake());
-        callback();
+        callback(null, this.reply?.(mail));
       })
       .catch(callback)
       .finally(() => this.receiving--);

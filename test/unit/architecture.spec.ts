@@ -16,7 +16,7 @@ const LAYERS: string[][] = [
   ['queue', 'suppression', 'delivery-log'],
   ['workflow', 'bounce-mailbox'],
   ['module'],
-  ['dev-inbox', 'health', 'testing'],
+  ['dev-inbox', 'health', 'testing', 'webhooks'],
   ['index.ts', 'cli'],
 ];
 const MAX_LINES = 300;

@@ -203,7 +203,9 @@ describe('tenant transport limits', () => {
     if (!resolution.ok) throw new Error(JSON.stringify(resolution.problems));
     const tenantResolution = await resolution.value.tenants!.resolve('a');
     if (!tenantResolution.ok) throw new Error(JSON.stringify(tenantResolution.problems));
-    return { defaults: resolution.value.default, tenant: tenantResolution.value, again: resolution.value.tenants!.resolve('a') };
+    const [defaults] = resolution.value.default;
+    if (defaults.options === undefined) throw new Error('expected the SMTP transport');
+    return { defaults, tenant: tenantResolution.value, again: resolution.value.tenants!.resolve('a') };
   };
 
   it('caps a tenant transport at 10 s to connect, 10 s for the greeting, 30 s idle by default, keeping a tenant’s lower values; the app’s own transport is untouched', async () => {

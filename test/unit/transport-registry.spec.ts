@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { EmailDeliveryError, InvalidOptionsError } from '../../lib/errors';
+import type { MailTransportJob } from '../../lib/transport/mail-transport';
 import { SmtpTransport } from '../../lib/transport/smtp.transport';
 import type { SmtpTransportOptions } from '../../lib/transport/smtp-transport.options';
 import { describeTransport, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
@@ -32,9 +33,12 @@ function resolvedTo(options: SmtpTransportOptions): ResolvedTransport {
   return { transport: new SmtpTransport(nodemailerOptions), options: nodemailerOptions, description: describeTransport(options) };
 }
 
+/** The job a transport receives beside the message (the SMTP transport does not read it). */
+const SEND_JOB = (to: string): MailTransportJob => ({ id: '1', attempt: 1, template: 'test-email', to: { address: to, name: '' }, context: {}, messageId: `<${to}@acme.test>` });
+
 /** Sends one message through the registry's transport for `tenant`. */
 function sendThrough(registry: TransportRegistry, tenant: string | undefined, to: string) {
-  return registry.use(tenant, ({ transport }) => transport.deliver({ from: 'no-reply@acme.test', to, subject: `to ${to}`, text: 'hello' }));
+  return registry.use(tenant, ({ transport }) => transport.deliver({ from: 'no-reply@acme.test', to, subject: `to ${to}`, text: 'hello' }, SEND_JOB(to)));
 }
 
 describe('TransportRegistry', () => {
