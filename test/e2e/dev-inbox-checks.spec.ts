@@ -3,44 +3,24 @@
  * template's findings (the list counts them, the email's page lists them, escaped), and the template
  * previews show each template's.
  */
-import { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
-import { EmailDeliveryLog, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
 import type { SendEmailRequest } from 'nestjs-email-workflow';
-import { CaughtEmail, DevInbox, EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
-import { localOptions } from '../support/module-options';
+import { CaughtEmail } from 'nestjs-email-workflow/dev-inbox';
+import { bootDevInboxApp } from '../support/dev-inbox-app';
+import type { DevInboxApp } from '../support/dev-inbox-app';
 import { decodeEntities } from '../support/smtp-sink';
 import { until } from '../support/wait';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'templates', 'message-checks');
 const SCRIPT = '<script>alert(1)</script>';
 
-interface Booted {
-  app: INestApplication;
-  inbox: DevInbox;
-  emails: EmailWorkflowService;
-  log: EmailDeliveryLog;
-  origin: string;
-}
+type Booted = DevInboxApp;
 
-async function boot(adapter: ExpressAdapter | FastifyAdapter): Promise<Booted> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      EmailDevInboxModule.forRoot(),
-      EmailWorkflowModule.forRootAsync({
-        inject: [DevInbox],
-        useFactory: (inbox: DevInbox) => ({ ...localOptions(0), transport: inbox.transport(), queue: false, templates: { dir: FIXTURES } }),
-      }),
-    ],
-  }).compile();
-  const app = moduleRef.createNestApplication(adapter, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  const origin = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
-  return { app, inbox: app.get(DevInbox), emails: app.get(EmailWorkflowService), log: app.get(EmailDeliveryLog), origin };
+function boot(adapter: ExpressAdapter | FastifyAdapter): Promise<Booted> {
+  return bootDevInboxApp(adapter, { templates: { dir: FIXTURES } });
 }
 
 /** Sends through the workflow and resolves with the email the inbox caught, once the log says it was sent. */

@@ -1,37 +1,17 @@
-import { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { DeliveryRecord, EmailDeliveryLog, EmailWorkflowModule, EmailWorkflowService, SendEmailRequest } from 'nestjs-email-workflow';
-import { CaughtEmail, DevInbox, EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
-import { localOptions } from '../support/module-options';
+import { DeliveryRecord, SendEmailRequest } from 'nestjs-email-workflow';
+import { CaughtEmail, EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
+import { bootDevInboxApp } from '../support/dev-inbox-app';
+import type { DevInboxApp } from '../support/dev-inbox-app';
 import { decodeEntities } from '../support/smtp-sink';
 import { until } from '../support/wait';
 
-interface Booted {
-  app: INestApplication;
-  inbox: DevInbox;
-  emails: EmailWorkflowService;
-  log: EmailDeliveryLog;
-  /** The app's origin, `http://127.0.0.1:<port>`. */
-  origin: string;
-}
+type Booted = DevInboxApp;
 
-/** The documented wiring (dev inbox injected into forRootAsync, in-process queue), over real HTTP on `adapter`. */
-async function boot(adapter: ExpressAdapter | FastifyAdapter): Promise<Booted> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [
-      EmailDevInboxModule.forRoot(),
-      EmailWorkflowModule.forRootAsync({
-        inject: [DevInbox],
-        useFactory: (inbox: DevInbox) => ({ ...localOptions(0), transport: inbox.transport(), queue: false }),
-      }),
-    ],
-  }).compile();
-  const app = moduleRef.createNestApplication(adapter, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  const origin = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
-  return { app, inbox: app.get(DevInbox), emails: app.get(EmailWorkflowService), log: app.get(EmailDeliveryLog), origin };
+function boot(adapter: ExpressAdapter | FastifyAdapter): Promise<Booted> {
+  return bootDevInboxApp(adapter);
 }
 
 /** Sends one email and resolves once the log has the catcher's answer (`status`), and the inbox the email. */
