@@ -180,8 +180,9 @@ describe('delivery under SMTP faults', () => {
       const sink = await sinkOn({ credentials: { user: 'mailer', pass: 'new-password' } });
       const transport = (pass: string): EmailTransportOption => ({ host: '127.0.0.1', port: sink.port, security: 'none', pool: false, auth: { user: 'mailer', pass } });
       const prefix = uniquePrefix();
-      // A slow probe, so that none is due while the app closes: any login after close() began would be a new try.
-      const queue: Partial<EmailQueueOptions> = { concurrency: 3, probeInterval: 1_000, shutdownTimeout: 3_000 };
+      // A slow probe, so that none is due while the app closes, even on a busy machine: any login after close()
+      // began would be a new try.
+      const queue: Partial<EmailQueueOptions> = { concurrency: 3, probeInterval: 3_000, shutdownTimeout: 3_000 };
       const old = await redisWorkflow(sink.port, queue, { transport: transport('old-password') }, prefix);
       const sent = await sendMany(old.emails, 6);
       await old.events.waitFor(EmailEvent.DeliveryPaused, 1);
