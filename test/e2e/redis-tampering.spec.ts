@@ -111,8 +111,11 @@ describe.each(QUEUE_DRIVERS)('%s: records and jobs in Redis are bound to the sec
     const jobKeys = [...dump.keys()].filter((key) => /:email-workflow:[^:]+$/.test(key) && dump.get(key)?.includes('"data"'));
     expect(tokenKeys.length).toBeGreaterThanOrEqual(2);
     expect(jobKeys.length).toBeGreaterThanOrEqual(3);
+    // Sealed values (AES-GCM, base64url) are left out of the search: their ciphertext can spell "Ada" by chance.
+    const SEALED = /v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g;
     for (const [key, value] of dump) {
-      expect({ key, hasName: value.includes('Ada') || value.includes('Lovelace') }).toEqual({ key, hasName: false });
+      const clear = value.replace(SEALED, '');
+      expect({ key, hasName: clear.includes('Ada') || clear.includes('Lovelace') }).toEqual({ key, hasName: false });
     }
     for (const key of [...tokenKeys, ...jobKeys]) {
       expect({ key, hasAddress: dump.get(key)?.toLowerCase().includes(VICTIM.email) }).toEqual({ key, hasAddress: false });
