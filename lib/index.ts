@@ -44,6 +44,9 @@ export type {
   SesTransportOptions,
   MailTransport,
   MailTransportJob,
+  MailMessage,
+  MailAddress,
+  MailMessageDkim,
   TransportCheck,
   DeliveryReceipt,
 } from './transport';

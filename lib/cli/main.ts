@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { credentialKeysFrom, CREDENTIAL_KEY_ENV, decryptCredential, encryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
@@ -14,19 +15,48 @@ import { DELIVERABILITY_FLAGS, DELIVERABILITY_USAGE, deliverabilityDoctor, deliv
 import { promptHidden } from './prompt';
 import { CliUsageError } from './usage.error';
 
-const USAGE = `Usage:
-  nestjs-email-workflow doctor --url smtps://user@smtp.example.com:465 [--to you@example.com] [--from sender@example.com]
+const DOCTOR_USAGE = `  nestjs-email-workflow doctor --url smtps://user@smtp.example.com:465 [--to you@example.com] [--from sender@example.com]
                                [--ca ca.pem] [--servername name] [--timeout ms]
       Checks each step of sending through that server and says what to fix. With --to, sends a test email.
       The password comes from ${DOCTOR_PASSWORD_ENV} (plain or enc:v1:) or a prompt; never put it in the URL.
-${DELIVERABILITY_USAGE}
-  nestjs-email-workflow encrypt-secret
-      Prints an enc:v1: value of an SMTP password (from ${DOCTOR_PASSWORD_ENV} or a prompt) under ${CREDENTIAL_KEY_ENV}.
-${CHECK_TEMPLATES_USAGE}`;
+${DELIVERABILITY_USAGE}`;
+
+const ENCRYPT_SECRET_USAGE = `  nestjs-email-workflow encrypt-secret
+      Prints an enc:v1: value of an SMTP password (from ${DOCTOR_PASSWORD_ENV} or a prompt) under ${CREDENTIAL_KEY_ENV}.`;
+
+const USAGE = `Usage:
+${DOCTOR_USAGE}
+${ENCRYPT_SECRET_USAGE}
+${CHECK_TEMPLATES_USAGE}
+  nestjs-email-workflow --help | <command> --help
+      Prints this help (or one command's); --version prints the version.`;
+
+/** Each command's own usage, for `<command> --help` and `help <command>`. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  doctor: DOCTOR_USAGE,
+  'encrypt-secret': ENCRYPT_SECRET_USAGE,
+  'check-templates': CHECK_TEMPLATES_USAGE,
+};
+
+const HELP_FLAGS = new Set(['--help', '-h', 'help']);
+
+/** The version in the package's own package.json (two folders up, from lib/cli and from dist/cli alike). */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: string };
+  return manifest.version ?? 'unknown';
+}
+
+/** Help asked for: the whole usage, or one command's (`help doctor`, `doctor --help`). */
+function help(command: string | undefined): number {
+  const usage = command === undefined ? undefined : COMMAND_USAGE[command];
+  if (command !== undefined && usage === undefined) throw new CliUsageError(`Unknown command "${command}".`);
+  console.log(usage === undefined ? USAGE : `Usage:\n${usage}`);
+  return 0;
+}
 
 async function password(user: string | undefined): Promise<string | undefined> {
   const fromEnv = process.env[DOCTOR_PASSWORD_ENV];
-  const value = fromEnv ?? (user ? await promptHidden(`Password for ${user}: `) : undefined);
+  const value = fromEnv ?? (user ? await promptHidden(`Password for ${user}: `, DOCTOR_PASSWORD_ENV) : undefined);
   if (!isEncryptedCredential(value)) return value;
   const plain = decryptCredential(value, credentialKeysFrom(undefined));
   if (plain === undefined) throw new CliUsageError(`${DOCTOR_PASSWORD_ENV} is encrypted but ${CREDENTIAL_KEY_ENV} does not open it: check the key.`);
@@ -120,7 +150,7 @@ async function encryptSecret(): Promise<number> {
   const [key] = credentialKeysFrom(undefined);
   if (!key) throw new CliUsageError(`Set ${CREDENTIAL_KEY_ENV} to the key (at least 32 random bytes) the app will decrypt with.`);
   if (Buffer.byteLength(key) < 32) throw new CliUsageError(`${CREDENTIAL_KEY_ENV} is shorter than 32 bytes; generate one with: openssl rand -base64 32`);
-  const secret = process.env[DOCTOR_PASSWORD_ENV] ?? (await promptHidden('SMTP password to encrypt: '));
+  const secret = process.env[DOCTOR_PASSWORD_ENV] ?? (await promptHidden('SMTP password to encrypt: ', DOCTOR_PASSWORD_ENV));
   if (!secret) throw new CliUsageError('Nothing to encrypt: the password is empty.');
   console.log(encryptCredential(secret, key));
   return 0;
@@ -129,6 +159,12 @@ async function encryptSecret(): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
+    if (command === '--version' || command === '-V') {
+      console.log(version());
+      return 0;
+    }
+    if (command !== undefined && HELP_FLAGS.has(command)) return help(args[0]);
+    if (command !== undefined && command in COMMAND_USAGE && args.some((arg) => arg === '--help' || arg === '-h')) return help(command);
     if (command === 'doctor') return await doctor(args);
     if (command === 'encrypt-secret') return await encryptSecret();
     if (command === 'check-templates') return await checkTemplatesCommand(args);

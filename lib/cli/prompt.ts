@@ -1,9 +1,9 @@
 import { CliUsageError } from './usage.error';
 
-/** Reads a line from the terminal without echoing it (for passwords). */
-export function promptHidden(question: string): Promise<string> {
+/** Reads a line from the terminal without echoing it (for passwords); without a terminal, says to set `env` instead. */
+export function promptHidden(question: string, env: string): Promise<string> {
   const input = process.stdin;
-  if (!input.isTTY) return Promise.reject(new CliUsageError('There is no terminal to ask on; set the value in the environment instead.'));
+  if (!input.isTTY) return Promise.reject(new CliUsageError(`There is no terminal to ask on; set ${env} in the environment instead.`));
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';

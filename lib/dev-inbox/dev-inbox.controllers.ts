@@ -1,13 +1,16 @@
-import { Controller, Get, Header, Inject, NotFoundException, Param, Type } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Param, Res, Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { EmailWorkflowService } from '../workflow/email-workflow.service';
 import { emailFrameDocument, emailPage, EMAIL_FRAME_SANDBOX, inboxPage, templatesPage, templatesUnavailablePage } from './dev-inbox.pages';
 import type { ResolvedDevInboxOptions } from './dev-inbox.options';
 import { HtmlPage, navFrom, routeOf } from './dev-inbox.routes';
+import type { PageResponse } from './dev-inbox.routes';
+import { LIVE_VERSION_HEADER } from './dev-inbox.script';
 import { DevInbox } from './dev-inbox.service';
 import type { CaughtEmail } from './dev-inbox.types';
 import { checksOfEmails, checksOfPreviews } from './email-checks';
 import { checksCell, emailChecksSection, previewChecksSection } from './findings.page';
+import { missingEmailPage, missingFrameDocument } from './missing.page';
 
 /**
  * The last segment of a route (`/dev/inbox` → `inbox`). Pages link relative to themselves with it,
@@ -31,38 +34,45 @@ export function createInboxController(paths: ResolvedDevInboxOptions): Type<unkn
 
     @Get()
     @HtmlPage()
-    async list(): Promise<string> {
+    async list(@Headers(LIVE_VERSION_HEADER) shown: unknown, @Res({ passthrough: true }) response: PageResponse): Promise<string> {
+      const version = this.inbox.version;
+      // The open page's poll: nothing changed, so no body and no checks to run.
+      if (shown === String(version)) {
+        response.status(204);
+        return '';
+      }
       // Relative to `{path}`: the browser resolves it against the parent of the last segment.
       const href = (id: string) => `${inboxSegment ? `${inboxSegment}/` : ''}${encodeURIComponent(id)}`;
       const emails = this.inbox.messages();
       const checks = await checksOfEmails(this.moduleRef, emails);
-      return inboxPage(emails, href, navFrom(path, paths, 'inbox'), (email) => checksCell(checks.get(email.id), href(email.id)));
+      return inboxPage(emails, href, navFrom(path, paths, 'inbox'), (email) => checksCell(checks.get(email.id), href(email.id)), version);
     }
 
     @Get(':id')
     @HtmlPage()
-    async show(@Param('id') id: string): Promise<string> {
+    async show(@Param('id') id: string, @Res({ passthrough: true }) response: PageResponse): Promise<string> {
       // Relative to `{path}/{id}`.
       const nav = navFrom(`${routeOf(path)}/${encodeURIComponent(id)}`, paths, 'inbox');
+      const inbox = inboxSegment ? `../${inboxSegment}` : './';
       const email = this.find(id);
+      if (!email) return missingEmailPage(response, id, { inbox }, nav);
       const checks = (await checksOfEmails(this.moduleRef, [email])).get(email.id);
-      return emailPage(email, { inbox: inboxSegment ? `../${inboxSegment}` : './', html: `${encodeURIComponent(id)}/html` }, nav, emailChecksSection(checks));
+      return emailPage(email, { inbox, html: `${encodeURIComponent(id)}/html` }, nav, emailChecksSection(checks));
     }
 
     /** The HTML part alone, for the detail page's frame. The CSP sandboxes it even when opened directly. */
     @Get(':id/html')
     @HtmlPage()
     @Header('content-security-policy', `sandbox ${EMAIL_FRAME_SANDBOX}`)
-    html(@Param('id') id: string): string {
-      const { html } = this.find(id);
-      if (html === undefined) throw new NotFoundException('This email has no HTML part.');
-      return emailFrameDocument(html);
+    html(@Param('id') id: string, @Res({ passthrough: true }) response: PageResponse): string {
+      const email = this.find(id);
+      if (!email) return missingFrameDocument(response, 'No caught email has this id: it was cleared, dropped beyond maxMessages, or caught before a restart.');
+      if (email.html === undefined) return missingFrameDocument(response, 'This email has no HTML part.');
+      return emailFrameDocument(email.html);
     }
 
-    private find(id: string): CaughtEmail {
-      const email = this.inbox.messages().find((caught) => caught.id === id);
-      if (!email) throw new NotFoundException('No caught email has this id: it was cleared, dropped beyond maxMessages, or caught before a restart.');
-      return email;
+    private find(id: string): CaughtEmail | undefined {
+      return this.inbox.messages().find((caught) => caught.id === id);
     }
   }
   return DevInboxController;

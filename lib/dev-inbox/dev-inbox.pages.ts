@@ -1,4 +1,5 @@
 import type { TemplatePreview } from '../templates';
+import { PAGE_SCRIPT } from './dev-inbox.script';
 import type { CaughtEmail } from './dev-inbox.types';
 
 /**
@@ -77,6 +78,11 @@ ul.findings .fix { display: block; color: var(--muted); }
   table.records tr { padding: 6px 0; border-bottom: 1px solid var(--line); }
   table.records td { padding: 2px 12px; border: 0; }
   table.records td::before { content: attr(data-label); display: inline-block; min-width: 92px; color: var(--muted); font-size: 12px; }
+  table.records td { overflow-wrap: anywhere; }
+  table.records td.time { white-space: normal; }
+  table[data-testid="inbox"] td[data-label="Subject"] { order: -1; font-size: 15px; }
+  table[data-testid="inbox"] td[data-label="Subject"] a { display: block; padding: 6px 0; }
+  table[data-testid="inbox"] tr { display: flex; flex-direction: column; }
 }
 `;
 
@@ -116,14 +122,19 @@ export function page(title: string, body: string, nav: DevInboxNav): string {
 ${navBar(nav)}
 ${body}
 </main>
+<script>${PAGE_SCRIPT}</script>
 </body>
 </html>
 `;
 }
 
+/**
+ * A date as `<time datetime="ISO">`: the page's script shows it in the browser's locale and time zone
+ * (Intl); without scripts it reads `2026-12-07 05:39:45 UTC`, the same everywhere.
+ */
 export function timeOf(date: Date): string {
-  const shown = date.toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
-  return `<time datetime="${date.toISOString()}">${escapeHtml(shown)}</time>`;
+  const iso = date.toISOString();
+  return `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
 }
 
 /**
@@ -136,7 +147,14 @@ export function emailFrameDocument(html: string): string {
 }
 
 /** `checksCell` gives each row's message-checks cell (HTML): its template's warnings. */
-export function inboxPage(emails: CaughtEmail[], emailHref: (id: string) => string, nav: DevInboxNav, checksCell: (email: CaughtEmail) => string = () => ''): string {
+/** `version` changes whenever the list does; the page's script polls with it to update live. */
+export function inboxPage(
+  emails: CaughtEmail[],
+  emailHref: (id: string) => string,
+  nav: DevInboxNav,
+  checksCell: (email: CaughtEmail) => string = () => '',
+  version = 0,
+): string {
   const rows = emails
     .map(
       (email) => `<tr data-testid="inbox-row" data-id="${escapeHtml(email.id)}">
@@ -159,7 +177,7 @@ ${rows}
   return page(
     'Dev inbox',
     `<h1>Dev inbox</h1>
-<p class="muted lead">${emails.length} email${emails.length === 1 ? '' : 's'}, newest first. Reload to see new ones.</p>
+<p class="muted lead" data-live-version="${version}" data-testid="inbox-count">${emails.length} email${emails.length === 1 ? '' : 's'}, newest first. New ones show as they arrive.</p>
 ${list}`,
     nav,
   );

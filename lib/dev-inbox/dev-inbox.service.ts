@@ -10,6 +10,7 @@ import { SmtpCatcher } from './smtp.catcher';
  */
 export class DevInbox implements OnApplicationShutdown {
   private caught: CaughtEmail[] = [];
+  private changes = 0;
   private catcher!: SmtpCatcher;
 
   private constructor(private readonly maxMessages: number) {}
@@ -36,6 +37,12 @@ export class DevInbox implements OnApplicationShutdown {
 
   clear(): void {
     this.caught = [];
+    this.changes++;
+  }
+
+  /** Changes whenever an email is caught or the inbox cleared: the inbox page polls with it to update live. */
+  get version(): number {
+    return this.changes;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -44,5 +51,6 @@ export class DevInbox implements OnApplicationShutdown {
 
   private keep(email: CaughtEmail): void {
     this.caught = [email, ...this.caught].slice(0, this.maxMessages);
+    this.changes++;
   }
 }

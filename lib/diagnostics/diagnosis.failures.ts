@@ -1,6 +1,6 @@
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import { redact } from '../transport/smtp.failure';
-import { HintAudience, SmtpHint, smtpHint } from '../transport/smtp.hints';
+import { HintAudience, noGreetingHint, SmtpHint, smtpHint } from '../transport/smtp.hints';
 import {
   EffectiveSmtpSecurity,
   isRelayDenial,
@@ -45,6 +45,12 @@ export class DiagnosisFailures {
   constructor(
     private readonly server: DiagnosedServer,
     private readonly audience: HintAudience,
+    /**
+     * Redacts what the server or the network said (replies, error messages), the only text that can
+     * echo a credential. The library's own words (messages, hints, the host) are composed around it
+     * unredacted, so that a short password never garbles them.
+     */
+    private readonly quote: (text: string) => string,
   ) {}
 
   /** The host name did not resolve. */
@@ -75,7 +81,7 @@ export class DiagnosisFailures {
     const refused = error.code === 'ECONNREFUSED';
     return this.fail(
       refused ? 'CONNECTION_REFUSED' : 'CONNECTION_CLOSED',
-      `The connection to ${host}:${port} failed (${error.code ?? error.message})`,
+      `The connection to ${host}:${port} failed (${error.code ?? this.quote(error.message)})`,
       this.connectionHint(refused ? smtpHint('nothingListens', this.audience, port) : this.hint('serverDown')),
     );
   }
@@ -83,14 +89,14 @@ export class DiagnosisFailures {
   /** The TLS handshake failed, of implicit TLS or after STARTTLS (`upgrading`). */
   handshakeFailed(error: NodemailerError, upgrading: boolean): StepFailure {
     if (tlsProblemOf(error) === 'untrusted-certificate') {
-      return this.fail('CERTIFICATE_UNTRUSTED', `The server certificate is not trusted (${error.message})`, [this.hint('untrustedCertificate')]);
+      return this.fail('CERTIFICATE_UNTRUSTED', `The server certificate is not trusted (${this.quote(error.message)})`, [this.hint('untrustedCertificate')]);
     }
     if (error.code === 'ETIMEDOUT') {
       return this.fail('GREETING_TIMEOUT', 'The server did not answer the TLS handshake', [this.hint('noTlsAnswer')]);
     }
     return this.fail(
       'TLS_MISMATCH',
-      `The TLS handshake failed (${error.originalCode ?? error.code ?? error.message})`,
+      `The TLS handshake failed (${error.originalCode ?? error.code ?? this.quote(error.message)})`,
       [this.hint(upgrading ? 'startTlsBroken' : 'tlsMismatch')],
     );
   }
@@ -102,7 +108,7 @@ export class DiagnosisFailures {
       return this.fail(
         'GREETING_TIMEOUT',
         `The server accepted the connection but sent no greeting within ${greetingTimeout} ms`,
-        [security === 'tls' ? this.hint('greetingSlow') : smtpHint('expectsImplicitTls', this.audience, port)],
+        [noGreetingHint(security, port, this.audience)],
       );
     }
     if (greeting && greeting.code !== 220) {
@@ -134,7 +140,7 @@ export class DiagnosisFailures {
   authFailed(error: NodemailerError): StepFailure {
     if (error.code !== 'EAUTH') return this.conversationLost(error, 'AUTH');
     const refusal = replyOf(error);
-    const message = refusal ? 'The server refused the login' : `The login failed (${redact(error.message)})`;
+    const message = refusal ? 'The server refused the login' : `The login failed (${redact(error.message, this.quote)})`;
     return this.fail('AUTH_FAILED', message, [this.hint('authFailed')], refusal);
   }
 
@@ -180,6 +186,6 @@ export class DiagnosisFailures {
   private fail(code: DiagnosisFailureCode, message: string, hints: string[], reply?: SmtpReply): StepFailure {
     const hint = hints.map((text) => `${text}.`).join(' ');
     const failure: DiagnosisFailure = { code, message, hint, responseCode: reply?.code, enhancedCode: reply?.enhancedCode };
-    return new StepFailure(failure, reply ? `${message}: "${reply.raw}"` : message);
+    return new StepFailure(failure, reply ? `${message}: "${this.quote(reply.raw)}"` : message);
   }
 }

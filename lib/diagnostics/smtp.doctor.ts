@@ -46,6 +46,8 @@ class SmtpDoctor {
   private readonly failures: DiagnosisFailures;
   /** How long a command may wait for its reply. */
   private readonly commandTimeout: number;
+  /** What the server or the network said, as reported: without the login this transport sends. */
+  private readonly quote: CredentialRedactor;
 
   constructor(
     private readonly options: NodemailerSmtpOptions,
@@ -64,7 +66,8 @@ class SmtpDoctor {
       greetingTimeout: options.greetingTimeout ?? SMTP_TIMEOUT_DEFAULTS.greetingTimeout,
     };
     this.commandTimeout = options.socketTimeout ?? SMTP_TIMEOUT_DEFAULTS.socketTimeout;
-    this.failures = new DiagnosisFailures(this.server, request.hints ?? 'api');
+    this.quote = credentialRedactor(options.auth);
+    this.failures = new DiagnosisFailures(this.server, request.hints ?? 'api', this.quote);
   }
 
   async diagnose(description: string): Promise<TransportDiagnosis> {
@@ -156,7 +159,7 @@ class SmtpDoctor {
     const [greeting] = session.transcript.exchangesSince(0);
     const startTlsAt = session.transcript.sentAt('STARTTLS');
     if (!opened.ok && startTlsAt === undefined) throw this.failures.greetingFailed(opened.error, greeting?.reply);
-    return passed(`"${greeting.reply.raw}"`, startTlsAt ?? opened.at);
+    return passed(`"${this.quote(greeting.reply.raw)}"`, startTlsAt ?? opened.at);
   }
 
   private startTls(session: SmtpSession, opened: Settled<void>): Passed {
@@ -218,18 +221,18 @@ class SmtpDoctor {
       const answer = reply('RCPT TO');
       if (!answer) throw failed('RCPT TO');
       if (answer.reply.code !== 250 && answer.reply.code !== 251) throw this.failures.recipientRejected(answer.reply, to);
-      return passed(`"${answer.reply.raw}"`, answer.at);
+      return passed(`"${this.quote(answer.reply.raw)}"`, answer.at);
     });
     this.record('data', stepStart, sent.at, () => {
       if (!sent.ok) throw this.failures.dataFailed(sent.error);
-      return passed(`"${sent.value.split(/\r?\n/).pop()}"`, sent.at);
+      return passed(`"${this.quote(sent.value.split(/\r?\n/).pop() ?? '')}"`, sent.at);
     });
   }
 
   /** The detail of an accepted MAIL FROM; throws when the server refused the sender. */
   private acceptedSender(reply: SmtpReply): string {
     if (reply.code !== 250) throw this.failures.senderRejected(reply, this.request.from);
-    return `"${reply.raw}"`;
+    return `"${this.quote(reply.raw)}"`;
   }
 
   /** The error of a call that must have failed, since the step it would have passed is missing. */
@@ -263,13 +266,6 @@ class SmtpDoctor {
   }
 }
 
-/** A diagnosis with the login removed from every text in it: steps and failure quote what the server said, and a server may echo it. */
-function withoutCredentials(diagnosis: TransportDiagnosis, redact: CredentialRedactor): TransportDiagnosis {
-  const steps = diagnosis.steps.map((step) => ({ ...step, detail: redact(step.detail) }));
-  const { failure } = diagnosis;
-  return { ...diagnosis, steps, ...(failure ? { failure: { ...failure, message: redact(failure.message), hint: redact(failure.hint) } } : {}) };
-}
-
 /** Diagnoses the SMTP server of `options` (described, without password, as `description`). */
 export async function diagnoseSmtp(
   options: NodemailerSmtpOptions,
@@ -278,6 +274,6 @@ export async function diagnoseSmtp(
   /** Given for a tenant's transport (see `ResolvedTransport.guard`): only addresses it permits are connected to. */
   guard?: TenantNetworkGuard,
 ): Promise<TransportDiagnosis> {
-  const diagnosis = await new SmtpDoctor(options, request, guard).diagnose(description);
-  return withoutCredentials(diagnosis, credentialRedactor(options.auth));
+  // Server text is redacted where it is quoted (see SmtpDoctor.quote); the library's own words are not.
+  return new SmtpDoctor(options, request, guard).diagnose(description);
 }

@@ -99,7 +99,7 @@ export interface EmailSentEvent extends EmailIdentity {
   sendDurationMs: number;
   /** The server's reply, e.g. `250 2.0.0 Ok: queued as 4XyzB1` (its queue id, for its own log). */
   response?: string;
-  /** The transport that sent it, without any password (e.g. `smtps://user:***@smtp.example.com:465 (tls)`). */
+  /** The transport that sent it, without any password (e.g. `smtps://user:***@smtp.example.com:465 (implicit TLS)`). */
   transport?: string;
   /** Its place in the `transport` list (0 is the first); only when `transport` is a list. */
   transportIndex?: number;

@@ -1,4 +1,4 @@
-import type Mail from 'nodemailer/lib/mailer';
+import type { MailMessage } from '../transport/mail-message';
 import { EmailDeliveryError, EmailWorkflowError, TenantHostRefusedError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { EmailIdentity } from '../events';
@@ -65,7 +65,7 @@ export class EmailDeliveryWorker {
   async deliver({ id, job, attempt, maxAttempts, queuedAt }: DeliveryTry): Promise<DeliveryReceipt> {
     const identity = { id, tenant: job.tenant, messageId: job.messageId, template: job.template, to: job.to.address };
     const expiresAt = queuedAt + this.settings.maxAge;
-    let message: Mail.Options;
+    let message: MailMessage;
     try {
       message = this.composer.compose(job);
     } catch (error) {

@@ -1,4 +1,4 @@
-import type Mail from 'nodemailer/lib/mailer';
+import type { MailMessage } from '../transport/mail-message';
 import type { RenderedEmail, TemplateContext, TemplateRegistry } from '../templates';
 import type { ResolvedBrand } from '../templates/template.options';
 import type { MessageRefs } from '../crypto/message-refs';
@@ -54,12 +54,12 @@ export class MessageComposer {
   }
 
   /** The message for nodemailer: rendered, addressed, with its Message-ID and the headers hooks set. */
-  compose(email: ComposableEmail): Mail.Options {
+  compose(email: ComposableEmail): MailMessage {
     return this.composeRendered(email, this.render(email.template, email.context, email.locale));
   }
 
   /** The message for an email already rendered, as `compose()` makes it: the message checks compose previews this way. */
-  composeRendered(email: Pick<ComposableEmail, 'to' | 'messageId' | 'headers'>, rendered: RenderedEmail): Mail.Options {
+  composeRendered(email: Pick<ComposableEmail, 'to' | 'messageId' | 'headers'>, rendered: RenderedEmail): MailMessage {
     return {
       from: this.settings.from,
       replyTo: this.settings.replyTo,
@@ -94,6 +94,6 @@ export class MessageComposer {
 }
 
 /** The HTML of a message `compose()` made: a content object, so that its transfer encoding travels with it. */
-export function composedHtml(message: Mail.Options): string {
+export function composedHtml(message: MailMessage): string {
   return (message.html as { content: string }).content;
 }

@@ -101,6 +101,8 @@ export async function compileMarkup(source: TemplateSource, layout: LayoutBrand)
     selectors: [
       { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
       { selector: 'img', format: 'skip' },
+      // MJML puts each mj-text in a div: a blank line around each keeps paragraphs apart in the text part.
+      { selector: 'div', options: { leadingLineBreaks: 2, trailingLineBreaks: 2 } },
       // Upper-casing would turn {{name}} into {{NAME}}, a variable nobody passes.
       ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
       { selector: 'table', options: { uppercaseHeaderCells: false } },

@@ -54,7 +54,8 @@ const builtInSamples = ({ duration, moment }: ReturnType<typeof inLocale>): Reco
     name: SAMPLE_NAME,
     when: moment,
     ip: '203.0.113.7',
-    userAgent: 'Firefox on macOS',
+    userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Gecko/20100101 Firefox/133.0',
+    device: { browser: 'Firefox', system: 'macOS' },
     link: 'https://app.example.com/forgot-password',
   },
 });

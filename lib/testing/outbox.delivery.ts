@@ -1,4 +1,4 @@
-import type Mail from 'nodemailer/lib/mailer';
+import type { MailMessage } from '../transport/mail-message';
 import { composedHtml } from '../queue';
 import { makeDefaultTransport, TransportRegistry } from '../transport';
 import type { DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck, TransportSettings } from '../transport';
@@ -12,7 +12,7 @@ export class OutboxTransport implements MailTransport {
 
   constructor(private readonly outbox: TestOutbox) {}
 
-  async deliver(message: Mail.Options, job: MailTransportJob): Promise<DeliveryReceipt> {
+  async deliver(message: MailMessage, job: MailTransportJob): Promise<DeliveryReceipt> {
     // The worker hands over the subject, text and its own From as strings.
     const subject = message.subject as string;
     const html = composedHtml(message);

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type Mail from 'nodemailer/lib/mailer';
+import type { MailMessage } from './mail-message';
 import { EmailDeliveryError } from '../errors';
 import type { DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck } from './mail-transport';
 
@@ -50,7 +50,7 @@ export class FailoverTransport implements MailTransport {
     return this.members.filter((member) => member.down).map(({ description }) => description);
   }
 
-  async deliver(message: Mail.Options, job: MailTransportJob): Promise<DeliveryReceipt> {
+  async deliver(message: MailMessage, job: MailTransportJob): Promise<DeliveryReceipt> {
     const up = this.members.filter((member) => !member.down);
     // Every one is down: try them all anyway, in order; that is what the paused delivery's probe waits for.
     const candidates = up.length > 0 ? up : this.members;

@@ -10,11 +10,12 @@ export type {
   TransportOption,
 } from './smtp-transport.options';
 export type { MailTransport, MailTransportJob, TransportCheck } from './mail-transport';
+export type { MailAddress, MailMessage, MailMessageDkim } from './mail-message';
 export type { SesTransportOptions } from './ses/ses.options';
 export { FailoverTransport, isTransportFailure } from './failover.transport';
 export { makeDefaultTransport } from './transport.factory';
 export type { NodemailerSmtpOptions } from './smtp-transport.resolver';
-export { SmtpTransport, loadNodemailer } from './smtp.transport';
+export { SmtpTransport } from './smtp.transport';
 export type { DeliveryReceipt } from './mail-transport';
 export { TransportRegistry } from './transport.registry';
 export type { ProbedTransport, ResolvedTransport } from './transport.registry';

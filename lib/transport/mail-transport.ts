@@ -1,4 +1,4 @@
-import type Mail from 'nodemailer/lib/mailer';
+import type { MailMessage } from './mail-message';
 
 /** What a transport reports for a message it took. */
 export interface DeliveryReceipt {
@@ -52,7 +52,7 @@ export interface MailTransport {
   /** How logs, events and metrics name it; never a password or key. */
   readonly description?: string;
   /** Sends `message` (headers, Message-ID and DKIM settings included), built from `job`. */
-  deliver(message: Mail.Options, job: MailTransportJob): Promise<DeliveryReceipt>;
+  deliver(message: MailMessage, job: MailTransportJob): Promise<DeliveryReceipt>;
   /** Whether it could send now (a connection and login, an API call): a paused delivery resumes on `ok`. */
   verify(): Promise<TransportCheck>;
   /** Called once at shutdown. */

@@ -1,4 +1,4 @@
-import type Mail from 'nodemailer/lib/mailer';
+import type { MailMessage } from './mail-message';
 import { EmailDeliveryError } from '../errors';
 import type { DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck } from './mail-transport';
 import type { DkimOptions } from './smtp-transport.options';
@@ -26,7 +26,7 @@ export class PluggedTransport implements MailTransport {
     this.description = plugged.description ?? `custom transport${name && name !== 'Object' ? ` (${name})` : ''}`;
   }
 
-  async deliver(message: Mail.Options, job: MailTransportJob): Promise<DeliveryReceipt> {
+  async deliver(message: MailMessage, job: MailTransportJob): Promise<DeliveryReceipt> {
     let receipt: Partial<DeliveryReceipt> | undefined;
     try {
       receipt = await this.plugged.deliver(this.dkim ? { ...message, dkim: { ...this.dkim } } : message, job);

@@ -1,9 +1,8 @@
-import type SMTPPool from 'nodemailer/lib/smtp-pool';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import type { NodemailerSmtpOptions } from './mail-message';
 import type { EmailTransportOption, SmtpSecurity, SmtpTransportOptions } from './smtp-transport.options';
-import { defaultPortFor, securityFor, SMTP_TIMEOUT_DEFAULTS, tlsFlagsFor } from './smtp.knowledge';
+import { defaultPortFor, EffectiveSmtpSecurity, securityFor, SMTP_TIMEOUT_DEFAULTS, tlsFlagsFor } from './smtp.knowledge';
 
-export type NodemailerSmtpOptions = SMTPTransport.Options | SMTPPool.Options;
+export type { NodemailerSmtpOptions } from './mail-message';
 
 /**
  * Turns an SMTP URL into the object form. Query parameters map to the same-named options. Throws a
@@ -63,11 +62,19 @@ export function toNodemailerOptions(transport: EmailTransportOption): Nodemailer
 }
 
 /** The transport as a URL with any password replaced, safe to print. */
+/** How a description names each security: what it means, not the option's value. */
+export const SECURITY_LABELS: Readonly<Record<EffectiveSmtpSecurity, string>> = {
+  tls: 'implicit TLS',
+  starttls: 'STARTTLS',
+  opportunistic: 'STARTTLS if offered',
+  none: 'no TLS',
+};
+
 export function describeTransport(transport: EmailTransportOption): string {
   const options = toTransportObject(transport);
   const user = options.auth ? `${encodeURIComponent(options.auth.user)}:***@` : '';
   const security = securityFor(options.security, options.port);
   const port = options.port ?? defaultPortFor(security);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return `${security === 'tls' ? 'smtps' : 'smtp'}://${user}${host}:${port} (${security})`;
+  return `${security === 'tls' ? 'smtps' : 'smtp'}://${user}${host}:${port} (${SECURITY_LABELS[security]})`;
 }

@@ -1,8 +1,14 @@
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import { EmailDeliveryError, SmtpFailure, SmtpFailureKind } from '../errors';
 import type { CredentialRedactor } from './credential.redactor';
-import { smtpHint } from './smtp.hints';
-import { isAuthenticationReply, parseSmtpReply, SmtpUnavailability, tlsProblemOf, unavailabilityOf } from './smtp.knowledge';
+import { noGreetingHint, smtpHint } from './smtp.hints';
+import { EffectiveSmtpSecurity, isAuthenticationReply, parseSmtpReply, SmtpUnavailability, tlsProblemOf, unavailabilityOf } from './smtp.knowledge';
+
+/** The connection a failure happened on, for the hints that depend on it (e.g. no greeting on an implicit-TLS port). */
+export interface SmtpConnectionFacts {
+  security: EffectiveSmtpSecurity;
+  port: number;
+}
 
 /** Commands whose failure says the settings are wrong, not this message. */
 const SESSION_COMMANDS = /^(AUTH|STARTTLS)/i;
@@ -19,7 +25,7 @@ export function redact(text: string, credentials: CredentialRedactor = (plain) =
 }
 
 /** An outage in plain words: the server is down or busy, the settings may be fine. */
-function describeOutage(error: NodemailerError, unavailability: SmtpUnavailability, redact: (text: string) => string): string {
+function describeOutage(error: NodemailerError, unavailability: SmtpUnavailability, redact: (text: string) => string, connection?: SmtpConnectionFacts): string {
   const cause = `${error.originalCode ?? error.code ?? 'error'}: ${redact(error.message)}`;
   switch (unavailability) {
     case 'dns':
@@ -29,15 +35,19 @@ function describeOutage(error: NodemailerError, unavailability: SmtpUnavailabili
     case 'unreachable':
       return `The SMTP server is unreachable: there is no route to it (${cause}). If this lasts: ${smtpHint('serverDown', 'api')}`;
     case 'no-answer':
+      if (error.timeoutType === 'GREETING_TIMEOUT' && connection) {
+        // The same advice the diagnosis gives for a missing greeting (a plaintext client on an implicit-TLS port).
+        return `The SMTP server did not answer in time (no greeting). Fix: ${noGreetingHint(connection.security, connection.port, 'api')}; else it may be down or overloaded`;
+      }
       return `The SMTP server did not answer in time (${error.timeoutType === 'GREETING_TIMEOUT' ? 'no greeting' : 'no connection'}); it may be down or overloaded. If this lasts: ${smtpHint('noAnswer', 'api')}`;
     case 'busy':
       return `The SMTP server is busy: it answered the connection with ${redact(error.response ?? '421')} and asks to be tried later`;
   }
 }
 
-function describe(error: NodemailerError, kind: SmtpFailureKind, redact: (text: string) => string): string {
+function describe(error: NodemailerError, kind: SmtpFailureKind, redact: (text: string) => string, connection?: SmtpConnectionFacts): string {
   const unavailability = unavailabilityOf(error);
-  if (unavailability) return describeOutage(error, unavailability, redact);
+  if (unavailability) return describeOutage(error, unavailability, redact, connection);
   const response = error.response ? redact(error.response) : undefined;
   const tlsProblem = tlsProblemOf(error);
   if (error.code === 'EAUTH' || isAuthenticationReply(error.responseCode)) {
@@ -67,7 +77,7 @@ function describe(error: NodemailerError, kind: SmtpFailureKind, redact: (text: 
  * Sorts an SMTP failure into transient, permanent, configuration or unavailable. The reply code wins
  * over the enhanced code. `credentials` removes the login of the transport that failed from its reason.
  */
-export function classifySmtpFailure(error: NodemailerError, credentials?: CredentialRedactor): SmtpFailure {
+export function classifySmtpFailure(error: NodemailerError, credentials?: CredentialRedactor, connection?: SmtpConnectionFacts): SmtpFailure {
   const replyCode = error.responseCode;
   let kind: SmtpFailureKind;
   if (unavailabilityOf(error) !== undefined) {
@@ -83,10 +93,10 @@ export function classifySmtpFailure(error: NodemailerError, credentials?: Creden
     kind = 'transient';
   }
   const enhancedCode = error.response ? parseSmtpReply(error.response)?.enhancedCode : undefined;
-  return { kind, responseCode: replyCode || undefined, enhancedCode, reason: describe(error, kind, (text) => redact(text, credentials)) };
+  return { kind, responseCode: replyCode || undefined, enhancedCode, reason: describe(error, kind, (text) => redact(text, credentials), connection) };
 }
 
 /** Turns a nodemailer error into our typed error, in plain words and without any credential. */
-export function toDeliveryError(error: NodemailerError, credentials?: CredentialRedactor): EmailDeliveryError {
-  return new EmailDeliveryError(classifySmtpFailure(error, credentials));
+export function toDeliveryError(error: NodemailerError, credentials?: CredentialRedactor, connection?: SmtpConnectionFacts): EmailDeliveryError {
+  return new EmailDeliveryError(classifySmtpFailure(error, credentials, connection));
 }

@@ -1,3 +1,5 @@
+import type { EffectiveSmtpSecurity } from './smtp.knowledge';
+
 /**
  * Who reads a hint: `api` hints name the module options (`transport.tls.ca`), `cli` hints name the
  * doctor's flags (`--ca`), since that is what each reader can change.
@@ -119,4 +121,13 @@ export function smtpHint(hint: SmtpPortHint, audience: HintAudience, port: numbe
 export function smtpHint(hint: SmtpHint | SmtpPortHint, audience: HintAudience, port = 0): string {
   const entry: Wording | ((port: number) => Wording) = HINTS[hint];
   return (typeof entry === 'function' ? entry(port) : entry)[audience];
+}
+
+/**
+ * The advice for a server that took the connection but sent no greeting: with implicit TLS it may be
+ * slow; otherwise it probably waits for a TLS handshake first. The one source for the diagnosis and the
+ * failure classifier (the pause reason), so both say the same.
+ */
+export function noGreetingHint(security: EffectiveSmtpSecurity, port: number, audience: HintAudience): string {
+  return security === 'tls' ? smtpHint('greetingSlow', audience) : smtpHint('expectsImplicitTls', audience, port);
 }

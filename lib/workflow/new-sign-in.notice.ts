@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidArgumentError } from '../errors';
 import { AccountFlowSupport } from './account-flow.support';
+import { describeDevice } from './device.description';
 import type { SendEmailResult } from './email-workflow.types';
 import { FLOW_SETTINGS } from './flow.options';
 import type { FlowSettings } from './flow.options';
@@ -14,7 +15,11 @@ import type { WorkflowSettings } from './workflow.options';
 export interface NewSignInDetails {
   /** The IP the sign-in came from, e.g. `req.ip`. */
   ip?: string;
-  /** The browser's User-Agent header. Control characters become spaces; cut to 200 characters. */
+  /**
+   * The browser's User-Agent header. The email shows the browser and OS read from it ("Chrome on Linux"),
+   * or that the device was not recognised; the header itself (control characters made spaces, cut to
+   * 200 characters) is only in the context hooks see, as `userAgent`.
+   */
   userAgent?: string;
   /** When it happened. @default now */
   at?: Date;
@@ -26,10 +31,10 @@ export interface NewSignInNoticeResult extends SendEmailResult {
   skipped?: { reason: 'rate-limited' };
 }
 
-/** Long enough for any real browser's User-Agent, short enough to keep the email readable. */
+/** Long enough for any real browser's User-Agent, short enough to keep the context small. */
 const USER_AGENT_MAX = 200;
 
-/** A User-Agent as the email shows it: one line, no control characters, at most USER_AGENT_MAX characters. */
+/** A User-Agent as the context carries it: one line, no control characters, at most USER_AGENT_MAX characters. */
 function readableUserAgent(value: string): string | undefined {
   const line = value.replace(/\p{Cc}+/gu, ' ').replace(/\s+/g, ' ').trim();
   if (line === '') return undefined;
@@ -62,6 +67,7 @@ export class NewSignInNotice {
     if (!(await this.support.withinAccountBudget(`new-sign-in-user:${user.id}`, this.flows.newSignIn.limits.perUser))) {
       return { id: '', messageId: '', skipped: { reason: 'rate-limited' } };
     }
+    const userAgentLine = userAgent === undefined ? undefined : readableUserAgent(userAgent);
     const { duplicate, ...result } = await this.pipeline.send({
       template: 'new-sign-in',
       to: { address: user.email, name: user.name ?? '' },
@@ -70,7 +76,9 @@ export class NewSignInNotice {
         name: user.name ?? undefined,
         when: this.support.momentFor(user, at),
         ip: shownIp,
-        userAgent: userAgent === undefined ? undefined : readableUserAgent(userAgent),
+        // The raw header stays in the context, for hooks and custom templates; the built-ins show only `device`.
+        userAgent: userAgentLine,
+        device: userAgent === undefined || userAgentLine === undefined ? undefined : describeDevice(userAgent),
         link: this.secureAccountLink,
       },
     });

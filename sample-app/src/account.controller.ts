@@ -2,6 +2,7 @@ import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestj
 import type { Request, Response } from 'express';
 import { EmailWorkflowService, InvalidRecipientError } from 'nestjs-email-workflow';
 import { EmailErrorsFilter } from './email-errors.filter';
+import { Flash } from './flash';
 import { languageFrom } from './languages';
 import { Sessions } from './sessions';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
@@ -20,12 +21,15 @@ export class AccountController {
     private readonly sessions: Sessions,
     private readonly site: Site,
     private readonly links: LinkPages,
+    private readonly flash: Flash,
   ) {}
 
   @Get('account')
   account(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
     const ctx = this.signedIn(req, res);
-    if (ctx) sendPage(res, 200, accountPage(ctx, { notice: noticeFrom(notice) }));
+    if (!ctx) return;
+    const refused = this.flash.take(req, res, 'account-email');
+    sendPage(res, 200, accountPage(ctx, refused ? { newEmail: refused.values.newEmail, emailError: refused.error } : { notice: noticeFrom(notice) }));
   }
 
   /** Stored on the user: the library reads it as EmailUser.locale for every email it sends them. */
@@ -44,7 +48,7 @@ export class AccountController {
     const ctx = this.signedIn(req, res);
     if (!ctx) return;
     const newEmail = normaliseEmail(field(email));
-    const refuse = (emailError: string) => sendPage(res, 400, accountPage(ctx, { newEmail, emailError }));
+    const refuse = (emailError: string) => this.flash.refuse(res, '/account', 'account-email', emailError, { newEmail: newEmail.slice(0, 254) });
     if (!looksLikeEmail(newEmail)) return refuse('Enter the new address, such as ada@example.com.');
     if (newEmail === ctx.user.email) return refuse('That is your address already. Enter the one you want to use instead.');
     try {
@@ -64,7 +68,7 @@ export class AccountController {
 
   @Post('confirm-email-change')
   confirm(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.links.use(req, res, 'confirm-email-change', async () => {
+    return this.links.use(req, res, 'confirm-email-change', token, async () => {
       const user = await this.emails.confirmEmailChange(field(token));
       seeOther(res, this.sessions.userId(req) === user.id ? '/account?notice=email-changed' : '/sign-in?notice=email-changed-sign-in');
     });
@@ -82,7 +86,7 @@ export class AccountController {
    */
   @Post('revert-email-change')
   revert(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.links.use(req, res, 'revert-email-change', async () => {
+    return this.links.use(req, res, 'revert-email-change', token, async () => {
       const user = await this.emails.revertEmailChange(field(token));
       this.sessions.endAllFor(user.id);
       this.sessions.signOut(res, req);

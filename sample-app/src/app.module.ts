@@ -1,12 +1,16 @@
 import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
 import { EmailWorkflowModule } from 'nestjs-email-workflow';
 import { DevInbox, EmailDevInboxModule } from 'nestjs-email-workflow/dev-inbox';
 import { AccountController } from './account.controller';
 import { AuthController } from './auth.controller';
 import { EmailErrorsFilter } from './email-errors.filter';
+import { CodeTries } from './code-tries';
 import { EmailLog } from './email-log';
+import { Flash } from './flash';
 import { emailWorkflowOptions } from './email-options';
+import { PageErrorsFilter } from './page-errors.filter';
 import { PasswordController } from './password.controller';
 import { Sessions } from './sessions';
 import { SignInController } from './sign-in.controller';
@@ -45,7 +49,7 @@ export class AppModule implements NestModule {
         }),
       ],
       controllers: CONTROLLERS,
-      providers: [Sessions, SignIns, Site, LinkPages, EmailLog, EmailErrorsFilter, SignUpLimits],
+      providers: [Sessions, SignIns, Site, LinkPages, EmailLog, EmailErrorsFilter, SignUpLimits, Flash, CodeTries, { provide: APP_FILTER, useClass: PageErrorsFilter }],
     };
   }
 

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestj
 import type { Request, Response } from 'express';
 import { EmailWorkflowService, InvalidRecipientError } from 'nestjs-email-workflow';
 import { EmailErrorsFilter } from './email-errors.filter';
+import { Flash } from './flash';
 import { DEFAULT_LANGUAGE, languageFrom } from './languages';
 import { passwordProblem } from './passwords';
 import { Sessions } from './sessions';
@@ -28,6 +29,7 @@ export class AuthController {
     private readonly links: LinkPages,
     private readonly limits: SignUpLimits,
     private readonly signIns: SignIns,
+    private readonly flash: Flash,
   ) {}
 
   @Get()
@@ -50,7 +52,8 @@ export class AuthController {
 
   @Get('sign-up')
   signUpForm(@Req() req: Request, @Res() res: Response): void {
-    sendPage(res, 200, signUpPage(this.site.context(req)));
+    const refused = this.flash.take(req, res, 'sign-up');
+    sendPage(res, 200, signUpPage(this.site.context(req), refused?.values, refused?.error));
   }
 
   @Post('sign-up')
@@ -59,7 +62,8 @@ export class AuthController {
     const email = normaliseEmail(field(body.email));
     const password = field(body.password);
     const locale = languageFrom(body.locale) ?? DEFAULT_LANGUAGE;
-    const refuse = (error: string) => sendPage(res, 400, signUpPage(this.site.context(req), { name, email, locale }, error));
+    // The form is shown again by its GET (POST-redirect-GET), with what was typed but the password.
+    const refuse = (error: string) => this.flash.refuse(res, '/sign-up', 'sign-up', error, { name: name.slice(0, 100), email: email.slice(0, 254), locale });
     if (!name || name.length > 100) return refuse('Enter your name (at most 100 characters).');
     if (!looksLikeEmail(email)) return refuse('Enter an email address such as ada@example.com.');
     const problem = passwordProblem(password);
@@ -85,11 +89,14 @@ export class AuthController {
   }
 
   @Get('check-inbox')
-  checkInbox(@Query('for') purpose: unknown, @Query('email') email: unknown, @Req() req: Request, @Res() res: Response): void {
+  checkInbox(@Query('for') purpose: unknown, @Query('email') email: unknown, @Query('again') again: unknown, @Req() req: Request, @Res() res: Response): void {
     const given = field(email);
     const address = looksLikeEmail(given) ? given : '';
     const ctx = this.site.context(req);
-    if (purpose === 'sign-in') return sendPage(res, 200, signInInboxPage(ctx, address));
+    if (purpose === 'sign-in') {
+      const refused = this.flash.take(req, res, 'sign-in-code');
+      return sendPage(res, 200, signInInboxPage(ctx, address, { error: refused?.error, usedUp: refused?.values.usedUp === 'yes', resent: again === '1' }));
+    }
     if (purpose === 'email-change') return sendPage(res, 200, emailChangeInboxPage(ctx, address || 'your new address'));
     sendPage(res, 200, checkInboxPage(ctx, purpose === 'reset-password' ? 'reset-password' : 'verify-email', address || 'your address'));
   }
@@ -103,7 +110,7 @@ export class AuthController {
   /** The confirm button: the only place the token is used up. */
   @Post('verify-email')
   verify(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.links.use(req, res, 'verify-email', async () => {
+    return this.links.use(req, res, 'verify-email', token, async () => {
       const user = await this.emails.verifyEmail(field(token));
       const signedIn = this.sessions.userId(req) === user.id;
       seeOther(res, signedIn ? '/account?notice=email-verified' : '/sign-in?notice=email-verified-sign-in');
@@ -121,7 +128,8 @@ export class AuthController {
 
   @Get('sign-in')
   signInForm(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
-    sendPage(res, 200, signInPage(this.site.context(req), { notice: noticeFrom(notice) }));
+    const refused = this.flash.take(req, res, 'sign-in');
+    sendPage(res, 200, signInPage(this.site.context(req), { notice: refused ? undefined : noticeFrom(notice), email: refused?.values.email, error: refused?.error }));
   }
 
   @Post('sign-in')
@@ -129,7 +137,7 @@ export class AuthController {
     const email = normaliseEmail(field(body.email));
     const user = await this.users.authenticate(email, field(body.password));
     if (!user) {
-      return sendPage(res, 401, signInPage(this.site.context(req), { email, error: 'That email and password do not match an account.' }));
+      return this.flash.refuse(res, '/sign-in', 'sign-in', 'That email and password do not match an account.', { email: email.slice(0, 254) });
     }
     await this.signIns.start(req, res, user);
     seeOther(res, '/account');

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import type { DevInbox } from 'nestjs-email-workflow/dev-inbox';
+import { CODE_MAX_ATTEMPTS } from './code-tries';
 import { DEVELOPMENT_SECRET, SampleSettings, StartupProblem } from './settings';
 
 /**
@@ -40,6 +41,8 @@ export function emailWorkflowOptions(settings: SampleSettings, users: EmailUserD
     // The sign-in email carries a link and a code: the code is typed on the device that asked for it,
     // the link suits opening the email there.
     flows: { signIn: { delivery: 'both' } },
+    // Stated here because the code page counts the tries too, to say when a code is used up.
+    tokens: { code: { maxAttempts: CODE_MAX_ATTEMPTS } },
     queue: settings.redisUrl ? { redis: settings.redisUrl } : false,
     ...(secret && { secret }),
     // UsersStore also implements updateEmail, which the email change needs.

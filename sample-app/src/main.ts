@@ -14,7 +14,9 @@ async function bootstrap(): Promise<void> {
   // the shell (production, say) is kept: the sample then runs without the inbox and needs SMTP_URL.
   process.env.NODE_ENV ??= 'development';
   // Nest's default body parsers (express.json and express.urlencoded) read the forms.
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forEnvironment(), { abortOnError: false });
+  // The boot logs wait until the port is ours: on a busy port, "Nest application successfully
+  // started" would otherwise be printed before the one line that says why the sample stops.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forEnvironment(), { abortOnError: false, bufferLogs: true });
   app.disable('x-powered-by');
   // SIGINT/SIGTERM run the shutdown hooks: the library closes its queue, then the catcher stops.
   app.enableShutdownHooks();
@@ -33,6 +35,7 @@ async function bootstrap(): Promise<void> {
       resolve();
     });
   });
+  app.flushLogs();
   const logger = new Logger('Sample');
   logger.log(`Sample app:  ${appUrl}`);
   if (!EmailDevInboxModule.isAllowed()) return;

@@ -33,5 +33,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export function passwordProblem(password: string): string | undefined {
   if (password.length < MIN_PASSWORD_LENGTH) return `That password is too short: use at least ${MIN_PASSWORD_LENGTH} characters.`;
   if (password.length > MAX_PASSWORD_LENGTH) return `That password is too long: use at most ${MAX_PASSWORD_LENGTH} characters.`;
+  if (password.trim() === '') return 'That password is only spaces: use letters, digits or symbols too.';
   return undefined;
 }

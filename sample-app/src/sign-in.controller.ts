@@ -1,12 +1,14 @@
 import { Body, Controller, Get, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { EmailWorkflowService, InvalidRecipientError, InvalidTokenError } from 'nestjs-email-workflow';
+import { CODE_MAX_ATTEMPTS, CodeTries } from './code-tries';
 import { EmailErrorsFilter } from './email-errors.filter';
+import { Flash } from './flash';
 import { SignIns } from './sign-ins';
 import { field, looksLikeEmail, seeOther, sendPage, Site } from './site';
 import { LinkPages } from './link-pages';
 import { normaliseEmail } from './users.store';
-import { secureAccountPage, signInInboxPage, signInLinkPage, signInPage } from './views/sign-in.pages';
+import { secureAccountPage, signInLinkPage } from './views/sign-in.pages';
 
 /** Sign-in without a password: a link or a code by email (flows.signIn.delivery 'both'). */
 @Controller()
@@ -17,13 +19,19 @@ export class SignInController {
     private readonly signIns: SignIns,
     private readonly site: Site,
     private readonly links: LinkPages,
+    private readonly flash: Flash,
+    private readonly tries: CodeTries,
   ) {}
 
   /** The sign-in form's second button. The same answer, in the same time, for any address. */
   @Post('sign-in/email')
-  async requestLink(@Body('email') email: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const address = normaliseEmail(field(email));
-    const refuse = () => sendPage(res, 400, signInPage(this.site.context(req), { email: address, error: 'Enter your email address, such as ada@example.com, to get a sign-in link.' }));
+  async requestLink(@Body() body: Record<string, unknown>, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const address = normaliseEmail(field(body.email));
+    const again = field(body.again) === '1';
+    const refuse = () =>
+      again
+        ? this.flash.refuse(res, '/check-inbox?for=sign-in', 'sign-in-code', 'Enter your email address, such as ada@example.com, to get a new code.')
+        : this.flash.refuse(res, '/sign-in', 'sign-in', 'Enter your email address, such as ada@example.com, to get a sign-in link.', { email: address.slice(0, 254) });
     if (!looksLikeEmail(address)) return refuse();
     try {
       await this.emails.requestSignIn(address, { ip: req.ip });
@@ -31,7 +39,9 @@ export class SignInController {
       if (error instanceof InvalidRecipientError) return refuse();
       throw error; // RateLimitedError → EmailErrorsFilter's 429 page
     }
-    seeOther(res, `/check-inbox?${new URLSearchParams({ for: 'sign-in', email: address })}`);
+    // The library replaces older codes once this email is queued: their tries no longer matter.
+    this.tries.reset(address);
+    seeOther(res, `/check-inbox?${new URLSearchParams({ for: 'sign-in', email: address, ...(again && { again: '1' }) })}`);
   }
 
   @Post('sign-in/code')
@@ -40,13 +50,20 @@ export class SignInController {
     const code = field(body.code).replace(/\s+/g, '');
     try {
       const user = await this.emails.completeSignInWithCode(address, code);
+      this.tries.reset(address);
       await this.signIns.start(req, res, user);
       seeOther(res, '/account?notice=signed-in');
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
-      // One answer for a wrong, expired or spent code and an unknown address, as the library gives.
-      const text = 'That code does not work: check the digits, or ask for a new one (a code expires after 15 minutes or 5 wrong tries).';
-      sendPage(res, 400, signInInboxPage(this.site.context(req), looksLikeEmail(address) ? address : '', text));
+      // The library gives one answer for a wrong, expired or spent code and an unknown address. The
+      // sample counts the refusals it gave for this address (the same for any address) to say when
+      // the code is used up, which only a new code mends. Shown by the page's GET (POST-redirect-GET).
+      const usedUp = this.tries.refuse(address);
+      const text = usedUp
+        ? `That code is used up: after ${CODE_MAX_ATTEMPTS} wrong tries it no longer works, even with the right digits. Send yourself a new code below.`
+        : `That code does not work: check the digits, or send yourself a new one below (a code stops working after 15 minutes or ${CODE_MAX_ATTEMPTS} wrong tries).`;
+      const email = looksLikeEmail(address) ? address : '';
+      this.flash.refuse(res, `/check-inbox?${new URLSearchParams({ for: 'sign-in', email })}`, 'sign-in-code', text, { usedUp: usedUp ? 'yes' : 'no' });
     }
   }
 
@@ -59,7 +76,7 @@ export class SignInController {
   /** The button: the only place the link is used up. */
   @Post('sign-in/link')
   withLink(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.links.use(req, res, 'sign-in', async () => {
+    return this.links.use(req, res, 'sign-in', token, async () => {
       const user = await this.emails.completeSignIn(field(token));
       await this.signIns.start(req, res, user);
       seeOther(res, '/account?notice=signed-in');

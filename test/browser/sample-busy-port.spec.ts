@@ -56,6 +56,34 @@ describe('sample app on a busy port', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`Port ${port} is in use: set PORT=… to use another one.\n`);
     expect(result.stdout).not.toContain('ERROR');
+    // The boot logs wait for the port: Nest's "started" line would contradict the one above.
+    expect(result.stdout).not.toContain('Nest application successfully started');
     expect(`${result.stdout}${result.stderr}`).not.toContain('    at ');
   });
+
+  it('on a free port, logs the boot (held back until the port is ours) and then where the app is', async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const { port } = free.address() as AddressInfo;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SAMPLE_ENV.includes(name)));
+    const child = spawn(process.execPath, [join(SAMPLE_BUILD, 'main.js')], { cwd: ROOT, env: { ...inherited, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    let stdout = '';
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (stdout.includes('Delivery log:')) resolve();
+        });
+        child.once('close', () => reject(new Error(`the sample ended before logging where it is:\n${stdout}`)));
+      });
+    } finally {
+      child.kill('SIGTERM');
+      await closed;
+    }
+    const started = stdout.indexOf('Nest application successfully started');
+    expect(started).toBeGreaterThan(-1);
+    expect(stdout.indexOf(`Sample app:  http://localhost:${port}`)).toBeGreaterThan(started);
+  }, 40_000);
 });

@@ -253,7 +253,7 @@ describe('enc:v1: SMTP passwords', () => {
     const refusedTestEmail = await emails.sendTestEmail('grace@example.test');
     expect(refusedDiagnosis).toMatchObject({ ok: false, failure: { code: 'AUTH_FAILED', responseCode: 535 } });
     expect(refusedTestEmail).toMatchObject({ ok: false, failure: { code: 'AUTH_FAILED', responseCode: 535 } });
-    expect(refusedDiagnosis.transport).toBe(`smtp://${USER}:***@127.0.0.1:${sink.port} (none)`);
+    expect(refusedDiagnosis.transport).toBe(`smtp://${USER}:***@127.0.0.1:${sink.port} (no TLS)`);
 
     // Fixed at the server: the held email goes, and both diagnoses pass.
     sink.credentials = { user: USER, pass: PASSWORD };
@@ -270,7 +270,7 @@ describe('enc:v1: SMTP passwords', () => {
     const results: TransportDiagnosis[] = [refusedDiagnosis, refusedTestEmail, diagnosis, testEmail];
     const logs = logger.text();
     // The capture works: boot, pause and resume are all in it.
-    expect(logs).toContain(`Sending through smtp://${USER}:***@127.0.0.1:${sink.port} (none)`);
+    expect(logs).toContain(`Sending through smtp://${USER}:***@127.0.0.1:${sink.port} (no TLS)`);
     expect(logs).toMatch(/Delivery paused: The SMTP server refused the login/);
     expect(logs).toMatch(/Delivery resumed/);
     expect(logger.entries.some((entry) => entry.level === 'error')).toBe(true);

@@ -240,7 +240,11 @@ describe.each(platforms)('dev inbox Delivery log page on %s', (platform, adapter
     const echoed = await getPage(`${listUrl}?to=${encodeURIComponent('<script>alert(5)</script>@example.test')}`);
 
     for (const page of [list, search, detail, oddDetail, echoed]) {
-      expect(page.body).not.toMatch(/<script/i);
+      // The one script is the pages' own, static one (dates in the browser's locale), last in <body>.
+      const ownScript = /<script>\(function \(\) \{[\s\S]*?\}\)\(\);<\/script>\n<\/body>/;
+      expect(page.body).toMatch(ownScript);
+      expect(page.body.replace(ownScript, '</body>')).not.toMatch(/<script/i);
+      expect(page.body.match(ownScript)![0]).not.toMatch(/alert/);
     }
     expect(rowsOf(search.body)).toEqual([{ messageId, to: address, template: 'test-email', status: 'failed', queueId: '—' }]);
     expect(textOf(elementsByTestId(detail.body, 'step-reply')[0])).toBe('The SMTP server refused the message for good at RCPT TO: 501 Error: Bad recipient address syntax');

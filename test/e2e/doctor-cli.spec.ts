@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { ThrowawayDns } from '../support/dns-server';
 import { freePort } from '../support/free-port';
 import { SmtpSink, SmtpSinkOptions } from '../support/smtp-sink';
@@ -83,7 +86,7 @@ describe('CLI: nestjs-email-workflow doctor / encrypt-secret', () => {
       expect(result.stdout).not.toContain('✗');
       expect(result.stdout).not.toContain('Fix:');
       expect(result.stdout).toContain('All steps passed');
-      expect(result.stdout).toContain(`Checking smtp://${USER}:***@localhost:${server.port} (starttls)`);
+      expect(result.stdout).toContain(`Checking smtp://${USER}:***@localhost:${server.port} (STARTTLS)`);
       expect(`${result.stdout}${result.stderr}`).not.toContain(PASSWORD);
       expect(server.authAttempts).toContain(USER);
     });
@@ -255,6 +258,120 @@ describe('CLI: nestjs-email-workflow doctor / encrypt-secret', () => {
       expect(result.stderr).toContain('Usage:');
       expect(result.stderr).toContain('doctor --url');
       expect(result.stderr).toContain('encrypt-secret');
+    });
+  });
+
+  describe('help and version (issue 25)', () => {
+    const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+    it.each([['--help'], ['-h'], ['help']])('%s prints the whole usage on stdout and exits 0', async (flag) => {
+      const result = await cli([flag]);
+
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain('Usage:');
+      expect(result.stdout).toContain('doctor --url');
+      expect(result.stdout).toContain('encrypt-secret');
+      expect(result.stdout).toContain('check-templates');
+      expect(result.stdout).not.toContain('Unknown');
+    });
+
+    it.each([
+      ['doctor', '--help'],
+      ['doctor', '-h'],
+      ['check-templates', '--help'],
+      ['check-templates', '-h'],
+    ])('%s %s prints that command\'s usage and exits 0, running nothing', async (command, flag) => {
+      const result = await cli([command, flag]);
+
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain('Usage:');
+      expect(result.stdout).toContain(`nestjs-email-workflow ${command}`);
+      // Only that command's usage, not the others'.
+      expect(result.stdout).not.toContain(command === 'doctor' ? 'check-templates' : 'doctor --url');
+      expect(result.stdout).not.toContain('Unknown option');
+    });
+
+    it('help doctor prints the doctor usage, help frobnicate is a usage error', async () => {
+      const known = await cli(['help', 'doctor']);
+      expect(known.code).toBe(0);
+      expect(known.stdout).toContain('nestjs-email-workflow doctor --url');
+
+      const unknown = await cli(['help', 'frobnicate']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('Unknown command "frobnicate".');
+    });
+
+    it('--version prints the version of package.json and exits 0', async () => {
+      const result = await cli(['--version']);
+
+      expect(result.code).toBe(0);
+      expect(result.stdout.trim()).toBe(VERSION);
+    });
+
+    it('without a terminal, the password prompt names SMTP_PASSWORD', async () => {
+      const result = await cli(['doctor', '--url', 'smtp://ada@127.0.0.1:1']);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('There is no terminal to ask on; set SMTP_PASSWORD in the environment instead.');
+    });
+  });
+
+  describe('redaction by value touches what the server said, never the CLI\'s own words (issue 25)', () => {
+    /** A server that refuses every login with a reply that echoes the password it was sent. */
+    let echoing: SMTPServer;
+    let port: number;
+
+    beforeAll(async () => {
+      echoing = new SMTPServer({
+        allowInsecureAuth: true,
+        logger: false,
+        disabledCommands: ['STARTTLS'],
+        onAuth: (auth, _session, callback) =>
+          callback(Object.assign(new Error(`Wrong secret ${auth.password ?? ''} for this account`), { responseCode: 535 })),
+      });
+      echoing.on('error', () => undefined);
+      await new Promise<void>((resolve) => echoing.listen(0, '127.0.0.1', resolve));
+      port = (echoing.server.address() as AddressInfo).port;
+    });
+
+    afterAll(async () => {
+      await new Promise<void>((resolve) => echoing.close(() => resolve()));
+    });
+
+    it.each(['p', 'host'])('with the password "%s" in --url, the fix for a closed port stays intact', async (pass) => {
+      const result = await cli(['doctor', '--url', `smtp://u:${pass}@127.0.0.1:1`]);
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('Checking smtp://u:***@127.0.0.1:1 (STARTTLS if offered)');
+      expect(result.stdout).toContain('127.0.0.1 is an IP address');
+      expect(result.stdout).toContain('The connection to 127.0.0.1:1 failed (ECONNREFUSED)');
+      expect(result.stdout).toContain('Fix: Nothing listens on port 1 there: check the host and port in --url (465 for implicit TLS, 587 for STARTTLS).');
+      expect(result.stdout).not.toContain('[redacted]');
+    });
+
+    it('with the one-letter password "p", the server\'s echo of it is redacted and the fix text is not', async () => {
+      const result = await cli(['doctor', '--url', `smtp://u:p@127.0.0.1:${port}?security=none`]);
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('Wrong secret [redacted] for this account');
+      expect(result.stdout).not.toContain('Wrong secret p ');
+      expect(result.stdout).toContain(
+        'Fix: Check the user in --url and the password in SMTP_PASSWORD; some providers (Gmail, Outlook with 2-step verification) require an app password.',
+      );
+      expect(result.stdout).not.toMatch(/\[redacted\](?!\s+for this account)/);
+    });
+
+    it('with the password "host", the host being diagnosed is shown and the server\'s echo is redacted', async () => {
+      const result = await cli(['doctor', '--url', `smtp://u@localhost:${port}?security=none`], { SMTP_PASSWORD: 'host' });
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`Checking smtp://u:***@localhost:${port} (no TLS)`);
+      expect(result.stdout).toMatch(/localhost resolves to /);
+      expect(result.stdout).toContain('Wrong secret [redacted] for this account');
+      expect(result.stdout).not.toContain('Wrong secret host');
+      expect(result.stdout).toContain('Fix: Check the user in --url and the password in SMTP_PASSWORD');
     });
   });
 });

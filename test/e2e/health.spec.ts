@@ -52,7 +52,7 @@ describe('GET /health with Terminus and the email indicators', () => {
       if (sinkOpen) await sink.close();
     });
     const { emails, events, getHealth } = await startApp(localOptions(sink.port, { queue: false }));
-    const transport = `smtp://127.0.0.1:${sink.port} (none)`;
+    const transport = `smtp://127.0.0.1:${sink.port} (no TLS)`;
 
     const up = await getHealth();
     expect(up.status).toBe(200);
@@ -119,7 +119,7 @@ describe('GET /health with Terminus and the email indicators', () => {
     expect(paused.status).toBe(503);
     expect(paused.body.error?.smtp).toMatchObject({
       status: 'down',
-      transport: `smtp://ada:***@127.0.0.1:${sink.port} (none)`,
+      transport: `smtp://ada:***@127.0.0.1:${sink.port} (no TLS)`,
       failure: 'AUTH_FAILED',
       message: 'The server refused the login',
       hint: expect.stringContaining('transport.auth'),

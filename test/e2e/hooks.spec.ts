@@ -32,7 +32,7 @@ const CONFIRM_PREFIX = 'http://localhost:3000/email/confirm';
 const REVERT_PREFIX = 'http://localhost:3000/email/revert';
 const HOOK_TEMPLATES_DIR = join(__dirname, '..', 'fixtures', 'templates', 'hooks');
 /** The one SMTP transport these tests send through, as email.sent names it: password replaced. */
-const SENDING_TRANSPORT = expect.stringMatching(/^smtp:\/\/mailer:\*\*\*@127\.0\.0\.1:\d+ \(none\)$/);
+const SENDING_TRANSPORT = expect.stringMatching(/^smtp:\/\/mailer:\*\*\*@127\.0\.0\.1:\d+ \(no TLS\)$/);
 
 type Received = { [E in EmailEvent]: Array<EmailEventPayloads[E]> };
 

@@ -81,14 +81,23 @@ describe('new-sign-in notice on a Redis queue, through a real SMTP server', () =
     expect(mail.text).toContain('15 janvier 2026');
     expect(mail.text).toContain('13:05 UTC');
     expect(mail.text).toContain('203.0.113.7');
-    expect(mail.text).toContain('Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0');
+    // The device as a reader says it, never the header; the header stays in the context the hooks see.
+    expect(mail.text).toContain('Appareil\u00a0: Firefox sur Linux');
+    expect(mail.html).toContain('Firefox sur Linux');
+    for (const part of [mail.text, mail.html as string]) expect(part).not.toContain('Mozilla');
     expect(linkIn(mail.html as string, SECURE_PAGE)).toBe(SECURE_PAGE);
     expect(mail.headers.get('x-security-notice')).toBe('new-sign-in');
     expect(hooks.seen).toEqual([
       {
         template: 'new-sign-in',
         to: 'amelie@example.test',
-        context: expect.objectContaining({ when: expect.stringContaining('janvier'), ip: '203.0.113.7', link: SECURE_PAGE }),
+        context: expect.objectContaining({
+          when: expect.stringContaining('janvier'),
+          ip: '203.0.113.7',
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0',
+          device: { browser: 'Firefox', system: 'Linux' },
+          link: SECURE_PAGE,
+        }),
       },
     ]);
   });
@@ -104,7 +113,34 @@ describe('new-sign-in notice on a Redis queue, through a real SMTP server', () =
     expect(linkIn(mail.html as string, 'http://')).toBe(expected);
   });
 
-  it('shows a User-Agent on one line, without control characters, cut to 200 characters', async () => {
+  it.each([
+    ['Chrome on Linux', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'],
+    ['Safari on iPhone', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'],
+    ['Firefox on Windows', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0'],
+  ])('says "Device: %s" in both parts; the User-Agent is only in the context the hooks see', async (device, userAgent) => {
+    await boot();
+    const result = await emails.notifyNewSignIn({ id: 'u7', email: 'gus@example.test' }, { userAgent });
+    const mail = await sink.mailWithId(result.messageId);
+    expect(mail.text).toContain(`Device: ${device}`);
+    expect(mail.html).toContain(`<strong>Device:</strong> ${device}`);
+    for (const part of [mail.text, mail.html as string, mail.subject]) expect(part).not.toContain('Mozilla');
+    expect(hooks.seen[0].context.userAgent).toBe(userAgent);
+  });
+
+  it.each([
+    ['garbage', 'zz%%$$ ## not a browser'],
+    ['a made-up "Name/1.0"', 'Call Support Now/1.0 (555-0100)'],
+    ['a huge header', `Mozilla/5.0 (${'A'.repeat(100_000)}`],
+  ])('an unrecognised User-Agent (%s) reads "Device: not recognised", without crashing and without the header', async (_label, userAgent) => {
+    await boot();
+    const result = await emails.notifyNewSignIn({ id: 'u8', email: 'hal@example.test' }, { userAgent });
+    const mail = await sink.mailWithId(result.messageId);
+    expect(mail.text).toContain('Device: not recognised');
+    for (const part of [mail.text, mail.html as string]) expect(part).not.toMatch(/zz%%|Call Support|Mozilla|AAAA/);
+    expect(hooks.seen[0].context.userAgent).toBe([...userAgent].length <= 200 ? userAgent : `${[...userAgent].slice(0, 199).join('')}…`);
+  });
+
+  it('keeps the User-Agent for the hooks on one line, without control characters, cut to 200 characters, and out of the email', async () => {
     await boot();
     const result = await emails.notifyNewSignIn(
       { id: 'u2', email: 'bo@example.test' },
@@ -117,6 +153,8 @@ describe('new-sign-in notice on a Redis queue, through a real SMTP server', () =
     expect(shown).not.toMatch(/[\r\n\u0000]/);
     expect([...shown]).toHaveLength(200);
     expect(shown.endsWith('…')).toBe(true);
+    expect(mail.text).toContain('Device: not recognised');
+    for (const part of [mail.text, mail.html as string]) expect(part).not.toContain('victim@evil.test');
   });
 
   it('over the per-user limit it sends nothing and resolves with skipped, without throwing', async () => {

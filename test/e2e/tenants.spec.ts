@@ -154,7 +154,7 @@ describe('per-tenant transports (transportResolver)', () => {
       }),
     );
     const diagnosis = await emails.diagnoseTransport('a');
-    expect(diagnosis).toMatchObject({ ok: false, transport: `smtp://tenant-a:***@127.0.0.1:${sinkA.port} (none)`, failure: { code: 'AUTH_FAILED' } });
+    expect(diagnosis).toMatchObject({ ok: false, transport: `smtp://tenant-a:***@127.0.0.1:${sinkA.port} (no TLS)`, failure: { code: 'AUTH_FAILED' } });
     expect((await emails.diagnoseTransport()).ok).toBe(true);
   });
 

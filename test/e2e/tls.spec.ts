@@ -117,6 +117,42 @@ describe('TLS to a real SMTP server', () => {
     });
   });
 
+  describe('a plaintext client against an implicit-TLS port (issue 25)', () => {
+    it.each(['none', 'starttls'] as const)(
+      'security "%s": the pause reason and its log line name TLS (security "tls"), as the diagnosis does',
+      async (security) => {
+        const { sink: server } = await sink({ secure: true });
+        const emails = await boot({ host: '127.0.0.1', port: server.port, security, greetingTimeout: 300, pool: false });
+        const events = eventsOf.get(emails) as EmailEvents;
+        let unsubscribe = () => undefined as void;
+        let timer: NodeJS.Timeout | undefined;
+        const paused = new Promise<DeliveryPausedEvent>((resolve, reject) => {
+          unsubscribe = events.on(EmailEvent.DeliveryPaused, resolve);
+          timer = setTimeout(() => reject(new Error('no email.delivery-paused within 10 s')), 10_000);
+        });
+
+        try {
+          await emails.send({ template: 'test-email', to: 'ada@example.test' });
+          const { reason } = await paused;
+          const diagnosis = await emails.diagnoseTransport();
+
+          expect(reason).toContain('no greeting');
+          expect(reason).toContain('The server probably expects TLS from the first byte: use security "tls"');
+          // One source: the pause reason carries the hint the diagnosis gives.
+          expect(diagnosis.failure?.code).toBe('GREETING_TIMEOUT');
+          expect(reason).toContain(diagnosis.failure?.hint.replace(/\.$/, ''));
+          expect(bed.logger.entries).toContainEqual(
+            expect.objectContaining({ level: 'error', message: expect.stringContaining(`paused: ${reason}.`) }),
+          );
+          expect(server.messages).toHaveLength(0);
+        } finally {
+          clearTimeout(timer);
+          unsubscribe();
+        }
+      },
+    );
+  });
+
   describe('STARTTLS (security "starttls")', () => {
     it('upgrades, then delivers, when the test CA is trusted via tls.ca', async () => {
       const { sink: server, mailFromSecure } = await sink();

@@ -113,7 +113,7 @@ describe('transport failover and an app’s own transport', () => {
 
       const sent = workflow.events.seen[EmailEvent.Sent];
       expect(sent.map((event) => event.messageId).sort()).toEqual([...ids].sort());
-      expect(sent.every((event) => event.transportIndex === 1 && event.transport === `smtp://127.0.0.1:${secondary.port} (none)`)).toBe(true);
+      expect(sent.every((event) => event.transportIndex === 1 && event.transport === `smtp://127.0.0.1:${secondary.port} (no TLS)`)).toBe(true);
       // A failover is not a failure of the email: no retry spent, nothing failed, no pause.
       expect(workflow.events.seen[EmailEvent.Failed]).toEqual([]);
       expect(workflow.events.seen[EmailEvent.Retrying]).toEqual([]);
@@ -122,7 +122,7 @@ describe('transport failover and an app’s own transport', () => {
 
       await until(async () => (await workflow.log.get(ids[0]))?.status === 'sent', 'the first email sent in the log');
       const step = (await workflow.log.get(ids[0]))!.steps.find((entry) => entry.event === 'sent');
-      expect(step).toMatchObject({ transportIndex: 1, transport: `smtp://127.0.0.1:${secondary.port} (none)` });
+      expect(step).toMatchObject({ transportIndex: 1, transport: `smtp://127.0.0.1:${secondary.port} (no TLS)` });
       // Logged once per transport taken out, not once per email; no password in it.
       const outs = workflow.logger.warnings().filter((line) => line.startsWith('Transport 0 '));
       expect(outs).toHaveLength(1);

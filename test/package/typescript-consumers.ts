@@ -1,7 +1,9 @@
 /**
  * The TypeScript apps the packaging spec installs the tarball into: one ES module app resolving with
- * `nodenext`, one CommonJS app resolving with `node10` (which ignores "exports" and needs "typesVersions"
- * for the subpaths). Both are strict and check the package's declarations (`skipLibCheck: false`).
+ * `nodenext`; one CommonJS app resolving with `node10` (which ignores "exports" and needs "typesVersions"
+ * for the subpaths) without `esModuleInterop` or `allowSyntheticDefaultImports`, so no declaration the
+ * package reaches may default-import a CommonJS module (nodemailer's do: ours must not reach them); and one
+ * app on the tsconfig `nest new` writes. All check the package's declarations (`skipLibCheck: false`).
  */
 import type { EntryPoint } from './package-contents';
 
@@ -34,9 +36,41 @@ export const TYPESCRIPT_CONSUMERS: readonly TypeScriptConsumer[] = [
       module: 'commonjs',
       // Named rather than left to the default, so a TypeScript whose default differs cannot quietly test another resolution.
       moduleResolution: 'node10',
-      // As `tsc --init` set it for CommonJS apps. nodemailer's own declarations, which ours reach, default-import
-      // Node builtins and do not compile without it (or allowSyntheticDefaultImports) once libraries are checked.
+      // Both off, named so a TypeScript whose defaults differ cannot quietly turn them on: nodemailer's own
+      // declarations default-import Node built-ins and fail without them, so ours must not reach nodemailer's.
+      esModuleInterop: false,
+      allowSyntheticDefaultImports: false,
+    },
+    runsVitest: false,
+  },
+  {
+    name: 'nest-new-defaults',
+    nestMajor: 12,
+    packageType: 'commonjs',
+    // The tsconfig.json of a `nest new` app (the NestJS typescript-starter), except that it checks libraries.
+    compilerOptions: {
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      resolvePackageJsonExports: true,
       esModuleInterop: true,
+      isolatedModules: true,
+      declaration: true,
+      removeComments: true,
+      emitDecoratorMetadata: true,
+      experimentalDecorators: true,
+      allowSyntheticDefaultImports: true,
+      target: 'ES2023',
+      sourceMap: true,
+      rootDir: '.',
+      outDir: 'out',
+      baseUrl: './',
+      incremental: true,
+      skipLibCheck: false,
+      strictNullChecks: true,
+      forceConsistentCasingInFileNames: true,
+      noImplicitAny: false,
+      strictBindCallApply: false,
+      noFallthroughCasesInSwitch: false,
     },
     runsVitest: false,
   },

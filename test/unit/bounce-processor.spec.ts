@@ -29,7 +29,8 @@ function freezable<T extends object>(store: T): T & { frozen: boolean } {
 }
 
 describe('EmailBounceProcessor when the store stops answering between two steps', () => {
-  const PENDING_MS = 300;
+  // Long enough that the steps below run inside it even on a busy machine.
+  const PENDING_MS = 2_000;
   const limits = { retentionMs: 60_000, perAddress: 10, recent: 10 };
   const refs = new MessageRefs(randomBytes(32));
   const logStore = freezable<DeliveryLogStore>(new MemoryDeliveryLogStore(limits));

@@ -147,7 +147,7 @@ describe('EmailDeliveryWorker', () => {
         queuedAt: expect.any(Date),
         sendDurationMs: expect.any(Number),
         response: '250 OK: message queued',
-        transport: `smtp://127.0.0.1:${target.port} (none)`,
+        transport: `smtp://127.0.0.1:${target.port} (no TLS)`,
       },
     ]);
     expect(events.seen[EmailEvent.Failed]).toEqual([]);

@@ -388,7 +388,7 @@ describe('SMTP transport resolver', () => {
 
   it('port 465 means implicit TLS', () => {
     expect(toNodemailerOptions({ host, port: 465 })).toMatchObject({ port: 465, secure: true, requireTLS: false, ignoreTLS: false });
-    expect(describeTransport({ host, port: 465 })).toBe('smtps://smtp.example.test:465 (tls)');
+    expect(describeTransport({ host, port: 465 })).toBe('smtps://smtp.example.test:465 (implicit TLS)');
   });
 
   it('port 587 means STARTTLS is required', () => {
@@ -401,7 +401,7 @@ describe('SMTP transport resolver', () => {
 
   it('any other port is opportunistic: neither implicit TLS nor required STARTTLS, nor ignored', () => {
     expect(toNodemailerOptions({ host, port: 2525 })).toMatchObject({ port: 2525, secure: false, requireTLS: false, ignoreTLS: false });
-    expect(describeTransport({ host, port: 2525 })).toBe('smtp://smtp.example.test:2525 (opportunistic)');
+    expect(describeTransport({ host, port: 2525 })).toBe('smtp://smtp.example.test:2525 (STARTTLS if offered)');
   });
 
   it('"none" ignores STARTTLS, even on 465', () => {
@@ -483,23 +483,23 @@ describe('SMTP transport resolver', () => {
   describe('describeTransport', () => {
     it('never contains the password, encoded or decoded', () => {
       const described = describeTransport('smtps://us%40er:p%40ss%3Aw%2F0rd%25@smtp.example.test');
-      expect(described).toBe('smtps://us%40er:***@smtp.example.test:465 (tls)');
+      expect(described).toBe('smtps://us%40er:***@smtp.example.test:465 (implicit TLS)');
       expect(described).not.toContain('p%40ss');
       expect(described).not.toContain('p@ss');
 
       const fromObject = describeTransport({ host, port: 587, auth: { user: 'ada', pass: PASSWORD } });
-      expect(fromObject).toBe('smtp://ada:***@smtp.example.test:587 (starttls)');
+      expect(fromObject).toBe('smtp://ada:***@smtp.example.test:587 (STARTTLS)');
       expect(fromObject).not.toContain(PASSWORD);
       expect(describeTransport(`smtp://ada:${PASSWORD}@smtp.example.test:2525`)).not.toContain(PASSWORD);
     });
 
     it('prints no user part when there is no auth', () => {
-      expect(describeTransport({ host, port: 25, security: 'none' })).toBe('smtp://smtp.example.test:25 (none)');
+      expect(describeTransport({ host, port: 25, security: 'none' })).toBe('smtp://smtp.example.test:25 (no TLS)');
     });
 
     it('brackets an IPv6 host so the result is a valid URL', () => {
       const described = describeTransport('smtp://ada:pw@[::1]:2525');
-      expect(described).toBe('smtp://ada:***@[::1]:2525 (opportunistic)');
+      expect(described).toBe('smtp://ada:***@[::1]:2525 (STARTTLS if offered)');
     });
   });
 });

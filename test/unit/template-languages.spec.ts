@@ -26,7 +26,8 @@ const VARIABLES: Record<string, string[]> = {
   'sign-in': ['name', 'link', 'code', 'expiresIn'],
   'confirm-email-change': ['name', 'newEmail', 'link', 'expiresIn'],
   'email-change-requested': ['name', 'newEmail', 'link', 'expiresIn'],
-  'new-sign-in': ['name', 'when', 'ip', 'userAgent', 'link'],
+  // userAgent only decides whether the device line is shown: the header itself is never printed.
+  'new-sign-in': ['name', 'when', 'ip', 'userAgent', 'device', 'device.system', 'device.browser', 'link'],
   welcome: ['name', 'link'],
   'password-changed': ['name', 'changedAt', 'link'],
   'test-email': [],
@@ -129,8 +130,12 @@ describe('the built-in templates in five languages', () => {
         expect(rendered.html).toContain(`>${context.code}<`);
         expect(rendered.subject).not.toContain(context.code);
       }
-      for (const variable of ['expiresIn', 'newEmail', 'when', 'changedAt', 'ip', 'userAgent']) {
+      for (const variable of ['expiresIn', 'newEmail', 'when', 'changedAt', 'ip']) {
         if (typeof context[variable] === 'string') expect(rendered.text).toContain(context[variable]);
+      }
+      if (typeof context.userAgent === 'string') {
+        for (const part of [rendered.html, rendered.text]) expect(part).not.toContain(context.userAgent);
+        expect(rendered.text).toMatch(/Firefox \S+ macOS/);
       }
     });
 

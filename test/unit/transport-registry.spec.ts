@@ -84,7 +84,7 @@ describe('TransportRegistry', () => {
     expect(receipt.accepted).toEqual(['ada@example.test']);
     const [mail] = await defaultSink.sink.waitForMessages(1);
     expect(mail.subject).toBe('to ada@example.test');
-    expect((await transports.get()).description).toBe(`smtp://127.0.0.1:${defaultSink.sink.port} (none)`);
+    expect((await transports.get()).description).toBe(`smtp://127.0.0.1:${defaultSink.sink.port} (no TLS)`);
 
     for (const refusal of [() => transports.assertServes('acme'), () => transports.get('acme'), () => sendThrough(transports, 'acme', 'bo@example.test')]) {
       const error = await Promise.resolve().then(refusal).catch((e: unknown) => e);
@@ -114,7 +114,7 @@ describe('TransportRegistry', () => {
     expect(defaultSink.sink.messages.map((mail) => mail.subject)).toEqual(['to plain@example.test']);
     const [first, again] = [await transports.get('a'), await transports.get('a')];
     expect(again).toBe(first);
-    expect(first.description).toBe(`smtp://127.0.0.1:${tenantA.sink.port} (none)`);
+    expect(first.description).toBe(`smtp://127.0.0.1:${tenantA.sink.port} (no TLS)`);
     expect(calls).toEqual(['a', 'b']);
   });
 
@@ -212,10 +212,10 @@ describe('TransportRegistry', () => {
     let target = before;
     const { registry: transports, calls } = registry(defaultSink, async () => target.transport());
 
-    expect(await transports.forProbe()).toMatchObject({ description: `smtp://127.0.0.1:${defaultSink.sink.port} (none)` });
+    expect(await transports.forProbe()).toMatchObject({ description: `smtp://127.0.0.1:${defaultSink.sink.port} (no TLS)` });
     await sendThrough(transports, 'a', 'a1@example.test');
     const probed = await transports.forProbe('a');
-    expect(probed.description).toBe(`smtp://127.0.0.1:${before.sink.port} (none)`);
+    expect(probed.description).toBe(`smtp://127.0.0.1:${before.sink.port} (no TLS)`);
     expect(calls).toEqual(['a', 'a']);
     // Unchanged: the cached pool stays open and the next email reuses it without asking again.
     await sendThrough(transports, 'a', 'a2@example.test');
@@ -223,7 +223,7 @@ describe('TransportRegistry', () => {
     expect(before.closed).toBe(0);
 
     target = after;
-    expect((await transports.forProbe('a')).description).toBe(`smtp://127.0.0.1:${after.sink.port} (none)`);
+    expect((await transports.forProbe('a')).description).toBe(`smtp://127.0.0.1:${after.sink.port} (no TLS)`);
     await until(() => before.closed > 0, 'the pool with the old settings to close');
     await sendThrough(transports, 'a', 'a3@example.test');
     expect(calls).toEqual(['a', 'a', 'a', 'a']);

@@ -1,7 +1,7 @@
-import type Mail from 'nodemailer/lib/mailer';
+import type { MailMessage } from '../mail-message';
 import { DependencyMissingError, requireOptional } from '../../errors';
 import type { DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck } from '../mail-transport';
-import { loadNodemailer } from '../smtp.transport';
+import { loadNodemailer } from '../nodemailer.loader';
 import { redactSes, SesSecretRedactor, sesSecretRedactor, toSesDeliveryError } from './ses.failure';
 import type { ResolvedSesOptions } from './ses.options';
 
@@ -71,7 +71,7 @@ export class SesTransport implements MailTransport {
     this.description = `ses (${options.region}${options.endpoint ? `, ${new URL(options.endpoint).origin}` : ''})`;
   }
 
-  async deliver(message: Mail.Options, job?: MailTransportJob): Promise<DeliveryReceipt> {
+  async deliver(message: MailMessage, job?: MailTransportJob): Promise<DeliveryReceipt> {
     const sesExtras = this.options.configurationSetName ? { ses: { ConfigurationSetName: this.options.configurationSetName } } : {};
     let info: { response?: unknown; envelope?: { to?: unknown } };
     try {

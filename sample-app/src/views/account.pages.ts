@@ -31,7 +31,7 @@ export function accountPage(ctx: AccountContext, values: AccountValues = {}): st
           : html`<span class="badge warn">Email not verified</span>`
       }</dd>
       <dt>Emails in</dt><dd data-testid="account-language">${language}</dd>
-      <dt>Member since</dt><dd>${user.createdAt.toUTCString()}</dd>
+      <dt>Member since</dt><dd data-testid="member-since"><time datetime="${user.createdAt.toISOString()}">${memberSince(user.createdAt)}</time></dd>
     </dl>
     ${
       user.emailVerified
@@ -98,4 +98,9 @@ export function revertEmailChangePage(ctx: PageContext, token: string): string {
       <button type="submit">Put my old address back</button>
     </form>`,
   );
+}
+
+/** "7 December 2026": the day the account was made, in English as the pages are (UTC, as the server knows no zone). */
+export function memberSince(date: Date): string {
+  return date.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 }

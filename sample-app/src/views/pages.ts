@@ -132,3 +132,14 @@ export function messagePage(ctx: PageContext, title: string, text: string, tone:
     <div class="actions"><a class="button secondary" href="/">Back to the start</a></div>`,
   );
 }
+
+/** The page for a request the app could not answer (404, 413, 400): what happened and a way home. */
+export function errorPage(ctx: PageContext, title: string, text: string): string {
+  return layout(
+    ctx,
+    title,
+    html`<h1>${title}</h1>
+    <p>${text}</p>
+    <div class="actions"><a class="button" href="/">Go to the home page</a></div>`,
+  );
+}

@@ -27,19 +27,37 @@ export function signInPage(ctx: PageContext, options: SignInValues = {}): string
   );
 }
 
-/** After "Email me a sign-in link or code": the same page whatever the address, with the code form. */
-export function signInInboxPage(ctx: PageContext, email: string, error?: string): string {
+/** The code page's state: a refused code's message, whether that code is used up, whether a new one was just sent. */
+export interface CodePageState {
+  error?: string;
+  usedUp?: boolean;
+  resent?: boolean;
+}
+
+/**
+ * After "Email me a sign-in link or code": the same page whatever the address, with the code form and
+ * a "Send me a new code" button (the way out once a code is used up after its wrong tries).
+ */
+export function signInInboxPage(ctx: PageContext, email: string, state: CodePageState = {}): string {
+  const who = html`<strong>${email || 'your address'}</strong>`;
   return inboxPage(
     ctx,
     'Check your inbox',
-    html`If an account uses <strong>${email || 'your address'}</strong>, a sign-in link and a 6-digit code are on their way. Either works once, for 15 minutes.`,
+    state.usedUp
+      ? html`The code sent to ${who} can no longer be used. Send yourself a new code: it arrives in a new email, with a new sign-in link.`
+      : state.resent
+        ? html`If an account uses ${who}, a new email with a sign-in link and a 6-digit code is on its way. Codes in older emails no longer work.`
+        : html`If an account uses ${who}, a sign-in link and a 6-digit code are on their way. Either works once, for 15 minutes.`,
     html`<h2>Got the code?</h2>
-    ${errorOf(error)}
+    ${errorOf(state.error)}
     <form class="stack" method="post" action="/sign-in/code">
       <label>Email <input type="email" name="email" autocomplete="username" required value="${email}"></label>
       <label>Code <span class="hint">The 6 digits we sent you.</span>
         <input type="text" name="code" class="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6,10}" maxlength="10" required></label>
       <button type="submit">Sign in with this code</button>
+      <p class="or">No code, or it stopped working?</p>
+      <input type="hidden" name="again" value="1">
+      <button type="submit" class="secondary" formaction="/sign-in/email" formnovalidate>Send me a new code</button>
     </form>`,
   );
 }
