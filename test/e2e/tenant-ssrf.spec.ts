@@ -77,7 +77,7 @@ describe('tenant SMTP settings are untrusted: no connection to a non-public addr
       private: { host: '10.1.2.3', port: 2525, hidden: [] },
       metadata: { host: '169.254.169.254', port: 80, hidden: [] },
       // Through the system resolver (/etc/hosts): the message names the host, never what it resolved to.
-      named: { host: 'localhost', port: loopback.port, hidden: ['127.0.0.1', '::1'] },
+      'host-name': { host: 'localhost', port: loopback.port, hidden: ['127.0.0.1', '::1'] },
       'short-form': { host: '127.1', port: loopback.port, hidden: ['127.0.0.1'] },
       mapped: { host: '::ffff:127.0.0.1', port: loopback.port, hidden: [] },
       'mapped-hex': { host: '::ffff:7f00:1', port: loopback.port, hidden: ['127.0.0.1'] },
@@ -134,7 +134,7 @@ describe('tenant SMTP settings are untrusted: no connection to a non-public addr
     const loopbackV6 = await listenOn('::1');
     const settings: Record<string, EmailTransportOption> = {
       plain: { host: '127.0.0.1', port: sink.port, security: 'none' },
-      named: { host: 'localhost', port: sink.port, security: 'none', pool: false },
+      'host-name': { host: 'localhost', port: sink.port, security: 'none', pool: false },
       mapped: { host: '::ffff:127.0.0.1', port: sink.port, security: 'none', pool: false },
       starttls: trustedStartTls(sink.port),
       // Connected to the checked address, the certificate is still verified against the name.
@@ -150,7 +150,7 @@ describe('tenant SMTP settings are untrusted: no connection to a non-public addr
     );
     sockets.start();
 
-    const sent = ['plain', 'named', 'mapped', 'starttls'];
+    const sent = ['plain', 'host-name', 'mapped', 'starttls'];
     for (const tenant of sent) await emails.send({ template: 'test-email', to: `${tenant}@example.test`, tenant });
     const secured = await emails.send({ template: 'test-email', to: 'tls@example.test', tenant: 'implicit-tls' });
     await sink.waitForMessages(sent.length);
@@ -161,7 +161,7 @@ describe('tenant SMTP settings are untrusted: no connection to a non-public addr
     const tls = await emails.diagnoseTransport('implicit-tls');
     expect(tls).toMatchObject({ ok: true, steps: expect.arrayContaining([expect.objectContaining({ step: 'tls', ok: true })]) as unknown });
     expect(tls.steps.find((step) => step.step === 'tls')?.detail).toMatch(/^implicit TLS \(TLSv1\.[23]\), certificate trusted$/);
-    const test = await emails.sendTestEmail('ops@example.test', 'named');
+    const test = await emails.sendTestEmail('ops@example.test', 'host-name');
     expect(test).toMatchObject({ ok: true });
     expect(test.steps.map((step) => step.step)).toEqual(['dns', 'connect', 'greeting', 'tls', 'mail-from', 'rcpt', 'data']);
     await sink.mailTo('ops@example.test', /./);
