@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Screenshots of every built-in email at 600 px (desktop client) and 375 px (phone) wide, for the
-// README's gallery: docs/emails/<template>-600.png and <template>-375.png, in English (the
+// gallery (docs/gallery.md): docs/emails/<template>-600.png and <template>-375.png, in English (the
 // locale-neutral files) and in the languages of GALLERY_LOCALES (default "fr"), whose shots add
 // .<locale> after the name. Every variant is still rendered and checked, shot or not.
 //

@@ -5,13 +5,14 @@
  * imports shown in comments (JSDoc examples) do not count.
  *
  * It also describes the package as npm shows and packs it: types for every subpath under node10 resolution,
- * repository links, a licence, a README whose links work on the registry's page, and a file list holding
+ * repository links, a licence, a README whose links work on the registry's page (and, with the guides in docs/,
+ * point at files and headings that exist), and a file list holding
  * only what is meant to ship (checked with `npm pack --dry-run` against the dist/ the global setup built).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import * as ts from 'typescript';
 import { entryPointsOf, PackageManifest, unintendedFiles } from './package-contents';
 
@@ -181,7 +182,7 @@ function headingAnchorsIn(markdown: string): string[] {
   );
 }
 
-describe('the README link scanner', () => {
+describe('the Markdown link scanner', () => {
   it('finds inline links, images, reference definitions and HTML attributes outside code, and heading anchors', () => {
     const markdown = [
       '# Quick start: `forRoot()`',
@@ -199,8 +200,61 @@ describe('the README link scanner', () => {
   });
 });
 
+const REPOSITORY_SLUG = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest).repository?.url.replace(
+  /^git\+https:\/\/github\.com\/(.+)\.git$/,
+  '$1',
+);
+/** URL prefixes that name a file of this repository on GitHub, as the README must (npm's page breaks relative paths). */
+const REPOSITORY_FILES = [`https://github.com/${REPOSITORY_SLUG}/blob/main/`, `https://raw.githubusercontent.com/${REPOSITORY_SLUG}/main/`];
+
+/**
+ * A link target written in `from` (a repository path) as the repository file and anchor it points at, or
+ * undefined for a link out of the repository (another site, mailto:). `..` above the root is kept, so it fails.
+ */
+function resolveLink(from: string, target: string): { file: string; anchor?: string } | undefined {
+  const prefix = REPOSITORY_FILES.find((files) => target.startsWith(files));
+  let path: string;
+  if (prefix) path = target.slice(prefix.length);
+  else if (/^[a-z][a-z\d+.-]*:|^\/\//i.test(target)) return undefined;
+  else path = target;
+  const hash = path.indexOf('#');
+  const file = decodeURIComponent(hash < 0 ? path : path.slice(0, hash));
+  const anchor = hash < 0 ? undefined : decodeURIComponent(path.slice(hash + 1));
+  const resolved = file === '' ? from : prefix ? posix.normalize(file) : posix.join(posix.dirname(from), file);
+  return { file: resolved, anchor };
+}
+
+/** Every link of a Markdown file that points at a missing file, a missing heading, or out of the repository. */
+function brokenLinksIn(from: string): string[] {
+  return linkTargetsIn(readFileSync(join(ROOT, from), 'utf8')).flatMap((target) => {
+    const link = resolveLink(from, target);
+    if (!link) return [];
+    if (link.file.startsWith('../') || !existsSync(join(ROOT, link.file))) return [`${from}: ${target} (no file ${link.file})`];
+    if (link.anchor === undefined) return [];
+    const anchors = link.file.endsWith('.md') ? headingAnchorsIn(readFileSync(join(ROOT, link.file), 'utf8')) : [];
+    return anchors.includes(`#${link.anchor}`) ? [] : [`${from}: ${target} (no heading #${link.anchor} in ${link.file})`];
+  });
+}
+
+const GUIDES = readdirSync(join(ROOT, 'docs'))
+  .filter((name) => name.endsWith('.md'))
+  .map((name) => `docs/${name}`)
+  .sort();
+
+describe('the link resolver', () => {
+  it('maps relative paths, anchors and the repository URLs to repository files, and leaves other sites alone', () => {
+    expect(resolveLink('docs/a.md', 'b.md#x-y')).toEqual({ file: 'docs/b.md', anchor: 'x-y' });
+    expect(resolveLink('docs/a.md', '#here')).toEqual({ file: 'docs/a.md', anchor: 'here' });
+    expect(resolveLink('docs/a.md', 'emails/w%20x.png')).toEqual({ file: 'docs/emails/w x.png', anchor: undefined });
+    expect(resolveLink('docs/a.md', '../../outside.md')).toEqual({ file: '../outside.md', anchor: undefined });
+    expect(resolveLink('README.md', `${REPOSITORY_FILES[0]}docs/b.md#z`)).toEqual({ file: 'docs/b.md', anchor: 'z' });
+    expect(resolveLink('README.md', `${REPOSITORY_FILES[1]}docs/emails/w.png`)).toEqual({ file: 'docs/emails/w.png', anchor: undefined });
+    expect(resolveLink('README.md', 'https://nodejs.org/api/#x')).toBeUndefined();
+    expect(resolveLink('docs/a.md', 'mailto:support@acme.com')).toBeUndefined();
+  });
+});
+
 describe('README.md', () => {
-  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageManifest;
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const targets = linkTargetsIn(readme);
 
@@ -209,17 +263,32 @@ describe('README.md', () => {
     expect(targets.filter((target) => !target.startsWith('https://') && !target.startsWith('#'))).toEqual([]);
   });
 
-  it('links to headings that exist', () => {
-    const anchors = new Set(headingAnchorsIn(readme));
-    expect(targets.filter((target) => target.startsWith('#') && !anchors.has(target))).toEqual([]);
+  it('links to headings, files of the repository and their headings that exist', () => {
+    expect(targets.filter((target) => REPOSITORY_FILES.some((files) => target.startsWith(files))).length).toBeGreaterThan(0);
+    expect(brokenLinksIn('README.md')).toEqual([]);
   });
 
-  it('shows images from the repository that exist in this checkout', () => {
-    const repository = manifest.repository?.url.replace(/^git\+https:\/\/github\.com\/(.+)\.git$/, '$1');
-    const rawFiles = `https://raw.githubusercontent.com/${repository}/main/`;
-    const fromRepository = targets.filter((target) => target.startsWith(rawFiles));
-    expect(fromRepository.length).toBeGreaterThan(0);
-    expect(fromRepository.filter((target) => !existsSync(join(ROOT, target.slice(rawFiles.length))))).toEqual([]);
+  it('links every guide in docs/ (its table of contents)', () => {
+    expect(GUIDES.length).toBeGreaterThan(0);
+    const linked = new Set(targets.map((target) => resolveLink('README.md', target)?.file));
+    expect(GUIDES.filter((guide) => !linked.has(guide))).toEqual([]);
+  });
+});
+
+describe('the guides in docs/', () => {
+  it.each(GUIDES)('%s links to files, images and headings that exist', (guide) => {
+    expect(brokenLinksIn(guide)).toEqual([]);
+  });
+
+  it.each(GUIDES)('%s names files of the repository by relative path, so they work on every branch and clone', (guide) => {
+    const targets = linkTargetsIn(readFileSync(join(ROOT, guide), 'utf8'));
+    expect(targets.filter((target) => REPOSITORY_FILES.some((files) => target.startsWith(files)))).toEqual([]);
+  });
+
+  it('show the gallery images from docs/emails/', () => {
+    const images = linkTargetsIn(readFileSync(join(ROOT, 'docs', 'gallery.md'), 'utf8')).filter((target) => target.endsWith('.png'));
+    expect(images.length).toBeGreaterThan(0);
+    expect(images.filter((image) => !image.startsWith('emails/'))).toEqual([]);
   });
 });
 
