@@ -126,6 +126,90 @@ async function rawContender() {
 }
 
 /**
+ * What a team would otherwise write for durable delivery: a @nestjs/bullmq processor calling pooled
+ * nodemailer, the producer rendering HTML and text (our templates, per email, as that code renders per
+ * recipient) into the job. Retries as such code sets them; completed jobs kept as many as ours keeps.
+ */
+async function handWrittenContender() {
+  try {
+    require.resolve('@nestjs/bullmq');
+    require.resolve('bullmq');
+  } catch {
+    throw new Skipped('@nestjs/bullmq or bullmq is not installed');
+  }
+  const renderer = await bootOurs(false);
+  const templates = renderer.app.get(renderer.ours.EmailWorkflowService);
+  require('reflect-metadata');
+  const { Module } = require('@nestjs/common');
+  const { NestFactory } = require('@nestjs/core');
+  const { BullModule, Processor, WorkerHost, getQueueToken } = require('@nestjs/bullmq');
+  const nodemailer = require('nodemailer');
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: config.smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: config.connections,
+  });
+  const QUEUE = 'mail';
+  let sent = 0;
+  let failure;
+  let onSent = () => undefined;
+  class MailProcessor extends WorkerHost {
+    async process(job) {
+      try {
+        await transport.sendMail(job.data);
+      } catch (error) {
+        failure = new Error(`hand-written: an email failed: ${error.message}`);
+        onSent();
+        throw error;
+      }
+      sent++;
+      onSent();
+    }
+  }
+  Processor(QUEUE, { concurrency: config.inFlight })(MailProcessor);
+  const redis = new URL(config.redisUrl);
+  class HandWrittenModule {}
+  Module({
+    imports: [
+      BullModule.forRoot({
+        connection: { host: redis.hostname, port: Number(redis.port || 6379), db: Number(redis.pathname.slice(1) || 0), password: redis.password || undefined },
+        prefix: config.prefix,
+      }),
+      BullModule.registerQueue({
+        name: QUEUE,
+        defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: 10_000 },
+      }),
+    ],
+    providers: [MailProcessor],
+  })(HandWrittenModule);
+  const app = await NestFactory.createApplicationContext(HandWrittenModule, { logger: false, abortOnError: false });
+  const queue = app.get(getQueueToken(QUEUE));
+  const enqueue = (i, offset) => {
+    const { subject, html, text } = templates.render({ template: TEMPLATE, context: CONTEXT });
+    return queue.add('send', { from: FROM, to: `user${offset + i}@example.test`, subject, html, text });
+  };
+  return {
+    async run(count, offset) {
+      const target = sent + count;
+      const allSent = new Promise((resolve, reject) => {
+        onSent = () => (failure ? reject(failure) : sent >= target && resolve());
+      });
+      await inLanes(count, config.inFlight, (i) => enqueue(i, offset));
+      onSent();
+      await allSent;
+    },
+    close: async () => {
+      await app.close();
+      await renderer.app.close();
+      transport.close();
+    },
+  };
+}
+
+/**
  * The peer: @nestjs-modules/mailer with its MjmlAdapter (Handlebars, then mjml2html on every send),
  * on the same template source in the same layout as ours, at its defaults otherwise.
  */
@@ -202,6 +286,8 @@ function start() {
       return workerContender(redisQueue);
     case 'peer':
       return peerContender();
+    case 'hand-written':
+      return handWrittenContender();
     default:
       throw new Error(`unknown contender ${config.contender}`);
   }

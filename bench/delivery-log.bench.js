@@ -135,8 +135,8 @@ async function logMemory(redis) {
   const [recent] = await redis.keys('*:log-recent');
   if (!recent) throw new Error('no <prefix>:log-recent key: the log wrote nothing');
   const prefix = recent.slice(0, -':log-recent'.length);
-  const kinds = { 'log:': 'records', 'log-to:': 'address index', 'log-recent': 'recent list', 'log-seen:': 'report claims' };
-  const bytes = { records: 0, 'address index': 0, 'recent list': 0, 'report claims': 0 };
+  const kinds = { 'log:': 'records', 'log-to:': 'address index', 'log-queue-id:': 'queue-id index', 'log-recent': 'recent list', 'log-seen:': 'report claims' };
+  const bytes = { records: 0, 'address index': 0, 'queue-id index': 0, 'recent list': 0, 'report claims': 0 };
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:log*`, 'COUNT', 1000);
@@ -215,20 +215,21 @@ async function main() {
     }
     const bounced = await logMemory(redis);
     const perEmail = (bytes) => `${Math.round(bytes / BYTES_COUNT)} B`;
-    const rows = [['emails', 'records', 'address index', 'recent list (≤ 500 entries)', 'report claims', 'all <prefix>:log* keys']];
+    const rows = [['emails', 'records', 'address index', 'queue-id index', 'recent list (≤ 500 entries)', 'report claims', 'all <prefix>:log* keys']];
     for (const [label, { bytes, total }] of [
       ['queued + sent', sentOnly],
       ['queued + sent + bounced', bounced],
     ]) {
-      rows.push([label, perEmail(bytes.records), perEmail(bytes['address index']), perEmail(bytes['recent list']), perEmail(bytes['report claims']), perEmail(total)]);
+      const kinds = ['records', 'address index', 'queue-id index', 'recent list', 'report claims'];
+      rows.push([label, ...kinds.map((kind) => perEmail(bytes[kind])), perEmail(total)]);
     }
     console.log(
       `\nbytes per email the delivery log keeps in Redis (MEMORY USAGE SAMPLES 0 of every ${sentOnly.prefix}:log* key / ${BYTES_COUNT} emails, each to its own address) (${elapsed()}):\n${table(rows)}`,
     );
-    const steady = (bytes) => Math.round((bytes.records + bytes['address index'] + bytes['report claims']) / BYTES_COUNT);
+    const steady = ({ bytes, total }) => Math.round((total - bytes['recent list']) / BYTES_COUNT);
     console.log(
-      `  without the recent list (a fixed cost, at most 500 refs): ${steady(sentOnly.bytes)} B per email sent, ${steady(bounced.bytes)} B per email sent and bounced; ` +
-        `x 100,000 emails kept for the 30-day retention: ${((steady(sentOnly.bytes) * 100_000) / 1024 / 1024).toFixed(1)} MB`,
+      `  without the recent list (a fixed cost, at most 500 refs): ${steady(sentOnly)} B per email sent, ${steady(bounced)} B per email sent and bounced; ` +
+        `x 100,000 emails kept for the 30-day retention: ${((steady(sentOnly) * 100_000) / 1024 / 1024).toFixed(1)} MB`,
     );
 
     // 2. What the writes cost: rounds with the log on and off, interleaved (on, off, off, on, ...) so drift hits both.

@@ -1,27 +1,31 @@
 // Delivery end to end: emails per second and CPU per email from send to an SMTP sink, for raw pooled
 // nodemailer (HTML and text rendered beforehand), ours with the in-process queue, ours on Redis with
-// Bull and with BullMQ (when the build and node_modules have it), ours on Bull split the way a
-// deployment runs it (a producer process with queue.worker false, and one or two worker-only
-// processes, each with the single-process row's concurrency and pool), and @nestjs-modules/mailer
-// with its MjmlAdapter: same template, same sink, same concurrency, interleaved in rounds; it prints
-// the medians, the CPU of a split deployment by process, and the ratios. Each contender (and each
-// producer and worker) and the sink run in their own processes; only emails the sink received count.
-// Then a memory phase: BENCH_DELIVERY_RSS_COUNT emails (default 50,000) through the single-process
-// Bull contender in 10 chunks, its RSS and heap used (after gc()) and Redis's used_memory after each,
-// and whether RSS grew from the sample at a fifth of them to the last.
+// Bull and with BullMQ (when the build and node_modules have it), what a team would otherwise write for
+// durable delivery (a @nestjs/bullmq processor calling pooled nodemailer, HTML and text rendered into
+// each job), ours on Bull split the way a deployment runs it (a producer process with queue.worker false,
+// and one or two worker-only processes, each with the single-process row's concurrency and pool), and
+// @nestjs-modules/mailer with its MjmlAdapter: same template, same sink, same concurrency, interleaved in
+// rounds; it prints the medians, the CPU of a split deployment by process, and the ratios. Each contender
+// (and each producer and worker) and the sink run in their own processes; only emails the sink received count.
+// Then a memory phase: BENCH_DELIVERY_RSS_COUNT emails (default 15,000, as many as fit the budget)
+// through the single-process Bull contender in 10 chunks, its RSS and heap used (after gc()) and Redis's
+// used_memory after each, and whether RSS grew from the sample at a fifth of them to the last.
 // Run with `npm run bench` (it builds dist first; the Redis rows and the memory phase need Redis,
 // REDIS_URL, default redis://127.0.0.1:6379). BENCH_DELIVERY_COUNT, _ROUNDS, _WARM_UP, _IN_FLIGHT,
 // _CONNECTIONS, _RSS_COUNT (0 skips the memory phase), _ROUNDS_BUDGET (seconds by which the rounds
-// end, to leave the memory phase its time) and _BUDGET (seconds for the whole bench) change the
-// parameters; BENCH_LIBRARY=/path/to/checkout measures that checkout's dist (and its node_modules).
+// end, to leave the memory phase its time), _BUDGET (seconds for the whole bench) and _CONTENDERS (keys,
+// comma-separated: only those run) change the parameters; BENCH_LIBRARY=/path/to/checkout measures that
+// checkout's dist (and its node_modules).
+// `npm run bench` keeps this bench short, for the whole run to end within 3 minutes; for the memory
+// phase over 50,000 emails: BENCH_DELIVERY_RSS_COUNT=50000 BENCH_DELIVERY_BUDGET=130 node bench/delivery.bench.js
 'use strict';
 const { median, table } = require('./report');
-const { fork } = require('node:child_process');
 const os = require('node:os');
 const { join, resolve } = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 const Redis = require('ioredis');
 const { deleteKeys, redisAnswers } = require('./redis');
+const { children, nextMessage, start, tell, stopChildren } = require('./children');
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const COUNT = Number(process.env.BENCH_DELIVERY_COUNT || 500);
@@ -29,12 +33,12 @@ const ROUNDS = Number(process.env.BENCH_DELIVERY_ROUNDS || 5);
 const WARM_UP = Number(process.env.BENCH_DELIVERY_WARM_UP || 200);
 const IN_FLIGHT = Number(process.env.BENCH_DELIVERY_IN_FLIGHT || 50);
 const CONNECTIONS = Number(process.env.BENCH_DELIVERY_CONNECTIONS || 5);
-const RSS_COUNT = Number(process.env.BENCH_DELIVERY_RSS_COUNT ?? 50_000);
+const RSS_COUNT = Number(process.env.BENCH_DELIVERY_RSS_COUNT ?? 15_000);
 const RSS_CHUNKS = 10;
 /** Seconds the whole bench may take: no memory chunk (nor, without the memory phase, round) starts that the last one's length says would overrun it. */
-const BUDGET_SECONDS = Number(process.env.BENCH_DELIVERY_BUDGET || 115);
+const BUDGET_SECONDS = Number(process.env.BENCH_DELIVERY_BUDGET || 65);
 /**
- * Seconds from the start by which the rounds end when the memory phase follows (50,000 emails take 65-85 s here),
+ * Seconds from the start by which the rounds end when the memory phase follows (15,000 emails take 20-25 s here, 50,000 65-85 s),
  * else the whole budget: no round starts that the last one's length says would end later. At least one round runs.
  */
 const ROUNDS_BUDGET_SECONDS = RSS_COUNT > 0 ? Number(process.env.BENCH_DELIVERY_ROUNDS_BUDGET || 35) : BUDGET_SECONDS;
@@ -48,6 +52,8 @@ function roundTimeout(count) {
   return 60_000 + count * 10;
 }
 
+/** BENCH_DELIVERY_CONTENDERS=bullmq,hand-written: only those (to profile them: node --cpu-prof --cpu-prof-dir=/tmp/prof bench/delivery.bench.js). */
+const ONLY = process.env.BENCH_DELIVERY_CONTENDERS ? process.env.BENCH_DELIVERY_CONTENDERS.split(',') : undefined;
 /**
  * `workers`: a producer process (queue.worker false) and that many worker-only processes on one
  * prefix, instead of one process doing both. The memory phase runs on `bull`, which holds both code paths.
@@ -58,73 +64,12 @@ const CONTENDERS = [
   { key: 'in-process-qp', label: "ours, in-process, htmlEncoding 'quoted-printable'" },
   { key: 'bull', label: 'ours, Redis, Bull', redis: true },
   { key: 'bullmq', label: 'ours, Redis, BullMQ', redis: true },
+  { key: 'hand-written', label: 'hand-written durable: @nestjs/bullmq, HTML in job', redis: true },
   { key: 'bull-1-worker', label: 'ours, Bull, producer + 1 worker process', redis: true, workers: 1 },
   { key: 'bull-2-workers', label: 'ours, Bull, producer + 2 worker processes', redis: true, workers: 2 },
   { key: 'peer', label: '@nestjs-modules/mailer, MjmlAdapter' },
-];
+].filter((contender) => !ONLY || ONLY.includes(contender.key));
 const REDIS_PREFIXES = CONTENDERS.filter((c) => c.redis).map((c) => `${PREFIX}-${c.key}`);
-
-const children = new Set();
-
-/** Resolves with the first message of `child` that `accept` returns a value for; rejects on exit, an error message or after `ms`. */
-function nextMessage(child, name, accept, ms) {
-  const answer = new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => finish(reject, new Error(`${name}: no answer within ${ms} ms`)), ms);
-    // A wait left pending by another one's failure must not hold the bench open.
-    timer.unref();
-    const onMessage = (message) => {
-      if (message.type === 'error') return finish(reject, new Error(`${name}: ${message.message}`));
-      const value = accept(message);
-      if (value !== undefined) finish(resolvePromise, value);
-    };
-    const onExit = (code, signal) => finish(reject, new Error(`${name}: exited (${signal || code}) unexpectedly`));
-    function finish(settle, value) {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      settle(value);
-    }
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-  // Awaiting it still throws; a wait nobody reaches any more (another failed first) must not crash the clean-up.
-  answer.catch(() => undefined);
-  return answer;
-}
-
-function start(file, args, execArgv = []) {
-  const child = fork(join(__dirname, file), args, { execArgv: [...process.execArgv, ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  // A send to a child that has died emits 'error'; the waits on it fail on its exit instead.
-  child.on('error', () => undefined);
-  return child;
-}
-
-/** Sends `message` to `child`, or throws when it is gone (the waits on it would otherwise hang till their timeout). */
-function tell(child, name, message) {
-  if (!child.connected) throw new Error(`${name}: exited unexpectedly`);
-  child.send(message);
-}
-
-/** Ends every child still running: a stop (contenders close their app and pools), then a kill after 5 s. */
-async function stopChildren() {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise((resolvePromise) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolvePromise();
-          const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          child.once('exit', () => {
-            clearTimeout(kill);
-            resolvePromise();
-          });
-          if (child.connected) child.send({ type: 'stop' });
-          else child.kill('SIGTERM');
-        }),
-    ),
-  );
-}
 
 /** Redis's INFO `section`, as a reader of its numeric fields. */
 async function redisInfo(redis, section) {
@@ -299,10 +244,14 @@ async function main() {
         const signed = (value) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
         return { percent, text: `${signed(growth / 1024 / 1024)} MB (${signed(percent)}%)` };
       };
-      const rss = change('rss');
-      console.log(`RSS from ${from.sent} to ${last.sent} emails: ${rss.text}: ${rss.percent <= 10 ? 'flat' : 'GROWING'} (flat: grew by 10% or less)`);
-      // RSS also holds what the allocator has freed but kept; the heap after gc() is only what is still reachable.
-      console.log(`heap used after gc() from ${from.sent} to ${last.sent} emails: ${change('heapUsed').text}`);
+      if (from === last) {
+        console.log(`no verdict on RSS: the budget let only ${samples.length - 1} of ${RSS_CHUNKS} chunks run (a busy machine?)`);
+      } else {
+        const rss = change('rss');
+        console.log(`RSS from ${from.sent} to ${last.sent} emails: ${rss.text}: ${rss.percent <= 10 ? 'flat' : 'GROWING'} (flat: grew by 10% or less)`);
+        // RSS also holds what the allocator has freed but kept; the heap after gc() is only what is still reachable.
+        console.log(`heap used after gc() from ${from.sent} to ${last.sent} emails: ${change('heapUsed').text}`);
+      }
       console.log(
         `Redis used_memory: ${megabytes(samples[0].redisMemory)} MB before, ${megabytes(last.redisMemory)} MB after ` +
           '(the last 10000 completed jobs of each prefix are kept, removeOnComplete, so it rises to a plateau)',
@@ -373,9 +322,10 @@ async function main() {
       );
     }
 
-    const rate = (key) => (results.get(key).rates ? median(results.get(key).rates) : undefined);
+    const rate = (key) => (results.get(key)?.rates ? median(results.get(key).rates) : undefined);
     const cpu = (key) => median(results.get(key).cpu);
     const ratio = (label, a, b) => {
+      if (!results.has(a) || !results.has(b)) return;
       const [x, y] = [rate(a), rate(b)];
       const text = x && y ? `${(x / y).toFixed(2)}x emails/s, ${(cpu(a) / cpu(b)).toFixed(2)}x CPU per email` : `n/a (${x ? b : a} skipped)`;
       console.log(`  ${label.padEnd(30)} ${text}`);
@@ -384,11 +334,12 @@ async function main() {
     for (const [name, key] of [['in-process', 'in-process'], ['Bull', 'bull'], ['BullMQ', 'bullmq']]) ratio(`ours ${name} / raw`, key, 'raw');
     ratio('in-process, HTML base64 / QP', 'in-process', 'in-process-qp');
     for (const [name, key] of [['in-process', 'in-process'], ['Bull', 'bull'], ['BullMQ', 'bullmq']]) ratio(`ours ${name} / peer`, key, 'peer');
+    for (const [name, key] of [['BullMQ', 'bullmq'], ['Bull', 'bull']]) ratio(`ours ${name} / hand-written`, key, 'hand-written');
     ratio('BullMQ / Bull', 'bullmq', 'bull');
     ratio('2 workers / 1 worker', 'bull-2-workers', 'bull-1-worker');
 
     if (memoryContender) await memoryPhase(memoryContender);
-    else console.log(`\nmemory phase skipped: ${RSS_COUNT > 0 ? results.get('bull').skipped : 'BENCH_DELIVERY_RSS_COUNT is 0'}`);
+    else console.log(`\nmemory phase skipped: ${RSS_COUNT > 0 ? (results.get('bull')?.skipped ?? 'bull not run') : 'BENCH_DELIVERY_RSS_COUNT is 0'}`);
     console.log(`\ndone in ${elapsed()}`);
   } finally {
     await stopChildren();

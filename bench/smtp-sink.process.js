@@ -3,6 +3,8 @@
 // tells its parent (over IPC) how many it has received and the CPU it spent, so the bench counts only
 // delivered emails and can show that the sink is not the bottleneck. Started with '{"queueIds":true}', it
 // answers as Postfix does, `250 Ok: queued as <12 hex digits>`, so a sender's log holds a real-sized reply.
+// Between a 'record' and an 'arrivals' message it also notes, per message, the recipient and when DATA
+// ended (ms on the machine's monotonic clock, as process.hrtime gives every process), for the latency bench.
 'use strict';
 const { randomBytes } = require('node:crypto');
 const { SMTPServer } = require('smtp-server');
@@ -10,6 +12,8 @@ const { SMTPServer } = require('smtp-server');
 const { queueIds = false } = JSON.parse(process.argv[2] || '{}');
 
 let received = 0;
+/** [recipient, ms] per message while recording, else undefined. */
+let arrivals;
 /** Totals the parent waits for, each answered once the count reaches it. */
 const waiting = [];
 
@@ -30,9 +34,10 @@ const server = new SMTPServer({
   logger: false,
   // Many pooled connections come and go over a run; no per-connection banner delay.
   banner: 'bench sink',
-  onData(stream, _session, done) {
+  onData(stream, session, done) {
     stream.resume();
     stream.on('end', () => {
+      if (arrivals) arrivals.push([session.envelope.rcptTo[0].address, Number(process.hrtime.bigint()) / 1e6]);
       received++;
       done(null, queueIds ? `Ok: queued as ${randomBytes(6).toString('hex').toUpperCase()}` : undefined);
       if (waiting.length > 0) answerWaiting();
@@ -45,6 +50,11 @@ process.on('message', (message) => {
     waiting.push(message.total);
     waiting.sort((a, b) => a - b);
     answerWaiting();
+  } else if (message.type === 'record') {
+    arrivals = [];
+  } else if (message.type === 'arrivals') {
+    process.send({ type: 'arrivals', arrivals: arrivals || [] });
+    arrivals = undefined;
   } else if (message.type === 'cpu') {
     process.send({ type: 'cpu', received, cpuMs: cpuMs() });
   } else if (message.type === 'stop') {

@@ -1,3 +1,5 @@
+import { EmailEventSubscriptions } from './events';
+import type { ProofMethod } from './module';
 export { EmailWorkflowModule } from './module';
 export type {
   EmailWorkflowModuleOptions,
@@ -10,7 +12,7 @@ export type {
   TokenOptions,
   CodeOptions,
   FlowOptions,
-  EmailDelivery,
+  ProofMethod,
   DkimOptions,
   TenantTransportOptions,
   EmailMetricsOptions,
@@ -50,7 +52,7 @@ export type {
   TransportCheck,
   DeliveryReceipt,
 } from './transport';
-export { EmailEvent, EmailEvents, OnEmailEvent, BeforeEmailSend } from './events';
+export { EmailEvent, EmailEventSubscriptions, OnEmailEvent, BeforeEmailSend } from './events';
 export type {
   EmailIdentity,
   EmailQueuedEvent,
@@ -79,13 +81,21 @@ export { EmailSuppressions } from './suppression';
 export type { Suppression, SuppressionDetails, SuppressionReason, SuppressionOptions } from './suppression';
 export { parseBounce, MAX_BOUNCE_SIZE } from './bounces';
 export type { BounceReport, BounceRecipient, BounceType, BounceAction } from './bounces';
-export type { BounceOptions, BounceImapOptions } from './bounces/bounce.options';
+export type { BounceOptions, BounceImapOptions } from './bounces';
 export { EmailBounceProcessor, BounceMailbox } from './bounce-mailbox';
-export type { BounceProcessingResult, BounceReaderStatus, BounceReaderState, ProviderEvent, ProviderEventResult, ProviderEventType } from './bounce-mailbox';
+export type {
+  BounceProcessingResult,
+  BounceReaderStatus,
+  BounceReaderState,
+  ProviderEvent,
+  ProviderEventResult,
+  ProviderEventType,
+} from './bounce-mailbox';
 export { EmailDeliveryLog } from './delivery-log';
 export type { DeliveryEventType, DeliveryLogQuery, DeliveryRecord, DeliveryStep, DeliveryLogOptions } from './delivery-log';
 export { EMAIL_WORKFLOW_QUEUE_NAME } from './queue';
-export type { EmailQueueDriver, EmailQueueOptions, EmailRetryBackoff, EmailQueueStatus } from './queue';
+export type { EmailQueueDriver, EmailQueueOptions, EmailQueueStatus } from './queue';
+export type { EmailRetryBackoff } from './delivery';
 export type { EmailRedisOptions, EmailRedisCluster, ConnectionRole } from './redis';
 export type {
   TransportDiagnosis,
@@ -101,7 +111,7 @@ export type {
   DeliverabilityCode,
   DeliverabilityStatus,
 } from './deliverability';
-export { encryptCredential } from './crypto/credential.cipher';
+export { encryptCredential } from './crypto';
 export type { SmtpFailureKind } from './errors';
 export {
   EmailWorkflowErrorCode,
@@ -128,3 +138,11 @@ export {
   DependencyMissingError,
 } from './errors';
 export type { OptionsProblem, InvalidTokenReason, RedisSetupProblem } from './errors';
+
+// Renamed in 0.2; the old names stay for one minor version.
+/** @deprecated Use EmailEventSubscriptions (the service; EmailEvent is the enum of event names); removed in 0.3. */
+export const EmailEvents = EmailEventSubscriptions;
+/** @deprecated Use EmailEventSubscriptions (the service; EmailEvent is the enum of event names); removed in 0.3. */
+export type EmailEvents = EmailEventSubscriptions;
+/** @deprecated Use ProofMethod ('link' | 'code' | 'both': how the user proves the address); removed in 0.3. */
+export type EmailDelivery = ProofMethod;

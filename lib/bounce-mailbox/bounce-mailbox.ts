@@ -1,5 +1,5 @@
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import type { ResolvedBounceImap } from '../bounces/bounce.options';
+import type { ResolvedBounceImap } from '../bounces';
 import type { RedisClient } from '../redis';
 import type { EmailBounceProcessor } from './bounce.processor';
 import type { BounceReaderStatus, ReaderLease } from './bounce-mailbox.types';

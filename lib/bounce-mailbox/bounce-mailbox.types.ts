@@ -1,4 +1,4 @@
-import type { ResolvedBounceImap } from '../bounces/bounce.options';
+import type { ResolvedBounceImap } from '../bounces';
 
 /** Where and how the bounce mailbox is read: `bounces.imap` with its defaults, and the reader's own limits. */
 export interface BounceImapSettings extends ResolvedBounceImap {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { parseBounce } from '../bounces';
 import type { BounceRecipient, BounceReport } from '../bounces';
-import type { MessageRefs } from '../crypto/message-refs';
+import type { MessageRefs } from '../crypto';
 import type { DeliveryRecord, EmailDeliveryLog } from '../delivery-log';
 import { InvalidArgumentError } from '../errors';
 import type { EmailEventBus, IgnoredReportReason } from '../events';

@@ -1,6 +1,6 @@
 import type { ExistsEvent, ImapFlow } from 'imapflow';
-import { requireOptional } from '../errors';
-import { withTimeout } from '../errors/bounded-call';
+import { requireOptional } from '../optional-packages';
+import { withTimeout } from '../redis';
 import { connectionClosed, describeImapFailure, MissingBounceReaderDependencyError } from './bounce-mailbox.errors';
 import type { BounceImapSettings, BounceMessageHandler, BounceReaderLogger, BounceReaderState, BounceReaderStatus, ReaderLease } from './bounce-mailbox.types';
 

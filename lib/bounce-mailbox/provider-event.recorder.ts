@@ -1,4 +1,4 @@
-import type { MessageRefs } from '../crypto/message-refs';
+import type { MessageRefs } from '../crypto';
 import type { DeliveryRecord, EmailDeliveryLog } from '../delivery-log';
 import type { IgnoredReportReason } from '../events';
 import type { EmailSuppressions } from '../suppression';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { boundedRedisCall } from '../errors/bounded-call';
+import { boundedRedisCall } from '../redis';
 import type { RedisClient } from '../redis';
 import type { ReaderLease } from './bounce-mailbox.types';
 

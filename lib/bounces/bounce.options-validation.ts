@@ -1,8 +1,8 @@
 import { Allow, IsBoolean, IsIn, IsOptional, IsString, MinLength, ValidateNested } from 'class-validator';
 import { Type } from 'class-transformer';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
-import { ENVELOPE_TAG_LENGTH } from '../crypto/message-refs';
+import { dtoProblems, NestedOptions, rule, WholeNumber } from '../options/options.validator';
+import { ENVELOPE_TAG_LENGTH } from '../crypto';
 
 /** The longest local part of `bounces.address`: `+` and the tag must still fit SMTP's 64 characters. */
 const MAX_BOUNCE_LOCAL_PART = 64 - 1 - ENVELOPE_TAG_LENGTH;

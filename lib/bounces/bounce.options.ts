@@ -1,4 +1,4 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 
 /** The IMAP mailbox bounces and complaints arrive in: read by one process per deployment. */
 export interface BounceImapOptions {
@@ -29,7 +29,7 @@ export interface BounceImapOptions {
 }
 
 /**
- * Bounces and complaints read back (README: "Bounces and the delivery log"). With `address`, every email's
+ * Bounces and complaints read back (docs/bounces.md: "Bounces and the delivery log"). With `address`, every email's
  * envelope sender is `<local>+<tag>@<domain>`, the tag naming the email under a MAC, so a report counts
  * only when it is about an email we sent to that recipient.
  */
@@ -70,7 +70,7 @@ export interface BounceSettings {
 /** Injection token of the resolved `BounceSettings`. */
 export const BOUNCE_SETTINGS = 'EMAIL_WORKFLOW:BOUNCE_SETTINGS';
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./bounce.options-validation') {
   return require('./bounce.options-validation') as typeof import('./bounce.options-validation');
 }

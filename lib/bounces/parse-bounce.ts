@@ -1,5 +1,6 @@
 import type { Attachment, ParsedMail, SimpleParserOptions } from 'mailparser';
-import { DependencyMissingError, InvalidArgumentError, requireOptional } from '../errors';
+import { DependencyMissingError, InvalidArgumentError } from '../errors';
+import { requireOptional } from '../optional-packages';
 import { MAX_BOUNCE_MIME_DEPTH, MAX_BOUNCE_SIZE, MAX_PART_HEADER_SIZE, MAX_REPORT_PARTS } from './bounce.limits';
 import type { BounceRecipient, BounceReport } from './bounce.types';
 import { readDeliveryStatus } from './delivery-status.reader';

@@ -1,13 +1,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MessageComposer } from '../queue';
-import type { HtmlEncoding } from '../queue/message.composer';
-import { checkTemplateMessages } from '../queue/message.checks';
-import { previewTemplates, sampleContextFor, TemplateRegistry } from '../templates';
+import { MessageComposer, checkTemplateMessages } from '../delivery';
+import type { HtmlEncoding } from '../delivery';
+import { previewTemplates, sampleContextFor, TemplateRegistry, resolveTemplateOptions } from '../templates';
 import type { TemplateFinding } from '../templates';
-import { resolveTemplateOptions } from '../templates/template.options';
-import { isValidMailbox, mailboxAddress } from '../transport/email-address';
+import { isValidMailbox, mailboxAddress } from '../transport';
 import { CliUsageError } from './usage.error';
 
 export const CHECK_TEMPLATES_USAGE = `  nestjs-email-workflow check-templates [--dir ./templates] [--from "Acme <no-reply@acme.com>"] [--dkim-domain acme.com]

@@ -1,5 +1,5 @@
 import type { OptionsProblem } from '../errors';
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 import { credentialKeysFrom } from './credential.cipher';
 import { MIN_SECRET_BYTES } from './secret-keys';
 

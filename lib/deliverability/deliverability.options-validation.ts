@@ -1,6 +1,6 @@
 import { IsArray, IsOptional, IsString, Max } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, rule, WholeNumber } from '../errors/options.validator';
+import { dtoProblems, rule, WholeNumber } from '../options/options.validator';
 import { isDnsServer } from './dns.servers';
 
 const SERVERS = rule('must be a list of DNS server addresses', "use e.g. ['1.1.1.1', '127.0.0.1:5353', '[2001:db8::53]:53']");

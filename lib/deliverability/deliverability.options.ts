@@ -1,4 +1,4 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 
 /** The DNS the deliverability checks ask (`diagnoseDeliverability()`). */
 export interface DnsOptions {
@@ -25,7 +25,7 @@ export const DEFAULT_DNS_TIMEOUT_MS = 5_000;
 /** Injection token of the resolved `DeliverabilitySettings`. */
 export const DELIVERABILITY_SETTINGS = 'EMAIL_WORKFLOW:DELIVERABILITY_SETTINGS';
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./deliverability.options-validation') {
   return require('./deliverability.options-validation') as typeof import('./deliverability.options-validation');
 }

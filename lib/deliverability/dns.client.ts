@@ -1,5 +1,5 @@
 import { Resolver } from 'node:dns/promises';
-import { withTimeout } from '../errors/bounded-call';
+import { withTimeout } from '../redis';
 
 /** Record types the checks ask for. */
 export type DnsRecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'CNAME';

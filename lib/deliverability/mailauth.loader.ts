@@ -1,4 +1,5 @@
-import { DependencyMissingError, requireOptional } from '../errors';
+import { DependencyMissingError } from '../errors';
+import { requireOptional } from '../optional-packages';
 
 /** mailauth's resolver option: `dns.promises.resolve`'s signature. */
 type Resolve = (name: string, type: string) => Promise<unknown[]>;

@@ -1,5 +1,5 @@
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, NestedOptions, WholeNumber } from '../errors/options.validator';
+import { dtoProblems, NestedOptions, WholeNumber } from '../options/options.validator';
 
 class DeliveryLogDto {
   @WholeNumber(1_000, 'must be a number of milliseconds, 1000 or more', 'use e.g. 2592000000 (30 days)') retention?: number;

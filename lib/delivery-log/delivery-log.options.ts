@@ -1,4 +1,4 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 import type { DeliveryLogLimits } from './delivery-log.types';
 
 /** The delivery log: one record per email, kept where the tokens are. */

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { InvalidArgumentError } from '../errors';
-import type { MessageRefs } from '../crypto/message-refs';
-import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { MessageRefs, PayloadCipher } from '../crypto';
 import type { ClaimState, DeliveryEventType, DeliveryLogQuery, DeliveryLogStore, DeliveryRecord, DeliveryStep } from './delivery-log.types';
 
 const DEFAULT_LIMIT = 50;

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis';
-import { boundedRedisCall } from '../errors/bounded-call';
+import { boundedRedisCall } from '../redis';
 import type { ClaimState, DeliveryLogLimits, DeliveryLogStore } from './delivery-log.types';
 
 /**

@@ -1,15 +1,14 @@
-import type { MailMessage } from '../transport/mail-message';
+import type { MailMessage, DeliveryReceipt, TransportRegistry } from '../transport';
 import { EmailDeliveryError, EmailWorkflowError, TenantHostRefusedError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { EmailIdentity } from '../events';
-import type { DeliveryReceipt, TransportRegistry } from '../transport';
 import type { SmtpFailure } from '../errors';
 import { diagnoseSmtp } from '../diagnostics';
 import { DeliveryFailure, DeliveryHandedBack, UndeliveredReason } from './delivery.failure';
 import { DeliveryGate, GateAbandonedError } from './delivery.gate';
 import type { EmailJob } from './email-job';
 import type { MessageComposer } from './message.composer';
-import type { EmailRetryBackoff } from './queue.options';
+import type { EmailRetryBackoff } from './retry.policy';
 import { retryDelay } from './retry.policy';
 
 export interface DeliveryTry {

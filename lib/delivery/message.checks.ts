@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type MimeNode from 'nodemailer/lib/mime-node';
-import type { TemplatePreview } from '../templates';
-import { contentFindings } from '../templates/template.findings';
-import type { TemplateFinding } from '../templates/template.findings';
-import { dkimAlignment } from '../transport/dkim.alignment';
+import type { TemplatePreview, TemplateFinding } from '../templates';
+import { contentFindings } from '../templates';
+import { dkimAlignment } from '../transport';
 import type { MessageComposer } from './message.composer';
 
 /**

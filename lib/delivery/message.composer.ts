@@ -1,14 +1,8 @@
-import type { MailMessage } from '../transport/mail-message';
-import type { RenderedEmail, TemplateContext, TemplateRegistry } from '../templates';
-import type { ResolvedBrand } from '../templates/template.options';
-import type { MessageRefs } from '../crypto/message-refs';
+import type { MailMessage } from '../transport';
+import type { RenderedEmail, TemplateContext, TemplateRegistry, ResolvedBrand } from '../templates';
+import type { MessageRefs } from '../crypto';
 import type { EmailJob } from './email-job';
-
-/**
- * How the HTML part travels. `base64` costs less CPU per email to encode and send than
- * `quoted-printable`, whose raw source stays readable and is smaller (README: Delivery, HTML transfer encoding).
- */
-export type HtmlEncoding = 'base64' | 'quoted-printable';
+import type { HtmlEncoding } from './sender.options';
 
 /** What every email carries, whoever sends it. */
 interface MessageSettings {

@@ -1,4 +1,12 @@
-import type { EmailRetryBackoff } from './queue.options';
+/** Exponential backoff with jitter between the tries of one email (`queue.backoff`). */
+export interface EmailRetryBackoff {
+  /** Delay before the second attempt, in ms; it doubles each attempt. @default 5000 */
+  delay?: number;
+  /** Upper bound of one delay, in ms. @default 3600000 (1 hour) */
+  maxDelay?: number;
+}
+
+export const DEFAULT_BACKOFF: Required<EmailRetryBackoff> = { delay: 5_000, maxDelay: 3_600_000 };
 
 /**
  * Delay before the next try after `failedAttempts` failures: exponential, capped, with "equal jitter"

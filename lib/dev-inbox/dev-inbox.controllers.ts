@@ -1,6 +1,7 @@
-import { Controller, Get, Header, Headers, Inject, Param, Res, Type } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Param, Post, Res, Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { EmailWorkflowService } from '../workflow/email-workflow.service';
+import { EmailTemplates, TemplateRegistry } from '../templates';
+import { EmailWorkflowService } from '../workflow';
 import { emailFrameDocument, emailPage, EMAIL_FRAME_SANDBOX, inboxPage, templatesPage, templatesUnavailablePage } from './dev-inbox.pages';
 import type { ResolvedDevInboxOptions } from './dev-inbox.options';
 import { HtmlPage, navFrom, routeOf } from './dev-inbox.routes';
@@ -11,6 +12,7 @@ import type { CaughtEmail } from './dev-inbox.types';
 import { checksOfEmails, checksOfPreviews } from './email-checks';
 import { checksCell, emailChecksSection, previewChecksSection } from './findings.page';
 import { missingEmailPage, missingFrameDocument } from './missing.page';
+import { draftFormOf, draftPreviewPage } from './draft-preview.page';
 
 /**
  * The last segment of a route (`/dev/inbox` → `inbox`). Pages link relative to themselves with it,
@@ -78,9 +80,14 @@ export function createInboxController(paths: ResolvedDevInboxOptions): Type<unkn
   return DevInboxController;
 }
 
+const NO_WORKFLOW = 'EmailWorkflowModule is not imported in this app, so there are no templates to preview. Import it beside EmailDevInboxModule.';
+
 /** The template previews controller, mounted at `paths.templatesPath`. */
 export function createTemplatesController(paths: ResolvedDevInboxOptions): Type<unknown> {
   const nav = navFrom(paths.templatesPath, paths, 'templates');
+  const draftNav = navFrom(`${routeOf(paths.templatesPath)}/draft`, paths, 'templates');
+  // Relative to `{templatesPath}`, as the inbox links its emails.
+  const draftHref = `${lastSegment(paths.templatesPath) ? `${lastSegment(paths.templatesPath)}/` : ''}draft`;
 
   @Controller(paths.templatesPath)
   class DevTemplatesController {
@@ -99,12 +106,54 @@ export function createTemplatesController(paths: ResolvedDevInboxOptions): Type<
       try {
         const previews = await workflow.previewTemplates();
         const checks = await checksOfPreviews(this.moduleRef, previews);
-        return templatesPage(previews, nav, {
-          everyMessage: previewChecksSection(checks.everyMessage, 'Message checks of every message'),
-          of: (preview) => previewChecksSection(checks.of(preview)),
-        });
+        return templatesPage(
+          previews,
+          nav,
+          {
+            everyMessage: previewChecksSection(checks.everyMessage, 'Message checks of every message'),
+            of: (preview) => previewChecksSection(checks.of(preview)),
+          },
+          draftHref,
+        );
       } catch (error) {
         return templatesUnavailablePage((error as Error).message, nav);
+      }
+    }
+
+    /** A form to paste a stored template's draft into. */
+    @Get('draft')
+    @HtmlPage()
+    draftForm(): string {
+      const templates = this.templates();
+      return templates ? draftPreviewPage(draftNav, this.names()) : templatesUnavailablePage(NO_WORKFLOW, draftNav);
+    }
+
+    /** The posted draft, checked and rendered as EmailTemplates.preview does: nothing is stored. */
+    @Post('draft')
+    // A page, not a redirect to one: the draft lives only in this response.
+    @HttpCode(200)
+    @HtmlPage()
+    async draftPreview(@Body() posted: unknown): Promise<string> {
+      const templates = this.templates();
+      if (!templates) return templatesUnavailablePage(NO_WORKFLOW, draftNav);
+      const form = draftFormOf(posted);
+      const result = await templates.preview({ name: form.name, locale: form.locale, subject: form.subject, [form.format]: form.body });
+      return draftPreviewPage(draftNav, this.names(), { form, result });
+    }
+
+    private templates(): EmailTemplates | undefined {
+      try {
+        return this.moduleRef.get(EmailTemplates, { strict: false });
+      } catch {
+        return undefined;
+      }
+    }
+
+    private names(): string[] {
+      try {
+        return this.moduleRef.get(TemplateRegistry, { strict: false }).names();
+      } catch {
+        return [];
       }
     }
   }

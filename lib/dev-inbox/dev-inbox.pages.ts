@@ -220,7 +220,8 @@ function titleOf(preview: TemplatePreview): string {
   return `${preview.name}${preview.locale ? ` (${preview.locale})` : ''}`;
 }
 
-function frame(srcdoc: string, width: number, testId: string): string {
+/** An email's HTML in a sandboxed frame of `width` px. */
+export function frame(srcdoc: string, width: number, testId: string): string {
   return `<iframe title="${testId}" width="${width}" height="720" style="width:${width}px" sandbox="${EMAIL_FRAME_SANDBOX}" srcdoc="${escapeHtml(emailFrameDocument(srcdoc))}" data-testid="${testId}"></iframe>`;
 }
 
@@ -248,14 +249,16 @@ export function templatesPage(
   previews: TemplatePreview[],
   nav: DevInboxNav,
   checks: { everyMessage: string; of: (preview: TemplatePreview) => string } = { everyMessage: '', of: () => '' },
+  draftHref?: string,
 ): string {
+  const draft = draftHref ? ` <a href="${escapeHtml(draftHref)}" data-testid="draft-link">Preview a draft</a> of a stored template (templates.store).` : '';
   const index = previews
     .map((preview) => `<a href="#${escapeHtml(anchorOf(preview))}"${preview.error ? ' class="failed"' : ''}>${escapeHtml(titleOf(preview))}</a>`)
     .join('\n');
   return page(
     'Email templates',
     `<h1>Email templates</h1>
-<p class="muted lead">Every template and locale, compiled from disk on each request and rendered with sample data: edit a file and reload.</p>
+<p class="muted lead">Every template and locale, compiled from disk on each request and rendered with sample data: edit a file and reload.${draft}</p>
 <nav class="index">
 ${index}
 </nav>

@@ -1,5 +1,5 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
-import type { SmtpTransportOptions } from '../transport/smtp-transport.options';
+import type { SmtpTransportOptions } from '../transport';
 import type { CaughtEmail } from './dev-inbox.types';
 import { SmtpCatcher } from './smtp.catcher';
 

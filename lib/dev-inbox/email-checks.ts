@@ -2,7 +2,7 @@ import type { Type } from '@nestjs/common';
 import type { ModuleRef } from '@nestjs/core';
 import { EmailDeliveryLog } from '../delivery-log';
 import type { TemplateFinding, TemplatePreview } from '../templates';
-import { TemplateChecks } from '../workflow/template.checks';
+import { TemplateChecks } from '../workflow';
 import type { CaughtEmail } from './dev-inbox.types';
 import type { EmailChecks } from './findings.page';
 

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { AddressObject, ParsedMail } from 'mailparser';
 import type { SMTPServer } from 'smtp-server';
-import { DevInboxDependencyMissingError, requireOptional } from '../errors';
+import { DevInboxDependencyMissingError } from '../errors';
+import { requireOptional } from '../optional-packages';
 import type { CaughtEmail } from './dev-inbox.types';
 
 const logger = new Logger('EmailDevInbox');

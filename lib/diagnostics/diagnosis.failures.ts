@@ -1,7 +1,10 @@
 import type { NodemailerError } from 'nodemailer/lib/errors';
-import { redact } from '../transport/smtp.failure';
-import { HintAudience, noGreetingHint, SmtpHint, smtpHint } from '../transport/smtp.hints';
 import {
+  redact,
+  HintAudience,
+  noGreetingHint,
+  SmtpHint,
+  smtpHint,
   EffectiveSmtpSecurity,
   isRelayDenial,
   LOGIN_REQUIRED_REPLY,
@@ -9,7 +12,7 @@ import {
   RELAY_PORT,
   SmtpReply,
   tlsProblemOf,
-} from '../transport/smtp.knowledge';
+} from '../transport';
 import type { DiagnosisFailure, DiagnosisFailureCode } from './diagnosis.types';
 
 /** Ends a diagnosis at the step that failed; the doctor turns it into the diagnosis' failure. */

@@ -1,4 +1,4 @@
-import type { HintAudience } from '../transport/smtp.hints';
+import type { HintAudience } from '../transport';
 
 /** The stages of an SMTP conversation, in the order a diagnosis walks them. */
 export type DiagnosisStepName = 'dns' | 'connect' | 'tls' | 'greeting' | 'auth' | 'mail-from' | 'rcpt' | 'data' | 'verify' | 'send';

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { NodemailerError } from 'nodemailer/lib/errors';
-import { parseSmtpReply, SmtpReply } from '../transport/smtp.knowledge';
+import { parseSmtpReply, SmtpReply } from '../transport';
 
 /** Fails a command the way nodemailer fails one, so the doctor reads both the same way. */
 function lost(code: 'ETIMEDOUT' | 'ECONNECTION', message: string): NodemailerError {

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { NodemailerSmtpOptions } from '../transport/smtp-transport.resolver';
+import type { NodemailerSmtpOptions } from '../transport';
 import { SmtpTranscript } from './smtp.transcript';
 
 /** nodemailer's SMTP client, loaded with the first diagnosis rather than when the library is imported. */

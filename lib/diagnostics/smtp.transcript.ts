@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { parseSmtpReply, SmtpReply } from '../transport/smtp.knowledge';
+import { parseSmtpReply, SmtpReply } from '../transport';
 
 /** What nodemailer's transaction log says happened. */
 type LineKind = 'connected' | 'command' | 'message' | 'reply';

@@ -1,4 +1,4 @@
-import type { TransportCheck } from '../transport/mail-transport';
+import type { TransportCheck } from '../transport';
 import type { DiagnosisStepName, TransportDiagnosis } from './diagnosis.types';
 
 /**

@@ -119,7 +119,7 @@ export class EmailDeliveryError extends EmailWorkflowError {
 /** What to do about a Redis failure, by what Redis said: a cluster redirection or a missing permission is no outage. */
 function fixForRedis(reason: string): string {
   if (/\b(MOVED|ASK|CROSSSLOT|CLUSTERDOWN)\b/.test(reason)) return 'Redis is a cluster: give queue.redis { cluster: { nodes } } (or a list of node URLs) and a queue.prefix with a hash tag, e.g. "{bull}".';
-  if (/\bNOPERM\b/.test(reason)) return 'the Redis user lacks a permission: grant it (README, "Running on managed Redis" lists what each driver needs).';
+  if (/\bNOPERM\b/.test(reason)) return 'the Redis user lacks a permission: grant it (docs/delivery.md, "Running on managed Redis", lists what each driver needs).';
   if (/\bREADONLY\b/.test(reason)) return 'Redis answered as a read-only replica: point queue.redis at the master, or use Sentinel so the client follows failovers.';
   if (/\b(WRONGPASS|NOAUTH)\b/.test(reason)) return 'check the user and password in queue.redis.';
   return 'check that Redis at queue.redis is running and reachable, then retry.';

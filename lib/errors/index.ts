@@ -21,7 +21,6 @@ export {
 } from './email-workflow.errors';
 export { InvalidArgumentError, InvalidContextError } from './input.errors';
 export { TenantHostRefusedError } from './tenant-host.error';
-export { requireOptional } from './optional-dependency';
 export type { OptionsProblem, InvalidTokenReason, SentEmailSummary, SmtpFailure, SmtpFailureKind } from './email-workflow.errors';
 export { RedisSetupError } from './redis-setup.error';
 export type { RedisSetupProblem } from './redis-setup.error';

@@ -4,7 +4,7 @@ import type { BeforeEmailSendHook, EmailEvent, EmailEventListener, EmailEventPay
 
 /**
  * The library's side of the events: it holds the listeners and before-send hooks, emits the events and
- * runs the hooks. Internal: apps subscribe through `EmailEvents`, which cannot emit, so no app can fake
+ * runs the hooks. Internal: apps subscribe through `EmailEventSubscriptions`, which cannot emit, so no app can fake
  * an `email.sent`. A throwing listener is logged and never breaks delivery; a throwing hook stops that send.
  */
 @Injectable()

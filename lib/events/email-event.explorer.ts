@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { BEFORE_EMAIL_SEND_METADATA, ON_EMAIL_EVENT_METADATA } from './email-event.constants';
 import type { BeforeEmailSendHook, EmailEvent, EmailEventListener } from './email-event.types';
-import { EmailEvents } from './email-events';
+import { EmailEventSubscriptions } from './email-event-subscriptions';
 
 /** A provider method carrying `@OnEmailEvent` and/or `@BeforeEmailSend`. */
 interface HookMethod {
@@ -25,7 +25,7 @@ export class EmailEventExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
-    private readonly events: EmailEvents,
+    private readonly events: EmailEventSubscriptions,
   ) {}
 
   onModuleInit(): void {

@@ -23,7 +23,7 @@ export type {
   OutgoingEmail,
   BeforeEmailSendHook,
 } from './email-event.types';
-export { EmailEvents } from './email-events';
+export { EmailEventSubscriptions } from './email-event-subscriptions';
 /** Internal: the emitting side. Not in `lib/index.ts`, so apps cannot emit. */
 export { EmailEventBus } from './email-event.bus';
 export { OnEmailEvent } from './on-email-event.decorator';

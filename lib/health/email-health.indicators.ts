@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { BounceMailbox } from '../bounce-mailbox';
-import { withTimeout } from '../errors/bounded-call';
-import { EmailWorkflowService } from '../workflow/email-workflow.service';
+import { withTimeout } from '../redis';
+import { EmailWorkflowService } from '../workflow';
 
 /**
  * Terminus indicator: can the SMTP server be reached, secured and logged into right now?

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DependencyMissingError, requireOptional } from '../errors';
+import { DependencyMissingError } from '../errors';
+import { requireOptional } from '../optional-packages';
 import type { MetricsSettings } from './metrics.options';
 import type { MeterLike, MeterProviderLike } from './metrics.types';
 
@@ -22,7 +23,7 @@ export function meterProviderFor({ mode, meterProvider }: MetricsSettings): Mete
   return meterProvider ?? globalMeterProvider(mode === 'required');
 }
 
-/** The library's meter from `provider`, named and versioned as README says. */
+/** The library's meter from `provider`, named and versioned as docs/operations.md says. */
 export function meterOf(provider: MeterProviderLike): MeterLike {
   return provider.getMeter(METER_NAME, libraryVersion());
 }

@@ -1,6 +1,6 @@
 import { IsBoolean, IsOptional } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, missingMethods, rule } from '../errors/options.validator';
+import { dtoProblems, missingMethods, rule } from '../options/options.validator';
 
 class MetricsDto {
   @IsOptional()

@@ -1,8 +1,8 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 import type { MeterProviderLike } from './metrics.types';
 
 /**
- * OpenTelemetry metrics of delivery (see the README's Metrics section). They go through
+ * OpenTelemetry metrics of delivery (see docs/operations.md, "Metrics"). They go through
  * `@opentelemetry/api`, an optional peer: without it, and without `meterProvider`, nothing is recorded.
  * Best effort: a provider or instrument that throws is logged once as a warning and metrics turn off;
  * emails are sent as before.
@@ -35,7 +35,7 @@ export interface MetricsSettings {
 /** Injection token of the resolved `MetricsSettings`. */
 export const METRICS_SETTINGS = 'EMAIL_WORKFLOW:METRICS_SETTINGS';
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./metrics.options-validation') {
   return require('./metrics.options-validation') as typeof import('./metrics.options-validation');
 }

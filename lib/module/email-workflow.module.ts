@@ -3,23 +3,25 @@ import { DiscoveryModule } from '@nestjs/core';
 import { getQueueToken } from '@nestjs/bull-shared';
 import { BounceMailbox, EmailBounceProcessor } from '../bounce-mailbox';
 import { EmailDeliveryLog } from '../delivery-log';
-import { EmailEventExplorer, EmailEvents } from '../events';
+import { EmailEventExplorer, EmailEventSubscriptions } from '../events';
 import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
 import type { EmailQueue } from '../queue';
 import { EmailSuppressions } from '../suppression';
 import { TransportRegistry } from '../transport';
-import { AccountFlowSupport } from '../workflow/account-flow.support';
-import { DeliverabilityDiagnostics } from '../workflow/deliverability.diagnostics';
-import { DeliveryDiagnostics } from '../workflow/delivery.diagnostics';
-import { EmailChangeFlow } from '../workflow/email-change.flow';
-import { EmailWorkflowService } from '../workflow/email-workflow.service';
-import { PasswordResetFlow } from '../workflow/password-reset.flow';
-import { NewSignInNotice } from '../workflow/new-sign-in.notice';
-import { EmailSendPipeline } from '../workflow/send.pipeline';
-import { SignInFlow } from '../workflow/sign-in.flow';
-import { TemplateChecks } from '../workflow/template.checks';
-import { TemplatePreviews } from '../workflow/template.previews';
-import { EmailVerificationFlow } from '../workflow/verification.flow';
+import {
+  AccountFlowSupport,
+  DeliverabilityDiagnostics,
+  DeliveryDiagnostics,
+  EmailChangeFlow,
+  EmailWorkflowService,
+  PasswordResetFlow,
+  NewSignInNotice,
+  EmailSendPipeline,
+  SignInFlow,
+  TemplateChecks,
+  TemplatePreviews,
+  EmailVerificationFlow,
+} from '../workflow';
 import { ConfigurableEmailWorkflowModule } from './email-workflow.module-definition';
 import { emailWorkflowProviders } from './email-workflow.providers';
 
@@ -52,7 +54,7 @@ import { emailWorkflowProviders } from './email-workflow.providers';
     TemplateChecks,
     EmailWorkflowService,
   ],
-  exports: [EmailWorkflowService, EmailEvents, EmailSuppressions, EmailDeliveryLog, EmailBounceProcessor, BounceMailbox, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
+  exports: [EmailWorkflowService, EmailEventSubscriptions, EmailSuppressions, EmailDeliveryLog, EmailBounceProcessor, BounceMailbox, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
 })
 export class EmailWorkflowModule
   extends ConfigurableEmailWorkflowModule

@@ -1,35 +1,34 @@
-import type { BounceModuleOptions } from '../bounces/bounce.options';
-import type { CryptoOptions } from '../crypto/crypto.options';
-import type { DeliverabilityModuleOptions } from '../deliverability/deliverability.options';
-import type { DeliveryLogModuleOptions } from '../delivery-log/delivery-log.options';
-import type { MetricsModuleOptions } from '../metrics/metrics.options';
-import type { EmailQueueOptions } from '../queue/queue.options';
-import type { SuppressionModuleOptions } from '../suppression/suppression.options';
-import type { TemplateModuleOptions } from '../templates/template.options';
-import type { TokenModuleOptions } from '../tokens/token.options';
-import type { TransportModuleOptions } from '../transport/smtp-transport.options';
-import type { FlowModuleOptions } from '../workflow/flow.options';
-import type { WorkflowOptions } from '../workflow/workflow.options';
+import type { BounceModuleOptions } from '../bounces';
+import type { CryptoOptions } from '../crypto';
+import type { DeliverabilityModuleOptions } from '../deliverability';
+import type { DeliveryLogModuleOptions } from '../delivery-log';
+import type { MetricsModuleOptions } from '../metrics';
+import type { EmailQueueOptions } from '../queue';
+import type { SuppressionModuleOptions } from '../suppression';
+import type { TemplateModuleOptions } from '../templates';
+import type { TokenModuleOptions } from '../tokens';
+import type { TransportModuleOptions } from '../transport';
+import type { FlowModuleOptions, WorkflowOptions } from '../workflow';
+import type { SenderOptions } from '../delivery';
 
-export type { BrandOptions, TemplateOptions } from '../templates/template.options';
-export type { TokenOptions, CodeOptions } from '../tokens/token.options';
-export type { FlowOptions, EmailDelivery } from '../workflow/flow.options';
-export type { DkimOptions, TenantTransportOptions } from '../transport/smtp-transport.options';
-export type { LinkOptions } from '../workflow/workflow.options';
-export type { HtmlEncoding } from '../queue/message.composer';
-export type { EmailMetricsOptions } from '../metrics/metrics.options';
-export type { MeterProviderLike } from '../metrics/metrics.types';
-export type { SuppressionOptions } from '../suppression/suppression.options';
-export type { BounceOptions, BounceImapOptions } from '../bounces/bounce.options';
-export type { DeliveryLogOptions } from '../delivery-log/delivery-log.options';
-export type { DnsOptions } from '../deliverability/deliverability.options';
+export type { BrandOptions, TemplateOptions } from '../templates';
+export type { TokenOptions, CodeOptions } from '../tokens';
+export type { FlowOptions, LinkOptions, ProofMethod } from '../workflow';
+export type { DkimOptions, TenantTransportOptions } from '../transport';
+export type { HtmlEncoding } from '../delivery';
+export type { EmailMetricsOptions, MeterProviderLike } from '../metrics';
+export type { SuppressionOptions } from '../suppression';
+export type { BounceOptions, BounceImapOptions } from '../bounces';
+export type { DeliveryLogOptions } from '../delivery-log';
+export type { DnsOptions } from '../deliverability';
 
 /**
  * Options of `EmailWorkflowModule.forRoot()` / `forRootAsync()`: each concern's own options side by
- * side (transport, workflow, templates, tokens, flows, suppression, crypto, queue); each is documented where it is owned.
+ * side (transport, sender, workflow, templates, tokens, flows, suppression, crypto, queue); each is documented where it is owned.
  */
 export interface EmailWorkflowModuleOptions
   extends TransportModuleOptions,
+    SenderOptions,
     WorkflowOptions,
     TemplateModuleOptions,
     TokenModuleOptions,

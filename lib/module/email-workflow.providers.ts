@@ -2,33 +2,46 @@ import { Logger, Provider } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bull-shared';
 import { BounceMailbox, EmailBounceProcessor } from '../bounce-mailbox';
-import { BOUNCE_SETTINGS, BounceSettings } from '../bounces/bounce.options';
-import { CRYPTO_SETTINGS, CryptoSettings } from '../crypto/crypto.options';
-import { DELIVERABILITY_SETTINGS } from '../deliverability/deliverability.options';
-import { MessageRefs } from '../crypto/message-refs';
-import { DELIVERY_LOG_SETTINGS, DeliveryLogFeed, DeliveryLogSettings, EmailDeliveryLog, MemoryDeliveryLogStore, RedisDeliveryLogStore } from '../delivery-log';
-import { PayloadCipher } from '../crypto/payload.cipher';
-import { deriveKey } from '../crypto/secret-keys';
-import { EmailEventBus, EmailEvents } from '../events';
+import { BOUNCE_SETTINGS, BounceSettings } from '../bounces';
+import { CRYPTO_SETTINGS, CryptoSettings, MessageRefs, PayloadCipher, deriveKey } from '../crypto';
+import { DELIVERABILITY_SETTINGS } from '../deliverability';
+import {
+  DELIVERY_LOG_SETTINGS,
+  DeliveryLogFeed,
+  DeliveryLogSettings,
+  EmailDeliveryLog,
+  MemoryDeliveryLogStore,
+  RedisDeliveryLogStore,
+} from '../delivery-log';
+import { EmailEventBus, EmailEventSubscriptions } from '../events';
 import { EmailMetrics, meterProviderFor, METRICS_SETTINGS, MetricsSettings } from '../metrics';
 import {
   EMAIL_QUEUE,
   EMAIL_WORKFLOW_QUEUE_NAME,
-  EmailDeliveryWorker,
   EmailQueue,
   FailureRedactor,
   InProcessEmailQueue,
-  MessageComposer,
   openRedisQueue,
   RedisEmailQueue,
+  inProcessQueueSettings,
+  QUEUE_SETTINGS,
+  queuePrefix,
+  queueRedisTarget,
+  QueueSettings,
 } from '../queue';
-import { inProcessQueueSettings } from '../queue/in-process-email.queue';
-import { QUEUE_SETTINGS, queuePrefix, queueRedisTarget, QueueSettings } from '../queue/queue.options';
+import { EmailDeliveryWorker, MessageComposer, SENDER_SETTINGS } from '../delivery';
+import type { SenderSettings } from '../delivery';
 import { RedisConnection } from '../redis';
 import type { RedisClient } from '../redis';
-import { BounceFeed, EmailSuppressions, MemorySuppressionStore, RedisSuppressionStore, SUPPRESSION_SETTINGS, SuppressionSettings } from '../suppression';
-import { TemplateRegistry } from '../templates';
-import { TEMPLATE_SETTINGS, TemplateSettings } from '../templates/template.options';
+import {
+  BounceFeed,
+  EmailSuppressions,
+  MemorySuppressionStore,
+  RedisSuppressionStore,
+  SUPPRESSION_SETTINGS,
+  SuppressionSettings,
+} from '../suppression';
+import { TemplateRegistry, TEMPLATE_SETTINGS, TemplateSettings } from '../templates';
 import {
   EMAIL_RATE_LIMITER,
   EMAIL_TOKEN_STORE,
@@ -39,11 +52,11 @@ import {
   RedisRateLimiter,
   RedisTokenStore,
   TokenStore,
+  TOKEN_SETTINGS,
+  TokenSettings,
 } from '../tokens';
-import { TOKEN_SETTINGS, TokenSettings } from '../tokens/token.options';
 import { makeDefaultTransport, TRANSPORT_SETTINGS, TransportRegistry, TransportSettings } from '../transport';
-import { FLOW_SETTINGS, FlowSettings, longestCodeTtl } from '../workflow/flow.options';
-import { WORKFLOW_SETTINGS, WorkflowSettings } from '../workflow/workflow.options';
+import { FLOW_SETTINGS, FlowSettings, longestCodeTtl, WORKFLOW_SETTINGS } from '../workflow';
 import { EMAIL_WORKFLOW_MODULE_OPTIONS, EMAIL_WORKFLOW_SETTINGS } from './email-workflow.constants';
 import { EmailWorkflowSettings, resolveEmailWorkflowOptions } from './email-workflow.settings';
 
@@ -66,6 +79,12 @@ function storeRedis(redis: RedisConnection | null, queue: EmailQueue): { client:
 /** Injection token of the module's RedisConnection: null with the in-process queue. */
 const EMAIL_REDIS = 'EMAIL_WORKFLOW:REDIS';
 
+/**
+ * Injection token of the key every keyed store derives its own keys from: the module secret, or without
+ * one (in-process queue, no bounces.address: nothing outlives the process) a key made once per process.
+ */
+const STORE_KEY = 'EMAIL_WORKFLOW:STORE_KEY';
+
 async function openQueue(queue: QueueSettings, crypto: CryptoSettings, worker: EmailDeliveryWorker, redis: RedisConnection | null): Promise<EmailQueue> {
   if (redis === null) {
     logger.warn('Emails queue in process memory: not durable, lost if the process stops. Set queue.redis for production.');
@@ -84,6 +103,7 @@ async function openQueue(queue: QueueSettings, crypto: CryptoSettings, worker: E
 const settingsProviders: Provider[] = (
   [
     [TRANSPORT_SETTINGS, 'transport'],
+    [SENDER_SETTINGS, 'sender'],
     [WORKFLOW_SETTINGS, 'workflow'],
     [TEMPLATE_SETTINGS, 'templates'],
     [TOKEN_SETTINGS, 'tokens'],
@@ -123,8 +143,13 @@ export const emailWorkflowProviders: Provider[] = [
     },
     inject: [TRANSPORT_SETTINGS, QUEUE_SETTINGS],
   },
+  {
+    provide: STORE_KEY,
+    useFactory: ({ secret }: CryptoSettings) => secret ?? randomBytes(32).toString('base64url'),
+    inject: [CRYPTO_SETTINGS],
+  },
   EmailEventBus,
-  EmailEvents,
+  EmailEventSubscriptions,
   {
     provide: EmailMetrics,
     // null when nothing is recorded: no listener, no cost per email.
@@ -136,15 +161,14 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: MessageRefs,
-    // Without a secret (in-process queue, no bounces.address) nothing outlives the process, so a per-process key is enough.
-    useFactory: ({ secret }: CryptoSettings) => new MessageRefs(deriveKey(secret ?? randomBytes(32).toString('base64url'), 'message-refs')),
-    inject: [CRYPTO_SETTINGS],
+    useFactory: (key: string) => new MessageRefs(deriveKey(key, 'message-refs')),
+    inject: [STORE_KEY],
   },
   {
     provide: MessageComposer,
-    useFactory: (templates: TemplateRegistry, { from, replyTo, htmlEncoding, senderAddress }: WorkflowSettings, { brand }: TemplateSettings, bounces: BounceSettings, refs: MessageRefs) =>
-      new MessageComposer(templates, { from, replyTo, htmlEncoding, senderAddress, brand, bounceAddress: bounces.address && { ...bounces.address, refs } }),
-    inject: [TemplateRegistry, WORKFLOW_SETTINGS, TEMPLATE_SETTINGS, BOUNCE_SETTINGS, MessageRefs],
+    useFactory: (templates: TemplateRegistry, sender: SenderSettings, { brand }: TemplateSettings, bounces: BounceSettings, refs: MessageRefs) =>
+      new MessageComposer(templates, { ...sender, brand, bounceAddress: bounces.address && { ...bounces.address, refs } }),
+    inject: [TemplateRegistry, SENDER_SETTINGS, TEMPLATE_SETTINGS, BOUNCE_SETTINGS, MessageRefs],
   },
   {
     provide: EmailDeliveryWorker,
@@ -178,20 +202,17 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: EMAIL_RATE_LIMITER,
-    // Without a secret (in-process queue only) the counters live in memory, so a per-process key is enough.
-    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings, redis: RedisConnection | null): RateLimiter => {
-      const key = deriveKey(secret ?? randomBytes(32).toString('base64url'), 'rate-limit-key');
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, storeKey: string, redis: RedisConnection | null): RateLimiter => {
+      const key = deriveKey(storeKey, 'rate-limit-key');
       const shared = storeRedis(redis, queue);
       return shared ? new RedisRateLimiter(shared.client, shared.prefix, commandTimeout, key) : new MemoryRateLimiter(key);
     },
-    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS, EMAIL_REDIS],
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, STORE_KEY, EMAIL_REDIS],
   },
   {
     provide: EmailTokens,
-    // Without a secret (in-process queue only) tokens live in memory, so a per-process key is enough.
     // Code tries are counted in the token store: in Redis with a Redis queue, so shared by every process.
-    useFactory: ({ secret }: CryptoSettings, { claimWindowMs, codes }: TokenSettings, flows: FlowSettings, store: TokenStore) => {
-      const key = secret ?? randomBytes(32).toString('base64url');
+    useFactory: (key: string, { claimWindowMs, codes }: TokenSettings, flows: FlowSettings, store: TokenStore) => {
       return new EmailTokens(store, deriveKey(key, 'token-hmac'), {
         claimWindowMs,
         recordKey: deriveKey(key, 'token-record'),
@@ -199,19 +220,18 @@ export const emailWorkflowProviders: Provider[] = [
         attemptWindowSeconds: longestCodeTtl(flows),
       });
     },
-    inject: [CRYPTO_SETTINGS, TOKEN_SETTINGS, FLOW_SETTINGS, EMAIL_TOKEN_STORE],
+    inject: [STORE_KEY, TOKEN_SETTINGS, FLOW_SETTINGS, EMAIL_TOKEN_STORE],
   },
   {
     provide: EmailSuppressions,
     // In the token store's place: Redis beside the queue when there is one (shared by every process),
-    // else memory, with per-process keys as nothing outlives the process.
-    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings, redis: RedisConnection | null) => {
-      const key = secret ?? randomBytes(32).toString('base64url');
+    // else memory.
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, key: string, redis: RedisConnection | null) => {
       const shared = storeRedis(redis, queue);
       const store = shared ? new RedisSuppressionStore(shared.client, shared.prefix, commandTimeout) : new MemorySuppressionStore();
       return new EmailSuppressions(store, deriveKey(key, 'suppression-key'), new PayloadCipher(deriveKey(key, 'suppression-address')));
     },
-    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS, EMAIL_REDIS],
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, STORE_KEY, EMAIL_REDIS],
   },
   {
     provide: BounceFeed,
@@ -221,13 +241,12 @@ export const emailWorkflowProviders: Provider[] = [
   {
     provide: EmailDeliveryLog,
     // Where the tokens are: Redis beside the queue (every process writes one shared log), else memory.
-    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, { secret }: CryptoSettings, limits: DeliveryLogSettings, refs: MessageRefs, redis: RedisConnection | null) => {
-      const key = secret ?? randomBytes(32).toString('base64url');
+    useFactory: (queue: EmailQueue, { commandTimeout }: QueueSettings, key: string, limits: DeliveryLogSettings, refs: MessageRefs, redis: RedisConnection | null) => {
       const shared = storeRedis(redis, queue);
       const store = shared ? new RedisDeliveryLogStore(shared.client, shared.prefix, limits, commandTimeout) : new MemoryDeliveryLogStore(limits);
       return new EmailDeliveryLog(store, refs, deriveKey(key, 'delivery-log-key'), new PayloadCipher(deriveKey(key, 'delivery-log')));
     },
-    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, CRYPTO_SETTINGS, DELIVERY_LOG_SETTINGS, MessageRefs, EMAIL_REDIS],
+    inject: [EMAIL_QUEUE, QUEUE_SETTINGS, STORE_KEY, DELIVERY_LOG_SETTINGS, MessageRefs, EMAIL_REDIS],
   },
   {
     provide: DeliveryLogFeed,

@@ -1,23 +1,23 @@
-import { BounceSettings, resolveBounceOptions } from '../bounces/bounce.options';
-import { credentialKeysFrom } from '../crypto/credential.cipher';
-import { DeliveryLogSettings, resolveDeliveryLogOptions } from '../delivery-log/delivery-log.options';
-import { CryptoSettings, resolveCryptoOptions } from '../crypto/crypto.options';
-import { DeliverabilitySettings, resolveDeliverabilityOptions } from '../deliverability/deliverability.options';
+import { BounceSettings, resolveBounceOptions } from '../bounces';
+import { credentialKeysFrom, CryptoSettings, resolveCryptoOptions } from '../crypto';
+import { DeliveryLogSettings, resolveDeliveryLogOptions } from '../delivery-log';
+import { DeliverabilitySettings, resolveDeliverabilityOptions } from '../deliverability';
 import { InvalidOptionsError, OptionsProblem } from '../errors';
-import { problemsOf } from '../errors/options.resolution';
-import { MetricsSettings, resolveMetricsOptions } from '../metrics/metrics.options';
-import { QueueSettings, requestsRedis, resolveQueueOptions } from '../queue/queue.options';
-import { resolveSuppressionOptions, SuppressionSettings } from '../suppression/suppression.options';
-import { resolveTemplateOptions, TemplateSettings } from '../templates/template.options';
-import { resolveTokenOptions, TokenSettings } from '../tokens/token.options';
-import { resolveTransportOptions, TransportSettings } from '../transport/transport.options';
-import { FlowSettings, resolveFlowOptions } from '../workflow/flow.options';
-import { resolveWorkflowOptions, WorkflowSettings } from '../workflow/workflow.options';
+import { problemsOf } from '../options';
+import { MetricsSettings, resolveMetricsOptions } from '../metrics';
+import { QueueSettings, requestsRedis, resolveQueueOptions } from '../queue';
+import { resolveSuppressionOptions, SuppressionSettings } from '../suppression';
+import { resolveTemplateOptions, TemplateSettings } from '../templates';
+import { resolveTokenOptions, TokenSettings } from '../tokens';
+import { resolveTransportOptions, TransportSettings } from '../transport';
+import { FlowSettings, resolveFlowOptions, resolveWorkflowOptions, WorkflowSettings } from '../workflow';
+import { resolveSenderOptions, SenderSettings } from '../delivery';
 import type { EmailWorkflowModuleOptions } from './email-workflow.options';
 
 /** Every concern's resolved settings; the module provides each under its concern's token. */
 export interface EmailWorkflowSettings {
   transport: TransportSettings;
+  sender: SenderSettings;
   workflow: WorkflowSettings;
   templates: TemplateSettings;
   tokens: TokenSettings;
@@ -77,6 +77,7 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
     ]);
   }
   const transport = resolveTransportOptions(options, credentialKeysFrom(options.credentialKeys));
+  const sender = resolveSenderOptions(options);
   const workflow = resolveWorkflowOptions(options);
   const templates = resolveTemplateOptions(options);
   const tokens = resolveTokenOptions(options);
@@ -92,11 +93,12 @@ export function resolveEmailWorkflowOptions(options: EmailWorkflowModuleOptions)
     ...problemsOf(transport),
     ...unknownOptionProblems(options),
     ...problemsOf(metrics),
-    ...[workflow, templates, tokens, flows, suppression, queue, crypto, bounces, deliveryLog, deliverability].flatMap(problemsOf),
+    ...[sender, workflow, templates, tokens, flows, suppression, queue, crypto, bounces, deliveryLog, deliverability].flatMap(problemsOf),
   ];
-  if (transport.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && metrics.ok && bounces.ok && deliveryLog.ok && deliverability.ok && problems.length === 0) {
+  if (transport.ok && sender.ok && workflow.ok && templates.ok && tokens.ok && flows.ok && suppression.ok && queue.ok && crypto.ok && metrics.ok && bounces.ok && deliveryLog.ok && deliverability.ok && problems.length === 0) {
     return {
       transport: transport.value,
+      sender: sender.value,
       workflow: workflow.value,
       templates: templates.value,
       tokens: tokens.value,

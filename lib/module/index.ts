@@ -9,7 +9,7 @@ export type {
   TokenOptions,
   CodeOptions,
   FlowOptions,
-  EmailDelivery,
+  ProofMethod,
   DkimOptions,
   TenantTransportOptions,
   EmailMetricsOptions,

@@ -1,4 +1,4 @@
-import type { OptionsProblem } from './email-workflow.errors';
+import type { OptionsProblem } from '../errors';
 
 /**
  * What a concern's `resolve…Options` returns: its settings with every default applied, or every

@@ -1,6 +1,6 @@
 import { plainToInstance, Type } from 'class-transformer';
 import { IsInt, IsOptional, Min, ValidateNested, validateSync, ValidationError, ValidationOptions } from 'class-validator';
-import type { OptionsProblem } from './email-workflow.errors';
+import type { OptionsProblem } from '../errors';
 
 // class-validator and its tables take about 80 ms to load. This file, and every `*.options-validation.ts`
 // that uses it, is required lazily by a concern's `resolve…Options`: paid once at boot, when options are
@@ -35,7 +35,7 @@ function flatten(errors: ValidationError[], parentPath = ''): OptionsProblem[] {
       problem: name === 'whitelistValidation' ? 'is not a known option' : message,
       fix:
         (error.contexts?.[name]?.fix as string | undefined) ??
-        (name === 'whitelistValidation' ? 'remove it or check its spelling' : 'see the options table in the README'),
+        (name === 'whitelistValidation' ? 'remove it or check its spelling' : 'see the options table in docs/options.md'),
     }));
     // Two rules failing on one field say the same thing; print it once.
     const unique = own.filter((p, i) => own.findIndex((q) => q.problem === p.problem) === i);

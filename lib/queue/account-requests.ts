@@ -1,8 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
-import type { PayloadCipher } from '../crypto/payload.cipher';
-import { DeliveryFailure } from './delivery.failure';
-import type { EmailRetryBackoff } from './queue.options';
-import { retryDelay } from './retry.policy';
+import type { PayloadCipher } from '../crypto';
+import { DeliveryFailure, retryDelay } from '../delivery';
+import type { EmailRetryBackoff } from '../delivery';
 
 /** What an account request carries (an address, an IP): plain values, stored sealed. */
 export type AccountRequestPayload = Record<string, string | undefined>;

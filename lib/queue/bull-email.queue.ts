@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import Bull, { Job, Queue, QueueOptions } from 'bull';
-import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { PayloadCipher } from '../crypto';
 import type { RedisClient, RedisConnection } from '../redis';
-import { DeliveryFailure } from './delivery.failure';
-import type { EmailDeliveryWorker } from './delivery.worker';
+import { DeliveryFailure } from '../delivery';
+import type { EmailDeliveryWorker } from '../delivery';
 import { DurableEmailQueue } from './durable-email.queue';
 import { EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
 import type { FailureRedactor } from './failure.redactor';

@@ -1,8 +1,7 @@
 import { ConnectionOptions, Job, Queue, UnrecoverableError, WaitingError, Worker, WorkerOptions } from 'bullmq';
-import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { PayloadCipher } from '../crypto';
 import type { RedisClient, RedisConnection } from '../redis';
-import type { DeliveryFailure } from './delivery.failure';
-import type { EmailDeliveryWorker } from './delivery.worker';
+import type { DeliveryFailure, EmailDeliveryWorker } from '../delivery';
 import { DurableEmailQueue } from './durable-email.queue';
 import { EMAIL_WORKFLOW_QUEUE_NAME } from './email-queue';
 import type { FailureRedactor } from './failure.redactor';

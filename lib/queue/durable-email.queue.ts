@@ -1,20 +1,17 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { PayloadCipher } from '../crypto/payload.cipher';
-import { checkRedis, endConnection } from '../redis';
+import type { PayloadCipher } from '../crypto';
+import { checkRedis, endConnection, boundedRedisCall, withTimeout, RedisOutageLog } from '../redis';
 import type { RedisClient, RedisConnection } from '../redis';
 import { QueueUnavailableError } from '../errors';
-import { boundedRedisCall, withTimeout } from '../errors/bounded-call';
 import { AccountRequestHandler, AccountRequestHandlers, AccountRequestPayload, isAccountRequest, StoredAccountRequest } from './account-requests';
-import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
-import type { EmailDeliveryWorker } from './delivery.worker';
-import { boundFields, EmailJob, SealedEmailParts, StoredEmailJob } from './email-job';
+import { DeliveryFailure, DeliveryHandedBack, boundFields, EmailJob, SealedEmailParts, StoredEmailJob } from '../delivery';
+import type { EmailDeliveryWorker } from '../delivery';
 import { EMAIL_WORKFLOW_QUEUE_NAME, EmailQueueStatus, EnqueueResult, RedisEmailQueue } from './email-queue';
 import type { FailureRedactor } from './failure.redactor';
 import { jobIdFor } from './idempotency';
 import type { RedisQueueSettings } from './queue.options';
 import type { DriverJob, QueueDriver } from './queue-driver';
-import { RedisOutageLog } from './redis-outage.log';
 
 /**
  * Durable delivery on Redis, whichever queue library (QueueDriver) carries the jobs. Jobs hold the

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis';
 import type { AccountRequestQueue } from './account-requests';
-import type { EmailJob } from './email-job';
+import type { EmailJob } from '../delivery';
 
 export const EMAIL_QUEUE = 'EMAIL_WORKFLOW:EMAIL_QUEUE';
 /** Name of the queue (Bull or BullMQ); inject it with `@InjectQueue(EMAIL_WORKFLOW_QUEUE_NAME)` for dashboards. */

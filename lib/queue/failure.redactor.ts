@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
+import { DeliveryFailure, DeliveryHandedBack } from '../delivery';
 
 /**
  * Anything shaped like an address: a local part (RFC 5322 atext, letters and digits of any script for

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
-import type { EmailDeliveryWorker } from './delivery.worker';
-import type { EmailJob } from './email-job';
+import { DeliveryFailure, DeliveryHandedBack } from '../delivery';
+import type { EmailDeliveryWorker, EmailJob } from '../delivery';
 import type { EmailQueue, EmailQueueStatus, EnqueueResult } from './email-queue';
 import { jobIdFor } from './idempotency';
 import type { QueueSettings } from './queue.options';

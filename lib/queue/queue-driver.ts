@@ -1,7 +1,6 @@
 import type { RedisClient } from '../redis';
 import type { StoredAccountRequest } from './account-requests';
-import type { DeliveryHandedBack } from './delivery.failure';
-import type { StoredEmailJob } from './email-job';
+import type { DeliveryHandedBack, StoredEmailJob } from '../delivery';
 
 /** What the queue holds: emails, and the account requests that lead to them. */
 export type StoredJob = StoredEmailJob | StoredAccountRequest;

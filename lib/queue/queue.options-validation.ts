@@ -1,6 +1,6 @@
 import { Allow, IsBoolean, IsIn, IsOptional, IsString } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
+import { dtoProblems, NestedOptions, rule, WholeNumber } from '../options/options.validator';
 import { hasHashTag, redisTargetOf } from '../redis';
 
 const COUNT = 'must be a whole number of 1 or more';

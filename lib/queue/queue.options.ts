@@ -1,13 +1,8 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 import { redisTargetOf } from '../redis';
 import type { EmailRedisOptions, RedisTarget } from '../redis';
-
-export interface EmailRetryBackoff {
-  /** Delay before the second attempt, in ms; it doubles each attempt. @default 5000 */
-  delay?: number;
-  /** Upper bound of one delay, in ms. @default 3600000 (1 hour) */
-  maxDelay?: number;
-}
+import { DEFAULT_BACKOFF } from '../delivery';
+import type { EmailRetryBackoff } from '../delivery';
 
 /** The queue library that carries the durable queue's jobs; each is an optional peer, installed by the app. */
 export type EmailQueueDriver = 'bull' | 'bullmq';
@@ -99,7 +94,6 @@ interface EmailQueueAdvancedSettings {
 const DEFAULT_ATTEMPTS = 8;
 /** Three days: long enough to ride out an outage over a weekend. */
 const DEFAULT_MAX_AGE = 3 * 24 * 3_600_000;
-export const DEFAULT_BACKOFF: Required<EmailRetryBackoff> = { delay: 5_000, maxDelay: 3_600_000 };
 
 /** Queue settings with every default applied; `redis: false` is the in-process queue. */
 export interface QueueSettings extends Omit<EmailQueueOptions, 'backoff'> {
@@ -124,7 +118,7 @@ export function requestsRedis(queue: unknown): boolean {
   return typeof queue === 'object' && queue !== null && (queue as { redis?: unknown }).redis !== false;
 }
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./queue.options-validation') {
   return require('./queue.options-validation') as typeof import('./queue.options-validation');
 }

@@ -1,7 +1,8 @@
-import type { PayloadCipher } from '../crypto/payload.cipher';
+import type { PayloadCipher } from '../crypto';
 import type { RedisConnection } from '../redis';
-import { DependencyMissingError, requireOptional } from '../errors';
-import type { EmailDeliveryWorker } from './delivery.worker';
+import { DependencyMissingError } from '../errors';
+import { requireOptional } from '../optional-packages';
+import type { EmailDeliveryWorker } from '../delivery';
 import type { RedisEmailQueue } from './email-queue';
 import type { FailureRedactor } from './failure.redactor';
 import type { RedisQueueSettings } from './queue.options';

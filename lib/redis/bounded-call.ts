@@ -1,4 +1,4 @@
-import { QueueUnavailableError } from './email-workflow.errors';
+import { QueueUnavailableError } from '../errors';
 
 /**
  * Settles with `work` or, if it has not settled after `ms`, rejects with `onTimeout()`. `work` goes on

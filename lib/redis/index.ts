@@ -3,3 +3,5 @@ export { describeTarget, hasHashTag, redisTargetOf } from './redis.options';
 export { isCluster, RedisConnection } from './redis.connection';
 export { checkRedis, safeError, setupErrorOf } from './redis.check';
 export { endConnection } from './redis-connection.end';
+export { boundedRedisCall, withTimeout } from './bounded-call';
+export { RedisOutageLog } from './redis-outage.log';

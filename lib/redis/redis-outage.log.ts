@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { RedisClient } from '../redis';
+import type { RedisClient } from './redis.options';
 
 /** The errno code of a lost or refused connection (ECONNREFUSED, ECONNRESET, ETIMEDOUT…), if that is what the error is. */
 function connectionErrorCode(error: Error): string | undefined {

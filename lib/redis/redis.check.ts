@@ -1,5 +1,5 @@
 import { QueueUnavailableError, RedisSetupError } from '../errors';
-import { withTimeout } from '../errors/bounded-call';
+import { withTimeout } from './bounded-call';
 import { isCluster } from './redis.connection';
 import { hasHashTag } from './redis.options';
 import type { RedisClient, RedisTarget } from './redis.options';
@@ -37,7 +37,7 @@ export function setupErrorOf(error: unknown, where: string): RedisSetupError | Q
   }
   if (message.startsWith('NOPERM')) {
     const command = /command '?([a-z|]+)'?/i.exec(message)?.[1] ?? 'a command the library needs';
-    return new RedisSetupError('no-permission', `The Redis user of queue.redis at ${where} may not run ${command} (${message}). Fix: grant it (e.g. ACL SETUSER <user> +${command.toLowerCase()}); README "Running on managed Redis" lists what each driver needs.`, cause);
+    return new RedisSetupError('no-permission', `The Redis user of queue.redis at ${where} may not run ${command} (${message}). Fix: grant it (e.g. ACL SETUSER <user> +${command.toLowerCase()}); docs/delivery.md, "Running on managed Redis", lists what each driver needs.`, cause);
   }
   if (/^(MOVED|ASK|CROSSSLOT|CLUSTERDOWN)/.test(message)) {
     return new RedisSetupError('mode-mismatch', `Redis at ${where} is a cluster node, but queue.redis names one server (${message.split(' ')[0]}). Fix: give queue.redis { cluster: { nodes: [...] } } or a list of node URLs.`, cause);

@@ -7,6 +7,15 @@ import type { ConnectionRole, RedisClient, RedisTarget } from './redis.options';
 const WAITING_ROLE: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: false };
 
 /**
+ * disconnect() ends the socket and arms a timer (disconnectTimeout, 2 s by default) that destroys it unless its
+ * next 'close' clears it; called once the socket has closed already (Bull and BullMQ disconnect after QUIT, and a
+ * reconnecting client has no live socket), nothing clears it, and it keeps the app's process up after close.
+ * Nothing here needs that grace: endConnection destroys the socket right away, and Bull and BullMQ disconnect
+ * only after QUIT or when forced. The app's own disconnectTimeout, if given, still wins.
+ */
+const ENDING: RedisOptions = { disconnectTimeout: 0 };
+
+/**
  * A Sentinel failover or a cluster failover leaves a client on a node that became a replica: its
  * writes answer READONLY. Reconnecting (to the master the sentinels or the slot map now name) and
  * resending the command is what every client should do, rather than retrying on the old node.
@@ -71,9 +80,9 @@ export class RedisConnection {
     // Loaded here, when a connection is first opened: apps on the in-process queue never load ioredis.
     const { Cluster, Redis } = require('ioredis') as typeof import('ioredis');
     if (target.kind === 'cluster') {
-      return new Cluster(target.nodes, { ...target.options, redisOptions: { ...target.options.redisOptions, ...roleOptions } });
+      return new Cluster(target.nodes, { ...target.options, redisOptions: { ...ENDING, ...target.options.redisOptions, ...roleOptions } });
     }
-    return new Redis({ ...target.options, ...roleOptions });
+    return new Redis({ ...ENDING, ...target.options, ...roleOptions });
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { InvalidArgumentError } from '../errors';
-import type { PayloadCipher } from '../crypto/payload.cipher';
-import { normaliseRecipient } from '../transport/email-address';
+import type { PayloadCipher } from '../crypto';
+import { normaliseRecipient } from '../transport';
 import type { StoredSuppression, Suppression, SuppressionDetails, SuppressionReason, SuppressionStore } from './suppression.types';
 
 /** What a wrong argument is, in the error: `undefined`, `a number (42)`, `an array`. */

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis';
-import { boundedRedisCall } from '../errors/bounded-call';
+import { boundedRedisCall } from '../redis';
 import type { StoredSuppression, SuppressionStore } from './suppression.types';
 
 /** Entries read per HSCAN step of `entries()`. */

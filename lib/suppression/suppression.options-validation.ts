@@ -1,6 +1,6 @@
 import { IsArray, IsOptional, IsString, Matches } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, NestedOptions, rule } from '../errors/options.validator';
+import { dtoProblems, NestedOptions, rule } from '../options/options.validator';
 
 /** A permanent code: enhanced '5.1.1', class '5.7' or reply '554'. */
 export const PERMANENT_CODE = /^(?:5\.\d{1,3}(?:\.\d{1,3})?|5\d\d)$/;

@@ -1,4 +1,4 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 
 /** The suppression list: addresses that bounced for good get no more email until removed. */
 export interface SuppressionOptions {
@@ -12,7 +12,7 @@ export interface SuppressionOptions {
   /**
    * Templates still sent to a suppressed address. Replaces the default, so list the security notices
    * too when you add one of yours; `[]` suppresses every template.
-   * @default ['reset-password', 'password-changed', 'new-sign-in', 'email-change-requested'] (see the README, "Suppression list")
+   * @default ['reset-password', 'password-changed', 'new-sign-in', 'email-change-requested'] (see docs/bounces.md, "Suppression list")
    * @example bypassTemplates: ['reset-password', 'password-changed', 'new-sign-in', 'email-change-requested', 'invoice']
    */
   bypassTemplates?: string[];
@@ -41,7 +41,7 @@ export const DEFAULT_BYPASS_TEMPLATES: readonly string[] = ['reset-password', 'p
 /** Injection token of the resolved `SuppressionSettings`. */
 export const SUPPRESSION_SETTINGS = 'EMAIL_WORKFLOW:SUPPRESSION_SETTINGS';
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./suppression.options-validation') {
   return require('./suppression.options-validation') as typeof import('./suppression.options-validation');
 }

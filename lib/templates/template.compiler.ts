@@ -1,6 +1,7 @@
 import Handlebars from 'handlebars';
 import { dirname } from 'node:path';
-import { DependencyMissingError, requireOptional, TemplateInvalidError, TemplateVariableMissingError } from '../errors';
+import { DependencyMissingError, TemplateInvalidError, TemplateVariableMissingError } from '../errors';
+import { requireOptional } from '../optional-packages';
 import { LayoutBrand, wrapInLayout } from './template.layout';
 import type { TemplateSource } from './template.source';
 
@@ -70,33 +71,51 @@ function missingCompilerPackage(name: string): DependencyMissingError {
   return new DependencyMissingError(name, 'Compiling MJML templates from disk (templates.dir)');
 }
 
-async function compileMjml(source: TemplateSource, layout: LayoutBrand): Promise<string> {
-  const document = source.body.trimStart().startsWith('<mjml') ? source.body : wrapInLayout(source.body, layout, source.lang ?? source.locale);
-  const mjml2html = loadMjml();
-  try {
-    const result = await mjml2html(document, {
-      validationLevel: 'strict',
-      filePath: dirname(source.file),
-      ignoreIncludes: false,
-    });
-    // MJML replaces an include it refuses (outside the folder, or missing) with this comment instead of failing.
-    if (result.html.includes(DENIED_INCLUDE_MARKER)) {
-      throw new TemplateInvalidError(
-        source.file,
-        `an mj-include points outside ${dirname(source.file)} or at a missing file; keep partials inside the templates folder`,
-      );
-    }
-    return result.html;
-  } catch (error) {
-    if (error instanceof TemplateInvalidError) throw error;
-    throw new TemplateInvalidError(source.file, (error as Error).message.replace(/^ValidationError:\s*/, '').trim());
+/** What MJML refused, each with its line in the template's own MJML (not in the layout around it). */
+export class MjmlInvalidError extends TemplateInvalidError {
+  constructor(
+    file: string,
+    readonly problems: Array<{ line?: number; message: string }>,
+  ) {
+    super(file, problems.map((problem) => (problem.line ? `line ${problem.line}: ${problem.message}` : problem.message)).join('; '));
   }
 }
 
-/** MJML → HTML with Handlebars placeholders, and the plain text derived from it. */
-export async function compileMarkup(source: TemplateSource, layout: LayoutBrand): Promise<TemplateMarkup> {
-  const html = await compileMjml(source, layout);
-  const text = loadHtmlToText()(html, {
+/** `includes: false` for MJML the app did not ship as files (a stored template): it may not read any. */
+export interface MjmlCompileOptions {
+  includes?: boolean;
+}
+
+async function compileMjml(source: TemplateSource, layout: LayoutBrand, { includes = true }: MjmlCompileOptions = {}): Promise<string> {
+  const whole = source.body.trimStart().startsWith('<mjml');
+  const document = whole ? source.body : wrapInLayout(source.body, layout, source.lang ?? source.locale);
+  // MJML counts lines in the document; the template's author counts them in the body.
+  const linesBefore = whole ? 0 : document.slice(0, document.indexOf(source.body)).split('\n').length - 1;
+  const mjml2html = loadMjml();
+  let html: string;
+  try {
+    html = (await mjml2html(document, { validationLevel: 'strict', filePath: dirname(source.file), ignoreIncludes: !includes })).html;
+  } catch (error) {
+    const errors = (error as { errors?: Array<{ line?: number; message: string }> }).errors;
+    if (!errors?.length) throw new MjmlInvalidError(source.file, [{ message: (error as Error).message.replace(/^ValidationError:\s*/, '').trim() }]);
+    throw new MjmlInvalidError(
+      source.file,
+      errors.map(({ line, message }) => ({ line: line === undefined ? undefined : Math.max(1, line - linesBefore), message })),
+    );
+  }
+  // MJML replaces an include it refuses (outside the folder, or missing) with this comment instead of failing.
+  if (html.includes(DENIED_INCLUDE_MARKER)) {
+    throw new TemplateInvalidError(
+      source.file,
+      `an mj-include points outside ${dirname(source.file)} or at a missing file; keep partials inside the templates folder`,
+    );
+  }
+  return html;
+}
+
+/** The plain-text part made from HTML, as every template's is. */
+export function textOfHtml(html: string): string {
+  return loadHtmlToText()(html, {
     wordwrap: false,
     selectors: [
       { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
@@ -108,7 +127,12 @@ export async function compileMarkup(source: TemplateSource, layout: LayoutBrand)
       { selector: 'table', options: { uppercaseHeaderCells: false } },
     ],
   });
-  return { html, text };
+}
+
+/** MJML → HTML with Handlebars placeholders, and the plain text derived from it. */
+export async function compileMarkup(source: TemplateSource, layout: LayoutBrand, options?: MjmlCompileOptions): Promise<TemplateMarkup> {
+  const html = await compileMjml(source, layout, options);
+  return { html, text: textOfHtml(html) };
 }
 
 /** MJML compiled once, then cached Handlebars delegates. */

@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
-import { IsDefined, IsEmail, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, ValidateNested } from 'class-validator';
+import { IsDefined, IsEmail, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Matches, Max, Min, ValidateNested } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, NestedOptions, rule } from '../errors/options.validator';
+import { dtoProblems, missingMethods, NestedOptions, rule } from '../options/options.validator';
 import { LAYOUT_COLOUR } from './template.layout';
 
 class BrandDto {
@@ -34,6 +34,18 @@ class TemplatesDto {
   @IsOptional()
   @Matches(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, rule('must be a locale tag', 'use e.g. "en" or "pt-BR"'))
   defaultLocale?: string;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of milliseconds', 'use e.g. 500'))
+  @Min(1, rule('must be at least 1 ms', 'use e.g. 500'))
+  @Max(60_000, rule('must be at most 60000 ms: an email waits this long for the store', 'use e.g. 500'))
+  storeTimeout?: number;
+
+  @IsOptional()
+  @IsInt(rule('must be a whole number of milliseconds', 'use e.g. 60000, or 0 to ask the store at every send'))
+  @Min(0, rule('must be 0 or more', 'use e.g. 60000, or 0 to ask the store at every send'))
+  @Max(86_400_000, rule('must be at most a day (86400000 ms)', 'use e.g. 60000, and reload() after each edit'))
+  cacheTtl?: number;
 }
 
 class TemplateOptionsDto {
@@ -48,5 +60,7 @@ class TemplateOptionsDto {
 
 /** Problems of `brand` and `templates`, by path. */
 export function templateOptionsProblems(brand: unknown, templates: unknown): OptionsProblem[] {
-  return dtoProblems(TemplateOptionsDto, { brand, templates });
+  const { store, ...rest } = (typeof templates === 'object' && templates !== null ? templates : {}) as { store?: unknown };
+  const checked = typeof templates === 'object' && templates !== null ? rest : templates;
+  return [...dtoProblems(TemplateOptionsDto, { brand, templates: checked }), ...(store === undefined ? [] : missingMethods('templates.store', store, ['get']))];
 }

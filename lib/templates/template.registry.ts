@@ -49,11 +49,25 @@ export class TemplateRegistry {
       const lower = tag?.toLowerCase();
       if (!lower) continue;
       const language = lower.split('-')[0];
-      const variant =
-        variants.get(lower) ?? variants.get(language) ?? [...variants.values()].find((candidate) => candidate.locale.startsWith(`${language}-`));
+      const variant = this.exact(name, lower) ?? this.exact(name, language) ?? this.sameLanguage(name, language);
       if (variant) return variant;
     }
     return variants.get('') ?? (variants.values().next().value as CompiledTemplate);
+  }
+
+  /** The variant of exactly `locale` ('' for the locale-neutral file), if there is one. */
+  exact(name: string, locale: string): CompiledTemplate | undefined {
+    return this.templates.get(name)?.get(locale);
+  }
+
+  /** A variant of another region of `language` (`pt` → `pt-br`), if there is one. */
+  sameLanguage(name: string, language: string): CompiledTemplate | undefined {
+    return [...(this.templates.get(name)?.values() ?? [])].find((candidate) => candidate.locale.startsWith(`${language}-`));
+  }
+
+  /** The locale used when a recipient has none, lower-cased. */
+  get fallbackLocale(): string {
+    return this.defaultLocale;
   }
 
   render(name: string, context: TemplateContext, locale?: string): RenderedEmail {

@@ -75,3 +75,30 @@ export function sampleContextFor(template: CompiledTemplate, brand: TemplateCont
   }
   return context;
 }
+
+/** What the workflow puts in `brand` (see BrandOptions): every template may use these. */
+const BRAND_VARIABLES = ['brand', 'brand.name', 'brand.logoUrl', 'brand.primaryColor', 'brand.supportEmail', 'brand.postalAddress'];
+
+/** Dotted paths of a context's values and objects: `device`, `device.browser`. */
+function pathsOf(context: TemplateContext, prefix = ''): string[] {
+  return Object.entries(context).flatMap(([key, value]) => {
+    const path = `${prefix}${key}`;
+    return typeof value === 'object' && value !== null ? [path, ...pathsOf(value as TemplateContext, `${path}.`)] : [path];
+  });
+}
+
+/**
+ * The variables a built-in's sends carry (its samples are what a real send carries), brand included;
+ * undefined for a template that is not built in, whose variables only the app knows.
+ */
+export function declaredVariables(name: string): string[] | undefined {
+  const samples = builtInSamples(inLocale('en'));
+  const sample = Object.hasOwn(samples, name) ? samples[name] : undefined;
+  return sample ? [...new Set(['name', ...pathsOf(sample), ...BRAND_VARIABLES])] : undefined;
+}
+
+/** Sample values of a built-in, in `locale`; {} for any other template. */
+export function builtInSample(name: string, locale: string): TemplateContext {
+  const samples = builtInSamples(inLocale(locale));
+  return Object.hasOwn(samples, name) ? samples[name] : {};
+}

@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { EmailWorkflowModule } from '../module/email-workflow.module';
+import { EmailWorkflowModule } from '../module';
 import { EmailWorkflowTestingAsyncOptions, EmailWorkflowTestingOptions, withTestDefaults } from './email-workflow-testing.options';
 import { testingProviders } from './email-workflow-testing.providers';
 import { TestOutbox } from './test-outbox';

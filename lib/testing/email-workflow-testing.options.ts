@@ -1,6 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
-import type { EmailWorkflowModuleExtras } from '../module/email-workflow.module-definition';
-import type { BrandOptions, EmailWorkflowModuleOptions, LinkOptions } from '../module/email-workflow.options';
+import type { EmailWorkflowModuleExtras, BrandOptions, EmailWorkflowModuleOptions, LinkOptions } from '../module';
 import type { EmailTransportOption } from '../transport';
 
 /**

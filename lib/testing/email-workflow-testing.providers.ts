@@ -1,9 +1,7 @@
 import type { FactoryProvider, InjectionToken, Provider } from '@nestjs/common';
-import { EMAIL_QUEUE, EmailDeliveryWorker, InProcessEmailQueue } from '../queue';
-import { inProcessQueueSettings } from '../queue/in-process-email.queue';
-import type { EmailQueue } from '../queue';
-import { QUEUE_SETTINGS } from '../queue/queue.options';
-import type { QueueSettings } from '../queue/queue.options';
+import { EMAIL_QUEUE, InProcessEmailQueue, inProcessQueueSettings, QUEUE_SETTINGS } from '../queue';
+import { EmailDeliveryWorker } from '../delivery';
+import type { EmailQueue, QueueSettings } from '../queue';
 import { TRANSPORT_SETTINGS, TransportRegistry } from '../transport';
 import type { TransportSettings } from '../transport';
 import { outboxTransportRegistry } from './outbox.delivery';

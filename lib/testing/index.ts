@@ -6,3 +6,5 @@ export { TestOutbox } from './test-outbox';
 export type { CapturedEmail, SentEmailMatch, OutboxWaitOptions } from './test-outbox.types';
 export { EmailNotSentError } from '../errors';
 export type { SentEmailSummary } from '../errors';
+export { describeEmailUserDirectoryContract, EMAIL_USER_DIRECTORY_CONTRACT } from './user-directory.contract';
+export type { EmailUserDirectoryContractSubject, EmailUserDirectoryContractCheck } from './user-directory.contract';

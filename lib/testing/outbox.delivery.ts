@@ -1,7 +1,6 @@
-import type { MailMessage } from '../transport/mail-message';
-import { composedHtml } from '../queue';
+import type { MailMessage, DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck, TransportSettings } from '../transport';
+import { composedHtml } from '../delivery';
 import { makeDefaultTransport, TransportRegistry } from '../transport';
-import type { DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck, TransportSettings } from '../transport';
 import { extractCodes, extractLinks } from './email-content.extract';
 import type { TestOutbox } from './test-outbox';
 import type { CapturedEmail } from './test-outbox.types';

@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
-import { PayloadCipher } from '../crypto/payload.cipher';
+import { PayloadCipher } from '../crypto';
 import { InvalidTokenError } from '../errors';
 import { CodeAttempts } from './code-attempts';
 import { DEFAULT_CLAIM_WINDOW_MS, DEFAULT_CODE_SETTINGS } from './token.options';

@@ -6,3 +6,5 @@ export { EmailTokens } from './email-tokens';
 export type { RedeemableToken, TokenClaim } from './email-tokens';
 export { EMAIL_RATE_LIMITER, MemoryRateLimiter, RedisRateLimiter } from './rate-limiter';
 export type { RateLimiter, RateLimitRule } from './rate-limiter';
+export { TOKEN_SETTINGS, resolveTokenOptions } from './token.options';
+export type { CodeOptions, TokenModuleOptions, TokenOptions, TokenSettings } from './token.options';

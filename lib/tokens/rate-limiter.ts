@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis';
-import { boundedRedisCall } from '../errors/bounded-call';
+import { boundedRedisCall } from '../redis';
 
 export interface RateLimitRule {
   /** Requests allowed per window. */

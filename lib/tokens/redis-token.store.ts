@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis';
-import { boundedRedisCall } from '../errors/bounded-call';
+import { boundedRedisCall } from '../redis';
 import type { ClaimOutcome, TokenPurpose, TokenRecord, TokenStore } from './token.types';
 
 // Each script is one round trip, atomic on the Redis server: state checks and transitions cannot

@@ -1,6 +1,6 @@
 import { Allow, Max } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, missingMethods, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
+import { dtoProblems, missingMethods, NestedOptions, rule, WholeNumber } from '../options/options.validator';
 
 class CodeDto {
   @WholeNumber(6, 'must be a whole number from 6 to 10', 'use e.g. 6')

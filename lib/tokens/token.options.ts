@@ -1,4 +1,4 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
+import { OptionsResolution, resolveUnless } from '../options';
 import type { TokenStore } from './token.types';
 
 /** One-time codes, sent beside or instead of links (`flows.<flow>.delivery`). */
@@ -63,7 +63,7 @@ export const DEFAULT_CODE_SETTINGS: CodeSettings = { length: 6, maxAttempts: 5, 
 /** Injection token of the resolved `TokenSettings`. */
 export const TOKEN_SETTINGS = 'EMAIL_WORKFLOW:TOKEN_SETTINGS';
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./token.options-validation') {
   return require('./token.options-validation') as typeof import('./token.options-validation');
 }

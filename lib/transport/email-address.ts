@@ -5,7 +5,7 @@ const MAX_ADDRESS_LENGTH = 254;
 const LINE_BREAK = /[\r\n]/;
 
 // class-validator's address check, loaded on first use: the library's require stays cheap (see
-// errors/options.validator.ts), and by then options validation has loaded it anyway.
+// options/options.validator.ts), and by then options validation has loaded it anyway.
 function isEmail(address: string): boolean {
   const { isEmail: check } = require('class-validator') as typeof import('class-validator');
   return check(address, { allow_display_name: false, require_tld: false, allow_ip_domain: false });

@@ -68,7 +68,7 @@ export interface CustomTransportOption {
 }
 
 /** One transport of the module: SMTP (URL or object) or an app's own. */
-/** Amazon SES over its HTTPS API, for clouds that block SMTP: `{ ses: { region, credentials? } }` (README: Sending without SMTP). */
+/** Amazon SES over its HTTPS API, for clouds that block SMTP: `{ ses: { region, credentials? } }` (docs/transports.md: Sending without SMTP). */
 export interface SesTransportOption {
   ses: SesTransportOptions;
 }

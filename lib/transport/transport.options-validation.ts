@@ -1,8 +1,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, registerDecorator } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import type { OptionsResolution } from '../errors/options.resolution';
-import { dtoProblems, missingMethods, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
+import type { OptionsResolution } from '../options';
+import { dtoProblems, missingMethods, NestedOptions, rule, WholeNumber } from '../options/options.validator';
 import { MAIL_TRANSPORT_METHODS } from './mail-transport';
 import type { SmtpTransportOptions } from './smtp-transport.options';
 import { parseSmtpUrl } from './smtp-transport.resolver';

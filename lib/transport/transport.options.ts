@@ -1,5 +1,5 @@
-import { OptionsResolution, problemsOf } from '../errors/options.resolution';
-import { CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../crypto/credential.cipher';
+import { OptionsResolution, problemsOf } from '../options';
+import { CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../crypto';
 import type { MailTransport } from './mail-transport';
 import type { DkimOptions, EmailTransportOption, SmtpTransportOptions, TenantTransportOptions, TransportModuleOptions } from './smtp-transport.options';
 import { describeTransport, NodemailerSmtpOptions, toNodemailerOptions } from './smtp-transport.resolver';
@@ -56,7 +56,7 @@ interface TransportContext {
   dkim?: DkimOptions;
 }
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./transport.options-validation') {
   return require('./transport.options-validation') as typeof import('./transport.options-validation');
 }

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { EmailDeliveryError, InvalidOptionsError } from '../errors';
-import type { OptionsResolution } from '../errors/options.resolution';
+import type { OptionsResolution } from '../options';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
 import { redact } from './smtp.failure';
 import type { MailTransport } from './mail-transport';

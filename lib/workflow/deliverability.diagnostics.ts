@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BOUNCE_SETTINGS } from '../bounces/bounce.options';
-import type { BounceSettings } from '../bounces/bounce.options';
+import { BOUNCE_SETTINGS } from '../bounces';
+import type { BounceSettings } from '../bounces';
 import { DELIVERABILITY_SETTINGS, diagnoseDeliverability } from '../deliverability';
 import type { DeliverabilityDiagnosis, DeliverabilitySettings } from '../deliverability';
-import { MessageComposer } from '../queue';
+import { MessageComposer } from '../delivery';
 import { TransportRegistry } from '../transport';
-import type { DkimOptions } from '../transport/smtp-transport.options';
+import type { DkimOptions } from '../transport';
 
 /** Answers whether mail that goes out lands in the inbox: the DNS of the domains it is sent from, checked as receivers check it. */
 @Injectable()

@@ -2,13 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { TestEmailCancelledError } from '../errors';
 import { diagnoseByCheck, diagnoseList, diagnoseSmtp } from '../diagnostics';
 import type { TransportDiagnosis } from '../diagnostics';
-import { EMAIL_QUEUE, MessageComposer } from '../queue';
-import type { ComposableEmail, EmailQueue, EmailQueueStatus } from '../queue';
-import { TransportRegistry } from '../transport';
-import { loadNodemailer } from '../transport/nodemailer.loader';
+import { EMAIL_QUEUE } from '../queue';
+import { MessageComposer } from '../delivery';
+import type { EmailQueue, EmailQueueStatus } from '../queue';
+import type { ComposableEmail } from '../delivery';
+import { buildRawMessage, diagnoseSesTransport, SesTransport, TransportRegistry } from '../transport';
 import type { ResolvedTransport } from '../transport';
 import { EmailSendPipeline } from './send.pipeline';
-import { diagnoseSesTransport, SesTransport } from '../transport/ses';
 
 /** A test email: what is sent, as the job it came from and, for SMTP, the exact bytes. */
 interface TestEmail {
@@ -43,10 +43,8 @@ export class DeliveryDiagnostics {
     if ('cancelled' in prepared) throw new TestEmailCancelledError(prepared.cancelled.reason);
     const job = prepared.ready;
     const resolved = await this.transports.get(tenant);
-    // A stream transport builds the exact bytes a real send would, DKIM signature included.
     const dkim = resolved.options?.dkim ?? resolved.members?.find((member) => member.options)?.options?.dkim;
-    const built = await loadNodemailer().createTransport({ streamTransport: true, buffer: true, dkim }).sendMail(this.composer.compose(job));
-    return this.diagnose(resolved, { job, built: built.message as Buffer });
+    return this.diagnose(resolved, { job, built: await buildRawMessage(this.composer.compose(job), dkim) });
   }
 
   /** See `EmailWorkflowService.queueStatus`. */

@@ -4,21 +4,16 @@ import type { TransportDiagnosis } from '../diagnostics';
 import type { EmailQueueStatus } from '../queue';
 import type { RenderedEmail, TemplateFinding, TemplatePreview } from '../templates';
 import type { TokenPurpose } from '../tokens';
-import { AccountFlowSupport } from './account-flow.support';
+import { AccountFlowSupport, EmailChangeFlow, EmailVerificationFlow, NewSignInNotice, PasswordResetFlow, SignInFlow } from './flows';
+import type { NewSignInDetails, NewSignInNoticeResult } from './flows';
 import { checkDate, checkFunction, checkObject, checkOneOf, checkString, checkUser } from './argument.checks';
 import { DeliverabilityDiagnostics } from './deliverability.diagnostics';
 import { DeliveryDiagnostics } from './delivery.diagnostics';
-import { EmailChangeFlow } from './email-change.flow';
 import type { RenderEmailRequest, SendEmailRequest, SendEmailResult, TokenInspection } from './email-workflow.types';
-import { NewSignInNotice } from './new-sign-in.notice';
-import type { NewSignInDetails, NewSignInNoticeResult } from './new-sign-in.notice';
-import { PasswordResetFlow } from './password-reset.flow';
 import { EmailSendPipeline } from './send.pipeline';
-import { SignInFlow } from './sign-in.flow';
 import { TemplateChecks } from './template.checks';
 import { TemplatePreviews } from './template.previews';
 import type { EmailUser } from './user-directory';
-import { EmailVerificationFlow } from './verification.flow';
 
 const TOKEN_PURPOSES: readonly TokenPurpose[] = ['verify-email', 'reset-password', 'sign-in', 'confirm-email-change', 'revert-email-change'];
 

@@ -1,17 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { MessageRefs } from '../crypto/message-refs';
+import { MessageRefs } from '../crypto';
 import { InvalidHeaderError } from '../errors';
 import { EmailEvent, EmailEventBus } from '../events';
 import type { OutgoingEmail } from '../events';
-import { EMAIL_QUEUE, MessageComposer } from '../queue';
-import type { ComposableEmail, EmailQueue } from '../queue';
+import { EMAIL_QUEUE } from '../queue';
+import { MessageComposer } from '../delivery';
+import type { EmailQueue } from '../queue';
+import type { ComposableEmail } from '../delivery';
 import { EmailSuppressions, SUPPRESSION_SETTINGS } from '../suppression';
 import type { SuppressionSettings } from '../suppression';
 import type { RenderedEmail } from '../templates';
-import { TransportRegistry } from '../transport';
-import { normaliseRecipient } from '../transport/email-address';
-import { checkJsonSafeContext } from './argument.checks';
+import { TransportRegistry, normaliseRecipient } from '../transport';
+import { checkJsonSafeContext } from './json-safe-context';
 import type { RenderEmailRequest, SendEmailRequest, SendEmailResult } from './email-workflow.types';
 
 const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
@@ -95,7 +96,7 @@ export class EmailSendPipeline {
       headers: {},
       cancel: (reason) => (cancelReason = reason),
     };
-    // Unguessable either way: a bounce that lost its envelope tag is matched by Message-ID (README: Bounces).
+    // Unguessable either way: a bounce that lost its envelope tag is matched by Message-ID (docs/bounces.md).
     const messageId = this.composer.messageIdFor(request.idempotencyKey ? this.refs.messageIdFor(request.idempotencyKey) : randomUUID());
     // Not for a test email: whoever sends one wants the server's own answer for that address.
     if (method === 'send' && !this.suppression.bypassTemplates.has(request.template)) {

@@ -1,11 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { relative } from 'node:path';
-import { MessageComposer } from '../queue';
-import { checkTemplateMessages } from '../queue/message.checks';
-import { TemplateRegistry } from '../templates';
-import type { TemplateFinding, TemplatePreview } from '../templates';
-import { TEMPLATE_SETTINGS } from '../templates/template.options';
-import type { TemplateSettings } from '../templates/template.options';
+import { MessageComposer, checkTemplateMessages } from '../delivery';
+import { TemplateRegistry, TEMPLATE_SETTINGS } from '../templates';
+import type { TemplateFinding, TemplatePreview, TemplateSettings } from '../templates';
 import { TRANSPORT_SETTINGS } from '../transport';
 import type { TransportSettings } from '../transport';
 import { TemplatePreviews } from './template.previews';

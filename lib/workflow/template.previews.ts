@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { previewTemplates, sampleContextFor } from '../templates';
-import type { TemplatePreview } from '../templates';
-import { TEMPLATE_SETTINGS } from '../templates/template.options';
-import type { TemplateSettings } from '../templates/template.options';
+import { previewTemplates, sampleContextFor, TEMPLATE_SETTINGS } from '../templates';
+import type { TemplatePreview, TemplateSettings } from '../templates';
 
 /** Every template and locale rendered with sample data, for the dev inbox's template pages. */
 @Injectable()

@@ -1,8 +1,7 @@
 import { Type } from 'class-transformer';
-import { IsDefined, IsIn, IsOptional, registerDecorator, ValidateNested } from 'class-validator';
+import { IsDefined, IsOptional, registerDecorator, ValidateNested } from 'class-validator';
 import type { OptionsProblem } from '../errors';
-import { dtoProblems, missingMethods, rule } from '../errors/options.validator';
-import { isValidMailbox } from '../transport/email-address';
+import { dtoProblems, missingMethods, rule } from '../options/options.validator';
 
 function isLinkTemplate(value: unknown): boolean {
   if (typeof value !== 'string' || !value.includes('{token}')) return false;
@@ -55,20 +54,6 @@ function IsPageLink(): PropertyDecorator {
     });
 }
 
-function IsMailbox(): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isMailbox',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: rule(
-        'must be one email address, optionally with a display name',
-        'use "Acme <no-reply@acme.com>" or "no-reply@acme.com"',
-      ),
-      validator: { validate: (value: unknown) => typeof value === 'string' && isValidMailbox(value) },
-    });
-}
-
 class LinksDto {
   @IsLinkTemplate()
   verifyEmail!: string;
@@ -98,39 +83,16 @@ class LinksDto {
 }
 
 class WorkflowOptionsDto {
-  @IsMailbox()
-  from!: string;
-
-  @IsOptional()
-  @IsMailbox()
-  replyTo?: string;
-
-  @IsOptional()
-  @IsIn(['base64', 'quoted-printable'], rule('must be "base64" or "quoted-printable"', 'use "quoted-printable" for a readable raw source, or leave it out for base64'))
-  htmlEncoding?: string;
-
   @IsDefined(rule('is required', 'set links: { verifyEmail, resetPassword } with {token} in each URL'))
   @ValidateNested()
   @Type(() => LinksDto)
   links!: LinksDto;
 }
 
-/** Problems of `from`, `replyTo`, `htmlEncoding`, `links` and of a `users` directory that lacks a method. */
-export function workflowOptionsProblems({
-  from,
-  replyTo,
-  htmlEncoding,
-  links,
-  users,
-}: {
-  from: unknown;
-  replyTo?: unknown;
-  htmlEncoding?: unknown;
-  links: unknown;
-  users?: unknown;
-}): OptionsProblem[] {
+/** Problems of `links` and of a `users` directory that lacks a method. */
+export function workflowOptionsProblems({ links, users }: { links: unknown; users?: unknown }): OptionsProblem[] {
   return [
-    ...dtoProblems(WorkflowOptionsDto, { from, replyTo, htmlEncoding, links }),
+    ...dtoProblems(WorkflowOptionsDto, { links }),
     ...missingMethods('users', users, ['findByEmail', 'findById', 'markEmailVerified']),
   ];
 }

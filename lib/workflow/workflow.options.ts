@@ -1,6 +1,4 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
-import type { HtmlEncoding } from '../queue/message.composer';
-import { mailboxAddress } from '../transport/email-address';
+import { OptionsResolution, resolveUnless } from '../options';
 import type { EmailUserDirectory } from './user-directory';
 
 /** Absolute URL templates of the pages the emails link to. `{token}` is replaced per email. */
@@ -30,12 +28,6 @@ export interface LinkOptions {
 
 /** The module options the workflow owns. */
 export interface WorkflowOptions {
-  /** Sender, with an optional display name. @example 'Acme <no-reply@acme.com>' */
-  from: string;
-  /** Address replies should go to, when not `from`. */
-  replyTo?: string;
-  /** Content-Transfer-Encoding of the HTML part (the text part is chosen by its content). @default 'base64' */
-  htmlEncoding?: HtmlEncoding;
   links: LinkOptions;
   /** Your user store, for the verification and reset flows. Or provide `EMAIL_USER_DIRECTORY`. */
   users?: EmailUserDirectory;
@@ -43,11 +35,6 @@ export interface WorkflowOptions {
 
 /** What the service and the account flows need of the options. */
 export interface WorkflowSettings {
-  from: string;
-  replyTo?: string;
-  htmlEncoding: HtmlEncoding;
-  /** The bare address of `from`, e.g. for MAIL FROM and Message-IDs. */
-  senderAddress: string;
   links: LinkOptions;
   /** From the options; `EMAIL_USER_DIRECTORY` is the fallback. */
   users?: EmailUserDirectory;
@@ -56,18 +43,14 @@ export interface WorkflowSettings {
 /** Injection token of the resolved `WorkflowSettings`. */
 export const WORKFLOW_SETTINGS = 'EMAIL_WORKFLOW:WORKFLOW_SETTINGS';
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./workflow.options-validation') {
   return require('./workflow.options-validation') as typeof import('./workflow.options-validation');
 }
 
-/** Checks `from`, `replyTo`, `htmlEncoding`, `links` and `users`. */
+/** Checks `links` and `users`. */
 export function resolveWorkflowOptions(options: WorkflowOptions): OptionsResolution<WorkflowSettings> {
   return resolveUnless(validation().workflowOptionsProblems(options), () => ({
-    from: options.from,
-    replyTo: options.replyTo,
-    htmlEncoding: options.htmlEncoding ?? 'base64',
-    senderAddress: mailboxAddress(options.from),
     links: options.links,
     users: options.users,
   }));

@@ -25,8 +25,8 @@ export class AccountController {
   ) {}
 
   @Get('account')
-  account(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
-    const ctx = this.signedIn(req, res);
+  async account(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const ctx = await this.signedIn(req, res);
     if (!ctx) return;
     const refused = this.flash.take(req, res, 'account-email');
     sendPage(res, 200, accountPage(ctx, refused ? { newEmail: refused.values.newEmail, emailError: refused.error } : { notice: noticeFrom(notice) }));
@@ -34,18 +34,18 @@ export class AccountController {
 
   /** Stored on the user: the library reads it as EmailUser.locale for every email it sends them. */
   @Post('account/language')
-  language(@Body('locale') locale: unknown, @Req() req: Request, @Res() res: Response): void {
-    const ctx = this.signedIn(req, res);
+  async language(@Body('locale') locale: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const ctx = await this.signedIn(req, res);
     if (!ctx) return;
     const tag = languageFrom(locale);
-    if (tag) this.users.setLocale(ctx.user.id, tag);
+    if (tag) await this.users.setLocale(ctx.user.id, tag);
     seeOther(res, tag ? '/account?notice=language-saved' : '/account');
   }
 
   /** The same answer whether or not the new address has an account of its own. */
   @Post('account/email')
   async changeEmail(@Body('email') email: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const ctx = this.signedIn(req, res);
+    const ctx = await this.signedIn(req, res);
     if (!ctx) return;
     const newEmail = normaliseEmail(field(email));
     const refuse = (emailError: string) => this.flash.refuse(res, '/account', 'account-email', emailError, { newEmail: newEmail.slice(0, 254) });
@@ -70,7 +70,7 @@ export class AccountController {
   confirm(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.links.use(req, res, 'confirm-email-change', token, async () => {
       const user = await this.emails.confirmEmailChange(field(token));
-      seeOther(res, this.sessions.userId(req) === user.id ? '/account?notice=email-changed' : '/sign-in?notice=email-changed-sign-in');
+      seeOther(res, (await this.sessions.userId(req)) === user.id ? '/account?notice=email-changed' : '/sign-in?notice=email-changed-sign-in');
     });
   }
 
@@ -88,15 +88,15 @@ export class AccountController {
   revert(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.links.use(req, res, 'revert-email-change', token, async () => {
       const user = await this.emails.revertEmailChange(field(token));
-      this.sessions.endAllFor(user.id);
-      this.sessions.signOut(res, req);
+      await this.sessions.endAllFor(user.id);
+      await this.sessions.signOut(res, req);
       seeOther(res, '/sign-in?notice=email-change-reverted');
     });
   }
 
   /** The page context with its user, or undefined after sending the visitor to sign in. */
-  private signedIn(req: Request, res: Response): AccountContext | undefined {
-    const ctx = this.site.context(req);
+  private async signedIn(req: Request, res: Response): Promise<AccountContext | undefined> {
+    const ctx = await this.site.context(req);
     if (ctx.user) return { ...ctx, user: ctx.user };
     seeOther(res, '/sign-in?notice=sign-in-required');
     return undefined;

@@ -20,10 +20,8 @@ import { readSettings } from './settings';
 import { LinkPages } from './link-pages';
 import { PageHeadersMiddleware, Site } from './site';
 import { UsersStore } from './users.store';
-
-/** The users, shared by the pages and by the library (as its EmailUserDirectory). */
-@Module({ providers: [UsersStore], exports: [UsersStore] })
-export class UsersModule {}
+import { EmbeddedTokens } from './database/embedded-tokens';
+import { UsersModule } from './database/users.module';
 
 const CONTROLLERS = [AuthController, SignInController, PasswordController, AccountController];
 
@@ -44,8 +42,13 @@ export class AppModule implements NestModule {
         UsersModule,
         EmailWorkflowModule.forRootAsync({
           imports: [UsersModule],
-          inject: [ConfigService, UsersStore, { token: DevInbox, optional: true }],
-          useFactory: (config: ConfigService, users: UsersStore, inbox?: DevInbox) => emailWorkflowOptions(readSettings(config), users, inbox),
+          inject: [ConfigService, UsersStore, EmbeddedTokens, { token: DevInbox, optional: true }],
+          useFactory: async (config: ConfigService, users: UsersStore, embedded: EmbeddedTokens, inbox?: DevInbox) => {
+            const settings = readSettings(config);
+            // Without Redis, tokens are kept in the sample's database, under a secret that outlives a restart.
+            const tokens = settings.redisUrl ? undefined : { store: embedded.store, secret: settings.secret ?? (await embedded.storedSecret()) };
+            return emailWorkflowOptions(settings, users, inbox, tokens);
+          },
         }),
       ],
       controllers: CONTROLLERS,

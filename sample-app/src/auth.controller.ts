@@ -33,8 +33,8 @@ export class AuthController {
   ) {}
 
   @Get()
-  home(@Req() req: Request, @Res() res: Response): void {
-    sendPage(res, 200, homePage(this.site.context(req)));
+  async home(@Req() req: Request, @Res() res: Response): Promise<void> {
+    sendPage(res, 200, homePage(await this.site.context(req)));
   }
 
   @Get('assets/app.css')
@@ -51,9 +51,9 @@ export class AuthController {
   }
 
   @Get('sign-up')
-  signUpForm(@Req() req: Request, @Res() res: Response): void {
+  async signUpForm(@Req() req: Request, @Res() res: Response): Promise<void> {
     const refused = this.flash.take(req, res, 'sign-up');
-    sendPage(res, 200, signUpPage(this.site.context(req), refused?.values, refused?.error));
+    sendPage(res, 200, signUpPage((await this.site.context(req)), refused?.values, refused?.error));
   }
 
   @Post('sign-up')
@@ -76,7 +76,7 @@ export class AuthController {
       try {
         await this.emails.startEmailVerification(user);
       } catch (error) {
-        this.users.delete(user.id);
+        await this.users.delete(user.id);
         if (error instanceof InvalidRecipientError) return refuse('We cannot send email to that address. Check it and try again.');
         throw error;
       }
@@ -89,10 +89,10 @@ export class AuthController {
   }
 
   @Get('check-inbox')
-  checkInbox(@Query('for') purpose: unknown, @Query('email') email: unknown, @Query('again') again: unknown, @Req() req: Request, @Res() res: Response): void {
+  async checkInbox(@Query('for') purpose: unknown, @Query('email') email: unknown, @Query('again') again: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const given = field(email);
     const address = looksLikeEmail(given) ? given : '';
-    const ctx = this.site.context(req);
+    const ctx = await this.site.context(req);
     if (purpose === 'sign-in') {
       const refused = this.flash.take(req, res, 'sign-in-code');
       return sendPage(res, 200, signInInboxPage(ctx, address, { error: refused?.error, usedUp: refused?.values.usedUp === 'yes', resent: again === '1' }));
@@ -112,7 +112,7 @@ export class AuthController {
   verify(@Body('token') token: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.links.use(req, res, 'verify-email', token, async () => {
       const user = await this.emails.verifyEmail(field(token));
-      const signedIn = this.sessions.userId(req) === user.id;
+      const signedIn = (await this.sessions.userId(req)) === user.id;
       seeOther(res, signedIn ? '/account?notice=email-verified' : '/sign-in?notice=email-verified-sign-in');
     });
   }
@@ -122,14 +122,14 @@ export class AuthController {
     const address = normaliseEmail(field(email));
     if (!looksLikeEmail(address)) return seeOther(res, '/sign-in');
     await this.emails.resendVerification(address);
-    const user = this.site.context(req).user;
+    const user = (await this.site.context(req)).user;
     seeOther(res, user?.email === address ? '/account?notice=verification-sent' : `/check-inbox?${new URLSearchParams({ for: 'verify-email', email: address })}`);
   }
 
   @Get('sign-in')
-  signInForm(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): void {
+  async signInForm(@Query('notice') notice: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const refused = this.flash.take(req, res, 'sign-in');
-    sendPage(res, 200, signInPage(this.site.context(req), { notice: refused ? undefined : noticeFrom(notice), email: refused?.values.email, error: refused?.error }));
+    sendPage(res, 200, signInPage((await this.site.context(req)), { notice: refused ? undefined : noticeFrom(notice), email: refused?.values.email, error: refused?.error }));
   }
 
   @Post('sign-in')
@@ -144,8 +144,8 @@ export class AuthController {
   }
 
   @Post('sign-out')
-  signOut(@Req() req: Request, @Res() res: Response): void {
-    this.sessions.signOut(res, req);
+  async signOut(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.sessions.signOut(res, req);
     seeOther(res, '/sign-in?notice=signed-out');
   }
 }

@@ -11,11 +11,11 @@ export class EmailErrorsFilter implements ExceptionFilter {
 
   constructor(private readonly site: Site) {}
 
-  catch(error: EmailWorkflowError, host: ArgumentsHost): void {
+  async catch(error: EmailWorkflowError, host: ArgumentsHost): Promise<void> {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    const ctx = this.site.context(req);
+    const ctx = await this.site.errorContext(req);
     if (error instanceof RateLimitedError) {
       res.setHeader('Retry-After', String(error.retryAfterSeconds));
       const minutes = Math.max(1, Math.ceil(error.retryAfterSeconds / 60));

@@ -1,14 +1,20 @@
 import { Logger } from '@nestjs/common';
-import type { EmailUserDirectory, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
+import type { EmailUserDirectory, EmailWorkflowModuleOptions, TokenStore } from 'nestjs-email-workflow';
 import type { DevInbox } from 'nestjs-email-workflow/dev-inbox';
 import { CODE_MAX_ATTEMPTS } from './code-tries';
 import { DEVELOPMENT_SECRET, SampleSettings, StartupProblem } from './settings';
 
 /**
  * The library's options from the sample's settings. Embedded defaults: no SMTP_URL → the dev
- * inbox's catcher is the transport (in development only); no REDIS_URL → queue and tokens in this process.
+ * inbox's catcher is the transport (in development only); no REDIS_URL → the queue in this process and
+ * the tokens in `embeddedTokens` (the sample's database) under its secret.
  */
-export function emailWorkflowOptions(settings: SampleSettings, users: EmailUserDirectory, inbox?: DevInbox): EmailWorkflowModuleOptions {
+export function emailWorkflowOptions(
+  settings: SampleSettings,
+  users: EmailUserDirectory,
+  inbox?: DevInbox,
+  embeddedTokens?: { store: TokenStore; secret: string },
+): EmailWorkflowModuleOptions {
   if (!inbox && !settings.smtpUrl) {
     throw new StartupProblem(
       `NODE_ENV is ${process.env.NODE_ENV === undefined ? 'unset' : JSON.stringify(process.env.NODE_ENV)}, so the sample has no dev inbox to catch its emails. ` +
@@ -16,7 +22,7 @@ export function emailWorkflowOptions(settings: SampleSettings, users: EmailUserD
     );
   }
   const logger = new Logger('Sample');
-  let secret = settings.secret;
+  let secret = settings.secret ?? embeddedTokens?.secret;
   if (settings.redisUrl && !secret) {
     logger.warn(
       'EMAIL_WORKFLOW_SECRET is not set: using a fixed, public development-only secret. ' +
@@ -42,10 +48,10 @@ export function emailWorkflowOptions(settings: SampleSettings, users: EmailUserD
     // the link suits opening the email there.
     flows: { signIn: { delivery: 'both' } },
     // Stated here because the code page counts the tries too, to say when a code is used up.
-    tokens: { code: { maxAttempts: CODE_MAX_ATTEMPTS } },
+    tokens: { code: { maxAttempts: CODE_MAX_ATTEMPTS }, ...(embeddedTokens && { store: embeddedTokens.store }) },
     queue: settings.redisUrl ? { redis: settings.redisUrl } : false,
     ...(secret && { secret }),
-    // UsersStore also implements updateEmail, which the email change needs.
+    // UsersStore also implements updateEmail, which the email change needs (see docs/user-directory.md).
     users,
   };
 }

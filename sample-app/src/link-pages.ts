@@ -22,7 +22,7 @@ export class LinkPages {
 
   /** The GET page: `page` with its button when the token is usable, else the problem page. */
   async landing(req: Request, res: Response, token: unknown, purpose: LinkPurpose, page: (ctx: PageContext, token: string) => string): Promise<void> {
-    const ctx = this.site.context(req);
+    const ctx = await this.site.context(req);
     // Sent here by a refused button (POST-redirect-GET): say why it was refused, as the POST found it.
     const refused = this.flash.take(req, res, `link-${purpose}`);
     if (refused) return sendPage(res, 400, linkProblemPage(ctx, purpose, refused.error as InvalidTokenReason));

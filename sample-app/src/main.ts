@@ -22,7 +22,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   const { port, appUrl, smtpUrl } = readSettings(app.get(ConfigService));
   await app.init();
-  // Loopback only: a demo with in-memory users and a page that shows every email. The HTTP server is
+  // Loopback only: a demo with a page that shows every email. The HTTP server is
   // started here rather than by app.listen(), which would first log a busy port as an ERROR of its own,
   // without the fix the one line below gives.
   const server = app.getHttpServer() as Server;

@@ -36,7 +36,7 @@ export class PageErrorsFilter extends BaseExceptionFilter {
     super();
   }
 
-  override catch(error: unknown, host: ArgumentsHost): void {
+  override async catch(error: unknown, host: ArgumentsHost): Promise<void> {
     if (host.getType() !== 'http') return super.catch(error, host);
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
@@ -48,6 +48,6 @@ export class PageErrorsFilter extends BaseExceptionFilter {
     }
     const page = CLIENT_ERRORS[status] ?? { title: 'We could not do that', text: 'The request was refused. Start again from the home page.' };
     setPageHeaders(res);
-    sendPage(res, status, errorPage(this.site.context(req), page.title, page.text));
+    sendPage(res, status, errorPage((await this.site.errorContext(req)), page.title, page.text));
   }
 }

@@ -24,9 +24,9 @@ export class PasswordController {
   ) {}
 
   @Get('forgot-password')
-  forgotForm(@Req() req: Request, @Res() res: Response): void {
+  async forgotForm(@Req() req: Request, @Res() res: Response): Promise<void> {
     const refused = this.flash.take(req, res, 'forgot-password');
-    sendPage(res, 200, forgotPasswordPage(this.site.context(req), { email: refused?.values.email, error: refused?.error }));
+    sendPage(res, 200, forgotPasswordPage((await this.site.context(req)), { email: refused?.values.email, error: refused?.error }));
   }
 
   /** The same answer, in the same time, whether or not the address has an account. */
@@ -66,8 +66,8 @@ export class PasswordController {
       }
       // The library uses the token up only if storing the new hash succeeds.
       const user = await this.emails.resetPassword(token, (found) => this.users.setPassword(found.id, password));
-      this.sessions.endAllFor(user.id);
-      this.sessions.signOut(res, req);
+      await this.sessions.endAllFor(user.id);
+      await this.sessions.signOut(res, req);
       seeOther(res, '/sign-in?notice=password-changed');
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;

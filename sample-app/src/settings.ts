@@ -1,4 +1,5 @@
 import { ConfigService } from '@nestjs/config';
+import { join, resolve } from 'node:path';
 
 /**
  * Development-only module secret, used when REDIS_URL is set without EMAIL_WORKFLOW_SECRET. It is
@@ -20,6 +21,10 @@ export interface SampleSettings {
   redisUrl?: string;
   /** Module secret. `EMAIL_WORKFLOW_SECRET`; see DEVELOPMENT_SECRET for the fallback with Redis. */
   secret?: string;
+  /** PostgreSQL for users, sessions (and tokens without Redis). `DATABASE_URL`; when unset, SQLite in `dataDir`. */
+  databaseUrl?: string;
+  /** Folder of the embedded SQLite file (`sample.sqlite`). `SAMPLE_DATA_DIR`, default sample-app/data. */
+  dataDir: string;
 }
 
 /** A start-up failure the person starting the sample can fix: one line says how, a stack trace would bury it. */
@@ -37,5 +42,8 @@ export function readSettings(config: ConfigService): SampleSettings {
     from: config.get<string>('MAIL_FROM') || 'Sample App <no-reply@example.com>',
     redisUrl: config.get<string>('REDIS_URL') || undefined,
     secret: config.get<string>('EMAIL_WORKFLOW_SECRET') || undefined,
+    databaseUrl: config.get<string>('DATABASE_URL') || undefined,
+    // From sample-app/src (tests) and sample-app/dist (npm start) alike: sample-app/data.
+    dataDir: resolve(config.get<string>('SAMPLE_DATA_DIR') || join(__dirname, '..', 'data')),
   };
 }

@@ -85,7 +85,7 @@ export class SignInController {
 
   /** links.secureAccount: where the new-sign-in email's "this wasn't me" leads. */
   @Get('secure-account')
-  secureAccount(@Req() req: Request, @Res() res: Response): void {
-    sendPage(res, 200, secureAccountPage(this.site.context(req)));
+  async secureAccount(@Req() req: Request, @Res() res: Response): Promise<void> {
+    sendPage(res, 200, secureAccountPage(await this.site.context(req)));
   }
 }

@@ -15,7 +15,7 @@ export class SignIns {
 
   /** Signs the user in and emails them a note about it, so a sign-in they did not make does not go unseen. */
   async start(req: Request, res: Response, user: EmailUser): Promise<void> {
-    this.sessions.signIn(res, req, user.id);
+    await this.sessions.signIn(res, req, user.id);
     try {
       await this.emails.notifyNewSignIn(user, { ip: req.ip, userAgent: req.get('user-agent') });
     } catch (error) {

@@ -16,7 +16,7 @@ const PER_IP = 10;
  */
 const PER_ADDRESS = 3;
 
-/** DEMO LIMITS, in this process's memory like the demo store: a real app counts in Redis or its gateway. */
+/** DEMO LIMITS, in this process's memory (a restart starts them afresh): a real app counts in Redis or its gateway. */
 @Injectable()
 export class SignUpLimits {
   private readonly windows = new Map<string, Window>();

@@ -28,9 +28,17 @@ export class Site {
     this.devTemplates = inbox ? DEV_TEMPLATES_PATH : undefined;
   }
 
-  context(req: Request): PageContext {
-    const userId = this.sessions.userId(req);
-    return { user: userId ? this.users.get(userId) : undefined, devInbox: this.devInbox, devTemplates: this.devTemplates };
+  async context(req: Request): Promise<PageContext> {
+    const userId = await this.sessions.userId(req);
+    return { user: userId ? await this.users.get(userId) : undefined, devInbox: this.devInbox, devTemplates: this.devTemplates };
+  }
+
+  /**
+   * For the error pages (exception filters, which Nest does not await): the page context, or the
+   * signed-out one when it cannot be read, since the database may be what failed.
+   */
+  async errorContext(req: Request): Promise<PageContext> {
+    return this.context(req).catch(() => ({ user: undefined, devInbox: this.devInbox, devTemplates: this.devTemplates }));
   }
 }
 

@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Locator, Page } from 'playwright-core';
 import { CaughtEmail, DevInbox } from 'nestjs-email-workflow/dev-inbox';
@@ -15,7 +16,7 @@ import { until } from '../support/wait';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'browser');
 /** Variables the sample reads; unset for the test so it runs on its embedded defaults. */
-const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET'];
+const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET', 'DATABASE_URL', 'SAMPLE_DATA_DIR'];
 
 export class SampleInBrowser {
   private readonly savedEnv = new Map<string, string | undefined>();
@@ -23,6 +24,8 @@ export class SampleInBrowser {
   browser!: Browser;
   base!: string;
   inbox!: DevInbox;
+  /** The sample's SQLite folder (SAMPLE_DATA_DIR): a fresh one per start, deleted by close. */
+  dataDir?: string;
 
   static async start(): Promise<SampleInBrowser> {
     const sample = new SampleInBrowser();
@@ -35,6 +38,8 @@ export class SampleInBrowser {
     sample.base = `http://127.0.0.1:${port}`;
     process.env.PORT = String(port);
     process.env.APP_URL = sample.base;
+    sample.dataDir = mkdtempSync(join(tmpdir(), 'sample-data-'));
+    process.env.SAMPLE_DATA_DIR = sample.dataDir;
     sample.app = await NestFactory.create(AppModule.forEnvironment(), { logger: ['error'] });
     await sample.app.listen(port, '127.0.0.1');
     sample.inbox = sample.app.get(DevInbox);
@@ -48,6 +53,7 @@ export class SampleInBrowser {
   async close(): Promise<void> {
     await this.browser?.close();
     await this.app?.close();
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
     for (const [name, value] of this.savedEnv) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createServer, Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // The sample app as `npm start` runs it: compiled with its own tsconfig against the built package
@@ -10,7 +12,7 @@ const ROOT = join(__dirname, '..', '..');
 /** Beside the other test output rather than in sample-app/dist, so a sample someone is running keeps its build. */
 const SAMPLE_BUILD = join(ROOT, 'test-artifacts', 'sample-app');
 /** Variables the sample reads; unset so it runs on its embedded defaults. */
-const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET'];
+const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET', 'DATABASE_URL', 'SAMPLE_DATA_DIR'];
 
 interface Finished {
   code: number | null;
@@ -35,22 +37,26 @@ function runNode(args: string[], timeoutMs: number, env: Record<string, string> 
 
 describe('sample app on a busy port', () => {
   let occupier: Server;
+  /** SAMPLE_DATA_DIR: the sample's SQLite file in a folder of the test's own. */
+  let dataDir: string;
 
   beforeAll(async () => {
     const build = await runNode([require.resolve('typescript/bin/tsc'), '-p', 'sample-app/tsconfig.json', '--outDir', SAMPLE_BUILD], 120_000);
     expect(build).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    dataDir = mkdtempSync(join(tmpdir(), 'sample-data-'));
     occupier = createServer();
     await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
   }, 150_000);
 
   afterAll(async () => {
     await new Promise<void>((resolve) => (occupier?.listening ? occupier.close(() => resolve()) : resolve()));
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('says the port is in use and how to choose another, in one line without a stack trace, and exits 1', async () => {
     const { port } = occupier.address() as AddressInfo;
 
-    const result = await runNode([join(SAMPLE_BUILD, 'main.js')], 30_000, { PORT: String(port) });
+    const result = await runNode([join(SAMPLE_BUILD, 'main.js')], 30_000, { PORT: String(port), SAMPLE_DATA_DIR: dataDir });
 
     expect(result.signal).toBeNull();
     expect(result.code).toBe(1);
@@ -67,7 +73,7 @@ describe('sample app on a busy port', () => {
     const { port } = free.address() as AddressInfo;
     await new Promise<void>((resolve) => free.close(() => resolve()));
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SAMPLE_ENV.includes(name)));
-    const child = spawn(process.execPath, [join(SAMPLE_BUILD, 'main.js')], { cwd: ROOT, env: { ...inherited, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    const child = spawn(process.execPath, [join(SAMPLE_BUILD, 'main.js')], { cwd: ROOT, env: { ...inherited, PORT: String(port), SAMPLE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
     let stdout = '';
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     try {

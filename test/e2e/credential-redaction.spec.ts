@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Test, TestingModule } from '@nestjs/testing';
 import { SMTPServer } from 'smtp-server';
-import { EmailEvent, EmailEvents, EmailWorkflowModule, EmailWorkflowService, TransportDiagnosis } from 'nestjs-email-workflow';
+import { EmailEvent, EmailEventSubscriptions, EmailWorkflowModule, EmailWorkflowService, TransportDiagnosis } from 'nestjs-email-workflow';
 import { CapturingLogger } from '../support/capturing-logger';
 import { invalidOptionsError, localOptions } from '../support/module-options';
 import { EventLog, FAST_RETRIES } from '../support/workflow';
@@ -97,7 +97,7 @@ describe('credentials removed by value from everything a server reply reaches', 
     await moduleRef.init();
     try {
       const emails = moduleRef.get(EmailWorkflowService);
-      const events = new EventLog(moduleRef.get(EmailEvents));
+      const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
 
       await emails.send({ template: 'test-email', to: 'grace@example.test' });
       const [paused] = await events.waitFor(EmailEvent.DeliveryPaused);

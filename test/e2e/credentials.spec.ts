@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailWorkflowModule,
   EmailWorkflowModuleOptions,
   EmailWorkflowService,
@@ -93,7 +93,7 @@ describe('enc:v1: SMTP passwords', () => {
     const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
       .setLogger(logger)
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events };

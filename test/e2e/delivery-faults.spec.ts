@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
 import {
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailQueueOptions,
   EmailTransportOption,
   EmailWorkflowModule,
@@ -371,7 +371,7 @@ describe('delivery under SMTP faults', () => {
     })
       .setLogger(logger)
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     await sendMany(moduleRef.get(EmailWorkflowService), 2);
     await events.waitFor(EmailEvent.DeliveryPaused, 1);
@@ -396,7 +396,7 @@ describe('delivery under SMTP faults', () => {
     })
       .setLogger(logger)
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     const emails = moduleRef.get(EmailWorkflowService);

@@ -3,7 +3,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import {
   BeforeEmailSend,
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailWorkflowErrorCode,
   EmailWorkflowModule,
   EmailWorkflowService,
@@ -46,7 +46,7 @@ describe('email change through a real app, Redis and SMTP server', () => {
 
   async function startApp(overrides: Overrides = {}): Promise<void> {
     app = await harness.startApp(overrides);
-    events = new EventLog(app.get(EmailEvents));
+    events = new EventLog(app.get(EmailEventSubscriptions));
     users = app.get(UsersStore);
     emails = app.get(EmailWorkflowService);
   }

@@ -20,7 +20,7 @@ type RcptHandler = (address: SMTPServerAddress, session: SMTPServerSession, call
 const REJECTED = '5.1.1 <victim@example.test>: Recipient address rejected';
 const QUEUE = { attempts: 3, backoff: { delay: 20, maxDelay: 40 } };
 
-/** The keyed hash README promises in place of an address: HMAC-SHA256 under the secret's `failure-address` key. */
+/** The keyed hash docs/delivery.md promises in place of an address: HMAC-SHA256 under the secret's `failure-address` key. */
 function hashOf(address: string): string {
   return `address:${createHmac('sha256', deriveKey(TEST_SECRET, 'failure-address')).update(address.toLowerCase()).digest('base64url').slice(0, 16)}`;
 }

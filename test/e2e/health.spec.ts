@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import type { HealthCheckResult } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { EmailEvent, EmailEvents, EmailWorkflowModuleOptions, EmailWorkflowService } from 'nestjs-email-workflow';
+import { EmailEvent, EmailEventSubscriptions, EmailWorkflowModuleOptions, EmailWorkflowService } from 'nestjs-email-workflow';
 import { EmailQueueHealthIndicator } from 'nestjs-email-workflow/health';
 import { HealthAppModule } from '../fixtures/health-app/health-app.module';
 import { SilentLogger } from '../support/capturing-logger';
@@ -30,7 +30,7 @@ describe('GET /health with Terminus and the email indicators', () => {
     const moduleRef = await Test.createTestingModule({ imports: [HealthAppModule.withOptions(options)] })
       .setLogger(new SilentLogger())
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     const app: INestApplication = moduleRef.createNestApplication({ logger: false });
     await app.listen(0, '127.0.0.1');
     cleanups.push(() => app.close());
@@ -156,7 +156,7 @@ describe('GET /health with Terminus and the email indicators', () => {
     const moduleRef = await Test.createTestingModule({ imports: [HealthAppModule.withOptions(localOptions(port, { queue: false }))] })
       .setLogger(new SilentLogger())
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     const emails = moduleRef.get(EmailWorkflowService);

@@ -1,6 +1,6 @@
 import { Injectable, Scope } from '@nestjs/common';
 import { Test, TestingModule } from '@nestjs/testing';
-import { BeforeEmailSend, EmailEvent, EmailEvents, EmailWorkflowModule, EmailWorkflowService, OnEmailEvent } from 'nestjs-email-workflow';
+import { BeforeEmailSend, EmailEvent, EmailEventSubscriptions, EmailWorkflowModule, EmailWorkflowService, OnEmailEvent } from 'nestjs-email-workflow';
 import type { OutgoingEmail } from 'nestjs-email-workflow';
 import { CapturingLogger } from '../support/capturing-logger';
 import { localOptions } from '../support/module-options';
@@ -56,7 +56,7 @@ describe('a hook on a request-scoped provider', () => {
     })
       .setLogger(logger)
       .compile();
-    events = new EventLog(moduleRef.get(EmailEvents));
+    events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
   });
 

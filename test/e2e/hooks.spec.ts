@@ -8,7 +8,7 @@ import {
   EmailEventPayloads,
   EmailBounceProcessor,
   EmailDeliveryLog,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailSuppressions,
   EmailWorkflowModule,
   EmailWorkflowService,
@@ -608,7 +608,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
   });
 
   it('email.cancelled by a hook; email.bounced, email.delayed, email.complained and email.report-ignored from reports read back; email.delivered and email.unsubscribed from a provider', async () => {
-    const bus = moduleRef.get(EmailEvents);
+    const bus = moduleRef.get(EmailEventSubscriptions);
     const remove = bus.beforeSend('test-email', (email) => email.cancel('unsubscribed'));
     const cancelled = await emails.send({ template: 'test-email', to: 'cancelled@example.test' });
     remove();
@@ -747,7 +747,7 @@ describe('@BeforeEmailSend hooks', () => {
       ],
       providers: [SendHooks, { provide: 'AUDIT_HOOK', useFactory: () => new AuditHook() }],
     }).compile();
-    events = new EventLog(moduleRef.get(EmailEvents));
+    events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     emails = moduleRef.get(EmailWorkflowService);
     hooks = moduleRef.get(SendHooks);
@@ -864,7 +864,7 @@ describe('@BeforeEmailSend hooks', () => {
     expect(sink.messages.some((mail) => JSON.stringify(mail.to).includes('broken@example.test'))).toBe(false);
   });
   it('removing a hook twice leaves the other hooks in place', async () => {
-    const bus = moduleRef.get(EmailEvents);
+    const bus = moduleRef.get(EmailEventSubscriptions);
     const removeFirst = bus.beforeSend('test-email', (email) => void (email.headers['X-First'] = '1'));
     const removeSecond = bus.beforeSend('test-email', (email) => void (email.headers['X-Second'] = '2'));
     removeFirst();
@@ -880,7 +880,7 @@ describe('@BeforeEmailSend hooks', () => {
   });
 
   it('a hook cannot change the validated recipient, nor set MIME or Content- headers', async () => {
-    const bus = moduleRef.get(EmailEvents);
+    const bus = moduleRef.get(EmailEventSubscriptions);
     const removeRedirect = bus.beforeSend('test-email', (email) => {
       (email.to as { address: string }).address = 'attacker@evil.test';
     });
@@ -896,7 +896,7 @@ describe('@BeforeEmailSend hooks', () => {
   });
 
   it('a cancelled verification email emits no email.verification-requested', async () => {
-    const bus = moduleRef.get(EmailEvents);
+    const bus = moduleRef.get(EmailEventSubscriptions);
     const remove = bus.beforeSend('verify-email', (email) => email.cancel('suppressed'));
     const before = events.seen[EmailEvent.VerificationRequested].length;
     try {
@@ -909,7 +909,7 @@ describe('@BeforeEmailSend hooks', () => {
   });
 });
 
-describe('EmailEvents is for listening; only the library emits', () => {
+describe('EmailEventSubscriptions is for listening; only the library emits', () => {
   let moduleRef: TestingModule;
 
   beforeAll(async () => {
@@ -922,11 +922,11 @@ describe('EmailEvents is for listening; only the library emits', () => {
     jest.restoreAllMocks();
   });
 
-  it('the injectable EmailEvents subscribes and adds hooks, and has no emit or runBeforeSend, not even at run time', () => {
-    const events = moduleRef.get(EmailEvents);
-    // @ts-expect-error emitting is not part of the public EmailEvents
+  it('the injectable EmailEventSubscriptions subscribes and adds hooks, and has no emit or runBeforeSend, not even at run time', () => {
+    const events = moduleRef.get(EmailEventSubscriptions);
+    // @ts-expect-error emitting is not part of the public EmailEventSubscriptions
     expect(events.emit).toBeUndefined();
-    // @ts-expect-error running the hooks is not part of the public EmailEvents
+    // @ts-expect-error running the hooks is not part of the public EmailEventSubscriptions
     expect(events.runBeforeSend).toBeUndefined();
     expect((events as unknown as Record<string, unknown>).emit).toBeUndefined();
     expect((events as unknown as Record<string, unknown>).runBeforeSend).toBeUndefined();

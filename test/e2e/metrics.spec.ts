@@ -12,7 +12,7 @@ import {
   EmailBounceProcessor,
   EmailDeliveryLog,
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailQueueOptions,
   EmailSuppressions,
   EmailTransportOption,
@@ -59,7 +59,7 @@ async function bootInProcessWorkflow(
   })
     .setLogger(logger)
     .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
+  const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
   await moduleRef.init();
   return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events, logger };
 }

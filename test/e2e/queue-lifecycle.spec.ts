@@ -5,7 +5,7 @@ import { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import {
   EMAIL_WORKFLOW_QUEUE_NAME,
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailQueueOptions,
   EmailWorkflowModule,
   EmailWorkflowModuleOptions,
@@ -34,7 +34,7 @@ async function boot(options: EmailWorkflowModuleOptions, logger = new CapturingL
   const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
     .setLogger(logger)
     .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
+  const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
   await moduleRef.init();
   return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events, logger };
 }

@@ -1,6 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import type { ParsedMail } from 'mailparser';
-import { EmailEvent, EmailEvents, EmailWorkflowModule, EmailWorkflowService, InvalidTokenError } from 'nestjs-email-workflow';
+import { EmailEvent, EmailEventSubscriptions, EmailWorkflowModule, EmailWorkflowService, InvalidTokenError } from 'nestjs-email-workflow';
 import { CapturingLogger } from '../support/capturing-logger';
 import { InMemoryUsers } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
@@ -73,7 +73,7 @@ describe.each(QUEUE_DRIVERS)('%s: Redis frozen right after the app’s side effe
     })
       .setLogger(new CapturingLogger())
       .compile();
-    events = new EventLog(moduleRef.get(EmailEvents));
+    events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     emails = moduleRef.get(EmailWorkflowService);
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../sample-app/src/app.module';
@@ -5,9 +8,9 @@ import { StartupProblem } from '../../sample-app/src/settings';
 import { freePort } from '../support/free-port';
 import { linkIn, SmtpSink } from '../support/smtp-sink';
 
-const SAMPLE_ENV = ['NODE_ENV', 'PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET'];
+const SAMPLE_ENV = ['NODE_ENV', 'PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET', 'DATABASE_URL', 'SAMPLE_DATA_DIR'];
 
-/** The sample imports the dev inbox only where the inbox may run, as the README tells real apps to. */
+/** The sample imports the dev inbox only where the inbox may run, as docs/dev-inbox.md tells real apps to. */
 describe('the sample app outside development', () => {
   const savedEnv = new Map<string, string | undefined>();
   let app: INestApplication | undefined;
@@ -18,12 +21,15 @@ describe('the sample app outside development', () => {
       savedEnv.set(name, process.env[name]);
       delete process.env[name];
     }
+    // The sample's SQLite file goes to a folder of the test's own, not sample-app/data.
+    process.env.SAMPLE_DATA_DIR = mkdtempSync(join(tmpdir(), 'sample-data-'));
   });
 
   afterEach(async () => {
     await app?.close();
     await sink?.close();
     app = sink = undefined;
+    rmSync(process.env.SAMPLE_DATA_DIR!, { recursive: true, force: true });
     for (const [name, value] of savedEnv) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;

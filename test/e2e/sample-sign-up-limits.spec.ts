@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../sample-app/src/app.module';
@@ -5,7 +8,7 @@ import { UsersStore } from '../../sample-app/src/users.store';
 import { freePort } from '../support/free-port';
 
 /** Variables the sample reads; unset so it runs on its embedded defaults (in-process queue, dev inbox). */
-const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET'];
+const SAMPLE_ENV = ['PORT', 'APP_URL', 'SMTP_URL', 'MAIL_FROM', 'REDIS_URL', 'EMAIL_WORKFLOW_SECRET', 'DATABASE_URL', 'SAMPLE_DATA_DIR'];
 
 describe('sample sign-up limits over HTTP', () => {
   let app: INestApplication;
@@ -21,12 +24,15 @@ describe('sample sign-up limits over HTTP', () => {
     base = `http://127.0.0.1:${port}`;
     process.env.PORT = String(port);
     process.env.APP_URL = base;
+    // The sample's SQLite file goes to a folder of the test's own, not sample-app/data.
+    process.env.SAMPLE_DATA_DIR = mkdtempSync(join(tmpdir(), 'sample-data-'));
     app = await NestFactory.create(AppModule.forEnvironment(), { logger: false });
     await app.listen(port, '127.0.0.1');
   });
 
   afterEach(async () => {
     await app?.close();
+    rmSync(process.env.SAMPLE_DATA_DIR!, { recursive: true, force: true });
     for (const [name, value] of savedEnv) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;

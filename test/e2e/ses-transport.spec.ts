@@ -6,7 +6,7 @@ import {
   EmailDeliveryError,
   EmailDeliveryLog,
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailWorkflowModule,
   EmailWorkflowService,
   type TransportDiagnosis,
@@ -58,7 +58,7 @@ describe('SES API transport (against a SESv2 stand-in on loopback)', () => {
     const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(localOptions(0, { transport: { use: sesTransport }, queue }))] })
       .setLogger(logger)
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     return { emails: moduleRef.get(EmailWorkflowService), events, log: moduleRef.get(EmailDeliveryLog), logger };
@@ -109,7 +109,7 @@ describe('SES API transport (against a SESv2 stand-in on loopback)', () => {
     })
       .setLogger(new CapturingLogger())
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     const emails = moduleRef.get(EmailWorkflowService);

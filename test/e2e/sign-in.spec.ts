@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { ParsedMail } from 'mailparser';
-import { EmailEvent, EmailEvents, EmailWorkflowModule, EmailWorkflowService, FlowNotConfiguredError } from 'nestjs-email-workflow';
+import { EmailEvent, EmailEventSubscriptions, EmailWorkflowModule, EmailWorkflowService, FlowNotConfiguredError } from 'nestjs-email-workflow';
 import type { EmailEventPayloads, EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import { UsersStore } from '../fixtures/auth-app/users.store';
 import { authAppHarness, tokenOf } from '../support/auth-app-harness';
@@ -41,7 +41,7 @@ describe('passwordless sign-in through a real app, Redis and SMTP server', () =>
 
   async function startApp(overrides: Partial<EmailWorkflowModuleOptions> = {}): Promise<void> {
     app = await harness.startApp(overrides);
-    const events = app.get(EmailEvents);
+    const events = app.get(EmailEventSubscriptions);
     signedIn = [];
     requested = [];
     events.on(EmailEvent.SignedIn, (payload) => void signedIn.push(payload));

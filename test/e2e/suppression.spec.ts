@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import {
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailSuppressions,
   EmailWorkflowModule,
   EmailWorkflowService,
@@ -92,7 +92,7 @@ async function inProcess(overrides: Partial<EmailWorkflowModuleOptions> = {}) {
   })
     .setLogger(new CapturingLogger())
     .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
+  const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
   await moduleRef.init();
   cleanups.push(() => moduleRef.close());
   return { users, events, emails: moduleRef.get(EmailWorkflowService), suppressions: moduleRef.get(EmailSuppressions) };

@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { EmailEvent, EmailEvents, EmailWorkflowModule, EmailWorkflowService, InvalidOptionsError } from 'nestjs-email-workflow';
+import { EmailEvent, EmailEventSubscriptions, EmailWorkflowModule, EmailWorkflowService, InvalidOptionsError } from 'nestjs-email-workflow';
 import { SilentLogger } from '../support/capturing-logger';
 import { localOptions } from '../support/module-options';
 import { until } from '../support/wait';
@@ -28,7 +28,7 @@ describe('tenant transport resolution at run time', () => {
     })
       .setLogger(new SilentLogger())
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     return { moduleRef, events, emails: moduleRef.get(EmailWorkflowService) };
   }

@@ -3,7 +3,7 @@ import { createServer, Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import {
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailTransportOption,
   EmailWorkflowModule,
   EmailWorkflowModuleOptions,
@@ -45,7 +45,7 @@ describe('tenant SMTP settings are untrusted: no connection to a non-public addr
     const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
       .setLogger(new SilentLogger())
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     return { emails: moduleRef.get(EmailWorkflowService), events };

@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import {
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailTransportOption,
   EmailWorkflowModule,
   EmailWorkflowModuleOptions,
@@ -40,7 +40,7 @@ describe('per-tenant transports (transportResolver)', () => {
     const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
       .setLogger(new SilentLogger())
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     return { emails: moduleRef.get(EmailWorkflowService), events };

@@ -1,7 +1,7 @@
 import {
   DeliveryPausedEvent,
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailWorkflowService,
   SmtpTransportOptions,
 } from 'nestjs-email-workflow';
@@ -28,12 +28,12 @@ async function startSink(options: SmtpSinkOptions = {}): Promise<{ sink: SmtpSin
 
 describe('TLS to a real SMTP server', () => {
   const bed = new TestBed();
-  const eventsOf = new WeakMap<EmailWorkflowService, EmailEvents>();
+  const eventsOf = new WeakMap<EmailWorkflowService, EmailEventSubscriptions>();
 
   async function boot(transport: SmtpTransportOptions): Promise<EmailWorkflowService> {
     const moduleRef = await bed.boot(transport);
     const emails = moduleRef.get(EmailWorkflowService);
-    eventsOf.set(emails, moduleRef.get(EmailEvents));
+    eventsOf.set(emails, moduleRef.get(EmailEventSubscriptions));
     return emails;
   }
 
@@ -45,7 +45,7 @@ describe('TLS to a real SMTP server', () => {
 
   /** A TLS failure is a configuration failure: delivery pauses and the diagnosis is reported once, as an event and a log line. */
   async function sendFailure(emails: EmailWorkflowService): Promise<{ message: string }> {
-    const events = eventsOf.get(emails) as EmailEvents;
+    const events = eventsOf.get(emails) as EmailEventSubscriptions;
     const paused = new Promise<DeliveryPausedEvent>((resolve) => {
       const unsubscribe = events.on(EmailEvent.DeliveryPaused, (event) => {
         unsubscribe();
@@ -123,7 +123,7 @@ describe('TLS to a real SMTP server', () => {
       async (security) => {
         const { sink: server } = await sink({ secure: true });
         const emails = await boot({ host: '127.0.0.1', port: server.port, security, greetingTimeout: 300, pool: false });
-        const events = eventsOf.get(emails) as EmailEvents;
+        const events = eventsOf.get(emails) as EmailEventSubscriptions;
         let unsubscribe = () => undefined as void;
         let timer: NodeJS.Timeout | undefined;
         const paused = new Promise<DeliveryPausedEvent>((resolve, reject) => {

@@ -3,7 +3,7 @@ import {
   EmailDeliveryError,
   EmailDeliveryLog,
   EmailEvent,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailWorkflowModule,
   EmailWorkflowModuleOptions,
   EmailWorkflowService,
@@ -77,7 +77,7 @@ describe('transport failover and an app’s own transport', () => {
     })
       .setLogger(logger)
       .compile();
-    const events = new EventLog(moduleRef.get(EmailEvents));
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
     await moduleRef.init();
     cleanups.push(() => moduleRef.close());
     return { emails: moduleRef.get(EmailWorkflowService), events, logger, log: moduleRef.get(EmailDeliveryLog) };

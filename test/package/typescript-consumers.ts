@@ -140,7 +140,7 @@ main().catch((error: unknown) => {
 `;
 
 /**
- * test/outbox.spec.ts, run by Vitest: an app's test of its sign-up email, written the way the README shows.
+ * test/outbox.spec.ts, run by Vitest: an app's test of its sign-up email, written the way docs/testing.md shows.
  * Services come from `moduleRef.get()`, not constructor injection: Vitest compiles specs without
  * decorator metadata, which Nest would need to inject into a class declared here.
  */

@@ -1,5 +1,5 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import { BounceMailbox, EmailBounceProcessor, EmailDeliveryLog, EmailEvents, EmailSuppressions, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
+import { BounceMailbox, EmailBounceProcessor, EmailDeliveryLog, EmailEventSubscriptions, EmailSuppressions, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
 import type { EmailWorkflowModuleOptions } from 'nestjs-email-workflow';
 import { CapturingLogger } from './capturing-logger';
 import { EventLog } from './workflow';
@@ -150,7 +150,7 @@ export async function bootBounceApp(options: EmailWorkflowModuleOptions): Promis
   const moduleRef = await Test.createTestingModule({ imports: [EmailWorkflowModule.forRoot(options)] })
     .setLogger(logger)
     .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
+  const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
   await moduleRef.init();
   return {
     moduleRef,

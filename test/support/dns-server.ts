@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { createSocket, Socket as UdpSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,7 +6,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { DNSResolver } from 'mailauth';
 import { freePort } from './free-port';
-import { until } from './wait';
+import { ServerProcess } from './server-process';
 
 /*
  * A real DNS server for the deliverability tests (issue 23): Debian's dnsmasq (package dnsmasq-base), run in the
@@ -20,7 +19,6 @@ import { until } from './wait';
 const DNSMASQ = process.env.DNSMASQ_BIN ?? '/usr/sbin/dnsmasq';
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 /** A TXT record is a list of strings of at most 255 bytes each (RFC 1035, 3.3). */
 const TXT_STRING_BYTES = 255;
 
@@ -106,32 +104,13 @@ function resolverOf(address: string, timeoutMs: number): { resolver: Resolver; r
   return { resolver, resolve: (name, rrtype) => resolver.resolve(name, rrtype) as ReturnType<DNSResolver> };
 }
 
-/** dnsmasq processes still running, ended with SIGKILL if the test process exits without stopping them. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
-
 /** A dnsmasq serving `records` on 127.0.0.1:<free port>, UDP and TCP. */
 export class ThrowawayDns {
-  private output = '';
-  private readonly exited: Promise<void>;
-
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly proc: ServerProcess,
     readonly port: number,
     private readonly dir: string,
-  ) {
-    running.add(child);
-    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4_000));
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (error) => {
-        this.output += `\ncould not run ${DNSMASQ}: ${error.message}`;
-        resolve();
-      });
-    }).then(() => void running.delete(child));
-  }
+  ) {}
 
   /** `127.0.0.1:<port>`, for `dns.servers` and `--dns`. */
   get address(): string {
@@ -149,7 +128,7 @@ export class ThrowawayDns {
         await server.untilAnswering();
         return server;
       } catch (error) {
-        await server.stopProcess();
+        await server.proc.stop();
         lastError = error as Error;
         if (!/Address already in use/i.test(lastError.message)) break;
       }
@@ -183,8 +162,8 @@ export class ThrowawayDns {
         '',
       ].join('\n'),
     );
-    const child = spawn(DNSMASQ, ['--keep-in-foreground', `--conf-file=${conf}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return new ThrowawayDns(child, port, dir);
+    const proc = new ServerProcess(`dnsmasq on ${port}`, DNSMASQ, ['--keep-in-foreground', `--conf-file=${conf}`]);
+    return new ThrowawayDns(proc, port, dir);
   }
 
   /** Resolves once a query is answered (NXDOMAIN is an answer); rejects with the log if dnsmasq exits or stays silent. */
@@ -192,9 +171,8 @@ export class ThrowawayDns {
     const { resolve } = resolverOf(this.address, 200);
     let last = 'no answer yet';
     try {
-      await until(
+      await this.proc.untilAnswers(
         async () => {
-          if (!this.running) throw new Error('dnsmasq exited');
           try {
             await resolve('throwaway-dns-probe.test', 'A');
             return true;
@@ -205,21 +183,16 @@ export class ThrowawayDns {
         },
         () => `dnsmasq to answer on ${this.address} (${last})`,
         START_TIMEOUT_MS,
-        50,
       );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${await this.log()}`);
     }
   }
 
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined;
-  }
-
   /** What dnsmasq printed and logged (the queries it answered among them). */
   async log(): Promise<string> {
     const logged = await readFile(join(this.dir, 'dnsmasq.log'), 'utf8').catch(() => '');
-    return `dnsmasq output:\n${this.output}\ndnsmasq log:\n${logged.slice(-6_000)}`;
+    return `dnsmasq output:\n${this.proc.printed}\ndnsmasq log:\n${logged.slice(-6_000)}`;
   }
 
   /** The names asked of this server, as `TYPE name` (from its query log). */
@@ -233,20 +206,10 @@ export class ThrowawayDns {
     return resolverOf(this.address, timeoutMs).resolve;
   }
 
-  /** Ends dnsmasq by its pid (SIGKILL after 5 s) and removes its folder. */
+  /** Ends dnsmasq by its pid (SIGTERM, SIGKILL after 5 s) and removes its folder. */
   async stop(): Promise<void> {
-    await this.stopProcess();
+    await this.proc.stop();
     await rm(this.dir, { recursive: true, force: true });
-  }
-
-  private async stopProcess(): Promise<void> {
-    if (this.running) {
-      process.kill(this.child.pid!, 'SIGTERM');
-      const force = setTimeout(() => this.running && process.kill(this.child.pid!, 'SIGKILL'), STOP_TIMEOUT_MS);
-      await this.exited;
-      clearTimeout(force);
-    }
-    await this.exited;
   }
 }
 

@@ -1,9 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { freePort } from './free-port';
+import { ServerProcess } from './server-process';
 import { makeTestCertificates, runCommand } from './test-certificates';
 import type { TestCertificates } from './test-certificates';
 import { until } from './wait';
@@ -33,7 +33,6 @@ const POSTFIX = process.env.POSTFIX_BIN ?? '/usr/sbin/postfix';
 const POSTCONF = process.env.POSTCONF_BIN ?? '/usr/sbin/postconf';
 const POSTQUEUE = process.env.POSTQUEUE_BIN ?? '/usr/sbin/postqueue';
 const DOVECOT = process.env.DOVECOT_BIN ?? '/usr/sbin/dovecot';
-const STOP_TIMEOUT_MS = 5_000;
 
 const isRoot = () => process.getuid?.() === 0;
 
@@ -47,130 +46,6 @@ async function readText(path: string): Promise<string> {
 }
 
 const tail = (text: string, chars = 6_000) => (text.length > chars ? `…${text.slice(-chars)}` : text);
-
-// ---------------------------------------------------------------------------------------------------------
-// Processes
-// ---------------------------------------------------------------------------------------------------------
-
-interface ProcStat {
-  pid: number;
-  state: string;
-  pgrp: number;
-}
-
-/** Every process as /proc says (pid, state, process group). */
-async function processes(): Promise<ProcStat[]> {
-  const found: ProcStat[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const text = await readText(`/proc/${entry}/stat`);
-    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so read after the last ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    if (fields.length > 2) found.push({ pid: Number(entry), state: fields[0], pgrp: Number(fields[2]) });
-  }
-  return found;
-}
-
-/** Living (not zombie) processes of a process group. */
-async function groupMembers(pgrp: number): Promise<number[]> {
-  return (await processes()).filter((proc) => proc.pgrp === pgrp && proc.state !== 'Z' && proc.state !== 'X').map((proc) => proc.pid);
-}
-
-/** Master processes still running, ended with SIGKILL if the test process exits without stopping them. */
-const running = new Set<ChildProcess>();
-process.once('exit', () =>
-  running.forEach((child) => {
-    try {
-      // The group made for it at spawn: the master and every process it started.
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }),
-);
-
-/**
- * One server master process, spawned in a process group of its own (so that everything it starts can be found and
- * waited for by that group's id); keeps the tail of what it printed to explain an early exit.
- */
-class ServerProcess {
-  private output = '';
-  private spawnError?: Error;
-  readonly exited: Promise<void>;
-  private readonly child: ChildProcess;
-
-  constructor(
-    readonly label: string,
-    private readonly command: string,
-    args: string[],
-  ) {
-    this.child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    running.add(this.child);
-    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-6_000));
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.exited = new Promise<void>((resolve) => {
-      this.child.once('exit', () => {
-        running.delete(this.child);
-        resolve();
-      });
-      this.child.once('error', (error) => {
-        this.spawnError = error;
-        running.delete(this.child);
-        resolve();
-      });
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get running(): boolean {
-    return this.spawnError === undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Why it is not running, with what it printed. */
-  describeExit(): string {
-    if (this.spawnError) return `${this.label}: could not run ${this.command}: ${this.spawnError.message}`;
-    return `${this.label} (pid ${this.child.pid}) exited with ${this.child.signalCode ?? `code ${this.child.exitCode}`}:\n${this.output}`;
-  }
-
-  /**
-   * SIGTERM to the master by pid (SIGKILL after 5 s); then SIGTERM by pid to whatever of its process group is left
-   * (Dovecot leaves an imap process serving a connected client), SIGKILL after 5 s more, and resolves once no
-   * process of the group is left.
-   */
-  async stop(): Promise<void> {
-    const pid = this.child.pid;
-    if (this.running) {
-      this.child.kill('SIGTERM');
-      const force = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await this.exited;
-      clearTimeout(force);
-    }
-    await this.exited;
-    if (pid === undefined) return;
-    const signal = async (name: NodeJS.Signals) => {
-      for (const member of await groupMembers(pid)) {
-        try {
-          process.kill(member, name);
-        } catch {
-          // ended meanwhile
-        }
-      }
-    };
-    const none = async () => (await groupMembers(pid)).length === 0;
-    if (await none()) return;
-    await signal('SIGTERM');
-    try {
-      await until(none, `the processes of ${this.label} to end`, STOP_TIMEOUT_MS, 20);
-    } catch {
-      await signal('SIGKILL');
-      await until(none, `the killed processes of ${this.label} to end`, STOP_TIMEOUT_MS, 20);
-    }
-  }
-}
 
 /**
  * The first line a server sends on a new connection on `port` (SMTP 220, IMAP `* OK`); `bye` is sent before
@@ -209,9 +84,8 @@ function greeting(port: number, bye: string, timeoutMs = 1_000): Promise<string>
 async function untilGreets(proc: ServerProcess, port: number, expected: RegExp, bye: string, explain: () => Promise<string>, timeoutMs = 15_000): Promise<void> {
   let last = 'no answer yet';
   try {
-    await until(
+    await proc.untilAnswers(
       async () => {
-        if (!proc.running) throw new Error(proc.describeExit());
         try {
           last = await greeting(port, bye);
           return expected.test(last);
@@ -222,7 +96,6 @@ async function untilGreets(proc: ServerProcess, port: number, expected: RegExp, 
       },
       () => `${proc.label} to greet on ${HOST}:${port} (${last})`,
       timeoutMs,
-      50,
     );
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${await explain()}`);
@@ -407,7 +280,7 @@ export class ThrowawayPostfix {
       // The master itself as the spawned process, stopped by its pid: -d keeps it in the foreground with its output
       // (it would otherwise redirect it to /dev/null), and it passes SIGTERM on to its process group.
       const daemonDirectory = (await runCommand(POSTCONF, ['-d', '-h', 'daemon_directory'])).trim();
-      proc = new ServerProcess(`Postfix master on ${port}`, join(daemonDirectory, 'master'), ['-c', conf, '-d']);
+      proc = new ServerProcess(`Postfix master on ${port}`, join(daemonDirectory, 'master'), ['-c', conf, '-d'], { ownGroup: true });
       await untilGreets(proc, port, /^220 /, 'QUIT\r\n', explain);
       return new ThrowawayPostfix(dir, port, proc, deferHost);
     } catch (error) {
@@ -705,7 +578,7 @@ export class ThrowawayDovecot {
   }
 
   private static async spawn(dir: string, port: number): Promise<ServerProcess> {
-    const proc = new ServerProcess(`Dovecot on ${port}`, DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')]);
+    const proc = new ServerProcess(`Dovecot on ${port}`, DOVECOT, ['-F', '-c', join(dir, 'dovecot.conf')], { ownGroup: true });
     try {
       await untilGreets(proc, port, /^\* OK/, 'a LOGOUT\r\n', async () => `dovecot.log:\n${tail(await readText(join(dir, 'dovecot.log')))}`);
     } catch (error) {

@@ -1,10 +1,10 @@
 import Redis, { RedisOptions } from 'ioredis';
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { AddressInfo, createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
+import { ServerProcess } from './server-process';
 import { makeTestCertificates, runCommand } from './test-certificates';
 import type { TestCertificates } from './test-certificates';
 import { until } from './wait';
@@ -52,51 +52,6 @@ function confValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-
-/** One redis-server (or sentinel) process; keeps the tail of what it printed to explain an early exit. */
-class ServerProcess {
-  private output = '';
-  private spawnError?: Error;
-  readonly exited: Promise<void>;
-  private readonly child: ChildProcess;
-
-  constructor(
-    readonly label: string,
-    args: string[],
-  ) {
-    this.child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-6_000));
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
-    this.exited = new Promise<void>((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.once('error', (error) => {
-        this.spawnError = error;
-        resolve();
-      });
-    });
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get running(): boolean {
-    return this.spawnError === undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Why it is not running, with what it printed. */
-  describeExit(): string {
-    if (this.spawnError) return `${this.label}: could not run ${REDIS_SERVER}: ${this.spawnError.message}`;
-    return `${this.label} (pid ${this.child.pid}) exited with ${this.child.signalCode ?? `code ${this.child.exitCode}`}:\n${this.output}`;
-  }
-
-  /** SIGKILL by pid; resolves once the process has exited. */
-  async kill(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
 
 /** Admin connections, one per port, made again whenever the last one ended. Never retries a command itself. */
 class AdminClients {
@@ -147,9 +102,8 @@ function close(client: Redis): void {
 /** Waits until the process answers PING (a NOAUTH reply counts: it is up), failing at once if it exits. */
 async function untilAnswers(proc: ServerProcess, port: number, admins: AdminClients, timeoutMs = 10_000): Promise<void> {
   let last = 'no answer yet';
-  await until(
+  await proc.untilAnswers(
     async () => {
-      if (!proc.running) throw new Error(proc.describeExit());
       try {
         return (await admins.call(port, 'PING')) === 'PONG';
       } catch (error) {
@@ -161,7 +115,6 @@ async function untilAnswers(proc: ServerProcess, port: number, admins: AdminClie
     },
     () => `${proc.label} to answer PING on ${port} (${last})`,
     timeoutMs,
-    50,
   );
 }
 
@@ -286,7 +239,7 @@ export class ThrowawayCluster {
         await mkdir(nodeDir);
         procs.set(
           port,
-          new ServerProcess(`cluster node ${port}`, [
+          new ServerProcess(`cluster node ${port}`, REDIS_SERVER, [
             '--port', String(port),
             '--bind', HOST,
             '--dir', nodeDir,
@@ -587,7 +540,7 @@ export class ThrowawaySentinel {
             '',
           ].join('\n'),
         );
-        const proc = new ServerProcess(`sentinel ${port}`, [confFile, '--sentinel']);
+        const proc = new ServerProcess(`sentinel ${port}`, REDIS_SERVER, [confFile, '--sentinel']);
         setup.procs.set(port, proc);
         await untilAnswers(proc, port, setup.admins);
       }
@@ -714,7 +667,7 @@ export class ThrowawaySentinel {
   private async startServer(port: number, replicaOf?: number): Promise<void> {
     const serverDir = join(this.dir, `server-${port}`);
     await mkdir(serverDir, { recursive: true });
-    const proc = new ServerProcess(`redis-server ${port}`, [
+    const proc = new ServerProcess(`redis-server ${port}`, REDIS_SERVER, [
       '--port', String(port),
       '--bind', HOST,
       '--dir', serverDir,
@@ -843,7 +796,7 @@ export class ThrowawayTlsRedis {
           '',
         ].join('\n'),
       );
-      server = new ThrowawayTlsRedis(dir, new ServerProcess(`TLS redis-server ${port}`, [confFile]), port, certificates);
+      server = new ThrowawayTlsRedis(dir, new ServerProcess(`TLS redis-server ${port}`, REDIS_SERVER, [confFile]), port, certificates);
       await untilAnswers(server.proc, port, server.admins);
       return server;
     } catch (error) {

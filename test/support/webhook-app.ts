@@ -3,7 +3,7 @@ import { INestApplication } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test, TestingModule } from '@nestjs/testing';
-import { EmailDeliveryLog, EmailEvent, EmailEvents, EmailSuppressions, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
+import { EmailDeliveryLog, EmailEvent, EmailEventSubscriptions, EmailSuppressions, EmailWorkflowModule, EmailWorkflowService } from 'nestjs-email-workflow';
 import type { EmailWorkflowModuleOptions, Suppression } from 'nestjs-email-workflow';
 import { EmailWebhooksModule } from 'nestjs-email-workflow/webhooks';
 import type { EmailWebhooksOptions } from 'nestjs-email-workflow/webhooks';
@@ -64,7 +64,7 @@ export async function bootWebhookApp(
   })
     .setLogger(logger)
     .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
+  const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
   const app = moduleRef.createNestApplication(adapter, { rawBody, logger });
   await app.listen(0, '127.0.0.1');
   const origin = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');

@@ -32,7 +32,7 @@
 require('reflect-metadata');
 const { Module } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
-const { EmailEvent, EmailEvents, EmailWorkflowModule } = require('../../dist');
+const { EmailEvent, EmailEventSubscriptions, EmailWorkflowModule } = require('../../dist');
 
 const settings = JSON.parse(process.env.EMAIL_WORKER_SETTINGS || '{}');
 const logging = Boolean(process.env.EMAIL_WORKER_LOG);
@@ -90,7 +90,7 @@ function moduleOptions() {
   };
 }
 
-// Subscribing through app.get(EmailEvents) after createApplicationContext() would be too late in
+// Subscribing through app.get(EmailEventSubscriptions) after createApplicationContext() would be too late in
 // principle: the context's init() runs onApplicationBootstrap, which starts the Bull workers, so a
 // send could complete before the listener is there. A factory provider of the root module runs
 // while the module graph is instantiated, before any lifecycle hook, so no Sent event is missed.
@@ -115,7 +115,7 @@ Module({
     {
       provide: SENT_REPORTER,
       useFactory: reportEvents,
-      inject: [EmailEvents],
+      inject: [EmailEventSubscriptions],
     },
   ],
 })(WorkerRootModule);

@@ -2,7 +2,7 @@ import { Test, TestingModule } from '@nestjs/testing';
 import {
   EmailEvent,
   EmailEventPayloads,
-  EmailEvents,
+  EmailEventSubscriptions,
   EmailQueueDriver,
   EmailQueueOptions,
   EmailWorkflowModule,
@@ -20,7 +20,7 @@ export class EventLog {
     [E in EmailEvent]: Array<EmailEventPayloads[E]>;
   };
 
-  constructor(events: EmailEvents) {
+  constructor(events: EmailEventSubscriptions) {
     for (const event of Object.values(EmailEvent)) {
       events.on(event, (payload) => void (this.seen[event] as unknown[]).push(payload));
     }
@@ -70,9 +70,15 @@ export async function bootRedisWorkflow(
   })
     .setLogger(logger)
     .compile();
-  const events = new EventLog(moduleRef.get(EmailEvents));
-  await moduleRef.init();
-  return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events, logger };
+  try {
+    const events = new EventLog(moduleRef.get(EmailEventSubscriptions));
+    await moduleRef.init();
+    return { moduleRef, emails: moduleRef.get(EmailWorkflowService), events, logger };
+  } catch (error) {
+    // The queue's Redis connections are open since compile(): a failed boot must not leave them to the next suite.
+    await moduleRef.close();
+    throw error;
+  }
 }
 
 /** bootRedisWorkflow on one queue driver, for suites that run once per driver; `overrides.queue` keeps the driver too. */

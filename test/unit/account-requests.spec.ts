@@ -1,7 +1,7 @@
 import { PayloadCipher } from '../../lib/crypto/payload.cipher';
 import { deriveKey } from '../../lib/crypto/secret-keys';
 import { AccountRequestHandlers, isAccountRequest, StoredAccountRequest } from '../../lib/queue/account-requests';
-import { DeliveryFailure } from '../../lib/queue/delivery.failure';
+import { DeliveryFailure } from '../../lib/delivery/delivery.failure';
 import { CapturingLogger } from '../support/capturing-logger';
 
 const BACKOFF = { delay: 100, maxDelay: 1_000 };

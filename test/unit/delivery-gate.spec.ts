@@ -4,7 +4,7 @@ import { diagnoseSmtp } from '../../lib/diagnostics';
 import type { SmtpFailure } from '../../lib/errors';
 import { EmailEvent, EmailEventBus } from '../../lib/events';
 import type { DeliveryPausedEvent, DeliveryResumedEvent } from '../../lib/events';
-import { DeliveryGate, GateAbandonedError } from '../../lib/queue/delivery.gate';
+import { DeliveryGate, GateAbandonedError } from '../../lib/delivery/delivery.gate';
 import { describeTransport, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
 import { CapturingLogger } from '../support/capturing-logger';
 import { SmtpSink } from '../support/smtp-sink';

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { EmailEventBus, EmailEvents, EmailEvent } from '../../lib/events';
-import { DeliveryFailure, DeliveryHandedBack } from '../../lib/queue/delivery.failure';
-import { EmailDeliveryWorker } from '../../lib/queue/delivery.worker';
-import type { DeliveryTry } from '../../lib/queue/delivery.worker';
-import type { EmailJob } from '../../lib/queue/email-job';
-import { MessageComposer } from '../../lib/queue/message.composer';
+import { EmailEventBus, EmailEventSubscriptions, EmailEvent } from '../../lib/events';
+import { DeliveryFailure, DeliveryHandedBack } from '../../lib/delivery/delivery.failure';
+import { EmailDeliveryWorker } from '../../lib/delivery/delivery.worker';
+import type { DeliveryTry } from '../../lib/delivery/delivery.worker';
+import type { EmailJob } from '../../lib/delivery/email-job';
+import { MessageComposer } from '../../lib/delivery/message.composer';
 import { resolveTemplateOptions } from '../../lib/templates/template.options';
 import { TemplateRegistry } from '../../lib/templates/template.registry';
 import { SmtpTransport } from '../../lib/transport/smtp.transport';
@@ -114,7 +114,7 @@ describe('EmailDeliveryWorker', () => {
     const bus = new EmailEventBus();
     const worker = new EmailDeliveryWorker(composer, transports, bus, { backoff: BACKOFF, probeInterval: PROBE_INTERVAL, maxAge });
     workers.push({ worker, transports });
-    return { worker, events: new EventLog(new EmailEvents(bus)) };
+    return { worker, events: new EventLog(new EmailEventSubscriptions(bus)) };
   }
 
   const errors = () => logger.entries.filter((entry) => entry.level === 'error').map((entry) => entry.message);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { sampleContextFor, TemplateRegistry } from '../../lib/templates';
 import { BUILT_IN_TEMPLATES_DIR } from '../../lib/templates/template.precompiled';
 import { parseTemplateSource } from '../../lib/templates/template.source';
-import { describeDevice } from '../../lib/workflow/device.description';
+import { describeDevice } from '../../lib/workflow/flows/device.description';
 
 const LOCALES = ['en', 'fr', 'de', 'es', 'pt-BR'] as const;
 type Locale = (typeof LOCALES)[number];

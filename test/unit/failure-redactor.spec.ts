@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { deriveKey } from '../../lib/crypto/secret-keys';
-import { DeliveryFailure, DeliveryHandedBack } from '../../lib/queue/delivery.failure';
+import { DeliveryFailure, DeliveryHandedBack } from '../../lib/delivery/delivery.failure';
 import { FailureRedactor } from '../../lib/queue/failure.redactor';
 
 const KEY = deriveKey('a-secret-of-at-least-32-bytes-0123456789', 'failure-address');

@@ -4,9 +4,9 @@
  */
 import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { MessageComposer } from '../../lib/queue';
-import type { HtmlEncoding } from '../../lib/queue/message.composer';
-import { checkTemplateMessages, GMAIL_CLIP_BYTES, headerFindings } from '../../lib/queue/message.checks';
+import { MessageComposer } from '../../lib/delivery';
+import type { HtmlEncoding } from '../../lib/delivery';
+import { checkTemplateMessages, GMAIL_CLIP_BYTES, headerFindings } from '../../lib/delivery/message.checks';
 import { previewTemplates, sampleContextFor, TemplateRegistry } from '../../lib/templates';
 import type { TemplateFinding } from '../../lib/templates';
 import { contentFindings } from '../../lib/templates/template.findings';

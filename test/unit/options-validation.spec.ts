@@ -9,7 +9,7 @@ import {
 import { resolveQueueOptions } from '../../lib/queue/queue.options';
 import { resolveTokenOptions } from '../../lib/tokens/token.options';
 import { MemoryTokenStore } from '../../lib/tokens';
-import { resolveFlowOptions } from '../../lib/workflow/flow.options';
+import { resolveFlowOptions } from '../../lib/workflow/flows/flow.options';
 import { describeTransport, parseSmtpUrl, toNodemailerOptions } from '../../lib/transport/smtp-transport.resolver';
 import { invalidOptionsError, localOptions } from '../support/module-options';
 

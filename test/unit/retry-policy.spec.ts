@@ -1,5 +1,5 @@
-import { DEFAULT_BACKOFF } from '../../lib/queue/queue.options';
-import { retryDelay } from '../../lib/queue/retry.policy';
+import { DEFAULT_BACKOFF } from '../../lib/delivery/retry.policy';
+import { retryDelay } from '../../lib/delivery/retry.policy';
 import { seeded } from '../support/seeded-random';
 
 const BACKOFF = { delay: 1_000, maxDelay: 60_000 };

@@ -217,14 +217,14 @@ describe('classifySmtpFailure', () => {
       expectNoCredential(classifySmtpFailure(bare(`Connection timeout to ${url}`, 'ETIMEDOUT')));
     });
 
-    /** Regression guard: the fallback reason copies `error.message` verbatim. */
-    it('a connection failure whose message carries the AUTH line leaks it through the fallback reason', () => {
+    /** Regression guard: the fallback reason is made from `error.message`, which here carries the AUTH line. */
+    it('a connection failure whose message carries the AUTH line does not leak it through the fallback reason', () => {
       const error = bare(`Connection closed unexpectedly after AUTH PLAIN ${PLAIN_B64}`, 'ECONNECTION');
       expectNoCredential(classifySmtpFailure(error));
     });
 
-    /** Regression guard: the EAUTH reason copies `error.response` verbatim. */
-    it('a server that echoes the AUTH line in its 535 reply leaks it through the login reason', () => {
+    /** Regression guard: the EAUTH reason is made from `error.response`, which here echoes the AUTH line. */
+    it('a server that echoes the AUTH line in its 535 reply does not leak it through the login reason', () => {
       const error = reply('Invalid login', 'EAUTH', `535 5.7.8 Authentication failed for AUTH PLAIN ${PLAIN_B64}`, 'AUTH PLAIN');
       expectNoCredential(classifySmtpFailure(error));
     });

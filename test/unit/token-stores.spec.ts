@@ -5,6 +5,10 @@ import { MemoryTokenStore, RedisTokenStore } from '../../lib/tokens';
 import type { TokenPurpose, TokenRecord, TokenStore } from '../../lib/tokens';
 import { deleteKeys, dumpKeys, REDIS_URL, uniquePrefix } from '../support/redis';
 import { TimedTokens } from '../support/timed-tokens';
+import { DataSource } from 'typeorm';
+import { DatabaseTokenStore } from '../../sample-app/src/database/database-token.store';
+import { CounterRow, ENTITIES, TokenRow } from '../../sample-app/src/database/entities';
+import { InitialSchema1765090000000 } from '../../sample-app/src/database/initial-schema.migration';
 import { until } from '../support/wait';
 
 const RETENTION_MS = 60_000;
@@ -59,9 +63,25 @@ async function redisStore(): Promise<StoreUnderTest> {
   };
 }
 
+/** The sample app's store (issue 27): tokens in its database, here SQLite through sql.js in memory. */
+async function sampleDatabaseStore(): Promise<StoreUnderTest> {
+  const dataSource = await new DataSource({ type: 'sqljs', entities: ENTITIES, migrations: [InitialSchema1765090000000], migrationsRun: true }).initialize();
+  const store = new DatabaseTokenStore(dataSource.getRepository(TokenRow), dataSource.getRepository(CounterRow));
+  return {
+    store,
+    async contents() {
+      const rows = await dataSource.getRepository(TokenRow).find();
+      return rows.flatMap((row) => [row.hash, row.record]);
+    },
+    another: () => store,
+    close: () => dataSource.destroy(),
+  };
+}
+
 const STORES: Array<[string, StoreFactory]> = [
   ['MemoryTokenStore', memoryStore],
   ['RedisTokenStore', redisStore],
+  ["the sample's DatabaseTokenStore", sampleDatabaseStore],
 ];
 
 function sleep(ms: number): Promise<void> {

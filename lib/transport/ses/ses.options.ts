@@ -1,6 +1,6 @@
-import { CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../../crypto/credential.cipher';
+import { CREDENTIAL_KEY_ENV, decryptCredential, isEncryptedCredential } from '../../crypto';
 import type { OptionsProblem } from '../../errors';
-import type { OptionsResolution } from '../../errors/options.resolution';
+import type { OptionsResolution } from '../../options';
 import type { DkimOptions } from '../dkim.options';
 
 /** A static AWS access key (an IAM user's, or a role session's with its token). */
@@ -36,7 +36,7 @@ export interface SesTransportOptions {
 export interface SesTransportContext {
   /** Keys for an `enc:v1:` secret, the current first. */
   credentialKeys?: string[];
-  /** The module's `dkim`: nodemailer signs with it as well as SES's own Easy DKIM (see README). */
+  /** The module's `dkim`: nodemailer signs with it as well as SES's own Easy DKIM (see docs/transports.md). */
   dkim?: DkimOptions;
 }
 

@@ -1,4 +1,4 @@
-import type { OptionsResolution } from '../../errors/options.resolution';
+import type { OptionsResolution } from '../../options';
 import { resolveSesOptions, SesTransportContext } from './ses.options';
 import { SesTransport } from './ses.transport';
 

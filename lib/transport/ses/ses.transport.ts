@@ -1,5 +1,6 @@
 import type { MailMessage } from '../mail-message';
-import { DependencyMissingError, requireOptional } from '../../errors';
+import { DependencyMissingError } from '../../errors';
+import { requireOptional } from '../../optional-packages';
 import type { DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck } from '../mail-transport';
 import { loadNodemailer } from '../nodemailer.loader';
 import { redactSes, SesSecretRedactor, sesSecretRedactor, toSesDeliveryError } from './ses.failure';

@@ -1,22 +1,20 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { FlowNotConfiguredError, InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../errors';
-import { EMAIL_QUEUE } from '../queue';
-import type { EmailQueue } from '../queue';
-import { storesAccountRequests } from '../queue/account-requests';
-import { EMAIL_RATE_LIMITER, EmailTokens } from '../tokens';
-import type { RateLimiter, RateLimitRule, RedeemableToken, TokenClaim, TokenPurpose } from '../tokens';
-import type { TemplateContext } from '../templates';
-import { TEMPLATE_SETTINGS } from '../templates/template.options';
-import type { TemplateSettings } from '../templates/template.options';
-import { normaliseRecipient } from '../transport/email-address';
-import type { SendEmailResult, TokenInspection } from './email-workflow.types';
-import type { EmailDelivery } from './flow.options';
+import { FlowNotConfiguredError, InvalidTokenError, RateLimitedError, UserDirectoryMissingError } from '../../errors';
+import { EMAIL_QUEUE, storesAccountRequests } from '../../queue';
+import type { EmailQueue } from '../../queue';
+import { EMAIL_RATE_LIMITER, EmailTokens } from '../../tokens';
+import type { RateLimiter, RateLimitRule, RedeemableToken, TokenClaim, TokenPurpose } from '../../tokens';
+import type { TemplateContext, TemplateSettings } from '../../templates';
+import { TEMPLATE_SETTINGS } from '../../templates';
+import { normaliseRecipient } from '../../transport';
+import type { SendEmailResult, TokenInspection } from '../email-workflow.types';
+import type { ProofMethod } from './flow.options';
 import { formatDuration, formatMoment } from './recipient.formats';
-import { EmailSendPipeline } from './send.pipeline';
-import { EMAIL_USER_DIRECTORY } from './user-directory';
-import type { EmailUser, EmailUserDirectory } from './user-directory';
-import { WORKFLOW_SETTINGS } from './workflow.options';
-import type { WorkflowSettings } from './workflow.options';
+import { EmailSendPipeline } from '../send.pipeline';
+import { EMAIL_USER_DIRECTORY } from '../user-directory';
+import type { EmailUser, EmailUserDirectory } from '../user-directory';
+import { WORKFLOW_SETTINGS } from '../workflow.options';
+import type { WorkflowSettings } from '../workflow.options';
 
 /** The email with a link and/or code that starts or completes a flow: which token it carries, and how the link reads. */
 export interface LinkEmail {
@@ -27,7 +25,7 @@ export interface LinkEmail {
   /** How long the token stays valid, in seconds, as the email states it. */
   ttlSeconds: number;
   /** A link, a code, or both (siblings: using one voids the other). @default 'link' */
-  delivery?: EmailDelivery;
+  delivery?: ProofMethod;
   /** Whether the new link voids the user's earlier links of its purpose, as a resent verification link does (a code always does). */
   voidsEarlier?: boolean;
 }

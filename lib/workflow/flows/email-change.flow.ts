@@ -1,16 +1,16 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { FlowNotConfiguredError, InvalidArgumentError, InvalidTokenError } from '../errors';
-import { EmailEvent, EmailEventBus } from '../events';
-import { EmailTokens } from '../tokens';
-import type { RedeemableToken, TokenPurpose } from '../tokens';
+import { FlowNotConfiguredError, InvalidArgumentError, InvalidTokenError } from '../../errors';
+import { EmailEvent, EmailEventBus } from '../../events';
+import { EmailTokens } from '../../tokens';
+import type { RedeemableToken, TokenPurpose } from '../../tokens';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
 import { countedAddress } from './rate-limit.keys';
 import { FLOW_SETTINGS } from './flow.options';
 import type { FlowSettings } from './flow.options';
-import type { EmailUser, EmailUserDirectory } from './user-directory';
-import { WORKFLOW_SETTINGS } from './workflow.options';
-import type { WorkflowSettings } from './workflow.options';
+import type { EmailUser, EmailUserDirectory } from '../user-directory';
+import { WORKFLOW_SETTINGS } from '../workflow.options';
+import type { WorkflowSettings } from '../workflow.options';
 
 /** An accepted change request, as the queue stores it (sealed). */
 type EmailChangeRequest = { userId: string; newAddress: string };

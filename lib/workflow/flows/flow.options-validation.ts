@@ -1,6 +1,6 @@
 import { IsIn, IsOptional } from 'class-validator';
-import type { OptionsProblem } from '../errors';
-import { dtoProblems, NestedOptions, rule, WholeNumber } from '../errors/options.validator';
+import type { OptionsProblem } from '../../errors';
+import { dtoProblems, NestedOptions, rule, WholeNumber } from '../../options/options.validator';
 
 const SECONDS = 'must be a whole number of seconds, 1 or more';
 const DELIVERY = rule('must be "link", "code" or "both"', 'use e.g. "both" to send a code beside the link');

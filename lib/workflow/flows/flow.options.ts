@@ -1,8 +1,8 @@
-import { OptionsResolution, resolveUnless } from '../errors/options.resolution';
-import type { RateLimitRule } from '../tokens';
+import { OptionsResolution, resolveUnless } from '../../options';
+import type { RateLimitRule } from '../../tokens';
 
-/** What an email of a flow carries: a link, a one-time code entered with the address, or both. */
-export type EmailDelivery = 'link' | 'code' | 'both';
+/** How a flow's email lets the user prove the address is theirs: a link, a one-time code entered with the address, or both. */
+export type ProofMethod = 'link' | 'code' | 'both';
 
 /**
  * Per-flow lifetimes (seconds), delivery and request limits. Limits on typed-in addresses count them
@@ -15,7 +15,7 @@ export interface FlowOptions {
     /** @default 86400 (24 hours) */
     ttl?: number;
     /** @default 'link' */
-    delivery?: EmailDelivery;
+    delivery?: ProofMethod;
     limits?: {
       /** Re-sent verification emails per address. @default { limit: 5, windowSeconds: 3600 } */
       perAddress?: RateLimitRule;
@@ -27,7 +27,7 @@ export interface FlowOptions {
     /** @default 3600 (1 hour) */
     ttl?: number;
     /** @default 'link' */
-    delivery?: EmailDelivery;
+    delivery?: ProofMethod;
     /** @default { perAddress: 5/h, perIp: 20/h } */
     limits?: { perAddress?: RateLimitRule; perIp?: RateLimitRule };
   };
@@ -36,7 +36,7 @@ export interface FlowOptions {
     /** @default 900 (15 minutes) */
     ttl?: number;
     /** @default 'link' */
-    delivery?: EmailDelivery;
+    delivery?: ProofMethod;
     /** @default { perAddress: 5/h, perIp: 20/h } */
     limits?: { perAddress?: RateLimitRule; perIp?: RateLimitRule };
   };
@@ -67,7 +67,7 @@ export interface FlowModuleOptions {
 interface LinkFlowSettings<Limits> {
   /** Seconds a token or code stays usable. */
   ttl: number;
-  delivery: EmailDelivery;
+  delivery: ProofMethod;
   limits: Limits;
 }
 
@@ -85,7 +85,7 @@ export const FLOW_SETTINGS = 'EMAIL_WORKFLOW:FLOW_SETTINGS';
 
 const perHour = (limit: number): RateLimitRule => ({ limit, windowSeconds: 3_600 });
 
-// class-validator loads at boot, when options are checked, not on require (see errors/options.validator.ts).
+// class-validator loads at boot, when options are checked, not on require (see options/options.validator.ts).
 function validation(): typeof import('./flow.options-validation') {
   return require('./flow.options-validation') as typeof import('./flow.options-validation');
 }

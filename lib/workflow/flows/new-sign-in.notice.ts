@@ -1,15 +1,15 @@
 import { isIP } from 'node:net';
 import { Inject, Injectable } from '@nestjs/common';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 import { AccountFlowSupport } from './account-flow.support';
 import { describeDevice } from './device.description';
-import type { SendEmailResult } from './email-workflow.types';
+import type { SendEmailResult } from '../email-workflow.types';
 import { FLOW_SETTINGS } from './flow.options';
 import type { FlowSettings } from './flow.options';
-import { EmailSendPipeline } from './send.pipeline';
-import type { EmailUser } from './user-directory';
-import { WORKFLOW_SETTINGS } from './workflow.options';
-import type { WorkflowSettings } from './workflow.options';
+import { EmailSendPipeline } from '../send.pipeline';
+import type { EmailUser } from '../user-directory';
+import { WORKFLOW_SETTINGS } from '../workflow.options';
+import type { WorkflowSettings } from '../workflow.options';
 
 /** What the notice says about a sign-in; each part is optional. */
 export interface NewSignInDetails {

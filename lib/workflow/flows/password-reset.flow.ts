@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EmailEvent, EmailEventBus } from '../events';
+import { EmailEvent, EmailEventBus } from '../../events';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
 import { countedAddress, countedIp } from './rate-limit.keys';
-import type { EmailUser } from './user-directory';
+import type { EmailUser } from '../user-directory';
 import { FLOW_SETTINGS } from './flow.options';
 import type { FlowSettings } from './flow.options';
-import { WORKFLOW_SETTINGS } from './workflow.options';
-import type { WorkflowSettings } from './workflow.options';
+import { WORKFLOW_SETTINGS } from '../workflow.options';
+import type { WorkflowSettings } from '../workflow.options';
 
 /** An accepted reset request, as the queue stores it (sealed). */
 type ResetRequest = { address: string; ip?: string };

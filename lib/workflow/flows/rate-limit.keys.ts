@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../../errors';
 
 /**
  * What a rate limit counts, so that spellings of one address or one network share one budget. The

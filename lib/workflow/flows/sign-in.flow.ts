@@ -1,13 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EmailEvent, EmailEventBus } from '../events';
+import { EmailEvent, EmailEventBus } from '../../events';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
 import { FLOW_SETTINGS } from './flow.options';
 import type { FlowSettings } from './flow.options';
 import { countedAddress, countedIp } from './rate-limit.keys';
-import type { EmailUser } from './user-directory';
-import { WORKFLOW_SETTINGS } from './workflow.options';
-import type { WorkflowSettings } from './workflow.options';
+import type { EmailUser } from '../user-directory';
+import { WORKFLOW_SETTINGS } from '../workflow.options';
+import type { WorkflowSettings } from '../workflow.options';
 
 /** An accepted sign-in request, as the queue stores it (sealed). */
 type SignInRequest = { address: string; ip?: string };

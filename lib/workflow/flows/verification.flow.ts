@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EmailEvent, EmailEventBus } from '../events';
+import { EmailEvent, EmailEventBus } from '../../events';
 import { AccountFlowSupport, normaliseAddress } from './account-flow.support';
 import type { LinkEmail } from './account-flow.support';
-import type { SendEmailResult } from './email-workflow.types';
+import type { SendEmailResult } from '../email-workflow.types';
 import { countedAddress } from './rate-limit.keys';
-import type { EmailUser } from './user-directory';
+import type { EmailUser } from '../user-directory';
 import { FLOW_SETTINGS } from './flow.options';
 import type { FlowSettings } from './flow.options';
-import { WORKFLOW_SETTINGS } from './workflow.options';
-import type { WorkflowSettings } from './workflow.options';
+import { WORKFLOW_SETTINGS } from '../workflow.options';
+import type { WorkflowSettings } from '../workflow.options';
 
 /** Email verification: the link on registration, its use, and a new link on request. */
 @Injectable()

@@ -8,12 +8,12 @@ import type { BeforeEmailSendHook, EmailEvent, EmailEventListener } from './emai
  * alone emits, so an `email.sent` always means an email was sent.
  *
  * @example
- * constructor(events: EmailEvents) {
+ * constructor(events: EmailEventSubscriptions) {
  *   events.on(EmailEvent.Failed, (event) => this.alerts.notify(event.reason));
  * }
  */
 @Injectable()
-export class EmailEvents {
+export class EmailEventSubscriptions {
   // A true private field: not even `(events as any)` reaches the bus that emits.
   readonly #bus: EmailEventBus;
 

@@ -1,0 +1,11 @@
+export { EmailDeliveryWorker } from './delivery.worker';
+export { DeliveryFailure, DeliveryHandedBack } from './delivery.failure';
+export { composedHtml, MessageComposer } from './message.composer';
+export type { ComposableEmail } from './message.composer';
+export { boundFields } from './email-job';
+export type { EmailJob, SealedEmailParts, StoredEmailJob } from './email-job';
+export { DEFAULT_BACKOFF, retryDelay } from './retry.policy';
+export type { EmailRetryBackoff } from './retry.policy';
+export { resolveSenderOptions, SENDER_SETTINGS } from './sender.options';
+export type { HtmlEncoding, SenderOptions, SenderSettings } from './sender.options';
+export { checkTemplateMessages } from './message.checks';

@@ -1,0 +1,1 @@
+export { requireOptional } from './require-optional';
