@@ -31,3 +31,14 @@ export function credentialRedactor(auth: { user?: unknown; pass?: unknown } | un
   const pattern = new RegExp(secrets.map((secret) => secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
   return (text) => text.replace(pattern, REDACTED);
 }
+
+/**
+ * Server text may echo what the client sent: drop the transport's own credentials by value (first, so
+ * that no pattern leaves a piece of one behind), then AUTH lines, long base64 runs and URL user info.
+ */
+export function redact(text: string, credentials: CredentialRedactor = (plain) => plain): string {
+  return credentials(text)
+    .replace(/AUTH\s+\S+(\s+\S+)?/gi, 'AUTH [redacted]')
+    .replace(/[A-Za-z0-9+/]{20,}={0,2}/g, '[redacted]')
+    .replace(/\/\/[^/\s@]*@/g, '//[redacted]@');
+}

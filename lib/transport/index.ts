@@ -28,10 +28,9 @@ export { describeTransport, toNodemailerOptions } from './smtp-transport.resolve
 export { DOCTOR_PASSWORD_ENV, noGreetingHint, smtpHint } from './smtp.hints';
 export type { HintAudience, SmtpHint } from './smtp.hints';
 export { dkimAlignment } from './dkim.alignment';
-export { redact } from './smtp.failure';
 export { defaultPortFor, isRelayDenial, LOGIN_REQUIRED_REPLY, parseSmtpReply, RELAY_PORT, securityOfFlags, SMTP_TIMEOUT_DEFAULTS, tlsProblemOf } from './smtp.knowledge';
 export type { EffectiveSmtpSecurity, SmtpReply } from './smtp.knowledge';
-export { credentialRedactor } from './credential.redactor';
+export { credentialRedactor, redact } from './credential.redactor';
 export type { CredentialRedactor } from './credential.redactor';
 export { TenantNetworkGuard } from './tenant-network.guard';
 export type { DkimOptions, TenantTransportOptions, TransportModuleOptions } from './smtp-transport.options';

@@ -2,7 +2,7 @@ import type { MailMessage } from './mail-message';
 import { EmailDeliveryError } from '../errors';
 import type { DeliveryReceipt, MailTransport, MailTransportJob, TransportCheck } from './mail-transport';
 import type { DkimOptions } from './smtp-transport.options';
-import { redact } from './smtp.failure';
+import { redact } from './credential.redactor';
 
 /** The message of anything thrown, credentials in URLs and AUTH lines redacted. */
 function reasonOf(error: unknown): string {

@@ -1,6 +1,6 @@
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import { EmailDeliveryError, SmtpFailure, SmtpFailureKind } from '../errors';
-import type { CredentialRedactor } from './credential.redactor';
+import { CredentialRedactor, redact } from './credential.redactor';
 import { noGreetingHint, smtpHint } from './smtp.hints';
 import { EffectiveSmtpSecurity, isAuthenticationReply, parseSmtpReply, SmtpUnavailability, tlsProblemOf, unavailabilityOf } from './smtp.knowledge';
 
@@ -12,17 +12,6 @@ export interface SmtpConnectionFacts {
 
 /** Commands whose failure says the settings are wrong, not this message. */
 const SESSION_COMMANDS = /^(AUTH|STARTTLS)/i;
-
-/**
- * Server text may echo what the client sent: drop the transport's own credentials by value (first, so
- * that no pattern leaves a piece of one behind), then AUTH lines, long base64 runs and URL user info.
- */
-export function redact(text: string, credentials: CredentialRedactor = (plain) => plain): string {
-  return credentials(text)
-    .replace(/AUTH\s+\S+(\s+\S+)?/gi, 'AUTH [redacted]')
-    .replace(/[A-Za-z0-9+/]{20,}={0,2}/g, '[redacted]')
-    .replace(/\/\/[^/\s@]*@/g, '//[redacted]@');
-}
 
 /** An outage in plain words: the server is down or busy, the settings may be fine. */
 function describeOutage(error: NodemailerError, unavailability: SmtpUnavailability, redact: (text: string) => string, connection?: SmtpConnectionFacts): string {

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { EmailDeliveryError, InvalidOptionsError } from '../errors';
 import type { OptionsResolution } from '../options';
 import type { NodemailerSmtpOptions } from './smtp-transport.resolver';
-import { redact } from './smtp.failure';
+import { redact } from './credential.redactor';
 import type { MailTransport } from './mail-transport';
 import { SmtpTransport } from './smtp.transport';
 import type { TenantNetworkGuard } from './tenant-network.guard';

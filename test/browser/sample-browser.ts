@@ -163,6 +163,7 @@ export function sampleInBrowser(): BrowserBench {
  * shots of an earlier run are removed first; other flows' (other spec files may be running) are left.
  */
 export function screenshots(flow: string): (target: Page | Locator, name: string) => Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
   for (const file of readdirSync(ARTIFACTS)) if (file.startsWith(`${flow}-`) && file.endsWith('.png')) rmSync(join(ARTIFACTS, file), { force: true });
   let step = 0;
   return async (target, name) => {

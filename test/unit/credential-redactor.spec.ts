@@ -1,5 +1,5 @@
 import { credentialRedactor } from '../../lib/transport/credential.redactor';
-import { redact } from '../../lib/transport/smtp.failure';
+import { redact } from '../../lib/transport/credential.redactor';
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 

@@ -1,5 +1,5 @@
 import { EmailDeliveryError, SmtpFailure, SmtpFailureKind } from '../../errors';
-import { redact } from '../smtp.failure';
+import { redact } from '../credential.redactor';
 
 /** What an AWS SDK v3 error (or a network error under it) carries that we read; never its request or response. */
 interface SdkError {
