@@ -33,6 +33,23 @@ export type {
 } from './workflow';
 export type { TokenPurpose, TokenRecord, TokenState, TokenStore, ClaimOutcome, RateLimitRule } from './tokens';
 export type { RenderedEmail, TemplateContext, TemplatePreview, TemplateFinding, TemplateCheckId } from './templates';
+export { EmailTemplates, EMAIL_TEMPLATE_STORE } from './templates';
+export type {
+  EmailTemplateStore,
+  StoredTemplate,
+  StoredTemplateEntry,
+  TemplateDraft,
+  TemplateOrigin,
+  TemplateProblem,
+  TemplateProblemCode,
+  TemplateField,
+  TemplateValidation,
+  TemplatePreviewResult,
+  TemplatePreviewOptions,
+  RenderedTemplate,
+  TemplateSkip,
+  TemplateSkipReason,
+} from './templates';
 export type {
   EmailTransportOption,
   SmtpTransportOptions,
@@ -74,6 +91,7 @@ export type {
   EmailReportEvent,
   ReportIgnoredEvent,
   IgnoredReportReason,
+  TemplateSkippedEvent,
   OutgoingEmail,
   BeforeEmailSendHook,
 } from './events';

@@ -25,7 +25,7 @@ export class DeliveryLogFeed implements OnModuleInit, OnModuleDestroy {
       on(EmailEvent.Queued, ({ messageId, to, template, tenant, locale }) => this.write(this.log.start({ messageId, to, template, tenant, locale }, 'queued'))),
       on(EmailEvent.Suppressed, ({ messageId, to, template, tenant }) => this.write(this.log.start({ messageId, to, template, tenant }, 'cancelled', { reason: 'suppressed' }))),
       on(EmailEvent.Cancelled, ({ messageId, to, template, tenant, reason }) => this.write(this.log.start({ messageId, to, template, tenant }, 'cancelled', { reason }))),
-      on(EmailEvent.Sent, ({ messageId, attempt, response, sendDurationMs, transport, transportIndex }) =>
+      on(EmailEvent.Sent, ({ messageId, attempt, response, sendDurationMs, transport, transportIndex, templateVersion }) =>
         this.write(
           this.log.add(messageId, 'sent', {
             attempt,
@@ -34,6 +34,7 @@ export class DeliveryLogFeed implements OnModuleInit, OnModuleDestroy {
             durationMs: Math.round(sendDurationMs),
             transport,
             transportIndex,
+            templateVersion,
           }),
         ),
       ),

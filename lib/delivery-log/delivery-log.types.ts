@@ -26,6 +26,8 @@ export interface DeliveryStep {
   transport?: string;
   /** For `sent` through a `transport` list: its place in the list (0 is the first). */
   transportIndex?: number;
+  /** For `sent`: the `version` of the stored template (templates.store) it was rendered from. */
+  templateVersion?: string;
   /** Why: the failure kind (`permanent`, `transient`, `expired`), a cancel reason (`suppressed`, a hook's). */
   reason?: string;
   /** For a bounce, complaint or unsubscribe: whether it put the address on the suppression list. */

@@ -65,8 +65,9 @@ export class EmailDeliveryWorker {
     const identity = { id, tenant: job.tenant, messageId: job.messageId, template: job.template, to: job.to.address };
     const expiresAt = queuedAt + this.settings.maxAge;
     let message: MailMessage;
+    let templateVersion: string | undefined;
     try {
-      message = this.composer.compose(job);
+      ({ message, templateVersion } = await this.composer.composeForDelivery(job));
     } catch (error) {
       if (!(error instanceof EmailWorkflowError)) throw error;
       return this.fail(identity, attempt, { kind: 'permanent', reason: error.message });
@@ -94,6 +95,7 @@ export class EmailDeliveryWorker {
           response: receipt.response,
           transport: receipt.transport,
           ...(receipt.transportIndex === undefined ? {} : { transportIndex: receipt.transportIndex }),
+          ...(templateVersion === undefined ? {} : { templateVersion }),
         });
         return receipt;
       } catch (error) {

@@ -1,5 +1,5 @@
 import type { MailMessage } from '../transport';
-import type { RenderedEmail, TemplateContext, TemplateRegistry, ResolvedBrand } from '../templates';
+import type { EmailTemplates, RenderedEmail, TemplateContext, TemplateRegistry, ResolvedBrand } from '../templates';
 import type { MessageRefs } from '../crypto';
 import type { EmailJob } from './email-job';
 import type { HtmlEncoding } from './sender.options';
@@ -22,14 +22,22 @@ interface MessageSettings {
 /** An email whose recipient, variables, headers and Message-ID are settled: a queued job, or the test email. */
 export type ComposableEmail = Omit<EmailJob, 'tenant'>;
 
+/** A message composed for delivery, and the stored template's version when `templates.store` supplied it. */
+export interface ComposedDelivery {
+  message: MailMessage;
+  templateVersion?: string;
+}
+
 /**
  * Turns an email into the message nodemailer sends. The one place that knows what goes into it, so
  * the delivery worker and the test email of `sendTestEmail()` send the same kind of message.
  */
 export class MessageComposer {
+  /** `sources`: the templates of every delivery, the app's store first (see EmailTemplates); without it, the registry's. */
   constructor(
     private readonly templates: TemplateRegistry,
     private readonly settings: MessageSettings,
+    private readonly sources?: EmailTemplates,
   ) {}
 
   /** The bare address of `from`: the envelope sender, and the domain of every Message-ID. */
@@ -44,12 +52,25 @@ export class MessageComposer {
 
   /** Throws the template's typed error when the variables cannot render it, without rendering it. */
   assertRenderable(template: string, context: TemplateContext, locale?: string): void {
+    // A template only the app's store has is checked when it is delivered: the store may not have it yet.
+    if (this.sources?.hasStore && !this.templates.has(template)) return;
     this.templates.resolve(template, locale).assertRenderable(this.contextFor(context));
   }
 
   /** The message for nodemailer: rendered, addressed, with its Message-ID and the headers hooks set. */
   compose(email: ComposableEmail): MailMessage {
     return this.composeRendered(email, this.render(email.template, email.context, email.locale));
+  }
+
+  /**
+   * The message a delivery sends: from the app's template store when it has a valid template for the
+   * email (see EmailTemplates), else from `templates.dir` or the built-in, as `compose()`.
+   */
+  async composeForDelivery(email: ComposableEmail): Promise<ComposedDelivery> {
+    if (!this.sources?.hasStore) return { message: this.compose(email) };
+    const rendered = await this.sources.render(email.template, this.contextFor(email.context), email.locale);
+    const message = this.composeRendered(email, rendered);
+    return rendered.version === undefined ? { message } : { message, templateVersion: rendered.version };
   }
 
   /** The message for an email already rendered, as `compose()` makes it: the message checks compose previews this way. */

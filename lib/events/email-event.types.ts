@@ -1,4 +1,4 @@
-import type { TemplateContext } from '../templates';
+import type { TemplateContext, TemplateSkip } from '../templates';
 import type { SmtpFailureKind } from '../errors';
 
 /** Events the workflow emits. Subscribe with `@OnEmailEvent(EmailEvent.Sent)` on any provider method. */
@@ -34,6 +34,8 @@ export enum EmailEvent {
   Delivered = 'email.delivered',
   /** The provider reports that the recipient unsubscribed (a signed webhook, EmailWebhooksModule). */
   Unsubscribed = 'email.unsubscribed',
+  /** A template from `templates.store` was passed over (invalid, throwing, slow) for the next source: the email still went out. */
+  TemplateSkipped = 'email.template-skipped',
 }
 
 /** A user-level workflow event. Never carries a token, link or password. */
@@ -103,6 +105,8 @@ export interface EmailSentEvent extends EmailIdentity {
   transport?: string;
   /** Its place in the `transport` list (0 is the first); only when `transport` is a list. */
   transportIndex?: number;
+  /** The `version` of the stored template it was rendered from (templates.store); absent for `templates.dir` and built-ins. */
+  templateVersion?: string;
 }
 
 export interface EmailRetryingEvent extends EmailIdentity {
@@ -205,6 +209,13 @@ export interface ReportIgnoredEvent {
   provider?: string;
 }
 
+/**
+ * A stored template passed over for the next source (`templates.dir`, then the built-in): its name,
+ * locale, version, why (`invalid`, `render`, `error`, `timeout`) and, when invalid, its problems. No
+ * recipient, no variables, no store error message (it may name a database URL).
+ */
+export type TemplateSkippedEvent = TemplateSkip;
+
 /** Payload type of each event. */
 export interface EmailEventPayloads {
   [EmailEvent.Queued]: EmailQueuedEvent;
@@ -230,6 +241,7 @@ export interface EmailEventPayloads {
   [EmailEvent.ReportIgnored]: ReportIgnoredEvent;
   [EmailEvent.Delivered]: EmailReportEvent;
   [EmailEvent.Unsubscribed]: EmailReportEvent;
+  [EmailEvent.TemplateSkipped]: TemplateSkippedEvent;
 }
 
 export type EmailEventListener<E extends EmailEvent> = (payload: EmailEventPayloads[E]) => unknown;

@@ -18,6 +18,7 @@ export type {
   EmailReportEvent,
   ReportIgnoredEvent,
   IgnoredReportReason,
+  TemplateSkippedEvent,
   EmailEventPayloads,
   EmailEventListener,
   OutgoingEmail,

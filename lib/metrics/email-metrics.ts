@@ -58,6 +58,7 @@ export class EmailMetrics implements OnApplicationShutdown {
     const delayed = counter('emails.delayed', 'Delay notices read back for emails we sent');
     const complained = counter('emails.complained', 'Spam complaints read back for emails we sent');
     const ignoredReports = counter('reports.ignored', 'Bounce and complaint reports that changed nothing, by type and reason (forged-tag, unknown-message, recipient-mismatch, duplicate, not-a-failure)', '{report}');
+    const skippedTemplates = counter('templates.skipped', 'Stored templates (templates.store) passed over for the next source, by template and reason (invalid, render, error, timeout)', '{template}');
     const pausedTransports = meter.createUpDownCounter('email_workflow.transports.paused', {
       description: 'Transports whose delivery this process holds paused (refused login, TLS, or server unreachable)',
       unit: '{transport}',
@@ -92,6 +93,8 @@ export class EmailMetrics implements OnApplicationShutdown {
     this.on(EmailEvent.Delayed, (event) => delayed.add(1, emailAttributes(event)));
     this.on(EmailEvent.Complained, (event) => complained.add(1, emailAttributes(event)));
     this.on(EmailEvent.ReportIgnored, ({ type, reason }) => ignoredReports.add(1, { type, reason }));
+    // Not the locale or version: the app's own values, unbounded.
+    this.on(EmailEvent.TemplateSkipped, ({ name, reason }) => skippedTemplates.add(1, { template: name, reason }));
     this.on(EmailEvent.DeliveryPaused, ({ tenant }) => this.countPause(tenant, true));
     this.on(EmailEvent.DeliveryResumed, ({ tenant }) => this.countPause(tenant, false));
   }

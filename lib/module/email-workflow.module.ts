@@ -7,6 +7,7 @@ import { EmailEventExplorer, EmailEventSubscriptions } from '../events';
 import { EMAIL_QUEUE, EMAIL_WORKFLOW_QUEUE_NAME } from '../queue';
 import type { EmailQueue } from '../queue';
 import { EmailSuppressions } from '../suppression';
+import { EmailTemplates } from '../templates';
 import { TransportRegistry } from '../transport';
 import {
   AccountFlowSupport,
@@ -24,6 +25,7 @@ import {
 } from '../workflow';
 import { ConfigurableEmailWorkflowModule } from './email-workflow.module-definition';
 import { emailWorkflowProviders } from './email-workflow.providers';
+import { templateProviders } from './template.providers';
 
 /**
  * Transactional email for NestJS.
@@ -40,6 +42,7 @@ import { emailWorkflowProviders } from './email-workflow.providers';
   imports: [DiscoveryModule],
   providers: [
     ...emailWorkflowProviders,
+    ...templateProviders,
     EmailEventExplorer,
     EmailSendPipeline,
     AccountFlowSupport,
@@ -54,7 +57,7 @@ import { emailWorkflowProviders } from './email-workflow.providers';
     TemplateChecks,
     EmailWorkflowService,
   ],
-  exports: [EmailWorkflowService, EmailEventSubscriptions, EmailSuppressions, EmailDeliveryLog, EmailBounceProcessor, BounceMailbox, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
+  exports: [EmailWorkflowService, EmailTemplates, EmailEventSubscriptions, EmailSuppressions, EmailDeliveryLog, EmailBounceProcessor, BounceMailbox, getQueueToken(EMAIL_WORKFLOW_QUEUE_NAME)],
 })
 export class EmailWorkflowModule
   extends ConfigurableEmailWorkflowModule

@@ -41,7 +41,7 @@ import {
   SUPPRESSION_SETTINGS,
   SuppressionSettings,
 } from '../suppression';
-import { TemplateRegistry, TEMPLATE_SETTINGS, TemplateSettings } from '../templates';
+import { EmailTemplates, TemplateRegistry, TEMPLATE_SETTINGS, TemplateSettings } from '../templates';
 import {
   EMAIL_RATE_LIMITER,
   EMAIL_TOKEN_STORE,
@@ -72,12 +72,12 @@ function isOnRedis(queue: EmailQueue): queue is RedisEmailQueue {
  * Where the stores keep their keys: the module's Redis connection (its commands client, shared with the
  * queue) under the queue's prefix, once the queue has checked Redis at boot; undefined in process.
  */
-function storeRedis(redis: RedisConnection | null, queue: EmailQueue): { client: RedisClient; prefix: string } | undefined {
+export function storeRedis(redis: RedisConnection | null, queue: EmailQueue): { client: RedisClient; prefix: string } | undefined {
   return redis !== null && isOnRedis(queue) ? { client: redis.commands(), prefix: queue.keyPrefix } : undefined;
 }
 
 /** Injection token of the module's RedisConnection: null with the in-process queue. */
-const EMAIL_REDIS = 'EMAIL_WORKFLOW:REDIS';
+export const EMAIL_REDIS = 'EMAIL_WORKFLOW:REDIS';
 
 /**
  * Injection token of the key every keyed store derives its own keys from: the module secret, or without
@@ -166,9 +166,9 @@ export const emailWorkflowProviders: Provider[] = [
   },
   {
     provide: MessageComposer,
-    useFactory: (templates: TemplateRegistry, sender: SenderSettings, { brand }: TemplateSettings, bounces: BounceSettings, refs: MessageRefs) =>
-      new MessageComposer(templates, { ...sender, brand, bounceAddress: bounces.address && { ...bounces.address, refs } }),
-    inject: [TemplateRegistry, SENDER_SETTINGS, TEMPLATE_SETTINGS, BOUNCE_SETTINGS, MessageRefs],
+    useFactory: (templates: TemplateRegistry, sender: SenderSettings, { brand }: TemplateSettings, bounces: BounceSettings, refs: MessageRefs, sources: EmailTemplates) =>
+      new MessageComposer(templates, { ...sender, brand, bounceAddress: bounces.address && { ...bounces.address, refs } }, sources),
+    inject: [TemplateRegistry, SENDER_SETTINGS, TEMPLATE_SETTINGS, BOUNCE_SETTINGS, MessageRefs, EmailTemplates],
   },
   {
     provide: EmailDeliveryWorker,

@@ -55,6 +55,11 @@ export class TemplateRegistry {
     return variants.get('') ?? (variants.values().next().value as CompiledTemplate);
   }
 
+  /** Whether `name` is a built-in or `templates.dir` template. */
+  has(name: string): boolean {
+    return this.templates.has(name);
+  }
+
   /** The variant of exactly `locale` ('' for the locale-neutral file), if there is one. */
   exact(name: string, locale: string): CompiledTemplate | undefined {
     return this.templates.get(name)?.get(locale);

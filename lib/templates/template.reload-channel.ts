@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { endConnection } from '../redis';
 import type { RedisClient } from '../redis';
 import { withinTime } from './template.sources';
 
@@ -55,13 +56,11 @@ export class TemplateReloadChannel {
     await this.publisher.publish(this.channel, name ?? EVERY_TEMPLATE);
   }
 
-  /** Stops listening; the subscriber connection is this channel's alone, so it is closed too. */
+  /**
+   * Stops listening: the subscriber connection is this channel's alone, so ending it ends the
+   * subscription (an UNSUBSCRIBE would wait on a Redis that may be gone).
+   */
   async close(): Promise<void> {
-    try {
-      await this.subscriber.unsubscribe(this.channel);
-    } catch (error) {
-      this.logger.debug(`Unsubscribing from ${this.channel} failed: ${(error as Error).message}`);
-    }
-    this.subscriber.disconnect();
+    await endConnection(this.subscriber);
   }
 }

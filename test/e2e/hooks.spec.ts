@@ -17,7 +17,7 @@ import {
   TestEmailCancelledError,
 } from 'nestjs-email-workflow';
 import * as publicApi from 'nestjs-email-workflow';
-import type { OutgoingEmail } from 'nestjs-email-workflow';
+import type { EmailTemplateStore, OutgoingEmail } from 'nestjs-email-workflow';
 import { arf, dsn } from '../support/bounce-reports';
 import { InMemoryUsers, InMemoryUsersModule } from '../support/in-memory-users';
 import { localOptions } from '../support/module-options';
@@ -35,6 +35,14 @@ const HOOK_TEMPLATES_DIR = join(__dirname, '..', 'fixtures', 'templates', 'hooks
 const SENDING_TRANSPORT = expect.stringMatching(/^smtp:\/\/mailer:\*\*\*@127\.0\.0\.1:\d+ \(no TLS\)$/);
 
 type Received = { [E in EmailEvent]: Array<EmailEventPayloads[E]> };
+
+/**
+ * The app's template store: a German test email that fails its checks (a line break in its subject),
+ * so that email.template-skipped is emitted; nothing for any other template or locale.
+ */
+const BROKEN_STORE: EmailTemplateStore = {
+  get: async (name, locale) => (name === 'test-email' && locale === 'de' ? { subject: 'Test\r\nBcc: victim@example.test', html: '<p>Test</p>', version: 'broken-1' } : null),
+};
 
 function emptyLog(): Received {
   return Object.fromEntries(Object.values(EmailEvent).map((event) => [event, []])) as unknown as Received;
@@ -158,6 +166,11 @@ class RecordingListener {
     this.received[EmailEvent.Unsubscribed].push(payload);
   }
 
+  @OnEmailEvent(EmailEvent.TemplateSkipped)
+  onTemplateSkipped(payload: EmailEventPayloads[EmailEvent.TemplateSkipped]) {
+    this.received[EmailEvent.TemplateSkipped].push(payload);
+  }
+
   // Stacked: one method for both gate events.
   @OnEmailEvent(EmailEvent.DeliveryPaused)
   @OnEmailEvent(EmailEvent.DeliveryResumed)
@@ -197,6 +210,7 @@ class ThrowingListener {
   @OnEmailEvent(EmailEvent.ReportIgnored)
   @OnEmailEvent(EmailEvent.Delivered)
   @OnEmailEvent(EmailEvent.Unsubscribed)
+  @OnEmailEvent(EmailEvent.TemplateSkipped)
   explode(): void {
     this.calls++;
     throw new Error('sync listener failure');
@@ -230,6 +244,7 @@ class RejectingListener {
   @OnEmailEvent(EmailEvent.ReportIgnored)
   @OnEmailEvent(EmailEvent.Delivered)
   @OnEmailEvent(EmailEvent.Unsubscribed)
+  @OnEmailEvent(EmailEvent.TemplateSkipped)
   async reject(): Promise<void> {
     this.calls++;
     await Promise.resolve();
@@ -319,6 +334,7 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
             localOptions(port, {
               transport: { host: '127.0.0.1', port, security: 'none', pool: false, auth: { user: SMTP_USER, pass: SMTP_PASS } },
               users: directory,
+              templates: { store: BROKEN_STORE },
               links: {
                 ...localOptions(port).links,
                 signIn: `${SIGN_IN_PREFIX}?token={token}`,
@@ -639,6 +655,19 @@ describe('workflow and delivery events reach @OnEmailEvent listeners of every re
       expect(received[EmailEvent.ReportIgnored]).toEqual([{ type: 'bounce', reason: 'unknown-message' }]);
       expect(received[EmailEvent.Delivered]).toEqual([{ messageId: arrived, template: 'test-email', to: 'arrived@example.test', diagnosticCode: '250 2.0.0 OK', suppressed: false, provider: 'sendgrid' }]);
       expect(received[EmailEvent.Unsubscribed]).toEqual([{ messageId: leaving, template: 'test-email', to: 'leaving@example.test', suppressed: true, provider: 'sendgrid' }]);
+    }
+    expectStylesAgree();
+    expectNoSecretInPayloads();
+  });
+
+  it('email.template-skipped when a stored template fails its checks; the built-in goes out', async () => {
+    const { messageId } = await emails.send({ template: 'test-email', to: 'ada@example.test', locale: 'de' });
+    expect((await sink.mailWithId(messageId)).subject).not.toContain('Bcc');
+    for (const [style, listener] of listeners) {
+      await until(() => listener.received[EmailEvent.TemplateSkipped].length === 1, `email.template-skipped at the ${style} listener`);
+      expect(listener.received[EmailEvent.TemplateSkipped]).toEqual([
+        { name: 'test-email', locale: 'de', version: 'broken-1', reason: 'invalid', problems: [expect.objectContaining({ field: 'subject', line: 1, code: 'subject-line-break' })] },
+      ]);
     }
     expectStylesAgree();
     expectNoSecretInPayloads();
