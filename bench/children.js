@@ -74,4 +74,28 @@ async function stopChildren() {
   );
 }
 
-module.exports = { children, nextMessage, start, tell, ask, stopChildren };
+/**
+ * Runs a benchmark's main; on a signal, or an error thrown outside main's flow, stops the children and
+ * runs `cleanup` (e.g. deleting the run's Redis keys) before exiting.
+ */
+function runWithCleanup(main, cleanup) {
+  const abort = (why, code) =>
+    stopChildren()
+      .then(cleanup)
+      .catch(() => undefined)
+      .finally(() => {
+        console.log(`\n${why}: children stopped, Redis keys removed`);
+        process.exit(code);
+      });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => abort(signal, 130));
+  process.once('uncaughtException', (error) => {
+    console.error(error);
+    abort('uncaught exception', 1);
+  });
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
+
+module.exports = { children, nextMessage, start, tell, ask, stopChildren, runWithCleanup };

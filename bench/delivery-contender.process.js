@@ -104,20 +104,18 @@ async function workerContender(queue) {
   return { progress, close };
 }
 
+/** Pooled nodemailer to the sink, as the raw and hand-written contenders use it. */
+function pooledTransport(nodemailer) {
+  return nodemailer.createTransport({ host: '127.0.0.1', port: config.smtpPort, secure: false, ignoreTLS: true, pool: true, maxConnections: config.connections });
+}
+
 /** Raw nodemailer, pooled, sending HTML and text rendered once beforehand by our templates. */
 async function rawContender() {
   const { app, ours } = await bootOurs(false);
   const rendered = app.get(ours.EmailWorkflowService).render({ template: TEMPLATE, context: CONTEXT });
   await app.close();
   const nodemailer = require('nodemailer');
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: config.smtpPort,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: config.connections,
-  });
+  const transport = pooledTransport(nodemailer);
   const { subject, html, text } = rendered;
   return {
     run: (count, offset) => inLanes(count, config.inFlight, (i) => transport.sendMail({ from: FROM, to: `user${offset + i}@example.test`, subject, html, text })),
@@ -144,14 +142,7 @@ async function handWrittenContender() {
   const { NestFactory } = require('@nestjs/core');
   const { BullModule, Processor, WorkerHost, getQueueToken } = require('@nestjs/bullmq');
   const nodemailer = require('nodemailer');
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: config.smtpPort,
-    secure: false,
-    ignoreTLS: true,
-    pool: true,
-    maxConnections: config.connections,
-  });
+  const transport = pooledTransport(nodemailer);
   const QUEUE = 'mail';
   let sent = 0;
   let failure;

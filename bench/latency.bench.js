@@ -15,7 +15,7 @@
 const { join, resolve } = require('node:path');
 const { table } = require('./report');
 const { deleteKeys, redisAnswers } = require('./redis');
-const { ask, children, nextMessage, start, tell, stopChildren } = require('./children');
+const { ask, children, nextMessage, start, tell, stopChildren, runWithCleanup } = require('./children');
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const RATES = (process.env.BENCH_LATENCY_RATES || '100,400').split(',').map(Number);
@@ -142,23 +142,4 @@ async function main() {
   }
 }
 
-/** Stops the children and removes the run's Redis keys, then exits: on a signal, or on an error thrown outside main's flow. */
-function abort(why, code) {
-  stopChildren()
-    .then(() => deleteKeys(REDIS_URL, REDIS_PREFIXES))
-    .catch(() => undefined)
-    .finally(() => {
-      console.log(`\n${why}: children stopped, Redis keys removed`);
-      process.exit(code);
-    });
-}
-for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => abort(signal, 130));
-process.once('uncaughtException', (error) => {
-  console.error(error);
-  abort('uncaught exception', 1);
-});
-
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runWithCleanup(main, () => deleteKeys(REDIS_URL, REDIS_PREFIXES));

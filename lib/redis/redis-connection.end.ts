@@ -9,7 +9,21 @@ const END_WAIT_MS = 2_000;
  * next attempt and never emits 'end', so there is nothing to wait for; a cluster client still looking
  * for its nodes may never emit it either, so the wait is bounded.
  */
-export function endConnection(client: RedisClient, quit = false): Promise<void> {
+export async function endConnection(client: RedisClient, quit = false): Promise<void> {
+  await endClient(client, quit);
+  releaseSentinels(client);
+}
+
+/**
+ * A client found through sentinels also holds one subscribed connection per sentinel (ioredis' failover
+ * detector); QUIT and a close by the server leave them reconnecting for ever, which keeps the process up
+ * after the app has closed. disconnect() on the ended client is what makes ioredis drop them.
+ */
+function releaseSentinels(client: RedisClient): void {
+  if (client.status === 'end' && 'sentinels' in client.options && client.options.sentinels) client.disconnect();
+}
+
+function endClient(client: RedisClient, quit: boolean): Promise<void> {
   const { status } = client;
   if (status === 'end') return Promise.resolve();
   if (status === 'reconnecting' || status === 'close' || status === 'wait') {

@@ -48,6 +48,12 @@ describe.each(QUEUE_DRIVERS)('%s on Redis Sentinel', (driver: EmailQueueDriver) 
     await sentinel?.stop();
   });
 
+  it("closing the app ends every connection to the sentinels, the failover detector's too, so the process can exit", async () => {
+    await until(async () => (await sentinel.clientConnections()) > 0, 'the app to be connected to the sentinels', 10_000);
+    await moduleRef.close();
+    await until(async () => (await sentinel.clientConnections()) === 0, 'no connection left to the sentinels after close', 5_000);
+  });
+
   it('logs the sentinels and the master name, never a password', () => {
     const lines = logger.text();
     expect(lines).toContain(`master "${sentinel.name}" of the sentinels redis+sentinel://`);

@@ -558,6 +558,19 @@ export class ThrowawaySentinel {
   }
 
   /**
+   * Connections the sentinels hold for clients other than the sentinels themselves and this helper's own
+   * admin connection (CLIENT LIST on each: sentinels name their links to each other `sentinel-…`).
+   */
+  async clientConnections(): Promise<number> {
+    let count = 0;
+    for (const port of this.sentinelPorts) {
+      const lines = String(await this.admins.call(port, 'CLIENT', 'LIST')).split('\n').filter(Boolean);
+      count += lines.filter((line) => !/ name=sentinel-/.test(line) && !/ cmd=client\|list /.test(line)).length;
+    }
+    return count;
+  }
+
+  /**
    * Waits until the topology is at rest: one master, every other running server its replica with the link up
    * (as the servers say: ROLE), and every sentinel reporting that master (flags just "master"), 2 other
    * sentinels and those replicas (flags just "slave": reachable, not down). After a planned failover this takes
