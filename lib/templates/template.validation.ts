@@ -22,6 +22,11 @@ export interface CheckedDraft {
 }
 
 const LINE_BREAK = /[\r\n]/;
+/**
+ * Longest field accepted, in characters: a subject is one header line (RFC 5322 caps a line at 998), a
+ * body far past any email's. Larger drafts are refused before MJML or Handlebars parse them.
+ */
+const MAX_CHARS: Record<TemplateField, number> = { subject: 998, mjml: 500_000, html: 500_000, text: 500_000 };
 const MJ_INCLUDE = /<mj-include\b/i;
 const HANDLEBARS = /\{\{[^}]*\}\}\}?/g;
 
@@ -78,6 +83,11 @@ export async function checkDraft(draft: TemplateDraft, settings: DraftSettings):
   if (typeof draft.subject !== 'string' || typeof body !== 'string' || (draft.html !== undefined && draft.mjml !== undefined)) {
     const message = typeof draft.subject !== 'string' ? 'The template has no subject; give it one line of text.' : 'Give the template either mjml or html (one of them).';
     return { validation: { valid: false, problems: [{ field: typeof draft.subject !== 'string' ? 'subject' : bodyField, code: 'missing-body', message }], variables: [], warnings: [] } };
+  }
+  const oversized = (['subject', 'mjml', 'html', 'text'] as const).filter((field) => typeof draft[field] === 'string' && (draft[field] as string).length > MAX_CHARS[field]);
+  if (oversized.length > 0) {
+    const tooLarge = oversized.map((field): TemplateProblem => ({ field, code: 'too-large', message: `The ${field} is over ${MAX_CHARS[field]} characters; shorten it.` }));
+    return { validation: { valid: false, problems: tooLarge, variables: [], warnings: [] } };
   }
   const lineBreak = LINE_BREAK.exec(draft.subject);
   if (lineBreak) {

@@ -16,7 +16,8 @@ export type TemplateField = 'subject' | 'mjml' | 'html' | 'text';
  * - `unsupported-construct`: a helper call, a partial, a decorator;
  * - `subject-line-break`: a CR or LF in the subject;
  * - `link-absolute`: a link or image source that is not an absolute URL;
- * - `renders`: it does not render with the template's sample values.
+ * - `renders`: it does not render with the template's sample values;
+ * - `too-large`: a field over its limit (subject 998 characters, the others 500,000), not parsed.
  */
 export type TemplateProblemCode =
   | 'missing-body'
@@ -29,7 +30,8 @@ export type TemplateProblemCode =
   | 'unsupported-construct'
   | 'subject-line-break'
   | 'link-absolute'
-  | 'renders';
+  | 'renders'
+  | 'too-large';
 
 /** One reason a template cannot be used, with where it is: the field and its line (1-based). */
 export interface TemplateProblem {

@@ -66,6 +66,17 @@ describe('EmailTemplates.validate and preview', () => {
     expect(result.problems.every((problem) => problem.message.length > 10)).toBe(true);
   });
 
+  it('refuses a huge draft without parsing it, and a body of non-strings as missing', async () => {
+    const huge = await templates.validate(draft(`<mj-section><mj-column><mj-text>${'{{'.repeat(300_000)}</mj-text></mj-column></mj-section>`, 'S'.repeat(999)));
+    expect(huge).toMatchObject({ valid: false, variables: [] });
+    expect(huge.problems.map(({ field, code }) => ({ field, code }))).toEqual([
+      { field: 'subject', code: 'too-large' },
+      { field: 'mjml', code: 'too-large' },
+    ]);
+    const malformed = await templates.validate({ name: 'reset-password', locale: 'en', subject: 'Hi', mjml: 42 } as unknown as TemplateDraft);
+    expect(malformed.problems).toEqual([expect.objectContaining({ field: 'mjml', code: 'missing-body' })]);
+  });
+
   it('returns every problem at once, in field and line order', async () => {
     const result = await templates.validate(
       draft(lines('<mj-section><mj-column>', '<mj-text>{{{name}}}</mj-text>', '<mj-text>{{password}}</mj-text>', '<mj-text>{{__proto__.x}}</mj-text>', '</mj-column></mj-section>'), 'A\nB'),
