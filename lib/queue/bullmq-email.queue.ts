@@ -1,5 +1,6 @@
 import { ConnectionOptions, Job, Queue, UnrecoverableError, WaitingError, Worker, WorkerOptions } from 'bullmq';
 import type { PayloadCipher } from '../crypto';
+import { releaseSentinels } from '../redis';
 import type { RedisClient, RedisConnection } from '../redis';
 import type { DeliveryFailure, EmailDeliveryWorker } from '../delivery';
 import { DurableEmailQueue } from './durable-email.queue';
@@ -142,6 +143,8 @@ class BullMqDriver implements QueueDriver {
     // The jobs in flight first, which still need the connections. Not through the worker's own close():
     // once that waits, a forced one could no longer stop its lock renewals, which would keep the process up.
     await Promise.allSettled([...this.inFlight]);
+    // BullMQ ends the blocking connection it made with QUIT, which would leave its sentinel connections open.
+    this.workerClients.forEach(releaseSentinels);
     await this.worker?.close(true);
     await this.queue.close();
     // BullMQ closes the connections it made; these are the RedisConnection's.

@@ -2,6 +2,6 @@ export type { ConnectionRole, EmailRedisCluster, EmailRedisOptions, RedisClient,
 export { describeTarget, hasHashTag, redisTargetOf } from './redis.options';
 export { isCluster, RedisConnection } from './redis.connection';
 export { checkRedis, safeError, setupErrorOf } from './redis.check';
-export { endConnection } from './redis-connection.end';
+export { endConnection, releaseSentinels } from './redis-connection.end';
 export { boundedRedisCall, withTimeout } from './bounded-call';
 export { RedisOutageLog } from './redis-outage.log';

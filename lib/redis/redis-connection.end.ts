@@ -10,17 +10,27 @@ const END_WAIT_MS = 2_000;
  * for its nodes may never emit it either, so the wait is bounded.
  */
 export async function endConnection(client: RedisClient, quit = false): Promise<void> {
+  // Before the end: a failover detector ioredis would start once a pending connection completes does nothing.
+  if (usesSentinels(client)) client.options.failoverDetector = false;
   await endClient(client, quit);
   releaseSentinels(client);
 }
 
+function usesSentinels(client: RedisClient): client is RedisClient & { options: { sentinels: unknown[]; failoverDetector?: boolean } } {
+  return 'sentinels' in client.options && Array.isArray(client.options.sentinels);
+}
+
 /**
  * A client found through sentinels also holds one subscribed connection per sentinel (ioredis' failover
- * detector); QUIT and a close by the server leave them reconnecting for ever, which keeps the process up
- * after the app has closed. disconnect() on the ended client is what makes ioredis drop them.
+ * detector). QUIT leaves them open, reconnecting for ever once the sentinels go, which keeps the process
+ * up after the app has closed (ioredis 5; redis/ioredis#2198 fixes it after 5.11). disconnect() on the ended client drops
+ * them; and since ioredis starts the detector when a connection completes, which may be after the end,
+ * the option is turned off first so that a late start does nothing.
  */
-function releaseSentinels(client: RedisClient): void {
-  if (client.status === 'end' && 'sentinels' in client.options && client.options.sentinels) client.disconnect();
+export function releaseSentinels(client: RedisClient): void {
+  if (!usesSentinels(client)) return;
+  client.options.failoverDetector = false;
+  client.disconnect();
 }
 
 function endClient(client: RedisClient, quit: boolean): Promise<void> {

@@ -49,9 +49,10 @@ describe.each(QUEUE_DRIVERS)('%s on Redis Sentinel', (driver: EmailQueueDriver) 
   });
 
   it("closing the app ends every connection to the sentinels, the failover detector's too, so the process can exit", async () => {
-    await until(async () => (await sentinel.clientConnections()) > 0, 'the app to be connected to the sentinels', 10_000);
+    await until(async () => (await sentinel.clientConnections()).length > 0, 'the app to be connected to the sentinels', 10_000);
     await moduleRef.close();
-    await until(async () => (await sentinel.clientConnections()) === 0, 'no connection left to the sentinels after close', 5_000);
+    let left: string[] = [];
+    await until(async () => (left = await sentinel.clientConnections()).length === 0, () => `no connection left to the sentinels after close; left:\n${left.join('\n')}`, 5_000);
   });
 
   it('logs the sentinels and the master name, never a password', () => {

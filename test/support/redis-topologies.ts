@@ -561,13 +561,13 @@ export class ThrowawaySentinel {
    * Connections the sentinels hold for clients other than the sentinels themselves and this helper's own
    * admin connection (CLIENT LIST on each: sentinels name their links to each other `sentinel-…`).
    */
-  async clientConnections(): Promise<number> {
-    let count = 0;
+  async clientConnections(): Promise<string[]> {
+    const connections: string[] = [];
     for (const port of this.sentinelPorts) {
       const lines = String(await this.admins.call(port, 'CLIENT', 'LIST')).split('\n').filter(Boolean);
-      count += lines.filter((line) => !/ name=sentinel-/.test(line) && !/ cmd=client\|list /.test(line)).length;
+      connections.push(...lines.filter((line) => !/ name=sentinel-/.test(line) && !/ cmd=client\|list /.test(line)).map((line) => `sentinel ${port}: ${line}`));
     }
-    return count;
+    return connections;
   }
 
   /**
