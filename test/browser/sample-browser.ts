@@ -34,14 +34,23 @@ export class SampleInBrowser {
       sample.savedEnv.set(name, process.env[name]);
       delete process.env[name];
     }
-    const port = await freePort();
-    sample.base = `http://127.0.0.1:${port}`;
-    process.env.PORT = String(port);
-    process.env.APP_URL = sample.base;
     sample.dataDir = mkdtempSync(join(tmpdir(), 'sample-data-'));
     process.env.SAMPLE_DATA_DIR = sample.dataDir;
-    sample.app = await NestFactory.create(AppModule.forEnvironment(), { logger: ['error'] });
-    await sample.app.listen(port, '127.0.0.1');
+    // A free port may be taken by another test's server before the sample listens on it: try another.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      sample.base = `http://127.0.0.1:${port}`;
+      process.env.PORT = String(port);
+      process.env.APP_URL = sample.base;
+      sample.app = await NestFactory.create(AppModule.forEnvironment(), { logger: ['error'] });
+      try {
+        await sample.app.listen(port, '127.0.0.1');
+        break;
+      } catch (error) {
+        await sample.app.close();
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw error;
+      }
+    }
     sample.inbox = sample.app.get(DevInbox);
     sample.browser = await chromium.launch({
       executablePath: CHROMIUM,
