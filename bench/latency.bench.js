@@ -1,7 +1,8 @@
 // What a user waits for: requestPasswordReset for known users at a steady offered load (open loop,
 // BENCH_LATENCY_RATES calls a second, default 100 and 400, for BENCH_LATENCY_SECONDS each, default 10),
 // on ours with the in-process queue, Bull and BullMQ, the worker in the calling process, sending to an
-// SMTP sink in its own process through a pool of BENCH_LATENCY_CONNECTIONS (default 5), concurrency
+// SMTP sink in its own process through a pool of BENCH_LATENCY_CONNECTIONS (default 5), each replaced after
+// BENCH_LATENCY_MAX_MESSAGES emails (default: the library's, 100), concurrency
 // BENCH_LATENCY_IN_FLIGHT (default 50). Per call: how long the call took, and the time from the call to
 // the sink's end of DATA for that user's reset email (both processes read the machine's monotonic clock).
 // It prints p50 / p95 / p99 / max of both, and how late the calls started against their schedule (when
@@ -23,6 +24,8 @@ const SECONDS = Number(process.env.BENCH_LATENCY_SECONDS || 10);
 const WARM_UP_SECONDS = Number(process.env.BENCH_LATENCY_WARM_UP || 1);
 const IN_FLIGHT = Number(process.env.BENCH_LATENCY_IN_FLIGHT || 50);
 const CONNECTIONS = Number(process.env.BENCH_LATENCY_CONNECTIONS || 5);
+/** Emails per pooled connection before it is replaced (the library's default, 100, when unset). */
+const MAX_MESSAGES = process.env.BENCH_LATENCY_MAX_MESSAGES ? Number(process.env.BENCH_LATENCY_MAX_MESSAGES) : undefined;
 const LIBRARY_ROOT = resolve(process.env.BENCH_LIBRARY || join(__dirname, '..'));
 const PREFIX = `bench-latency-${process.pid}`;
 /** The p99 to the sink at the lowest rate should stay under this, in ms (issue 26's target on a 2-core machine). */
@@ -48,7 +51,7 @@ async function main() {
   const elapsed = () => `${((Date.now() - started) / 1_000).toFixed(1)} s`;
   console.log(
     `Latency of requestPasswordReset (known users): Node ${process.version}; ${RATES.join(' and ')} calls/s offered for ${SECONDS} s each per set-up, ` +
-      `after ${WARM_UP_SECONDS} s at ${Math.min(...RATES)}/s not counted; worker in the calling process, concurrency ${IN_FLIGHT}, ${CONNECTIONS} pooled SMTP connections; library ${join(LIBRARY_ROOT, 'dist')}`,
+      `after ${WARM_UP_SECONDS} s at ${Math.min(...RATES)}/s not counted; worker in the calling process, concurrency ${IN_FLIGHT}, ${CONNECTIONS} pooled SMTP connections, ${MAX_MESSAGES ?? 100} emails each before a new one; library ${join(LIBRARY_ROOT, 'dist')}`,
   );
   const haveRedis = await redisAnswers(REDIS_URL, 'The Redis rows of the latency');
   try {
@@ -59,7 +62,7 @@ async function main() {
     const booted = await Promise.all(
       SET_UPS.map(async (setUp) => {
         if (setUp.redis && !haveRedis) return { skipped: `no Redis at ${REDIS_URL}` };
-        const args = { driver: setUp.key, smtpPort, redisUrl: REDIS_URL, prefix: `${PREFIX}-${setUp.key}`, libraryRoot: LIBRARY_ROOT, inFlight: IN_FLIGHT, connections: CONNECTIONS, users };
+        const args = { driver: setUp.key, smtpPort, redisUrl: REDIS_URL, prefix: `${PREFIX}-${setUp.key}`, libraryRoot: LIBRARY_ROOT, inFlight: IN_FLIGHT, connections: CONNECTIONS, maxMessages: MAX_MESSAGES, users };
         const child = start('latency.process.js', [JSON.stringify(args)]);
         const answer = await nextMessage(child, setUp.key, (m) => (m.type === 'ready' || m.type === 'skipped' ? m : undefined), 60_000);
         return answer.type === 'skipped' ? { skipped: answer.reason } : { child };

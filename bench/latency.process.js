@@ -67,7 +67,7 @@ async function boot() {
   Module({
     imports: [
       ours.EmailWorkflowModule.forRoot({
-        transport: { host: '127.0.0.1', port: config.smtpPort, security: 'none', pool: { maxConnections: config.connections } },
+        transport: { host: '127.0.0.1', port: config.smtpPort, security: 'none', pool: { maxConnections: config.connections, ...(config.maxMessages ? { maxMessages: config.maxMessages } : {}) } },
         from: 'Acme <no-reply@acme.test>',
         brand: { name: 'Acme' },
         links: { verifyEmail: 'https://app.example.com/v?token={token}', resetPassword: 'https://app.example.com/r?token={token}' },
