@@ -225,18 +225,23 @@ export function frame(srcdoc: string, width: number, testId: string): string {
   return `<iframe title="${testId}" width="${width}" height="720" style="width:${width}px" sandbox="${EMAIL_FRAME_SANDBOX}" srcdoc="${escapeHtml(emailFrameDocument(srcdoc))}" data-testid="${testId}"></iframe>`;
 }
 
+/** A rendered email as the preview pages show it: its subject, the HTML at two widths, the text part. */
+export function renderedEmail(rendered: { subject: string; html: string; text: string }): string {
+  return `<p class="subject"><span class="muted">Subject:</span> <strong data-testid="template-subject">${escapeHtml(rendered.subject)}</strong></p>
+<div class="frames">
+<figure><figcaption>Desktop · 600 px</figcaption>${frame(rendered.html, 600, 'preview-desktop')}</figure>
+<figure><figcaption>Mobile · 375 px</figcaption>${frame(rendered.html, 375, 'preview-mobile')}</figure>
+</div>
+<details><summary>Text part</summary><pre data-testid="template-text">${escapeHtml(rendered.text)}</pre></details>`;
+}
+
 function previewSection(preview: TemplatePreview, checks: string): string {
   const origin = preview.builtIn ? '<span class="badge">built-in</span>' : '<span class="badge custom">templates.dir</span>';
   const header = `<h2>${escapeHtml(titleOf(preview))}${origin}</h2>
 <p class="file muted">${escapeHtml(preview.file)}</p>
 ${checks}`;
   const body = preview.rendered
-    ? `<p class="subject"><span class="muted">Subject:</span> <strong data-testid="template-subject">${escapeHtml(preview.rendered.subject)}</strong></p>
-<div class="frames">
-<figure><figcaption>Desktop · 600 px</figcaption>${frame(preview.rendered.html, 600, 'preview-desktop')}</figure>
-<figure><figcaption>Mobile · 375 px</figcaption>${frame(preview.rendered.html, 375, 'preview-mobile')}</figure>
-</div>
-<details><summary>Text part</summary><pre data-testid="template-text">${escapeHtml(preview.rendered.text)}</pre></details>`
+    ? renderedEmail(preview.rendered)
     : `<div class="error-box" role="alert" data-testid="template-error"><strong>This template does not compile.</strong> Fix the file and reload this page.<pre>${escapeHtml(preview.error ?? 'Unknown error')}</pre></div>`;
   return `<section class="preview" id="${escapeHtml(anchorOf(preview))}" data-testid="template-preview" data-template="${escapeHtml(preview.name)}" data-locale="${escapeHtml(preview.locale)}">
 ${header}

@@ -1,5 +1,5 @@
 import type { TemplatePreviewResult } from '../templates';
-import { escapeHtml, frame, page } from './dev-inbox.pages';
+import { escapeHtml, page, renderedEmail } from './dev-inbox.pages';
 import type { DevInboxNav } from './dev-inbox.pages';
 
 /** What the draft form posts; every field as text, none trusted. */
@@ -51,14 +51,7 @@ function resultSection(result: TemplatePreviewResult): string {
   const warnings = result.warnings.length
     ? `<ul data-testid="draft-warnings">${result.warnings.map((warning) => `<li>${escapeHtml(warning.message)} ${escapeHtml(warning.fix)}</li>`).join('')}</ul>`
     : '';
-  const rendered = result.rendered
-    ? `<p class="subject"><span class="muted">Subject:</span> <strong data-testid="template-subject">${escapeHtml(result.rendered.subject)}</strong></p>
-<div class="frames">
-<figure><figcaption>Desktop · 600 px</figcaption>${frame(result.rendered.html, 600, 'preview-desktop')}</figure>
-<figure><figcaption>Mobile · 375 px</figcaption>${frame(result.rendered.html, 375, 'preview-mobile')}</figure>
-</div>
-<details><summary>Text part</summary><pre data-testid="template-text">${escapeHtml(result.rendered.text)}</pre></details>`
-    : '';
+  const rendered = result.rendered ? renderedEmail(result.rendered) : '';
   return `<section class="preview" data-testid="draft-result">${problems}${warnings}${rendered}</section>`;
 }
 

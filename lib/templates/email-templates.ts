@@ -14,6 +14,11 @@ import type { TemplatePreviewResult, TemplateValidation } from './template.valid
 
 /** Refused versions remembered (so each is validated and logged once); past this, the memory starts over. */
 const MAX_REMEMBERED = 1_000;
+/**
+ * Store answers kept, least recently used dropped first: a locale is any string the app passes on, so the
+ * names and locales asked have no bound of their own.
+ */
+const MAX_CACHED_ANSWERS = 1_000;
 
 /** Options of `preview`: the locale to render the draft in, and values to use instead of the samples. */
 export interface TemplatePreviewOptions {
@@ -164,7 +169,10 @@ export class EmailTemplates implements OnModuleDestroy {
     if (!state.storeUp || !this.store) return undefined;
     const key = `${name}\u0000${tag}`;
     const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.template && { template: cached.template, origin: 'store', version: cached.version };
+    if (cached && cached.expiresAt > Date.now()) {
+      this.remember(key, cached);
+      return cached.template && { template: cached.template, origin: 'store', version: cached.version };
+    }
     const generation = this.generation;
     let answer: CachedAnswer;
     try {
@@ -178,7 +186,7 @@ export class EmailTemplates implements OnModuleDestroy {
       this.skip({ name, locale: tag, reason }, 'call', `Asking for ${variantName(name, tag)}, ${described}; check the store's get()`);
       return undefined;
     }
-    if (generation === this.generation) this.cache.set(key, answer);
+    if (generation === this.generation) this.remember(key, answer);
     return answer.template && { template: answer.template, origin: 'store', version: answer.version };
   }
 
@@ -214,6 +222,13 @@ export class EmailTemplates implements OnModuleDestroy {
     if (this.logged.size >= MAX_REMEMBERED) this.logged.clear();
     this.logged.add(key);
     this.logger.warn(`${what}. Emails use the next source meanwhile (templates.dir or the built-in).`);
+  }
+
+  /** Keeps `answer` as the most recently used, dropping the least recently used past the bound. */
+  private remember(key: string, answer: CachedAnswer): void {
+    this.cache.delete(key);
+    this.cache.set(key, answer);
+    if (this.cache.size > MAX_CACHED_ANSWERS) this.cache.delete(this.cache.keys().next().value as string);
   }
 
   private drop(name: string | undefined): void {

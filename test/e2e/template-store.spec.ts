@@ -265,6 +265,22 @@ describe('templates.store bounds', () => {
     }
   });
 
+  it('keeps at most 1,000 store answers, least recently used dropped first: locales from users cannot grow it without bound', async () => {
+    const store = new MemoryStore();
+    const app = await boot(sink, store);
+    const context = { name: 'Ada', link: 'https://app.example.com', brand: { name: 'Acme' } };
+    try {
+      for (let i = 1; i <= 1_100; i++) await app.templates.render('welcome', context, `x-${i}`);
+      const before = store.calls;
+      await app.templates.render('welcome', context, 'x-1100');
+      expect(store.calls).toBe(before);
+      await app.templates.render('welcome', context, 'x-1');
+      expect(store.calls).toBe(before + 1);
+    } finally {
+      await app.moduleRef.close();
+    }
+  });
+
   it('refuses a store without get(), and out-of-range storeTimeout and cacheTtl, with InvalidOptionsError', async () => {
     const error = await invalidOptionsError(localOptions(sink.port, { templates: { store: {} as EmailTemplateStore, storeTimeout: 0, cacheTtl: -1 } }));
     expect(error.problems.map((problem) => problem.path).sort()).toEqual(['templates.cacheTtl', 'templates.store', 'templates.storeTimeout']);
